@@ -1,0 +1,64 @@
+"""gi-registry: a register of Ziyang's geographical-indication brands with QR traceability."""
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, errors, commands, each a named step."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    _configure(app, overrides)
+    _bind_extensions(app)
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_commands(app)
+    return app
+
+
+def _configure(app: Flask, overrides: dict | None) -> None:
+    from .config import load_config
+
+    app.config.update(load_config(Path(app.instance_path), overrides))
+
+
+def _bind_extensions(app: Flask) -> None:
+    from . import db, i18n
+    from .extensions import csrf, limiter, login_manager
+    from .web import access
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    login_manager.init_app(app)
+    access.init_login(login_manager)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .api import api
+    from .web import admin, auth, public
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(api, url_prefix="/api/v1")
+
+
+def _register_errors(app: Flask) -> None:
+    from . import errors
+
+    errors.init_app(app)
+
+
+def _register_commands(app: Flask) -> None:
+    from . import cli
+
+    cli.init_app(app)

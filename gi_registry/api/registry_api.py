@@ -1,0 +1,138 @@
+"""Tokens, products, licensees and licences."""
+
+from flask import current_app, jsonify, request
+
+from ..db import get_session
+from ..domain import DomainError, accounts, registry
+from ..models import Licence, Licensee, Product
+from ..web.access import api_roles, api_user
+from ..web.paging import page_args
+from . import api
+from .schemas import (
+    AreaPublic,
+    LicenceAction,
+    LicenceCreate,
+    LicencePublic,
+    LicenseeCreate,
+    LicenseePublic,
+    ProductPublic,
+    TokenCreate,
+    TokenPublic,
+    page_of,
+    parse_body,
+)
+
+
+@api.post("/tokens")
+def create_token():
+    body = parse_body(TokenCreate)
+    session = get_session()
+    user = accounts.authenticate(session=session, email=body.email, password=body.password)
+    if user is None:
+        raise DomainError("invalid_credentials", "wrong e-mail or password", status=401)
+    token, expires_at = accounts.issue_token(session=session, user=user, hours=current_app.config["API_TOKEN_HOURS"])
+    session.commit()
+    return TokenPublic(token=token, role=user.role, expires_at=expires_at).model_dump(mode="json"), 201
+
+
+def product_public(product: Product) -> dict:
+    areas = registry.production_area(session=get_session(), product=product)
+    return ProductPublic(
+        **product.model_dump(include=set(ProductPublic.model_fields) - {"production_area"}),
+        production_area=[AreaPublic(code=a.code, name=a.name) for a in areas],
+    ).model_dump(mode="json")
+
+
+@api.get("/products")
+def list_products():
+    products = registry.list_products(session=get_session())
+    return jsonify(page_of([product_public(p) for p in products], total=len(products), page=1, per_page=len(products)))
+
+
+def licensee_public(licensee: Licensee) -> dict:
+    licences = registry.licences_of(session=get_session(), licensee=licensee)
+    return LicenseePublic(
+        id=licensee.id,
+        name=licensee.name,
+        uscc=licensee.uscc,
+        county=licensee.county_code,
+        licences=[licence_public(licence, product) for licence, product in licences],
+    ).model_dump(mode="json")
+
+
+def licence_public(licence: Licence, product: Product) -> LicencePublic:
+    return LicencePublic(
+        id=licence.id,
+        product_code=product.code,
+        status=registry.licence_status(licence),
+        valid_from=licence.valid_from,
+        valid_to=licence.valid_to,
+    )
+
+
+@api.get("/licensees")
+def list_licensees():
+    page, per_page = page_args()
+    found, total = registry.search_licensees(
+        session=get_session(),
+        q=request.args.get("q", ""),
+        product_code=request.args.get("product", ""),
+        page=page,
+        per_page=per_page,
+    )
+    return jsonify(page_of([licensee_public(x) for x in found], total=total, page=page, per_page=per_page))
+
+
+@api.get("/licensees/<int:licensee_id>")
+def get_licensee(licensee_id: int):
+    return licensee_public(registry.get_licensee(session=get_session(), licensee_id=licensee_id))
+
+
+@api.post("/licensees")
+@api_roles("admin")
+def create_licensee():
+    body = parse_body(LicenseeCreate)
+    session = get_session()
+    data = registry.LicenseeInput(
+        name=body.name,
+        uscc=body.uscc,
+        county_code=body.county,
+        address=body.address,
+        contact_name=body.contact_name,
+        contact_phone=body.contact_phone,
+        gtin=body.gtin,
+    )
+    licensee = registry.save_licensee(session=session, data=data, actor=api_user())
+    session.commit()
+    return licensee_public(licensee), 201
+
+
+@api.post("/licensees/<int:licensee_id>/licences")
+@api_roles("admin")
+def grant_licence(licensee_id: int):
+    session = get_session()
+    licensee = registry.get_licensee(session=session, licensee_id=licensee_id)
+    body = parse_body(LicenceCreate)
+    licence = registry.grant_licence(
+        session=session,
+        licensee=licensee,
+        product_code=body.product_code,
+        valid_from=body.valid_from,
+        valid_to=body.valid_to,
+        actor=api_user(),
+    )
+    session.commit()
+    product = session.get(Product, licence.product_id)
+    return licence_public(licence, product).model_dump(mode="json"), 201
+
+
+@api.post("/licences/<int:licence_id>/<any(suspend, reinstate, revoke):action>")
+@api_roles("admin", "regulator")
+def licence_action(licence_id: int, action: str):
+    session = get_session()
+    licence = registry.get_licence(session=session, licence_id=licence_id)
+    body = parse_body(LicenceAction)
+    registry.change_licence_state(session=session, licence=licence, action=action, reason=body.reason, actor=api_user())
+    session.commit()
+    product = session.get(Product, licence.product_id)
+    return licence_public(licence, product).model_dump(mode="json")

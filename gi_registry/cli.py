@@ -1,0 +1,84 @@
+"""flask commands: init-db, seed-demo, create-user, audit-verify."""
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from . import migrate
+from .db import session_scope
+from .domain import DomainError, accounts, audit
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Bring the schema to the newest migration (safe to run again)."""
+    migrate.upgrade(current_app.config["DATABASE_URL"])
+    click.echo("schema at head")
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Load the Ziyang products, the 资味 brand, demo licensees and accounts (safe to run again)."""
+    from .seed.demo import seed
+
+    with session_scope() as session:
+        created = seed(session=session)
+    for line in created:
+        click.echo(line)
+    # Passwords are random and shown once; keep them beside the database so a re-run can show them again.
+    record = Path(current_app.config["GI_DEMO_ACCOUNTS_FILE"])
+    new_accounts = [line for line in created if "password:" in line]
+    if new_accounts:
+        with record.open("a", encoding="utf-8") as handle:
+            handle.write("\n".join(new_accounts) + "\n")
+        record.chmod(0o600)
+    if record.exists():
+        click.echo(f"demo accounts (kept in {record}):")
+        click.echo(record.read_text(encoding="utf-8").rstrip())
+
+
+@click.command("create-user")
+@with_appcontext
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "regulator", "cooperative"]))
+@click.option("--licensee", "licensee_uscc", default=None, help="USCC of the cooperative's licensee")
+def create_user(email: str, password: str, role: str, licensee_uscc: str | None) -> None:
+    """Create an account; a cooperative account belongs to the licensee with that USCC."""
+    try:
+        with session_scope() as session:
+            user = accounts.create_user(
+                session=session, email=email, password=password, role=role, licensee_uscc=licensee_uscc
+            )
+            click.echo(f"created {user.role} {user.email}")
+    except DomainError as error:
+        _fail(error.message)
+
+
+@click.command("audit-verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Check the audit log's hash chain; name every edited or removed event."""
+    with session_scope() as session:
+        problems = audit.verify_chain(session=session)
+    if not problems:
+        click.echo("audit chain intact")
+        return
+    for problem in problems:
+        click.echo(f"event {problem.event_id}: {problem.problem}", err=True)
+    sys.exit(1)
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_db, seed_demo, create_user, audit_verify):
+        app.cli.add_command(command)

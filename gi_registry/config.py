@@ -1,0 +1,69 @@
+"""Settings from the environment (see CONTRACT.md), with development defaults under instance/."""
+
+import os
+import secrets
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+
+class ConfigError(RuntimeError):
+    """The environment cannot run the app as asked."""
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _dev_secret(instance_dir: Path, name: str) -> str:
+    """A random key kept in instance/ so development sessions and codes survive restarts."""
+    path = instance_dir / name
+    if not path.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment; production refuses missing keys."""
+    load_dotenv()
+    env = os.environ
+    overrides = overrides or {}
+    production = env.get("GI_ENV", "development") == "production"
+
+    def secret(name: str, dev_file: str) -> str:
+        if name in overrides:
+            return overrides[name]
+        value = env.get(name, "")
+        if value:
+            return value
+        if production:
+            raise ConfigError(f"{name} must be set when GI_ENV=production")
+        return _dev_secret(instance_dir, dev_file)
+
+    config = {
+        "GI_ENV": "production" if production else "development",
+        "SECRET_KEY": secret("SECRET_KEY", "secret_key"),
+        "GI_CODE_KEY": secret("GI_CODE_KEY", "code_key"),
+        "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'gi_registry.db'}",
+        "GI_BASE_URL": env.get("GI_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "GI_UPLOAD_DIR": env.get("GI_UPLOAD_DIR") or str(instance_dir / "uploads"),
+        "GI_DEMO_ACCOUNTS_FILE": str(instance_dir / "demo-accounts.txt"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _truthy(env.get("RATELIMIT_ENABLED", "true")),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": env.get("GI_LOGIN_RATE_LIMIT", "10 per minute"),
+        "API_TOKEN_HOURS": int(env.get("GI_API_TOKEN_HOURS", "12")),
+        "BABEL_DEFAULT_LOCALE": "zh",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
+        "LANGUAGES": ["zh", "en"],
+        "PER_PAGE": 20,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,32 @@
+"""The domain core: plain functions over a session; nothing here knows about HTTP."""
+
+
+def N_(message: str) -> str:
+    """Mark a message for the catalogues; the web layer translates it when it shows it."""
+    return message
+
+
+class DomainError(Exception):
+    """A refused operation, with a stable snake_case code and per-field reasons."""
+
+    status = 422
+
+    def __init__(self, code: str, message: str, *, fields: dict | None = None, status: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fields = fields or {}
+        if status is not None:
+            self.status = status
+
+
+class NotFound(DomainError):
+    status = 404
+
+    def __init__(self, what: str):
+        super().__init__("not_found", f"{what} not found")
+        self.what = what
+
+
+class Conflict(DomainError):
+    status = 409

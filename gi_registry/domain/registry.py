@@ -1,0 +1,395 @@
+"""Products, areas, licensees, licences and the rules that bind them."""
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from ..models import PRODUCT_KINDS, Area, Licence, Licensee, Product, ProductArea, User, utcnow
+from . import N_, Conflict, DomainError, NotFound, audit
+from .uscc import normalise, uscc_problem
+
+# The licence life cycle: which action moves which stored state where.
+TRANSITIONS = {
+    "suspend": ({"active"}, "suspended"),
+    "reinstate": ({"suspended"}, "active"),
+    "revoke": ({"active", "suspended"}, "revoked"),
+}
+
+
+def licence_status(licence: Licence, *, today: date | None = None) -> str:
+    """The state a licence has today: its stored state, or `expired`/`pending` from its dates."""
+    today = today or date.today()
+    if licence.state != "active":
+        return licence.state
+    if today > licence.valid_to:
+        return "expired"
+    if today < licence.valid_from:
+        return "pending"
+    return "active"
+
+
+# ---- areas and products ------------------------------------------------------------------
+
+
+def get_area(*, session: Session, code: str) -> Area:
+    area = session.get(Area, code)
+    if area is None:
+        raise NotFound("area")
+    return area
+
+
+def list_areas(*, session: Session) -> list[Area]:
+    return list(session.exec(select(Area).order_by(Area.code)))
+
+
+def counties(*, session: Session) -> list[Area]:
+    return list(session.exec(select(Area).where(Area.level == "county").order_by(Area.code)))
+
+
+def list_products(*, session: Session, include_withdrawn: bool = True) -> list[Product]:
+    query = select(Product).order_by(Product.id)
+    if not include_withdrawn:
+        query = query.where(Product.status == "active")
+    return list(session.exec(query))
+
+
+def get_product(*, session: Session, code: str) -> Product:
+    product = session.exec(select(Product).where(Product.code == code)).first()
+    if product is None:
+        raise NotFound("product")
+    return product
+
+
+def production_area(*, session: Session, product: Product) -> list[Area]:
+    query = (
+        select(Area)
+        .join(ProductArea, ProductArea.area_code == Area.code)
+        .where(ProductArea.product_id == product.id)
+        .order_by(Area.code)
+    )
+    return list(session.exec(query))
+
+
+def origin_choices(*, session: Session, product: Product) -> list[Area]:
+    """The areas a batch may come from: the protected areas and every township under them."""
+    roots = production_area(session=session, product=product)
+    found = {area.code: area for area in roots}
+    frontier = [area.code for area in roots]
+    while frontier:
+        children = list(session.exec(select(Area).where(col(Area.parent_code).in_(frontier))))
+        frontier = [child.code for child in children if child.code not in found]
+        found.update({child.code: child for child in children})
+    return sorted(found.values(), key=lambda area: area.code)
+
+
+@dataclass
+class ProductInput:
+    code: str
+    name: str
+    name_en: str
+    kind: str
+    area_codes: list[str]
+    registration_no: str = ""
+    registered_on: date | None = None
+    standard: str = ""
+    shelf_life_days: int | None = None
+    kg_per_label: float = 0.5
+    batch_prefix: str = "GI"
+    description: str = ""
+    status: str = "active"
+
+
+def _check_product(*, session: Session, data: ProductInput, existing: Product | None) -> None:
+    fields = {}
+    clash = session.exec(select(Product).where(Product.code == data.code)).first()
+    if clash is not None and clash is not existing:
+        fields["code"] = N_("another product already uses this code")
+    if data.kind not in PRODUCT_KINDS:
+        fields["kind"] = N_("unknown kind")
+    if not data.area_codes:
+        fields["area_codes"] = N_("choose at least one area")
+    unknown = [code for code in data.area_codes if session.get(Area, code) is None]
+    if unknown:
+        fields["area_codes"] = N_("unknown area code")
+    if data.kg_per_label <= 0:
+        fields["kg_per_label"] = N_("must be positive")
+    if fields:
+        raise DomainError("invalid_product", N_("the product cannot be saved"), fields=fields)
+
+
+def save_product(
+    *, session: Session, data: ProductInput, actor: User | None, product: Product | None = None
+) -> Product:
+    """Create a product, or update the given one, with its production area."""
+    _check_product(session=session, data=data, existing=product)
+    before = _product_snapshot(session, product) if product else None
+    product = product or Product(code=data.code, name=data.name, name_en=data.name_en, kind=data.kind)
+    for name, value in vars(data).items():
+        if name != "area_codes":
+            setattr(product, name, value)
+    product.updated_at = utcnow()
+    session.add(product)
+    session.flush()
+    for link in session.exec(select(ProductArea).where(ProductArea.product_id == product.id)):
+        session.delete(link)
+    session.flush()
+    for code in dict.fromkeys(data.area_codes):
+        session.add(ProductArea(product_id=product.id, area_code=code))
+    session.flush()
+    action = "product.update" if before else "product.create"
+    audit.record(
+        session=session,
+        actor=actor,
+        action=action,
+        entity_type="product",
+        entity_id=product.id,
+        before=before,
+        after=_product_snapshot(session, product),
+    )
+    return product
+
+
+def _product_snapshot(session: Session, product: Product) -> dict:
+    values = product.model_dump(exclude={"created_at", "updated_at"})
+    values["area_codes"] = [area.code for area in production_area(session=session, product=product)]
+    return values
+
+
+# ---- licensees ---------------------------------------------------------------------------
+
+
+@dataclass
+class LicenseeInput:
+    name: str
+    uscc: str
+    county_code: str
+    address: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    gtin: str | None = None
+
+
+def _check_licensee(*, session: Session, data: LicenseeInput, existing: Licensee | None) -> None:
+    fields = {}
+    if not data.name.strip():
+        fields["name"] = N_("required")
+    problem = uscc_problem(data.uscc)
+    if problem:
+        fields["uscc"] = problem
+    else:
+        clash = session.exec(select(Licensee).where(Licensee.uscc == data.uscc)).first()
+        if clash is not None and clash is not existing:
+            raise Conflict(
+                "duplicate_licensee",
+                N_("a licensee with this USCC is already registered"),
+                fields={"uscc": N_("already registered")},
+            )
+    county = session.get(Area, data.county_code)
+    if county is None or county.level != "county":
+        fields["county"] = N_("unknown county code")
+    if data.gtin and not gtin_valid(data.gtin):
+        fields["gtin"] = N_("not a valid GTIN-13 or GTIN-14 (check digit)")
+    if fields:
+        raise DomainError("invalid_licensee", N_("the licensee cannot be saved"), fields=fields)
+
+
+def gtin_valid(value: str) -> bool:
+    if not value.isdigit() or len(value) not in (8, 12, 13, 14):
+        return False
+    digits = [int(d) for d in value.zfill(14)]
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits[:13]))
+    return (10 - total % 10) % 10 == digits[13]
+
+
+def save_licensee(
+    *, session: Session, data: LicenseeInput, actor: User | None, licensee: Licensee | None = None
+) -> Licensee:
+    data = replace(data, uscc=normalise(data.uscc), name=data.name.strip(), gtin=(data.gtin or "").strip() or None)
+    _check_licensee(session=session, data=data, existing=licensee)
+    before = licensee.model_dump(exclude={"created_at", "updated_at"}) if licensee else None
+    licensee = licensee or Licensee(name=data.name, uscc=data.uscc, county_code=data.county_code)
+    for name, value in vars(data).items():
+        setattr(licensee, name, value)
+    licensee.updated_at = utcnow()
+    session.add(licensee)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="licensee.update" if before else "licensee.create",
+        entity_type="licensee",
+        entity_id=licensee.id,
+        before=before,
+        after=licensee.model_dump(exclude={"created_at", "updated_at"}),
+    )
+    return licensee
+
+
+def get_licensee(*, session: Session, licensee_id: int) -> Licensee:
+    licensee = session.get(Licensee, licensee_id)
+    if licensee is None:
+        raise NotFound("licensee")
+    return licensee
+
+
+def search_licensees(*, session: Session, q: str = "", product_code: str = "", page: int = 1, per_page: int = 20):
+    """The public directory: (licensees on this page, total)."""
+    query = select(Licensee)
+    if q.strip():
+        term = f"%{q.strip()}%"
+        query = query.where(or_(col(Licensee.name).ilike(term), col(Licensee.uscc).ilike(term.upper())))
+    if product_code:
+        query = query.where(
+            col(Licensee.id).in_(
+                select(Licence.licensee_id)
+                .join(Product, Product.id == Licence.product_id)
+                .where(Product.code == product_code)
+            )
+        )
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Licensee.name, Licensee.id).offset((page - 1) * per_page).limit(per_page))
+    return list(rows), total
+
+
+# ---- licences ----------------------------------------------------------------------------
+
+
+def licences_of(*, session: Session, licensee: Licensee) -> list[tuple[Licence, Product]]:
+    query = (
+        select(Licence, Product)
+        .join(Product, Product.id == Licence.product_id)
+        .where(Licence.licensee_id == licensee.id)
+        .order_by(Licence.id)
+    )
+    return list(session.exec(query))
+
+
+def get_licence(*, session: Session, licence_id: int) -> Licence:
+    licence = session.get(Licence, licence_id)
+    if licence is None:
+        raise NotFound("licence")
+    return licence
+
+
+def _licence_snapshot(licence: Licence) -> dict:
+    return licence.model_dump(exclude={"created_at", "updated_at"})
+
+
+def grant_licence(
+    *,
+    session: Session,
+    licensee: Licensee,
+    product_code: str,
+    valid_from: date,
+    valid_to: date,
+    actor: User | None,
+    reason: str = "",
+) -> Licence:
+    fields = {}
+    product = session.exec(select(Product).where(Product.code == product_code)).first()
+    if product is None:
+        fields["product_code"] = N_("unknown product")
+    elif product.status != "active":
+        fields["product_code"] = N_("the product is withdrawn")
+    if valid_to < valid_from:
+        fields["valid_to"] = N_("the end precedes the start")
+    if fields:
+        raise DomainError("invalid_licence", N_("the licence cannot be granted"), fields=fields)
+    overlapping = session.exec(
+        select(Licence).where(
+            Licence.licensee_id == licensee.id,
+            Licence.product_id == product.id,
+            Licence.state != "revoked",
+            Licence.valid_from <= valid_to,
+            Licence.valid_to >= valid_from,
+        )
+    ).first()
+    if overlapping is not None:
+        raise Conflict(
+            "licence_overlaps",
+            N_("the licensee already holds a licence for this product in that term"),
+            fields={"valid_from": N_("overlaps an existing licence for this product")},
+        )
+    licence = Licence(licensee_id=licensee.id, product_id=product.id, valid_from=valid_from, valid_to=valid_to)
+    session.add(licence)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="licence.grant",
+        entity_type="licence",
+        entity_id=licence.id,
+        reason=reason,
+        after=_licence_snapshot(licence),
+    )
+    return licence
+
+
+def update_licence_term(
+    *, session: Session, licence: Licence, valid_from: date, valid_to: date, actor: User | None, reason: str = ""
+) -> Licence:
+    if licence.state == "revoked":
+        raise Conflict("licence_revoked", N_("a revoked licence cannot be changed"))
+    if valid_to < valid_from:
+        raise DomainError(
+            "invalid_licence", N_("the licence cannot be saved"), fields={"valid_to": N_("the end precedes the start")}
+        )
+    before = _licence_snapshot(licence)
+    licence.valid_from, licence.valid_to, licence.updated_at = valid_from, valid_to, utcnow()
+    session.add(licence)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="licence.term",
+        entity_type="licence",
+        entity_id=licence.id,
+        reason=reason,
+        before=before,
+        after=_licence_snapshot(licence),
+    )
+    return licence
+
+
+def change_licence_state(
+    *, session: Session, licence: Licence, action: str, reason: str, actor: User | None
+) -> Licence:
+    """Suspend, reinstate or revoke a licence; a change its state forbids is a conflict."""
+    if action not in TRANSITIONS:
+        raise DomainError("unknown_action", f"unknown licence action {action!r}")
+    if not reason.strip():
+        raise DomainError("reason_required", N_("a reason is required"), fields={"reason": N_("required")})
+    allowed_from, target = TRANSITIONS[action]
+    if licence.state not in allowed_from:
+        raise Conflict("transition_forbidden", N_("the licence's state does not allow this change"))
+    before = _licence_snapshot(licence)
+    licence.state, licence.updated_at = target, utcnow()
+    session.add(licence)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action=f"licence.{action}",
+        entity_type="licence",
+        entity_id=licence.id,
+        reason=reason.strip(),
+        before=before,
+        after=_licence_snapshot(licence),
+    )
+    return licence
+
+
+def active_licence(*, session: Session, licensee_id: int, product_id: int, on: date) -> Licence | None:
+    """The licence that allows this licensee to use this product's mark on that day, if any."""
+    candidates = session.exec(
+        select(Licence).where(
+            Licence.licensee_id == licensee_id,
+            Licence.product_id == product_id,
+            Licence.state == "active",
+            Licence.valid_from <= on,
+            Licence.valid_to >= on,
+        )
+    )
+    return candidates.first()

@@ -1,0 +1,61 @@
+"""One error vocabulary: JSON clients get {"error": {...}}, browsers get a page."""
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from .domain import DomainError, NotFound
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "rate_limited",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(status: int, code: str, message: str, fields: dict | None = None):
+    body = {"error": {"code": code, "message": message}}
+    if fields:
+        body["error"]["fields"] = fields
+    return jsonify(body), status
+
+
+def _page(status: int, message: str):
+    return render_template("error.html", status=status, message=message), status
+
+
+def _on_domain_error(error: DomainError):
+    if wants_json():
+        return json_error(error.status, error.code, error.message, error.fields)
+    if isinstance(error, NotFound):
+        return _page(404, _("Page not found."))
+    return _page(error.status, _(error.message))
+
+
+def _on_http_error(error: HTTPException):
+    status = error.code or 500
+    if wants_json():
+        return json_error(status, _CODES.get(status, "error"), error.description or error.name)
+    messages = {
+        403: _("You are not allowed to see this page."),
+        404: _("Page not found."),
+        429: _("Too many requests. Please wait a minute and try again."),
+        413: _("The upload is too large."),
+    }
+    return _page(status, messages.get(status, error.description or error.name))
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(DomainError, _on_domain_error)
+    app.register_error_handler(HTTPException, _on_http_error)

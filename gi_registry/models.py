@@ -1,0 +1,128 @@
+"""SQLModel tables. The shapes the API reads and returns live in api/schemas.py."""
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _created() -> Field:
+    return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False)
+
+
+PRODUCT_KINDS = ("gi_product", "gi_certification_mark", "gi_collective_mark", "public_brand")
+ROLES = ("admin", "regulator", "cooperative")
+LICENCE_STATES = ("active", "suspended", "revoked")
+
+
+class Area(SQLModel, table=True):
+    """An administrative area by its GB/T 2260 or statistical division code."""
+
+    code: str = Field(primary_key=True, max_length=12)
+    name: str = Field(max_length=64)
+    name_en: str = Field(default="", max_length=128)
+    parent_code: str | None = Field(default=None, max_length=12, index=True)
+    level: str = Field(max_length=16)  # city | county | township
+    latitude: float | None = None
+    longitude: float | None = None
+    source: str = Field(default="", max_length=200)
+
+
+class Product(SQLModel, table=True):
+    """A protected GI name or the regional public brand."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True, max_length=64)
+    name: str = Field(max_length=64)
+    name_en: str = Field(max_length=128)
+    kind: str = Field(max_length=32)
+    status: str = Field(default="active", max_length=16)  # active | withdrawn
+    registration_no: str = Field(default="", max_length=64)
+    registered_on: date | None = None
+    standard: str = Field(default="", max_length=128)
+    shelf_life_days: int | None = None
+    # The label quota: at most one unit label per this many kilograms of a batch.
+    kg_per_label: float = Field(default=0.5)
+    batch_prefix: str = Field(default="GI", max_length=8)
+    description: str = Field(default="", max_length=2000)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class ProductArea(SQLModel, table=True):
+    """One area of a product's protected production area."""
+
+    product_id: int = Field(foreign_key="product.id", primary_key=True, ondelete="CASCADE")
+    area_code: str = Field(foreign_key="area.code", primary_key=True, max_length=12)
+
+
+class Licensee(SQLModel, table=True):
+    """A cooperative or enterprise allowed to use one or more marks."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128, index=True)
+    uscc: str = Field(unique=True, index=True, max_length=18)
+    county_code: str = Field(foreign_key="area.code", max_length=12)
+    address: str = Field(default="", max_length=200)
+    contact_name: str = Field(default="", max_length=64)
+    contact_phone: str = Field(default="", max_length=32)
+    gtin: str | None = Field(default=None, max_length=14)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Licence(SQLModel, table=True):
+    """A licensee's right to use one product's mark for a term."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    licensee_id: int = Field(foreign_key="licensee.id", index=True)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    valid_from: date
+    valid_to: date
+    state: str = Field(default="active", max_length=16)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, index=True, max_length=254)
+    password_hash: str = Field(max_length=256)
+    role: str = Field(max_length=16)
+    licensee_id: int | None = Field(default=None, foreign_key="licensee.id", index=True)
+    is_active: bool = True
+    created_at: datetime = _created()
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token, stored only as its SHA-256."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = _created()
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class AuditEvent(SQLModel, table=True):
+    """One change of registry state, chained to the previous event by its hash."""
+
+    __table_args__ = (UniqueConstraint("prev_hash", name="uq_auditevent_prev_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _created()
+    actor_id: int | None = Field(default=None, index=True)
+    actor: str = Field(default="system", max_length=254)
+    action: str = Field(max_length=48)
+    entity_type: str = Field(max_length=32, index=True)
+    entity_id: str = Field(max_length=64, index=True)
+    reason: str = Field(default="", max_length=1000)
+    before: dict | None = Field(default=None, sa_column=Column(JSON))
+    after: dict | None = Field(default=None, sa_column=Column(JSON))
+    # The unique constraint makes a forked chain impossible: two events cannot follow the same one.
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

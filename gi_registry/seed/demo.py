@@ -1,0 +1,157 @@
+"""Demo data: Ziyang's areas, its GI products and the 资味 brand, fictional licensees and one account per role.
+
+Area codes come from areas.csv (NBS 统计用区划代码 2023; its `source` column says where each row is from).
+Product facts that could not be verified against a primary register are left empty; see products.md.
+The licensees are fictional and marked （演示）; their USCCs are well-formed but belong to no one.
+"""
+
+import csv
+import secrets
+from datetime import date
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from ..domain import accounts, registry
+from ..models import Area, Licensee, Product, User
+
+AREAS_CSV = Path(__file__).with_name("areas.csv")
+
+PRODUCTS = [
+    registry.ProductInput(
+        code="anyue-lemon",
+        name="安岳柠檬",
+        name_en="Anyue Lemon",
+        kind="gi_product",
+        area_codes=["512021"],
+        standard="GB/T 29573-2013",
+        shelf_life_days=90,
+        kg_per_label=0.5,
+        batch_prefix="AY",
+        description="安岳县柠檬。保护范围暂按安岳县全境登记，待与原国家质检总局公告核对。",
+    ),
+    registry.ProductInput(
+        code="lezhi-cocoon",
+        name="乐至蚕茧",
+        name_en="Lezhi Cocoon",
+        kind="gi_certification_mark",
+        area_codes=["512022"],
+        shelf_life_days=365,
+        kg_per_label=1.0,
+        batch_prefix="LZ",
+        description="乐至县桑蚕茧，地理标志证明商标。保护范围暂按乐至县全境登记。",
+    ),
+    registry.ProductInput(
+        code="yanjiang-mandarin",
+        name="雁江蜜柑",
+        name_en="Yanjiang Mandarin",
+        kind="gi_product",
+        area_codes=["512002"],
+        shelf_life_days=60,
+        kg_per_label=0.5,
+        batch_prefix="YJ",
+        description="雁江区蜜柑。保护范围暂按雁江区全境登记。",
+    ),
+    registry.ProductInput(
+        code="ziwei",
+        name="资味",
+        name_en="Ziwei (Taste of Ziyang)",
+        kind="public_brand",
+        area_codes=["512000"],
+        shelf_life_days=180,
+        kg_per_label=0.25,
+        batch_prefix="ZW",
+        description="资阳市区域公用品牌，覆盖全市农产品。",
+    ),
+]
+
+LICENSEES = [
+    (
+        registry.LicenseeInput(
+            name="安岳县柠檬种植专业合作社（演示）",
+            uscc="93512021MA6AY0L018",
+            county_code="512021",
+            address="安岳县岳阳镇",
+            contact_name="张敏",
+            gtin="06901234000016",
+        ),
+        ["anyue-lemon", "ziwei"],
+    ),
+    (
+        registry.LicenseeInput(
+            name="乐至县蚕桑专业合作社（演示）",
+            uscc="93512022MA6L00C02X",
+            county_code="512022",
+            address="乐至县天池街道",
+            contact_name="李强",
+        ),
+        ["lezhi-cocoon"],
+    ),
+    (
+        registry.LicenseeInput(
+            name="雁江区蜜柑专业合作社（演示）",
+            uscc="93512002MA6Y10M03N",
+            county_code="512002",
+            address="资阳市雁江区",
+            contact_name="王芳",
+        ),
+        ["yanjiang-mandarin", "ziwei"],
+    ),
+]
+
+ACCOUNTS = [
+    ("admin@demo.gi-registry.cn", "admin", None),
+    ("regulator@demo.gi-registry.cn", "regulator", None),
+    ("coop@demo.gi-registry.cn", "cooperative", "93512021MA6AY0L018"),
+    ("coop-lezhi@demo.gi-registry.cn", "cooperative", "93512022MA6L00C02X"),
+]
+
+
+def load_areas(*, session: Session) -> int:
+    """Insert or refresh every area of areas.csv, parents before children."""
+    with AREAS_CSV.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        area = session.get(Area, row["code"]) or Area(code=row["code"], name=row["name"], level=row["level"])
+        area.name, area.name_en, area.level = row["name"], row["name_en"], row["level"]
+        area.parent_code = row["parent_code"] or None
+        area.latitude = float(row["latitude"]) if row["latitude"] else None
+        area.longitude = float(row["longitude"]) if row["longitude"] else None
+        area.source = row["source"][:200]
+        session.add(area)
+    session.flush()
+    return len(rows)
+
+
+def seed(*, session: Session, passwords: dict[str, str] | None = None) -> list[str]:
+    """Load the demo data once; running again changes nothing and reports what exists."""
+    lines = [f"areas: {load_areas(session=session)}"]
+    for data in PRODUCTS:
+        if session.exec(select(Product).where(Product.code == data.code)).first() is None:
+            registry.save_product(session=session, data=data, actor=None)
+            lines.append(f"product {data.code} created")
+    this_year = date.today().year
+    for data, product_codes in LICENSEES:
+        licensee = session.exec(select(Licensee).where(Licensee.uscc == data.uscc)).first()
+        if licensee is None:
+            licensee = registry.save_licensee(session=session, data=data, actor=None)
+            for code in product_codes:
+                registry.grant_licence(
+                    session=session,
+                    licensee=licensee,
+                    product_code=code,
+                    valid_from=date(this_year - 1, 1, 1),
+                    valid_to=date(this_year + 2, 12, 31),
+                    actor=None,
+                    reason="demo data",
+                )
+            lines.append(f"licensee {data.name} created")
+    passwords = passwords or {}
+    for email, role, uscc in ACCOUNTS:
+        if session.exec(select(User).where(User.email == email)).first() is None:
+            password = passwords.get(email) or f"gi-{secrets.token_urlsafe(10)}-{secrets.randbelow(900) + 100}"
+            accounts.create_user(session=session, email=email, password=password, role=role, licensee_uscc=uscc)
+            lines.append(f"account {role:<11} {email}  password: {password}")
+        else:
+            lines.append(f"account {role:<11} {email}  (exists; password unchanged)")
+    return lines

@@ -1,0 +1,1 @@
+"""Blueprints per audience: public, auth, admin, coop, consumer, regulator."""

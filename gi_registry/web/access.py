@@ -1,0 +1,99 @@
+"""Who is asking: sessions for pages, bearer tokens for the API, and the role gates of both."""
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import abort, g, redirect, request, url_for
+from flask_login import LoginManager, current_user
+
+from ..db import get_session
+from ..domain.accounts import user_for_token
+from ..errors import json_error
+from ..models import User
+
+
+def init_login(manager: LoginManager) -> None:
+    manager.login_view = "auth.login"
+    manager.session_protection = "strong"
+
+    @manager.user_loader
+    def _load(user_id: str):
+        user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
+        return LoginUser(user) if user and user.is_active else None
+
+
+class LoginUser:
+    """Flask-Login's view of an account; keeps the table model free of framework methods."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+
+    def __init__(self, user: User):
+        self.user = user
+
+    def get_id(self) -> str:
+        return str(self.user.id)
+
+    def __getattr__(self, name):
+        return getattr(self.user, name)
+
+
+def page_user() -> User | None:
+    return current_user.user if current_user.is_authenticated else None
+
+
+def roles_required(*roles: str):
+    """Gate a page: anonymous users go to the login page, wrong roles get 403."""
+
+    def decorate(view):
+        @wraps(view)
+        def gated(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return gated
+
+    return decorate
+
+
+def api_user() -> User | None:
+    """The account behind the request's bearer token, if any."""
+    if "api_user" not in g:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        g.api_user = (
+            user_for_token(session=get_session(), token=token.strip()) if scheme.lower() == "bearer" and token else None
+        )
+    return g.api_user
+
+
+def api_roles(*roles: str):
+    """Gate an endpoint: 401 without a valid token, 403 for a wrong role."""
+
+    def decorate(view):
+        @wraps(view)
+        def gated(*args, **kwargs):
+            user = api_user()
+            if user is None:
+                return json_error(401, "unauthorized", "a valid bearer token is required")
+            if user.role not in roles:
+                return json_error(403, "forbidden", "your role may not do this")
+            return view(*args, **kwargs)
+
+        return gated
+
+    return decorate
+
+
+def safe_next(target: str | None) -> str | None:
+    """Follow `next=` only to a path on this site, never to another host."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target

@@ -1,0 +1,202 @@
+"""The registry office's pages: products, licensees, licences and their life cycle."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+
+from ..db import get_session
+from ..domain import DomainError, audit, registry
+from ..models import Product
+from .access import page_user, roles_required
+from .forms import LicenceActionForm, LicenceForm, LicenseeForm, ProductForm
+from .paging import Pagination, page_args
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+STAFF = ("admin", "regulator")
+
+
+def _refused(form: FlaskForm, error: DomainError) -> None:
+    """Show a domain refusal on the form: per-field reasons where a field matches, else a banner."""
+    aliases = {"county": "county_code"}
+    for name, why in error.fields.items():
+        field = getattr(form, aliases.get(name, name), None)
+        if field is not None:
+            field.errors = list(field.errors) + [_(why)]
+    flash(_(error.message), "error")
+
+
+@bp.get("/")
+@roles_required(*STAFF)
+def index():
+    session = get_session()
+    return render_template("admin/index.html", products=registry.list_products(session=session))
+
+
+# ---- products ----------------------------------------------------------------------------
+
+
+def _product_form(product: Product | None) -> ProductForm:
+    session = get_session()
+    form = ProductForm(obj=product)
+    form.area_codes.choices = [(a.code, f"{a.code} {a.name}") for a in registry.list_areas(session=session)]
+    if product is not None and not form.is_submitted():
+        form.area_codes.data = [a.code for a in registry.production_area(session=session, product=product)]
+    return form
+
+
+def _product_input(form: ProductForm) -> registry.ProductInput:
+    fields = {name: form[name].data for name in registry.ProductInput.__dataclass_fields__}
+    fields["kg_per_label"] = float(form.kg_per_label.data)
+    for name in ("registration_no", "standard", "description"):
+        fields[name] = fields[name] or ""
+    return registry.ProductInput(**fields)
+
+
+@bp.get("/products")
+@roles_required("admin")
+def products():
+    return render_template("admin/products.html", products=registry.list_products(session=get_session()))
+
+
+@bp.route("/products/new", methods=["GET", "POST"])
+@bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
+@roles_required("admin")
+def product_form(product_id: int | None = None):
+    session = get_session()
+    product = session.get(Product, product_id) if product_id else None
+    if product_id and product is None:
+        return render_template("error.html", status=404, message=_("Page not found.")), 404
+    form = _product_form(product)
+    if form.validate_on_submit():
+        try:
+            registry.save_product(session=session, data=_product_input(form), actor=page_user(), product=product)
+            session.commit()
+            flash(_("Product saved."), "success")
+            return redirect(url_for("admin.products"))
+        except DomainError as error:
+            session.rollback()
+            _refused(form, error)
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/product_form.html", form=form, product=product), status
+
+
+# ---- licensees ---------------------------------------------------------------------------
+
+
+def _licensee_form(licensee=None) -> LicenseeForm:
+    form = LicenseeForm(obj=licensee)
+    form.county_code.choices = [(a.code, a.name) for a in registry.counties(session=get_session())]
+    return form
+
+
+@bp.get("/licensees")
+@roles_required(*STAFF)
+def licensees():
+    session = get_session()
+    page, per_page = page_args()
+    q = request.args.get("q", "")
+    found, total = registry.search_licensees(session=session, q=q, page=page, per_page=per_page)
+    return render_template("admin/licensees.html", licensees=found, q=q, pagination=Pagination(page, per_page, total))
+
+
+@bp.route("/licensees/new", methods=["GET", "POST"])
+@bp.route("/licensees/<int:licensee_id>/edit", methods=["GET", "POST"])
+@roles_required("admin")
+def licensee_form(licensee_id: int | None = None):
+    session = get_session()
+    licensee = registry.get_licensee(session=session, licensee_id=licensee_id) if licensee_id else None
+    form = _licensee_form(licensee)
+    if form.validate_on_submit():
+        data = registry.LicenseeInput(
+            **{name: form[name].data or "" for name in registry.LicenseeInput.__dataclass_fields__}
+        )
+        try:
+            licensee = registry.save_licensee(session=session, data=data, actor=page_user(), licensee=licensee)
+            session.commit()
+            flash(_("Licensee saved."), "success")
+            return redirect(url_for("admin.licensee", licensee_id=licensee.id))
+        except DomainError as error:
+            session.rollback()
+            _refused(form, error)
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/licensee_form.html", form=form, licensee=licensee), status
+
+
+@bp.route("/licensees/<int:licensee_id>", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def licensee(licensee_id: int):
+    """A licensee with its licences; admins grant a new licence here."""
+    session = get_session()
+    licensee = registry.get_licensee(session=session, licensee_id=licensee_id)
+    form = LicenceForm()
+    form.product_code.choices = [
+        (p.code, p.name) for p in registry.list_products(session=session, include_withdrawn=False)
+    ]
+    status = 200
+    if request.method == "POST":
+        if page_user().role != "admin":
+            return render_template("error.html", status=403, message=_("You are not allowed to see this page.")), 403
+        if form.validate_on_submit():
+            try:
+                registry.grant_licence(
+                    session=session,
+                    licensee=licensee,
+                    product_code=form.product_code.data,
+                    valid_from=form.valid_from.data,
+                    valid_to=form.valid_to.data,
+                    actor=page_user(),
+                    reason=form.reason.data or "",
+                )
+                session.commit()
+                flash(_("Licence granted."), "success")
+                return redirect(url_for("admin.licensee", licensee_id=licensee.id))
+            except DomainError as error:
+                session.rollback()
+                _refused(form, error)
+        status = 422
+    licences = registry.licences_of(session=session, licensee=licensee)
+    return render_template(
+        "admin/licensee.html", licensee=licensee, licences=licences, form=form, status_of=registry.licence_status
+    ), status
+
+
+# ---- licences ----------------------------------------------------------------------------
+
+
+@bp.get("/licences/<int:licence_id>")
+@roles_required(*STAFF)
+def licence(licence_id: int):
+    session = get_session()
+    licence = registry.get_licence(session=session, licence_id=licence_id)
+    return render_template(
+        "admin/licence.html",
+        licence=licence,
+        form=LicenceActionForm(),
+        licensee=registry.get_licensee(session=session, licensee_id=licence.licensee_id),
+        product=session.get(Product, licence.product_id),
+        status=registry.licence_status(licence),
+        history=audit.history(session=session, entity_type="licence", entity_id=licence.id),
+        actions=[a for a, (states, _target) in registry.TRANSITIONS.items() if licence.state in states],
+    )
+
+
+@bp.post("/licences/<int:licence_id>/<any(suspend, reinstate, revoke):action>")
+@roles_required(*STAFF)
+def licence_action(licence_id: int, action: str):
+    session = get_session()
+    licence = registry.get_licence(session=session, licence_id=licence_id)
+    form = LicenceActionForm()
+    if not form.validate_on_submit():
+        flash(_("A reason is required."), "error")
+        return redirect(url_for("admin.licence", licence_id=licence_id)), 303
+    try:
+        registry.change_licence_state(
+            session=session, licence=licence, action=action, reason=form.reason.data, actor=page_user()
+        )
+        session.commit()
+        flash(_("Licence updated."), "success")
+    except DomainError as error:
+        session.rollback()
+        return render_template("error.html", status=error.status, message=_(error.message)), error.status
+    return redirect(url_for("admin.licence", licence_id=licence_id))

@@ -1,0 +1,76 @@
+"""Flask-WTF forms for the admin and auth pages; the domain does the rule checks."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DecimalField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+
+from ..i18n import KIND_LABELS
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class ProductForm(FlaskForm):
+    code = StringField(
+        _l("Code (slug)"),
+        validators=[
+            DataRequired(),
+            Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", message=_l("lower-case letters, digits and hyphens")),
+            Length(max=64),
+        ],
+    )
+    name = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=64)])
+    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=128)])
+    kind = SelectField(_l("Kind"), choices=list(KIND_LABELS.items()))
+    status = SelectField(_l("Status"), choices=[("active", _l("active")), ("withdrawn", _l("withdrawn"))])
+    registration_no = StringField(_l("Registration number"), validators=[Optional(), Length(max=64)])
+    registered_on = DateField(_l("Registered on"), validators=[Optional()])
+    standard = StringField(_l("Standard"), validators=[Optional(), Length(max=128)])
+    shelf_life_days = IntegerField(_l("Shelf life (days)"), validators=[Optional(), NumberRange(min=1, max=3650)])
+    kg_per_label = DecimalField(
+        _l("Kilograms per unit label"),
+        default=0.5,
+        places=3,
+        validators=[InputRequired(), NumberRange(min=0.001, max=100000)],
+    )
+    batch_prefix = StringField(
+        _l("Batch number prefix"),
+        default="GI",
+        validators=[DataRequired(), Regexp(r"^[A-Z]{1,6}$", message=_l("1 to 6 capital letters"))],
+    )
+    area_codes = SelectMultipleField(_l("Protected production area"), validators=[DataRequired()])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
+
+
+class LicenseeForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=128)])
+    uscc = StringField(_l("Unified social credit code"), validators=[DataRequired(), Length(min=18, max=18)])
+    county_code = SelectField(_l("County"))
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
+    contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=64)])
+    contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=32)])
+    gtin = StringField(_l("GTIN (optional)"), validators=[Optional(), Length(max=14)])
+
+
+class LicenceForm(FlaskForm):
+    product_code = SelectField(_l("Product"))
+    valid_from = DateField(_l("Valid from"), validators=[DataRequired()])
+    valid_to = DateField(_l("Valid to"), validators=[DataRequired()])
+    reason = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+
+
+class LicenceActionForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])

@@ -1,0 +1,48 @@
+"""Public pages: the home page, the product list and the licensee directory."""
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import text
+
+from ..db import get_session
+from ..domain import registry
+from .paging import Pagination, page_args
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def home():
+    products = registry.list_products(session=get_session(), include_withdrawn=False)
+    return render_template("public/home.html", products=products)
+
+
+@bp.get("/products")
+def products():
+    session = get_session()
+    rows = [(p, registry.production_area(session=session, product=p)) for p in registry.list_products(session=session)]
+    return render_template("public/products.html", rows=rows)
+
+
+@bp.get("/licensees")
+def licensees():
+    session = get_session()
+    page, per_page = page_args()
+    q, product = request.args.get("q", ""), request.args.get("product", "")
+    found, total = registry.search_licensees(session=session, q=q, product_code=product, page=page, per_page=per_page)
+    rows = [(licensee, registry.licences_of(session=session, licensee=licensee)) for licensee in found]
+    return render_template(
+        "public/licensees.html",
+        rows=rows,
+        q=q,
+        product=product,
+        pagination=Pagination(page, per_page, total),
+        products=registry.list_products(session=session),
+        status_of=registry.licence_status,
+        counties={a.code: a for a in registry.counties(session=session)},
+    )
+
+
+@bp.get("/healthz")
+def healthz():
+    get_session().exec(text("SELECT 1"))
+    return "ok", 200, {"Content-Type": "text/plain", "Cache-Control": "no-store"}

@@ -1,0 +1,161 @@
+"""The registry office's pages: who may open them, and what a bad form does (nothing)."""
+
+import pytest
+from sqlmodel import select
+
+from gi_registry.models import Licence, Licensee, Product
+
+PAGES = [
+    ("GET", "/admin/", {"admin", "regulator"}),
+    ("GET", "/admin/products", {"admin"}),
+    ("GET", "/admin/products/new", {"admin"}),
+    ("GET", "/admin/products/{product}/edit", {"admin"}),
+    ("POST", "/admin/products/new", {"admin"}),
+    ("GET", "/admin/licensees", {"admin", "regulator"}),
+    ("GET", "/admin/licensees/new", {"admin"}),
+    ("POST", "/admin/licensees/new", {"admin"}),
+    ("GET", "/admin/licensees/{licensee}", {"admin", "regulator"}),
+    ("POST", "/admin/licensees/{licensee}", {"admin"}),
+    ("GET", "/admin/licensees/{licensee}/edit", {"admin"}),
+    ("GET", "/admin/licences/{licence}", {"admin", "regulator"}),
+    ("POST", "/admin/licences/{licence}/suspend", {"admin", "regulator"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), PAGES)
+@pytest.mark.parametrize("who", [None, "coop", "regulator", "admin"])
+def test_each_admin_page_lets_only_its_roles_in(login_as, world, method, path, allowed, who):
+    client = login_as(who)
+    url = path.format(product=world["lemon"].id, licensee=world["coop_a"].id, licence=world["licence_a"].id)
+    response = client.open(url, method=method, data={})
+    if who is None:
+        assert response.status_code == 302 and "/login?next=" in response.location
+    elif who not in allowed:
+        assert response.status_code == 403
+    else:
+        assert response.status_code in (200, 303, 422), response.status_code
+
+
+def test_admin_creates_a_licensee_through_the_form(login_as, db):
+    client = login_as("admin")
+    response = client.post(
+        "/admin/licensees/new", data={"name": "雁江蜜柑合作社", "uscc": "93512002ma6y10m03n", "county_code": "512002"}
+    )
+    assert response.status_code == 302
+    saved = db.exec(select(Licensee).where(Licensee.uscc == "93512002MA6Y10M03N")).one()
+    assert saved.name == "雁江蜜柑合作社"
+
+
+def test_a_wrong_check_character_is_explained_and_nothing_is_saved(login_as, db):
+    client = login_as("admin")
+    response = client.post(
+        "/admin/licensees/new?lang=zh",
+        data={"name": "雁江蜜柑合作社", "uscc": "93512002MA6Y10M03A", "county_code": "512002"},
+    )
+    assert response.status_code == 422
+    assert "校验码不符" in response.text
+    assert db.exec(select(Licensee).where(Licensee.name == "雁江蜜柑合作社")).first() is None
+
+
+def test_admin_creates_a_product_with_its_area(login_as, db):
+    client = login_as("admin")
+    response = client.post(
+        "/admin/products/new",
+        data={
+            "code": "ziwei",
+            "name": "资味",
+            "name_en": "Ziwei",
+            "kind": "public_brand",
+            "status": "active",
+            "kg_per_label": "0.25",
+            "batch_prefix": "ZW",
+            "area_codes": ["512000"],
+        },
+    )
+    assert response.status_code == 302
+    assert db.exec(select(Product).where(Product.code == "ziwei")).one().kind == "public_brand"
+
+
+def test_a_product_code_already_taken_is_refused(login_as, db, world):
+    client = login_as("admin")
+    response = client.post(
+        "/admin/products/new",
+        data={
+            "code": "anyue-lemon",
+            "name": "x",
+            "name_en": "x",
+            "kind": "gi_product",
+            "status": "active",
+            "kg_per_label": "1",
+            "batch_prefix": "X",
+            "area_codes": ["512021"],
+        },
+    )
+    assert response.status_code == 422
+    assert len(db.exec(select(Product).where(Product.code == "anyue-lemon")).all()) == 1
+
+
+def test_a_licence_with_its_end_before_its_start_is_refused(login_as, db, world):
+    client = login_as("admin")
+    response = client.post(
+        f"/admin/licensees/{world['coop_b'].id}",
+        data={"product_code": "anyue-lemon", "valid_from": "2027-01-01", "valid_to": "2026-01-01"},
+    )
+    assert response.status_code == 422
+    assert db.exec(select(Licence).where(Licence.licensee_id == world["coop_b"].id)).all() == [world["licence_b"]]
+
+
+def test_regulator_suspends_from_the_page_and_a_second_suspend_is_409(login_as, db, world):
+    client = login_as("regulator")
+    url = f"/admin/licences/{world['licence_a'].id}/suspend"
+    assert client.post(url, data={"reason": "抽检不合格"}).status_code == 302
+    db.expire_all()
+    assert db.get(Licence, world["licence_a"].id).state == "suspended"
+    assert client.post(url, data={"reason": "again"}).status_code == 409
+    history = client.get(f"/admin/licences/{world['licence_a'].id}").text
+    assert "抽检不合格" in history and "reg@test.cn" in history
+
+
+def test_a_state_change_without_a_reason_changes_nothing(login_as, db, world):
+    client = login_as("admin")
+    client.post(f"/admin/licences/{world['licence_a'].id}/revoke", data={"reason": ""})
+    db.expire_all()
+    assert db.get(Licence, world["licence_a"].id).state == "active"
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"]
+)
+def test_a_foreign_next_is_never_followed(client, world, target):
+    response = client.post(
+        "/login", query_string={"next": target}, data={"email": "admin@test.cn", "password": "correct-horse-42"}
+    )
+    assert response.status_code == 302 and response.location == "/admin/"
+
+
+def test_a_local_next_is_followed(client, world):
+    response = client.post(
+        "/login?next=/admin/licensees", data={"email": "admin@test.cn", "password": "correct-horse-42"}
+    )
+    assert response.location == "/admin/licensees"
+
+
+def test_a_wrong_password_does_not_log_in(client, world):
+    response = client.post("/login", data={"email": "admin@test.cn", "password": "nope-nope-nope"})
+    assert response.status_code == 200
+    assert client.get("/admin/").status_code == 302
+
+
+def test_forms_without_a_csrf_token_are_refused(make_app, world):
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    response = client.post("/login", data={"email": "admin@test.cn", "password": "correct-horse-42"})
+    assert response.status_code == 400
+
+
+def test_logins_are_throttled(make_app, world):
+    client = make_app(RATELIMIT_ENABLED=True).test_client()
+    statuses = [
+        client.post("/login", data={"email": "admin@test.cn", "password": "wrong-password-1"}).status_code
+        for _ in range(12)
+    ]
+    assert statuses[:10] == [200] * 10 and statuses[-1] == 429

@@ -1,0 +1,149 @@
+"""The registry's JSON API: tokens, products, licensees, licences, and its error shape."""
+
+from datetime import datetime
+
+import pytest
+from sqlmodel import select
+
+from gi_registry.models import AuditEvent, Licence, Licensee
+
+NEW_LICENSEE = {"name": "雁江蜜柑合作社", "uscc": "93512002MA6Y10M03N", "county": "512002"}
+
+
+def error_of(response) -> dict:
+    assert set(response.json) == {"error"}, response.json
+    return response.json["error"]
+
+
+def test_a_token_comes_from_a_right_password_and_only_from_it(client, world):
+    ok = client.post("/api/v1/tokens", json={"email": "ADMIN@test.cn", "password": "correct-horse-42"})
+    assert (
+        ok.status_code == 201
+        and ok.json["role"] == "admin"
+        and datetime.fromisoformat(ok.json["expires_at"]).tzinfo is not None
+    )
+    wrong = client.post("/api/v1/tokens", json={"email": "admin@test.cn", "password": "wrong-horse-42"})
+    assert wrong.status_code == 401 and error_of(wrong)["code"] == "invalid_credentials"
+
+
+def test_a_forged_or_missing_token_is_401(client, world):
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic abc"}):
+        assert client.post("/api/v1/licensees", json=NEW_LICENSEE, headers=headers).status_code == 401
+
+
+def test_products_list_with_their_areas(client, world):
+    items = client.get("/api/v1/products").json["items"]
+    lemon = next(p for p in items if p["code"] == "anyue-lemon")
+    assert lemon["kind"] == "gi_product" and lemon["name"] == "安岳柠檬"
+    assert lemon["production_area"] == [{"code": "512021", "name": "安岳县"}]
+
+
+def test_the_directory_searches_by_name_uscc_and_product(client, world):
+    by_name = client.get("/api/v1/licensees?q=柠檬").json
+    assert [x["uscc"] for x in by_name["items"]] == [world["coop_a"].uscc]
+    by_code = client.get("/api/v1/licensees?q=93512022").json
+    assert [x["name"] for x in by_code["items"]] == ["乐至蚕桑合作社"]
+    by_product = client.get("/api/v1/licensees?product=lezhi-cocoon").json
+    assert by_product["total"] == 1 and by_product["items"][0]["licences"][0]["status"] == "active"
+
+
+def test_the_directory_paginates(client, world):
+    page = client.get("/api/v1/licensees?per_page=1&page=2").json
+    assert (page["total"], page["page"], page["per_page"], len(page["items"])) == (2, 2, 1, 1)
+
+
+def test_admin_creates_a_licensee_and_grants_a_licence(client, token_for, db):
+    admin = token_for("admin")
+    created = client.post("/api/v1/licensees", json=NEW_LICENSEE, headers=admin)
+    assert created.status_code == 201 and created.json["uscc"] == NEW_LICENSEE["uscc"]
+    granted = client.post(
+        f"/api/v1/licensees/{created.json['id']}/licences",
+        headers=admin,
+        json={"product_code": "anyue-lemon", "valid_from": "2026-01-01", "valid_to": "2028-12-31"},
+    )
+    assert granted.status_code == 201 and granted.json["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "field"),
+    [
+        ({**NEW_LICENSEE, "uscc": "93512002MA6Y10M03A"}, 422, "invalid_licensee", "uscc"),
+        ({**NEW_LICENSEE, "county": "999999"}, 422, "invalid_licensee", "county"),
+        ({**NEW_LICENSEE, "uscc": "93512021MA6AY0L018"}, 409, "duplicate_licensee", "uscc"),
+        ({"name": "x"}, 422, "invalid_fields", "uscc"),
+        ({**NEW_LICENSEE, "extra": 1}, 422, "invalid_fields", "extra"),
+    ],
+)
+def test_a_bad_licensee_is_refused_and_nothing_is_written(client, token_for, db, body, status, code, field):
+    before = len(db.exec(select(Licensee)).all()), len(db.exec(select(AuditEvent)).all())
+    response = client.post("/api/v1/licensees", json=body, headers=token_for("admin"))
+    assert response.status_code == status
+    assert error_of(response)["code"] == code and field in error_of(response)["fields"]
+    assert (len(db.exec(select(Licensee)).all()), len(db.exec(select(AuditEvent)).all())) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"product_code": "no-such", "valid_from": "2026-01-01", "valid_to": "2026-12-31"}, 422, "product_code"),
+        ({"product_code": "anyue-lemon", "valid_from": "2026-12-31", "valid_to": "2026-01-01"}, 422, "valid_to"),
+        ({"product_code": "anyue-lemon", "valid_from": "31/12/2026", "valid_to": "2026-01-01"}, 422, "valid_from"),
+    ],
+)
+def test_a_bad_licence_is_refused_and_nothing_is_written(client, token_for, world, db, body, status, field):
+    before = len(db.exec(select(Licence)).all())
+    response = client.post(f"/api/v1/licensees/{world['coop_b'].id}/licences", json=body, headers=token_for("admin"))
+    assert response.status_code == status and field in error_of(response)["fields"]
+    assert len(db.exec(select(Licence)).all()) == before
+
+
+def test_malformed_bodies_get_400_or_415_not_500(client, token_for):
+    admin = token_for("admin")
+    not_json = client.post("/api/v1/licensees", data="name=x", headers=admin)
+    assert not_json.status_code == 415 and error_of(not_json)["code"] == "unsupported_media_type"
+    broken = client.post("/api/v1/licensees", data="{", content_type="application/json", headers=admin)
+    assert broken.status_code == 400
+    a_list = client.post("/api/v1/licensees", json=[1, 2], headers=admin)
+    assert a_list.status_code == 400
+
+
+def test_a_forbidden_state_change_is_409_and_an_allowed_one_200(client, token_for, world):
+    regulator = token_for("regulator")
+    path = f"/api/v1/licences/{world['licence_a'].id}"
+    assert client.post(f"{path}/reinstate", json={"reason": "x"}, headers=regulator).status_code == 409
+    suspended = client.post(f"{path}/suspend", json={"reason": "抽检不合格"}, headers=regulator)
+    assert suspended.status_code == 200 and suspended.json["status"] == "suspended"
+    assert client.post(f"{path}/revoke", json={"reason": "x"}, headers=regulator).json["status"] == "revoked"
+    again = client.post(f"{path}/reinstate", json={"reason": "x"}, headers=regulator)
+    assert again.status_code == 409 and error_of(again)["code"] == "transition_forbidden"
+
+
+def test_an_unknown_licence_is_404(client, token_for):
+    assert (
+        client.post("/api/v1/licences/9999/suspend", json={"reason": "x"}, headers=token_for("admin")).status_code
+        == 404
+    )
+
+
+# Every guarded endpoint, tried by every role: only the listed roles pass the gate.
+GUARDED = [
+    ("POST", "/api/v1/licensees", {"admin"}),
+    ("POST", "/api/v1/licensees/{licensee}/licences", {"admin"}),
+    ("POST", "/api/v1/licences/{licence}/suspend", {"admin", "regulator"}),
+    ("POST", "/api/v1/licences/{licence}/reinstate", {"admin", "regulator"}),
+    ("POST", "/api/v1/licences/{licence}/revoke", {"admin", "regulator"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), GUARDED)
+@pytest.mark.parametrize("who", [None, "coop", "regulator", "admin"])
+def test_each_api_gate_lets_only_its_roles_through(client, world, token_for, method, path, allowed, who):
+    url = path.format(licensee=world["coop_b"].id, licence=world["licence_b"].id)
+    headers = token_for(who) if who else {}
+    response = client.open(url, method=method, json={}, headers=headers)
+    if who is None:
+        assert response.status_code == 401
+    elif who not in allowed:
+        assert response.status_code == 403 and error_of(response)["code"] == "forbidden"
+    else:
+        assert response.status_code == 422  # past the gate, stopped by the empty body

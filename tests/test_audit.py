@@ -1,0 +1,46 @@
+"""The hash-chained audit log finds an edited or a deleted event."""
+
+from sqlalchemy import text
+
+from gi_registry.domain import audit, registry
+
+
+def _suspend_and_reinstate(db, world):
+    for action in ("suspend", "reinstate"):
+        registry.change_licence_state(session=db, licence=world["licence_a"], action=action, reason=action, actor=None)
+    db.commit()
+
+
+def test_an_untouched_chain_verifies(db, world):
+    _suspend_and_reinstate(db, world)
+    assert audit.verify_chain(session=db) == []
+
+
+def test_an_edited_reason_is_found_and_named(db, world):
+    _suspend_and_reinstate(db, world)
+    target = audit.history(session=db, entity_type="licence", entity_id=world["licence_a"].id)[-1]
+    db.exec(text("UPDATE auditevent SET reason = 'nothing happened' WHERE id = :id").bindparams(id=target.id))
+    db.commit()
+    db.expire_all()
+    problems = audit.verify_chain(session=db)
+    assert [(p.event_id, "content edited" in p.problem) for p in problems] == [(target.id, True)]
+
+
+def test_a_deleted_event_is_found_at_its_successor(db, world):
+    _suspend_and_reinstate(db, world)
+    events = audit.history(session=db, entity_type="licence", entity_id=world["licence_a"].id)
+    db.exec(text("DELETE FROM auditevent WHERE id = :id").bindparams(id=events[-2].id))
+    db.commit()
+    problems = audit.verify_chain(session=db)
+    assert [p.event_id for p in problems] == [events[-1].id]
+    assert "deleted" in problems[0].problem
+
+
+def test_audit_verify_command_exits_nonzero_on_tampering(app, db, world):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["audit-verify"]).exit_code == 0
+    db.exec(text("UPDATE auditevent SET actor = 'someone-else' WHERE id = 1"))
+    db.commit()
+    result = runner.invoke(args=["audit-verify"])
+    assert result.exit_code == 1
+    assert "event 1" in result.output

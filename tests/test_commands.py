@@ -1,0 +1,102 @@
+"""The flask commands of CONTRACT.md: init-db, seed-demo, create-user."""
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from gi_registry.models import Area, Licence, Licensee, Product, ProductArea, User
+
+SHARED_COUNTIES = Path(__file__).resolve().parents[1] / "gi_registry/seed/areas.csv"
+
+
+def run(app, *args):
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def test_init_db_is_safe_to_run_again(app):
+    assert run(app, "init-db").exit_code == 0
+    assert run(app, "init-db").exit_code == 0
+
+
+def test_seed_demo_loads_the_four_marks_with_real_area_codes_once(app, db):
+    first = run(app, "seed-demo")
+    assert first.exit_code == 0, first.output
+    passwords = set(re.findall(r"password: (\S+)", first.output))
+    assert len(passwords) == 4
+    second = run(app, "seed-demo")
+    assert second.exit_code == 0 and "exists" in second.output
+    assert set(re.findall(r"password: (\S+)", second.output)) == passwords  # shown again, not changed
+    products = {p.code: p for p in db.exec(select(Product))}
+    assert set(products) == {"anyue-lemon", "lezhi-cocoon", "yanjiang-mandarin", "ziwei"}
+    assert products["ziwei"].kind == "public_brand"
+    areas = {
+        (p.code, link.area_code)
+        for p in products.values()
+        for link in db.exec(select(ProductArea).where(ProductArea.product_id == p.id))
+    }
+    assert areas == {
+        ("anyue-lemon", "512021"),
+        ("lezhi-cocoon", "512022"),
+        ("yanjiang-mandarin", "512002"),
+        ("ziwei", "512000"),
+    }
+    assert len(db.exec(select(Licensee)).all()) == 3 and len(db.exec(select(Licence)).all()) == 5
+    assert {u.role for u in db.exec(select(User))} == {"admin", "regulator", "cooperative"}
+
+
+def test_the_seeded_areas_match_the_verified_county_codes(app, db):
+    run(app, "seed-demo")
+    assert db.get(Area, "512021").name == "安岳县" and db.get(Area, "512002").name == "雁江区"
+    assert db.get(Area, "512021126").name == "南薰镇"  # the township code the reference data names
+    with SHARED_COUNTIES.open(encoding="utf-8") as handle:
+        townships = [row for row in csv.DictReader(handle) if row["level"] == "township"]
+    assert townships and all(row["code"][:6] == row["parent_code"] and len(row["code"]) == 9 for row in townships)
+    assert all(row["source"] for row in townships)
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--email", "admin@test.cn", "--password", "another-pass-9", "--role", "admin"], "already exists"),
+        (
+            [
+                "--email",
+                "x@test.cn",
+                "--password",
+                "another-pass-9",
+                "--role",
+                "cooperative",
+                "--licensee",
+                "91110000802100433B",
+            ],
+            "licensee",
+        ),
+        (["--email", "x@test.cn", "--password", "short1", "--role", "regulator"], "weak password"),
+        (["--email", "x@test.cn", "--password", "aaaaaaaaaaaa", "--role", "regulator"], "weak password"),
+    ],
+)
+def test_create_user_exits_nonzero_with_a_one_line_reason(app, world, args, reason):
+    result = run(app, "create-user", *args)
+    assert result.exit_code != 0
+    assert reason in result.output and result.output.strip().count("\n") == 0
+
+
+def test_create_user_makes_a_cooperative_account_for_its_licensee(app, world, db):
+    result = run(
+        app,
+        "create-user",
+        "--email",
+        "New@Test.cn",
+        "--password",
+        "another-pass-9",
+        "--role",
+        "cooperative",
+        "--licensee",
+        world["coop_b"].uscc,
+    )
+    assert result.exit_code == 0, result.output
+    user = db.exec(select(User).where(User.email == "new@test.cn")).one()
+    assert user.licensee_id == world["coop_b"].id and user.password_hash.startswith("$argon2")

@@ -1,0 +1,129 @@
+"""The licence life cycle and the register's rules, in the domain core."""
+
+from datetime import date
+
+import pytest
+
+from gi_registry.domain import Conflict, DomainError, audit, registry
+from gi_registry.models import AuditEvent, Licence, Licensee
+
+ACTIONS = ["suspend", "reinstate", "revoke"]
+# (stored state, action) → resulting state, or None where the change is forbidden (409).
+TABLE = {
+    ("active", "suspend"): "suspended",
+    ("active", "reinstate"): None,
+    ("active", "revoke"): "revoked",
+    ("suspended", "suspend"): None,
+    ("suspended", "reinstate"): "active",
+    ("suspended", "revoke"): "revoked",
+    ("revoked", "suspend"): None,
+    ("revoked", "reinstate"): None,
+    ("revoked", "revoke"): None,
+}
+
+
+@pytest.mark.parametrize(("state", "action"), list(TABLE))
+def test_each_state_allows_only_its_transitions(db, world, state, action):
+    licence = world["licence_a"]
+    licence.state = state
+    db.add(licence)
+    db.commit()
+    expected = TABLE[(state, action)]
+    if expected is None:
+        with pytest.raises(Conflict) as refused:
+            registry.change_licence_state(session=db, licence=licence, action=action, reason="r", actor=None)
+        assert refused.value.status == 409
+        db.rollback()
+        assert db.get(Licence, licence.id).state == state
+    else:
+        registry.change_licence_state(session=db, licence=licence, action=action, reason="r", actor=None)
+        assert licence.state == expected
+
+
+def test_a_change_records_who_when_why_and_the_states(db, world):
+    regulator = world["users"]["regulator"]
+    registry.change_licence_state(
+        session=db, licence=world["licence_a"], action="suspend", reason="假冒举报核实中", actor=regulator
+    )
+    db.commit()
+    last = audit.history(session=db, entity_type="licence", entity_id=world["licence_a"].id)[-1]
+    assert (last.action, last.actor, last.reason) == ("licence.suspend", "reg@test.cn", "假冒举报核实中")
+    assert last.before["state"] == "active" and last.after["state"] == "suspended"
+    assert last.at is not None
+
+
+def test_a_change_without_a_reason_is_refused(db, world):
+    with pytest.raises(DomainError) as refused:
+        registry.change_licence_state(session=db, licence=world["licence_a"], action="suspend", reason="  ", actor=None)
+    assert refused.value.code == "reason_required"
+
+
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [
+        (date(2025, 12, 31), "pending"),
+        (date(2026, 1, 1), "active"),
+        (date(2026, 12, 31), "active"),
+        (date(2027, 1, 1), "expired"),
+    ],
+)
+def test_expiry_follows_from_the_dates(today, expected):
+    licence = Licence(licensee_id=1, product_id=1, valid_from=date(2026, 1, 1), valid_to=date(2026, 12, 31))
+    assert registry.licence_status(licence, today=today) == expected
+
+
+def test_suspension_outranks_the_dates():
+    licence = Licence(
+        licensee_id=1, product_id=1, valid_from=date(2026, 1, 1), valid_to=date(2026, 12, 31), state="suspended"
+    )
+    assert registry.licence_status(licence, today=date(2027, 6, 1)) == "suspended"
+
+
+def _count(db, model) -> int:
+    return len(db.exec(registry.select(model)).all())
+
+
+@pytest.mark.parametrize(
+    ("product_code", "start", "end", "field"),
+    [
+        ("no-such-product", date(2026, 1, 1), date(2026, 12, 31), "product_code"),
+        ("anyue-lemon", date(2026, 12, 31), date(2026, 1, 1), "valid_to"),
+    ],
+)
+def test_a_bad_grant_names_the_field_and_writes_nothing(db, world, product_code, start, end, field):
+    before = _count(db, Licence), _count(db, AuditEvent)
+    with pytest.raises(DomainError) as refused:
+        registry.grant_licence(
+            session=db, licensee=world["coop_b"], product_code=product_code, valid_from=start, valid_to=end, actor=None
+        )
+    assert field in refused.value.fields
+    db.rollback()
+    assert (_count(db, Licence), _count(db, AuditEvent)) == before
+
+
+def test_an_overlapping_licence_for_the_same_product_is_a_conflict(db, world):
+    with pytest.raises(Conflict):
+        registry.grant_licence(
+            session=db,
+            licensee=world["coop_a"],
+            product_code="anyue-lemon",
+            valid_from=date(2030, 1, 1),
+            valid_to=date(2030, 12, 31),
+            actor=None,
+        )
+
+
+def test_a_duplicate_licensee_is_a_conflict_and_writes_nothing(db, world):
+    before = _count(db, Licensee)
+    data = registry.LicenseeInput(name="Another name", uscc=world["coop_a"].uscc.lower(), county_code="512021")
+    with pytest.raises(Conflict) as refused:
+        registry.save_licensee(session=db, data=data, actor=None)
+    assert refused.value.code == "duplicate_licensee"
+    db.rollback()
+    assert _count(db, Licensee) == before
+
+
+def test_origin_choices_cover_the_county_and_its_townships_only(db, world):
+    codes = {area.code for area in registry.origin_choices(session=db, product=world["lemon"])}
+    assert "512021" in codes and "512021126" in codes  # 安岳县 and 南薰镇
+    assert not any(code.startswith("512022") for code in codes)
