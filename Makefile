@@ -25,7 +25,7 @@ install-dev: $(VENV)/.dev translations system-deps
 
 # Compiled catalogues are build products; the .po files are the source.
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel compile -d translations >/dev/null
+	$(BIN)/pybabel compile -d translations >/dev/null 2>&1
 
 extract-messages: $(VENV)/.runtime
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot --no-location --sort-output gi_registry templates
