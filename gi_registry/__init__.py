@@ -24,9 +24,14 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def _configure(app: Flask, overrides: dict | None) -> None:
-    from .config import load_config
+    from .config import ConfigError, load_config
+    from .domain.codes import CodeKeys
 
     app.config.update(load_config(Path(app.instance_path), overrides))
+    try:
+        app.extensions["code_keys"] = CodeKeys.from_setting(app.config["GI_CODE_KEY"])
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _bind_extensions(app: Flask) -> None:
@@ -44,11 +49,14 @@ def _bind_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .api import api
-    from .web import admin, auth, public
+    from .web import admin, auth, consumer, coop, public, regulator
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(coop.bp)
+    app.register_blueprint(consumer.bp)
+    app.register_blueprint(regulator.bp)
     app.register_blueprint(api, url_prefix="/api/v1")
 
 

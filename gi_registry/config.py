@@ -25,6 +25,12 @@ def _dev_secret(instance_dir: Path, name: str) -> str:
     return path.read_text().strip()
 
 
+def _deadlines(value: str) -> dict[str, float]:
+    """Parse "new=2,triaged=5" into {"new": 2.0, "triaged": 5.0}."""
+    pairs = (item.split("=", 1) for item in value.split(",") if "=" in item)
+    return {status.strip(): float(days) for status, days in pairs}
+
+
 def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment; production refuses missing keys."""
     load_dotenv()
@@ -59,6 +65,19 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
         "LANGUAGES": ["zh", "en"],
         "PER_PAGE": 20,
+        # Copy detection (README, "Copy detection"): when a genuine code turns `warning`.
+        "GI_COPY_MAX_SCANS": int(env.get("GI_COPY_MAX_SCANS", "20")),
+        "GI_COPY_FAR_KM": float(env.get("GI_COPY_FAR_KM", "100")),
+        "GI_COPY_FAR_HOURS": float(env.get("GI_COPY_FAR_HOURS", "6")),
+        "GI_COPY_BATCH_SCANS_PER_LABEL": float(env.get("GI_COPY_BATCH_SCANS_PER_LABEL", "2")),
+        "VERIFY_RATE_LIMIT": env.get("GI_VERIFY_RATE_LIMIT", "60 per minute"),
+        "REPORT_RATE_LIMIT": env.get("GI_REPORT_RATE_LIMIT", "5 per hour;20 per day"),
+        # Days a report may wait in each status before it is marked overdue.
+        "REPORT_DEADLINES": _deadlines(
+            env.get("GI_REPORT_DEADLINES", "new=2,triaged=5,investigating=20,confirmed=10,dismissed=10")
+        ),
+        "PHOTO_MAX_BYTES": int(env.get("GI_PHOTO_MAX_BYTES", str(8 * 1024 * 1024))),
+        "PHOTO_MAX_PIXELS": int(env.get("GI_PHOTO_MAX_PIXELS", str(40_000_000))),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -10,3 +10,25 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def code_keys():
+    """The app's label-code signing keys (bound in create_app from GI_CODE_KEY)."""
+    from flask import current_app
+
+    return current_app.extensions["code_keys"]
+
+
+def copy_rules():
+    """The copy-detection thresholds from the settings."""
+    from flask import current_app
+
+    from .domain.verification import CopyRules
+
+    config = current_app.config
+    return CopyRules(
+        max_serial_scans=config["GI_COPY_MAX_SCANS"],
+        far_km=config["GI_COPY_FAR_KM"],
+        far_hours=config["GI_COPY_FAR_HOURS"],
+        batch_scans_per_label=config["GI_COPY_BATCH_SCANS_PER_LABEL"],
+    )

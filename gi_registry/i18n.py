@@ -23,6 +23,19 @@ KIND_LABELS = {
     "public_brand": _l("Regional public brand"),
 }
 
+REPORT_STATUS_LABELS = {
+    "new": _l("received"),
+    "triaged": _l("triaged"),
+    "investigating": _l("under investigation"),
+    "confirmed": _l("confirmed as counterfeit"),
+    "dismissed": _l("dismissed"),
+    "closed": _l("closed"),
+}
+
+
+def report_status_label(status: str) -> str:
+    return str(REPORT_STATUS_LABELS.get(status, status))
+
 
 def kind_label(kind: str) -> str:
     return str(KIND_LABELS.get(kind, kind))
@@ -52,7 +65,9 @@ def page_url(page: int) -> str:
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(status_label=status_label, kind_label=kind_label, page_url=page_url)
+    app.jinja_env.globals.update(
+        status_label=status_label, kind_label=kind_label, page_url=page_url, report_status_label=report_status_label
+    )
 
     @app.context_processor
     def _language():

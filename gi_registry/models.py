@@ -2,7 +2,7 @@
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -126,3 +126,106 @@ class AuditEvent(SQLModel, table=True):
     # The unique constraint makes a forked chain impossible: two events cannot follow the same one.
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+BATCH_UNITS = {"kg": 1.0, "t": 1000.0, "jin": 0.5}  # kilograms per unit; 斤 is half a kilogram
+
+
+class Batch(SQLModel, table=True):
+    """One harvest or production run of a licensed product."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_no: str = Field(unique=True, index=True, max_length=32)
+    licensee_id: int = Field(foreign_key="licensee.id", index=True)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    licence_id: int = Field(foreign_key="licence.id")
+    quantity: float
+    unit: str = Field(max_length=8)
+    harvested_on: date = Field(index=True)
+    origin_code: str = Field(foreign_key="area.code", max_length=12)
+    grade: str = Field(default="", max_length=32)
+    notes: str = Field(default="", max_length=1000)
+    inspection_cert: str = Field(default="", max_length=64)
+    status: str = Field(default="active", max_length=16)  # active | recalled
+    recall_reason: str = Field(default="", max_length=1000)
+    recalled_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # Unit labels 1..labels_issued exist; codes are signed, so nothing per label is stored.
+    labels_issued: int = Field(default=0)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class LabelIssue(SQLModel, table=True):
+    """One issuing of a run of unit labels: a single row however many labels it covers."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="batch.id", index=True)
+    first_serial: int
+    last_serial: int
+    key_id: int
+    issued_by: int | None = Field(default=None, foreign_key="user.id")
+    issued_at: datetime = _created()
+
+
+class Scan(SQLModel, table=True):
+    """One verification of a code, appended; never the raw IP."""
+
+    __table_args__ = (Index("ix_scan_batch_serial", "batch_id", "serial"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int | None = Field(default=None, foreign_key="batch.id")
+    serial: int | None = None
+    at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False, index=True)
+    verdict: str = Field(max_length=16, index=True)
+    reasons: list | None = Field(default=None, sa_column=Column(JSON))
+    channel: str = Field(default="page", max_length=8)  # page | api | gs1
+    ip_hash: str = Field(default="", max_length=64)
+    ua_family: str = Field(default="", max_length=32)
+    # Only when the consumer shares a place, rounded to about a kilometre.
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+REPORT_STATES = ("new", "triaged", "investigating", "confirmed", "dismissed", "closed")
+
+
+class Report(SQLModel, table=True):
+    """A consumer's counterfeit report (举报); filed without an account."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tracking_no: str = Field(unique=True, index=True, max_length=24)
+    code: str = Field(default="", max_length=64)
+    batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
+    serial: int | None = None
+    description: str = Field(max_length=4000)
+    place: str = Field(default="", max_length=200)
+    # Personal data: kept only until the case is closed plus the retention period.
+    contact: str = Field(default="", max_length=200)
+    status: str = Field(default="new", max_length=16, index=True)
+    assigned_to: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class ReportPhoto(SQLModel, table=True):
+    """A re-encoded JPEG of a report, stored under GI_UPLOAD_DIR by a random name."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    filename: str = Field(unique=True, max_length=64)
+    width: int
+    height: int
+    size: int
+
+
+class ReportEvent(SQLModel, table=True):
+    """One step of a report's workflow, with who, when and the note."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    from_status: str = Field(default="", max_length=16)
+    to_status: str = Field(max_length=16)
+    note: str = Field(default="", max_length=2000)
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    at: datetime = _created()

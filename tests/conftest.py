@@ -204,3 +204,45 @@ def token_for(client, world):
         return {"Authorization": f"Bearer {response.json['token']}"}
 
     return token
+
+
+@pytest.fixture
+def make_batch(db, world):
+    """Register a batch for a world licensee through the domain, with sensible defaults."""
+    from gi_registry.domain import batches
+
+    def make(licensee="coop_a", **changes):
+        values = {
+            "product_code": "anyue-lemon",
+            "quantity": 100.0,
+            "unit": "kg",
+            "harvested_on": date(2026, 10, 1),
+            "origin_code": "512021126",
+        }
+        if licensee == "coop_b":
+            values.update(product_code="lezhi-cocoon", origin_code="512022")
+        values.update(changes)
+        batch = batches.register_batch(
+            session=db, licensee=world[licensee], data=batches.BatchInput(**values), actor=None
+        )
+        db.commit()
+        return batch
+
+    return make
+
+
+@pytest.fixture
+def keys(app):
+    return app.extensions["code_keys"]
+
+
+@pytest.fixture
+def labelled(db, make_batch, keys):
+    """A lemon batch with 10 issued labels; returns (batch, [codes of serial 0..10])."""
+    from gi_registry.domain import batches
+
+    batch = make_batch()
+    batches.issue_labels(session=db, batch=batch, count=10, keys=keys, actor=None)
+    db.commit()
+    codes = [batches.label_for(batch=batch, serial=s, keys=keys, base_url="").code for s in range(11)]
+    return batch, codes

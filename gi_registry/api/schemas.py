@@ -1,6 +1,7 @@
 """The shapes the API reads and returns, separate from the tables."""
 
 from datetime import date, datetime
+from typing import Literal
 
 from flask import request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -35,6 +36,138 @@ class LicenceCreate(Input):
 
 class LicenceAction(Input):
     reason: str = Field(min_length=1, max_length=1000)
+
+
+class BatchCreate(Input):
+    product_code: str = Field(min_length=1, max_length=64)
+    quantity: float = Field(gt=0, le=1e9, allow_inf_nan=False)
+    unit: Literal["kg", "t", "jin"]
+    harvested_on: date
+    origin_code: str = Field(min_length=1, max_length=12)
+    grade: str = Field(default="", max_length=32)
+    notes: str = Field(default="", max_length=1000)
+    inspection_cert: str = Field(default="", max_length=64)
+
+
+class LabelsCreate(Input):
+    count: int = Field(ge=1, le=1_000_000, strict=True)
+
+
+class Recall(Input):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class BatchPublic(BaseModel):
+    id: int
+    batch_no: str
+    status: str
+    product_code: str
+    licensee_id: int
+    quantity: float
+    unit: str
+    harvested_on: date
+    origin_code: str
+    grade: str
+    inspection_cert: str
+    labels_issued: int
+    label_quota: int
+    scan_count: int
+    batch_url: str
+    recalled_at: datetime | None = None
+
+
+class LabelsIssued(BaseModel):
+    first_serial: int
+    last_serial: int
+    count: int
+
+
+class LabelPublic(BaseModel):
+    serial: int
+    code: str
+    url: str
+
+
+class ReportCreate(Input):
+    description: str = Field(min_length=5, max_length=4000)
+    code: str = Field(default="", max_length=64)
+    place: str = Field(default="", max_length=200)
+    contact: str = Field(default="", max_length=200)
+
+
+class ReportFiled(BaseModel):
+    tracking_no: str
+
+
+class ReportPublicStatus(BaseModel):
+    tracking_no: str
+    status: str
+    updated_at: datetime
+
+
+class ReportStep(Input):
+    status: Literal["new", "triaged", "investigating", "confirmed", "dismissed", "closed"]
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class ReportEventPublic(BaseModel):
+    from_status: str
+    to_status: str
+    note: str
+    actor_id: int | None
+    at: datetime
+
+
+class ReportFull(BaseModel):
+    """A report with its evidence, for regulators only."""
+
+    tracking_no: str
+    status: str
+    code: str
+    batch_id: int | None
+    serial: int | None
+    description: str
+    place: str
+    contact: str
+    assigned_to: int | None
+    created_at: datetime
+    updated_at: datetime
+    photos: list[str]
+    events: list[ReportEventPublic]
+
+
+class ScanCount(BaseModel):
+    count: int
+    first_at: datetime | None
+
+
+class VerifyProduct(BaseModel):
+    code: str
+    name: str
+    name_en: str
+    kind: str
+
+
+class VerifyLicensee(BaseModel):
+    name: str
+    uscc: str
+
+
+class VerifyBatch(BaseModel):
+    batch_no: str
+    harvested_on: date
+    status: str
+    origin: "AreaPublic"
+
+
+class VerifyPublic(BaseModel):
+    verdict: Literal["genuine", "warning", "revoked", "invalid"]
+    reasons: list[str]
+    scans: ScanCount
+    product: VerifyProduct | None = None
+    licensee: VerifyLicensee | None = None
+    batch: VerifyBatch | None = None
+    serial: int | None = None
 
 
 class AreaPublic(BaseModel):
@@ -87,6 +220,9 @@ def parse_body(shape: type[Input]) -> Input:
     except ValidationError as error:
         fields = {".".join(str(part) for part in e["loc"]) or "body": e["msg"] for e in error.errors()}
         raise DomainError("invalid_fields", "some fields are missing or malformed", fields=fields) from None
+
+
+VerifyBatch.model_rebuild()
 
 
 def page_of(items: list, *, total: int, page: int, per_page: int) -> dict:

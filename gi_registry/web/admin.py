@@ -2,28 +2,17 @@
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 
 from ..db import get_session
 from ..domain import DomainError, audit, registry
 from ..models import Product
 from .access import page_user, roles_required
-from .forms import LicenceActionForm, LicenceForm, LicenseeForm, ProductForm
+from .forms import LicenceActionForm, LicenceForm, LicenseeForm, ProductForm, refused
 from .paging import Pagination, page_args
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 STAFF = ("admin", "regulator")
-
-
-def _refused(form: FlaskForm, error: DomainError) -> None:
-    """Show a domain refusal on the form: per-field reasons where a field matches, else a banner."""
-    aliases = {"county": "county_code"}
-    for name, why in error.fields.items():
-        field = getattr(form, aliases.get(name, name), None)
-        if field is not None:
-            field.errors = list(field.errors) + [_(why)]
-    flash(_(error.message), "error")
 
 
 @bp.get("/")
@@ -76,7 +65,7 @@ def product_form(product_id: int | None = None):
             return redirect(url_for("admin.products"))
         except DomainError as error:
             session.rollback()
-            _refused(form, error)
+            refused(form, error)
     status = 422 if form.is_submitted() else 200
     return render_template("admin/product_form.html", form=form, product=product), status
 
@@ -118,7 +107,7 @@ def licensee_form(licensee_id: int | None = None):
             return redirect(url_for("admin.licensee", licensee_id=licensee.id))
         except DomainError as error:
             session.rollback()
-            _refused(form, error)
+            refused(form, error)
     status = 422 if form.is_submitted() else 200
     return render_template("admin/licensee_form.html", form=form, licensee=licensee), status
 
@@ -153,7 +142,7 @@ def licensee(licensee_id: int):
                 return redirect(url_for("admin.licensee", licensee_id=licensee.id))
             except DomainError as error:
                 session.rollback()
-                _refused(form, error)
+                refused(form, error)
         status = 422
     licences = registry.licences_of(session=session, licensee=licensee)
     return render_template(

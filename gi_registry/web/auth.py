@@ -12,7 +12,7 @@ from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)
 
-HOME_BY_ROLE = {"admin": "admin.index", "regulator": "admin.index", "cooperative": "public.home"}
+HOME_BY_ROLE = {"admin": "admin.index", "regulator": "admin.index", "cooperative": "coop.index"}
 
 
 def _login_limit() -> str:

@@ -1,5 +1,7 @@
 """Flask-WTF forms for the admin and auth pages; the domain does the rule checks."""
 
+from flask import flash
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -7,6 +9,7 @@ from wtforms import (
     DecimalField,
     EmailField,
     IntegerField,
+    MultipleFileField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -15,6 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from ..domain import DomainError
 from ..i18n import KIND_LABELS
 
 
@@ -74,3 +78,51 @@ class LicenceForm(FlaskForm):
 
 class LicenceActionForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
+
+
+class BatchForm(FlaskForm):
+    product_code = SelectField(_l("Product"))
+    quantity = DecimalField(_l("Quantity"), places=3, validators=[InputRequired(), NumberRange(min=0.001, max=1e9)])
+    unit = SelectField(_l("Unit"), choices=[("kg", _l("kg")), ("t", _l("tonnes")), ("jin", _l("jin (0.5 kg)"))])
+    harvested_on = DateField(_l("Harvest or production date"), validators=[DataRequired()])
+    origin_code = SelectField(_l("Origin (inside the protected area)"))
+    grade = StringField(_l("Grade"), validators=[Optional(), Length(max=32)])
+    inspection_cert = StringField(_l("Inspection certificate number"), validators=[Optional(), Length(max=64)])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=1000)])
+
+
+class LabelIssueForm(FlaskForm):
+    count = IntegerField(_l("Number of unit labels"), validators=[InputRequired(), NumberRange(min=1, max=1_000_000)])
+
+
+class RecallForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for the recall"), validators=[DataRequired(), Length(max=1000)])
+
+
+def refused(form: FlaskForm, error: DomainError) -> None:
+    """Show a domain refusal on the form: per-field reasons where a field matches, else a banner."""
+    aliases = {"county": "county_code"}
+    for name, why in error.fields.items():
+        field = getattr(form, aliases.get(name, name), None)
+        if field is not None:
+            field.errors = list(field.errors) + [_(why)]
+    flash(_(error.message), "error")
+
+
+class ReportForm(FlaskForm):
+    code = StringField(_l("Code on the label (if any)"), validators=[Optional(), Length(max=64)])
+    description = TextAreaField(_l("What looks wrong?"), validators=[DataRequired(), Length(min=5, max=4000)])
+    place = StringField(_l("Where did you buy or see it?"), validators=[Optional(), Length(max=200)])
+    contact = StringField(
+        _l("Phone or e-mail (optional, only for the investigator)"), validators=[Optional(), Length(max=200)]
+    )
+    photos = MultipleFileField(_l("Photos (up to 3)"))
+
+
+class ReportStepForm(FlaskForm):
+    status = SelectField(_l("Next step"))
+    note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
+
+
+class AssignForm(FlaskForm):
+    assignee = SelectField(_l("Assigned to"), coerce=int)

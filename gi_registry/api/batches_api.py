@@ -1,0 +1,136 @@
+"""Batches and their labels: cooperatives register and issue; staff read; a cooperative sees only its own."""
+
+from flask import current_app, jsonify, request
+
+from ..db import get_session
+from ..domain import DomainError, batches
+from ..extensions import code_keys
+from ..models import Batch, Licensee, Product
+from ..web import downloads
+from ..web.access import api_roles, api_user
+from ..web.paging import page_args
+from . import api
+from .schemas import BatchCreate, BatchPublic, LabelPublic, LabelsCreate, LabelsIssued, Recall, page_of, parse_body
+
+READERS = ("cooperative", "admin", "regulator")
+
+
+def batch_public(batch: Batch, *, scan_count: int | None = None) -> dict:
+    session = get_session()
+    product = session.get(Product, batch.product_id)
+    if scan_count is None:
+        scan_count = batches.scan_counts(session=session, batch_ids=[batch.id]).get(batch.id, 0)
+    return BatchPublic(
+        **batch.model_dump(include=set(BatchPublic.model_fields)),
+        product_code=product.code,
+        label_quota=batches.label_quota(batch=batch, product=product),
+        scan_count=scan_count,
+        batch_url=batches.label_for(
+            batch=batch, serial=0, keys=code_keys(), base_url=current_app.config["GI_BASE_URL"]
+        ).url,
+    ).model_dump(mode="json")
+
+
+def _own_batch(batch_id: int) -> Batch:
+    return batches.get_batch_for(session=get_session(), batch_id=batch_id, user=api_user())
+
+
+@api.post("/batches")
+@api_roles("cooperative")
+def create_batch():
+    body = parse_body(BatchCreate)
+    session = get_session()
+    licensee = session.get(Licensee, api_user().licensee_id)
+    batch = batches.register_batch(
+        session=session, licensee=licensee, actor=api_user(), data=batches.BatchInput(**body.model_dump())
+    )
+    session.commit()
+    return batch_public(batch, scan_count=0), 201
+
+
+@api.get("/batches")
+@api_roles(*READERS)
+def list_batches():
+    page, per_page = page_args()
+    where = batches.BatchFilter(
+        product_code=request.args.get("product", ""), status=request.args.get("status", ""), q=request.args.get("q", "")
+    )
+    found, total = batches.search_batches(
+        session=get_session(), user=api_user(), where=where, page=page, per_page=per_page
+    )
+    counts = batches.scan_counts(session=get_session(), batch_ids=[b.id for b in found])
+    items = [batch_public(b, scan_count=counts.get(b.id, 0)) for b in found]
+    return jsonify(page_of(items, total=total, page=page, per_page=per_page))
+
+
+@api.get("/batches/<int:batch_id>")
+@api_roles(*READERS)
+def get_batch(batch_id: int):
+    return batch_public(_own_batch(batch_id))
+
+
+@api.post("/batches/<int:batch_id>/labels")
+@api_roles("cooperative")
+def issue_labels(batch_id: int):
+    batch = _own_batch(batch_id)
+    body = parse_body(LabelsCreate)
+    session = get_session()
+    issue = batches.issue_labels(session=session, batch=batch, count=body.count, keys=code_keys(), actor=api_user())
+    session.commit()
+    return LabelsIssued(
+        first_serial=issue.first_serial, last_serial=issue.last_serial, count=issue.last_serial - issue.first_serial + 1
+    ).model_dump(), 201
+
+
+@api.get("/batches/<int:batch_id>/labels")
+@api_roles(*READERS)
+def list_labels(batch_id: int):
+    batch = _own_batch(batch_id)
+    kind = request.args.get("format", "json")
+    if kind == "csv":
+        return downloads.labels_csv(batch)
+    if kind == "pdf":
+        product = get_session().get(Product, batch.product_id)
+        return downloads.sheet_pdf(batch, product, grid=request.args.get("grid", "a4-65"))
+    if kind != "json":
+        raise DomainError("invalid_format", "format must be json, csv or pdf", fields={"format": "json, csv, pdf"})
+    page, per_page = page_args(max_per_page=1000)
+    first = (page - 1) * per_page + 1
+    items = batches.issued_labels(
+        batch=batch,
+        keys=code_keys(),
+        base_url=current_app.config["GI_BASE_URL"],
+        first=first,
+        last=first + per_page - 1,
+    )
+    return jsonify(
+        page_of(
+            [LabelPublic(**vars(x)).model_dump() for x in items],
+            total=batch.labels_issued,
+            page=page,
+            per_page=per_page,
+        )
+    )
+
+
+@api.get("/batches/<int:batch_id>/qr.png")
+@api_roles(*READERS)
+def batch_qr_png(batch_id: int):
+    return downloads.qr_png(_own_batch(batch_id))
+
+
+@api.get("/batches/<int:batch_id>/qr.svg")
+@api_roles(*READERS)
+def batch_qr_svg(batch_id: int):
+    return downloads.qr_svg(_own_batch(batch_id))
+
+
+@api.post("/batches/<int:batch_id>/recall")
+@api_roles("cooperative", "regulator")
+def recall(batch_id: int):
+    batch = _own_batch(batch_id)
+    body = parse_body(Recall)
+    session = get_session()
+    batches.recall_batch(session=session, batch=batch, reason=body.reason, actor=api_user())
+    session.commit()
+    return {"id": batch.id, "status": batch.status}

@@ -1,0 +1,273 @@
+"""Batches: registration under the GI rules, label issuing, recall, and who may see which batch."""
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from ..models import BATCH_UNITS, Batch, LabelIssue, Licensee, Product, Scan, User, utcnow
+from . import N_, Conflict, DomainError, NotFound, audit, registry
+from .codes import CodeKeys, code_url, sign_code
+
+
+@dataclass
+class BatchInput:
+    product_code: str
+    quantity: float
+    unit: str
+    harvested_on: date
+    origin_code: str
+    grade: str = ""
+    notes: str = ""
+    inspection_cert: str = ""
+
+
+def label_quota(*, batch: Batch, product: Product) -> int:
+    """How many unit labels a batch may carry: one per `kg_per_label` of its weight."""
+    kilograms = batch.quantity * BATCH_UNITS[batch.unit]
+    return math.floor(kilograms / product.kg_per_label + 1e-9)
+
+
+def _check_fields(data: BatchInput, *, today: date) -> dict:
+    fields = {}
+    if not (isinstance(data.quantity, int | float) and math.isfinite(data.quantity) and data.quantity > 0):
+        fields["quantity"] = N_("must be a positive number")
+    elif data.quantity > 1e9:
+        fields["quantity"] = N_("too large")
+    if data.unit not in BATCH_UNITS:
+        fields["unit"] = N_("unknown unit")
+    if data.harvested_on > today:
+        fields["harvested_on"] = N_("the harvest date is in the future")
+    return fields
+
+
+def register_batch(
+    *, session: Session, licensee: Licensee, data: BatchInput, actor: User | None, today: date | None = None
+) -> Batch:
+    """Register a batch if the licensee may use the mark and the origin lies in the protected area."""
+    today = today or date.today()
+    fields = _check_fields(data, today=today)
+    product = session.exec(select(Product).where(Product.code == data.product_code)).first()
+    if product is None:
+        fields["product_code"] = N_("unknown product")
+    if fields:
+        raise DomainError("invalid_batch", N_("the batch cannot be registered"), fields=fields)
+    licence = registry.active_licence(
+        session=session, licensee_id=licensee.id, product_id=product.id, on=data.harvested_on
+    )
+    # Active on the harvest date, and still in force today: an expired licence prints no new labels.
+    if licence is None or registry.licence_status(licence, today=today) != "active":
+        raise DomainError(
+            "licence_inactive",
+            N_("no active licence for this product on the harvest date"),
+            fields={"product_code": N_("not licensed")},
+            status=403,
+        )
+    allowed = {area.code for area in registry.origin_choices(session=session, product=product)}
+    if data.origin_code not in allowed:
+        raise DomainError(
+            "origin_outside_area",
+            N_("the origin lies outside the product's protected area"),
+            fields={"origin_code": N_("outside the protected area")},
+        )
+    batch = Batch(
+        batch_no="",
+        licensee_id=licensee.id,
+        product_id=product.id,
+        licence_id=licence.id,
+        quantity=float(data.quantity),
+        unit=data.unit,
+        harvested_on=data.harvested_on,
+        origin_code=data.origin_code,
+        grade=data.grade.strip(),
+        notes=data.notes.strip(),
+        inspection_cert=data.inspection_cert.strip(),
+    )
+    _insert_numbered(session=session, batch=batch, product=product)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="batch.register",
+        entity_type="batch",
+        entity_id=batch.id,
+        after=batch_snapshot(batch),
+    )
+    return batch
+
+
+def _insert_numbered(*, session: Session, batch: Batch, product: Product) -> None:
+    """Give the batch the next readable number of its product and year, e.g. AY-2026-000123."""
+    prefix = f"{product.batch_prefix}-{batch.harvested_on.year}-"
+    for _attempt in range(5):
+        taken = session.exec(
+            select(func.count()).select_from(Batch).where(col(Batch.batch_no).startswith(prefix))
+        ).one()
+        batch.batch_no = f"{prefix}{taken + 1:06d}"
+        try:
+            with session.begin_nested():  # a concurrent registration took the number: count again
+                session.add(batch)
+            return
+        except IntegrityError:
+            continue  # the savepoint's rollback expunged the batch; add it again with the next number
+    raise Conflict("batch_number_busy", N_("please try again"))
+
+
+def batch_snapshot(batch: Batch) -> dict:
+    return batch.model_dump(exclude={"created_at", "updated_at"})
+
+
+def issue_labels(*, session: Session, batch: Batch, count: int, keys: CodeKeys, actor: User | None) -> LabelIssue:
+    """Extend the batch's issued serial range by `count`: one row, however large the count."""
+    if batch.status != "active":
+        raise Conflict("batch_recalled", N_("a recalled batch cannot get labels"))
+    if not isinstance(count, int) or count < 1:
+        raise DomainError(
+            "invalid_count", N_("the number of labels must be at least 1"), fields={"count": N_("must be at least 1")}
+        )
+    product = session.get(Product, batch.product_id)
+    quota = label_quota(batch=batch, product=product)
+    # One conditional UPDATE: two cooperative staff issuing at once can never overrun the quota.
+    moved = session.exec(
+        update(Batch)
+        .where(Batch.id == batch.id, Batch.labels_issued + count <= quota)
+        .values(labels_issued=Batch.labels_issued + count, updated_at=utcnow())
+    )
+    if moved.rowcount != 1:
+        session.refresh(batch)
+        left = max(quota - batch.labels_issued, 0)
+        raise DomainError(
+            "label_quota_exceeded",
+            N_("the batch's label quota would be exceeded"),
+            fields={"count": f"at most {left} more"},
+        )
+    session.refresh(batch)
+    issue = LabelIssue(
+        batch_id=batch.id,
+        first_serial=batch.labels_issued - count + 1,
+        last_serial=batch.labels_issued,
+        key_id=keys.current,
+        issued_by=actor.id if actor else None,
+    )
+    session.add(issue)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="batch.labels",
+        entity_type="batch",
+        entity_id=batch.id,
+        after={"first_serial": issue.first_serial, "last_serial": issue.last_serial},
+    )
+    return issue
+
+
+def recall_batch(*, session: Session, batch: Batch, reason: str, actor: User | None) -> Batch:
+    if not reason.strip():
+        raise DomainError("reason_required", N_("a reason is required"), fields={"reason": N_("required")})
+    if batch.status == "recalled":
+        raise Conflict("already_recalled", N_("the batch is already recalled"))
+    before = batch_snapshot(batch)
+    batch.status, batch.recall_reason, batch.recalled_at = "recalled", reason.strip(), utcnow()
+    batch.updated_at = utcnow()
+    session.add(batch)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="batch.recall",
+        entity_type="batch",
+        entity_id=batch.id,
+        reason=reason.strip(),
+        before=before,
+        after=batch_snapshot(batch),
+    )
+    return batch
+
+
+# ---- reading -----------------------------------------------------------------------------
+
+
+def visible_batches(user: User):
+    """The batches query a user may read: a cooperative only its own; staff all."""
+    query = select(Batch)
+    if user.role == "cooperative":
+        query = query.where(Batch.licensee_id == (user.licensee_id or -1))
+    return query
+
+
+def get_batch_for(*, session: Session, batch_id: int, user: User) -> Batch:
+    """A batch the user may see; another cooperative's batch is simply not found."""
+    batch = session.exec(visible_batches(user).where(Batch.id == batch_id)).first()
+    if batch is None:
+        raise NotFound("batch")
+    return batch
+
+
+@dataclass
+class BatchFilter:
+    product_code: str = ""
+    status: str = ""
+    harvested_from: date | None = None
+    harvested_to: date | None = None
+    q: str = ""
+
+
+def search_batches(*, session: Session, user: User, where: BatchFilter, page: int, per_page: int):
+    """(batches on this page, total), newest first."""
+    query = visible_batches(user)
+    if where.product_code:
+        query = query.join(Product, Product.id == Batch.product_id).where(Product.code == where.product_code)
+    if where.status:
+        query = query.where(Batch.status == where.status)
+    if where.harvested_from:
+        query = query.where(Batch.harvested_on >= where.harvested_from)
+    if where.harvested_to:
+        query = query.where(Batch.harvested_on <= where.harvested_to)
+    if where.q.strip():
+        query = query.where(col(Batch.batch_no).ilike(f"%{where.q.strip()}%"))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(col(Batch.id).desc()).offset((page - 1) * per_page).limit(per_page))
+    return list(rows), total
+
+
+def scan_counts(*, session: Session, batch_ids: list[int]) -> dict[int, int]:
+    if not batch_ids:
+        return {}
+    rows = session.exec(
+        select(Scan.batch_id, func.count()).where(col(Scan.batch_id).in_(batch_ids)).group_by(Scan.batch_id)
+    )
+    return dict(rows.all())
+
+
+@dataclass(frozen=True)
+class IssuedLabel:
+    serial: int
+    code: str
+    url: str
+
+
+def label_for(*, batch: Batch, serial: int, keys: CodeKeys, base_url: str) -> IssuedLabel:
+    code = sign_code(keys=keys, batch_id=batch.id, serial=serial)
+    return IssuedLabel(serial=serial, code=code, url=code_url(base_url, code))
+
+
+def issued_labels(*, batch: Batch, keys: CodeKeys, base_url: str, first: int = 1, last: int | None = None):
+    """The batch's unit labels from `first` to `last` (default: all issued), made on the fly."""
+    last = batch.labels_issued if last is None else min(last, batch.labels_issued)
+    for serial in range(max(first, 1), last + 1):
+        yield label_for(batch=batch, serial=serial, keys=keys, base_url=base_url)
+
+
+def find_by_gtin_lot(*, session: Session, gtin: str, lot: str) -> Batch | None:
+    """The batch a GS1 Digital Link names: the licensee's GTIN and the batch number as the lot."""
+    if not gtin.isdigit() or len(gtin) > 14:
+        return None
+    query = (
+        select(Batch)
+        .join(Licensee, Licensee.id == Batch.licensee_id)
+        .where(Licensee.gtin == gtin.zfill(14), Batch.batch_no == lot)
+    )
+    return session.exec(query).first()

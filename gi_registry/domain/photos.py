@@ -1,0 +1,78 @@
+"""Report photos made safe: the type decoded not guessed, bombs refused, re-encoded as JPEG without metadata."""
+
+import io
+import os
+import secrets
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from . import N_, DomainError
+
+ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP"}
+MAX_SIDE = 2048  # what a regulator needs to see; bigger only costs storage
+
+
+@dataclass(frozen=True)
+class CleanPhoto:
+    jpeg: bytes
+    width: int
+    height: int
+
+
+def clean_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanPhoto:
+    """Decode, check and re-encode one upload; raise a DomainError (413/415/422) for anything unsafe."""
+    if len(data) > max_bytes:
+        raise DomainError("photo_too_large", N_("a photo is larger than allowed"), status=413)
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns before it errors on decompression bombs; a warning is already too big here.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in ACCEPTED_FORMATS:
+                raise DomainError("photo_type", N_("photos must be JPEG, PNG, WebP, GIF or BMP images"), status=415)
+            if image.width * image.height > max_pixels:
+                raise DomainError("photo_too_many_pixels", N_("a photo has too many pixels"), status=413)
+            image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DomainError("photo_too_many_pixels", N_("a photo has too many pixels"), status=413) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise DomainError("photo_type", N_("photos must be JPEG, PNG, WebP, GIF or BMP images"), status=415) from None
+    return _reencode(image)
+
+
+def _reencode(image: Image.Image) -> CleanPhoto:
+    image = ImageOps.exif_transpose(image)  # keep the picture upright once the EXIF is gone
+    image = image.convert("RGB")
+    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    out = io.BytesIO()
+    # A fresh image saved without exif= or icc_profile= carries no GPS, camera or other metadata.
+    image.save(out, format="JPEG", quality=85, optimize=True)
+    return CleanPhoto(jpeg=out.getvalue(), width=image.width, height=image.height)
+
+
+def store(photos: list[CleanPhoto], *, upload_dir: str) -> list[str]:
+    """Write the photos under random names; on any failure remove what was written."""
+    folder = Path(upload_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    try:
+        for photo in photos:
+            name = f"{secrets.token_hex(16)}.jpg"
+            with open(folder / name, "xb") as handle:
+                handle.write(photo.jpeg)
+            written.append(name)
+    except OSError:
+        remove(written, upload_dir=upload_dir)
+        raise
+    return written
+
+
+def remove(names: list[str], *, upload_dir: str) -> None:
+    for name in names:
+        try:
+            os.remove(Path(upload_dir) / name)
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,233 @@
+"""Counterfeit reports: intake from anyone, a public tracking number, and the workflow of CONTRACT.md."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlmodel import Session, col, func, select
+
+from ..models import Batch, Licensee, Product, Report, ReportEvent, ReportPhoto, Scan, User, utcnow
+from . import N_, Conflict, DomainError, NotFound, audit, photos
+from .codes import CodeKeys, parse_code
+
+MAX_PHOTOS = 3
+# The workflow: which status may follow which.
+NEXT = {
+    "new": {"triaged", "dismissed"},
+    "triaged": {"investigating", "dismissed"},
+    "investigating": {"confirmed", "dismissed"},
+    "confirmed": {"closed"},
+    "dismissed": {"closed"},
+    "closed": set(),
+}
+_TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread over the phone
+
+
+@dataclass
+class ReportInput:
+    description: str
+    code: str = ""
+    place: str = ""
+    contact: str = ""
+
+
+def new_tracking_no(today: datetime) -> str:
+    """JB-YYYYMMDD-XXXXXXXX: the date for people, 40 random bits so numbers cannot be guessed."""
+    tail = "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(8))
+    return f"JB-{today:%Y%m%d}-{tail}"
+
+
+def _check(data: ReportInput) -> dict:
+    fields = {}
+    if len(data.description.strip()) < 5:
+        fields["description"] = N_("describe what you saw in a few words")
+    for name, limit in (("description", 4000), ("code", 64), ("place", 200), ("contact", 200)):
+        if len(getattr(data, name)) > limit:
+            fields[name] = N_("too long")
+    return fields
+
+
+def file_report(
+    *,
+    session: Session,
+    data: ReportInput,
+    photo_uploads: list[bytes],
+    keys: CodeKeys,
+    upload_dir: str,
+    max_bytes: int,
+    max_pixels: int,
+) -> Report:
+    """Check everything first, then write the photos and the report; a refusal leaves nothing behind."""
+    fields = _check(data)
+    if len(photo_uploads) > MAX_PHOTOS:
+        fields["photos"] = N_("at most 3 photos")
+    if fields:
+        raise DomainError("invalid_report", N_("the report cannot be filed"), fields=fields)
+    cleaned = [photos.clean_photo(raw, max_bytes=max_bytes, max_pixels=max_pixels) for raw in photo_uploads]
+    code = data.code.strip().upper()
+    parsed = parse_code(code, keys=keys) if code else None
+    now = utcnow()
+    report = Report(
+        tracking_no=new_tracking_no(now),
+        code=code,
+        batch_id=parsed.batch_id if parsed else None,
+        serial=parsed.serial if parsed else None,
+        description=data.description.strip(),
+        place=data.place.strip(),
+        contact=data.contact.strip(),
+        created_at=now,
+        updated_at=now,
+    )
+    names = photos.store(cleaned, upload_dir=upload_dir)
+    try:
+        session.add(report)
+        session.flush()
+        for name, photo in zip(names, cleaned, strict=True):
+            session.add(
+                ReportPhoto(
+                    report_id=report.id, filename=name, width=photo.width, height=photo.height, size=len(photo.jpeg)
+                )
+            )
+        session.add(ReportEvent(report_id=report.id, to_status="new", note="filed", at=now))
+        audit.record(
+            session=session,
+            actor=None,
+            action="report.file",
+            entity_type="report",
+            entity_id=report.id,
+            after={"tracking_no": report.tracking_no, "code": code, "photos": len(names)},
+        )
+        session.flush()
+    except Exception:
+        photos.remove(names, upload_dir=upload_dir)
+        raise
+    return report
+
+
+def get_by_tracking_no(*, session: Session, tracking_no: str) -> Report:
+    report = session.exec(select(Report).where(Report.tracking_no == tracking_no.strip().upper())).first()
+    if report is None:
+        raise NotFound("report")
+    return report
+
+
+def transition(*, session: Session, report: Report, to_status: str, note: str, actor: User) -> Report:
+    """Move a report along the workflow; a step the workflow forbids is a conflict."""
+    if to_status not in NEXT:
+        raise DomainError("unknown_status", N_("unknown status"), fields={"status": N_("unknown status")})
+    if to_status not in NEXT[report.status]:
+        raise Conflict("transition_forbidden", N_("the report's status does not allow this step"))
+    before = {"status": report.status}
+    event = ReportEvent(
+        report_id=report.id, from_status=report.status, to_status=to_status, note=note.strip(), actor_id=actor.id
+    )
+    report.status, report.updated_at = to_status, utcnow()
+    if to_status == "closed":
+        report.closed_at = report.updated_at
+    session.add_all([report, event])
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action=f"report.{to_status}",
+        entity_type="report",
+        entity_id=report.id,
+        reason=note.strip(),
+        before=before,
+        after={"status": to_status},
+    )
+    return report
+
+
+def photos_of(*, session: Session, report: Report) -> list[ReportPhoto]:
+    return list(session.exec(select(ReportPhoto).where(ReportPhoto.report_id == report.id).order_by(ReportPhoto.id)))
+
+
+def events_of(*, session: Session, report: Report) -> list[ReportEvent]:
+    return list(session.exec(select(ReportEvent).where(ReportEvent.report_id == report.id).order_by(ReportEvent.id)))
+
+
+# ---- the regulator's queue ---------------------------------------------------------------
+
+
+@dataclass
+class ReportFilter:
+    status: str = ""
+    product_code: str = ""
+    county_code: str = ""
+    filed_from: datetime | None = None
+    filed_to: datetime | None = None
+
+
+def search_reports(*, session: Session, where: ReportFilter, page: int, per_page: int):
+    """(reports on this page with their batch, product and licensee where known, total); oldest open first."""
+    query = (
+        select(Report, Batch, Product, Licensee)
+        .join(Batch, Batch.id == Report.batch_id, isouter=True)
+        .join(Product, Product.id == Batch.product_id, isouter=True)
+        .join(Licensee, Licensee.id == Batch.licensee_id, isouter=True)
+    )
+    if where.status:
+        query = query.where(Report.status == where.status)
+    if where.product_code:
+        query = query.where(Product.code == where.product_code)
+    if where.county_code:
+        query = query.where(Licensee.county_code == where.county_code)
+    if where.filed_from:
+        query = query.where(Report.created_at >= where.filed_from)
+    if where.filed_to:
+        query = query.where(Report.created_at < where.filed_to)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Report.id).offset((page - 1) * per_page).limit(per_page))
+    return list(rows), total
+
+
+def waiting_days(report: Report, *, now: datetime) -> float:
+    """How long the report has waited in its current status."""
+    since = report.updated_at if report.updated_at.tzinfo else report.updated_at.replace(tzinfo=UTC)
+    return (now - since).total_seconds() / 86400
+
+
+def is_overdue(report: Report, *, now: datetime, deadlines: dict[str, float]) -> bool:
+    """Past the deadline that its status allows (days, from the settings); closed cases never are."""
+    limit = deadlines.get(report.status)
+    return limit is not None and waiting_days(report, now=now) > limit
+
+
+def assign(*, session: Session, report: Report, assignee: User | None, actor: User) -> Report:
+    if assignee is not None and assignee.role not in ("regulator", "admin"):
+        raise DomainError("invalid_assignee", N_("only a regulator can take a case"))
+    before = {"assigned_to": report.assigned_to}
+    report.assigned_to = assignee.id if assignee else None
+    session.add(report)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="report.assign",
+        entity_type="report",
+        entity_id=report.id,
+        before=before,
+        after={"assigned_to": report.assigned_to},
+    )
+    return report
+
+
+def get_report(*, session: Session, report_id: int) -> Report:
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound("report")
+    return report
+
+
+def code_history(*, session: Session, report: Report, limit: int = 200) -> list[Scan]:
+    """The verification history of the reported code, newest first."""
+    if report.batch_id is None:
+        return []
+    query = (
+        select(Scan)
+        .where(Scan.batch_id == report.batch_id, Scan.serial == report.serial)
+        .order_by(col(Scan.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(query))

@@ -1,0 +1,264 @@
+"""Verification: one pure judgement of (code, state, scan history), and the scan record around it."""
+
+import hashlib
+import hmac
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from ..models import Area, Batch, Licence, Licensee, Product, Scan, utcnow
+from . import registry
+from .batches import label_quota
+from .codes import CodeKeys, ParsedCode, parse_code
+
+GENUINE, WARNING, REVOKED, INVALID = "genuine", "warning", "revoked", "invalid"
+_RANK = {GENUINE: 0, WARNING: 1, REVOKED: 2, INVALID: 3}
+
+
+@dataclass(frozen=True)
+class CopyRules:
+    """When a genuine code starts to look copied (settings GI_COPY_*; README explains them)."""
+
+    max_serial_scans: int = 20  # a unit label scanned more often than this looks copied
+    far_km: float = 100.0  # two shared places further apart than this …
+    far_hours: float = 6.0  # … within this many hours cannot be one package
+    batch_scans_per_label: float = 2.0  # a batch code: scans beyond this × the batch's label quota
+
+
+@dataclass(frozen=True)
+class Place:
+    at: datetime
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class History:
+    """The code's scans before this one."""
+
+    count: int = 0
+    first_at: datetime | None = None
+    recent_places: tuple[Place, ...] = ()
+
+
+@dataclass(frozen=True)
+class CodeState:
+    """What the register says about the batch a code points to; None where there is no such batch."""
+
+    batch: Batch | None = None
+    product: Product | None = None
+    licence: Licence | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+
+def judge(
+    *, parsed: ParsedCode | None, state: CodeState, history: History, here: Place | None, rules: CopyRules, today: date
+) -> Verdict:
+    """The verdict on one scan; a pure function, so every rule is tested without a database."""
+    if parsed is None:
+        return Verdict(INVALID, ("not_issued_by_registry",))
+    batch, product, licence = state.batch, state.product, state.licence
+    if batch is None or product is None or licence is None:
+        return Verdict(INVALID, ("unknown_batch",))
+    if parsed.serial > batch.labels_issued:
+        return Verdict(INVALID, ("serial_not_issued",))
+    findings = []
+    if batch.status == "recalled":
+        findings.append((REVOKED, "batch_recalled"))
+    status = registry.licence_status(licence, today=today)
+    if status == "revoked":
+        findings.append((REVOKED, "licence_revoked"))
+    elif status in ("suspended", "expired"):
+        findings.append((WARNING, f"licence_{status}"))
+    if product.shelf_life_days and today > batch.harvested_on + timedelta(days=product.shelf_life_days):
+        findings.append((WARNING, "past_shelf_life"))
+    findings += [(WARNING, reason) for reason in _copy_signs(parsed, batch, product, history, here, rules)]
+    if not findings:
+        return Verdict(GENUINE)
+    worst = max((verdict for verdict, _ in findings), key=_RANK.__getitem__)
+    return Verdict(worst, tuple(reason for _, reason in findings))
+
+
+def _copy_signs(parsed, batch, product, history, here, rules) -> list[str]:
+    scans = history.count + 1  # this scan included
+    signs = []
+    if parsed.serial == 0:
+        if scans > rules.batch_scans_per_label * max(label_quota(batch=batch, product=product), 1):
+            signs.append("batch_code_overscanned")
+        return signs
+    if scans > rules.max_serial_scans:
+        signs.append("scanned_often")
+    if here and any(_far_apart(here, seen, rules) for seen in history.recent_places):
+        signs.append("seen_far_apart")
+    return signs
+
+
+def _far_apart(here: Place, seen: Place, rules: CopyRules) -> bool:
+    close_in_time = abs((here.at - _aware(seen.at)).total_seconds()) <= rules.far_hours * 3600
+    return close_in_time and distance_km(here, seen) > rules.far_km
+
+
+def distance_km(a: Place, b: Place) -> float:
+    """Great-circle distance (haversine)."""
+    lat1, lat2 = math.radians(a.latitude), math.radians(b.latitude)
+    dlat, dlon = lat2 - lat1, math.radians(b.longitude - a.longitude)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(min(h, 1.0)))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# ---- the scan around the judgement -------------------------------------------------------
+
+
+def coarse_place(latitude, longitude, *, at: datetime) -> Place | None:
+    """A place the consumer chose to share, rounded to 0.01° (about a kilometre); None if not a place."""
+    try:
+        lat, lon = float(latitude), float(longitude)
+    except (TypeError, ValueError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return Place(at=at, latitude=round(lat, 2), longitude=round(lon, 2))
+
+
+def ip_digest(ip: str, *, salt: str) -> str:
+    """A keyed hash of the address: enough to tell repeat scans apart, never the address itself."""
+    return hmac.new(salt.encode(), (ip or "").encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def ua_family(user_agent: str) -> str:
+    agent = (user_agent or "").lower()
+    for needle, family in (
+        ("micromessenger", "wechat"),
+        ("alipay", "alipay"),
+        ("dingtalk", "dingtalk"),
+        ("headlesschrome", "headless"),
+        ("edg/", "edge"),
+        ("chrome", "chrome"),
+        ("firefox", "firefox"),
+        ("safari", "safari"),
+        ("python", "script"),
+        ("curl", "script"),
+    ):
+        if needle in agent:
+            return family
+    return "other"
+
+
+@dataclass(frozen=True)
+class Result:
+    """Everything a page or the API shows about one scan."""
+
+    code: str
+    verdict: str
+    reasons: tuple[str, ...]
+    scan_id: int | None
+    count: int
+    first_at: datetime | None
+    serial: int | None = None
+    batch: Batch | None = None
+    product: Product | None = None
+    licensee: Licensee | None = None
+    origin: Area | None = None
+    licence: Licence | None = None
+
+
+def load_state(*, session: Session, batch_id: int) -> CodeState:
+    batch = session.get(Batch, batch_id)
+    if batch is None:
+        return CodeState()
+    return CodeState(
+        batch=batch, product=session.get(Product, batch.product_id), licence=session.get(Licence, batch.licence_id)
+    )
+
+
+def load_history(*, session: Session, batch_id: int, serial: int, now: datetime, rules: CopyRules) -> History:
+    same_code = (Scan.batch_id == batch_id, Scan.serial == serial)
+    count, first_at = session.exec(select(func.count(), func.min(Scan.at)).where(*same_code)).one()
+    since = now - timedelta(hours=rules.far_hours)
+    places = session.exec(
+        select(Scan.at, Scan.latitude, Scan.longitude)
+        .where(*same_code, Scan.at >= since, col(Scan.latitude).is_not(None))
+        .order_by(col(Scan.id).desc())
+        .limit(200)
+    )
+    return History(count=count, first_at=first_at, recent_places=tuple(Place(*row) for row in places))
+
+
+def verify(
+    *,
+    session: Session,
+    code: str,
+    keys: CodeKeys,
+    rules: CopyRules,
+    place=None,
+    ip_hash: str = "",
+    ua: str = "",
+    channel: str = "page",
+    now: datetime | None = None,
+) -> Result:
+    """Judge a scanned code and append the scan; the caller commits."""
+    now = now or utcnow()
+    parsed = parse_code(code, keys=keys)
+    state = load_state(session=session, batch_id=parsed.batch_id) if parsed else CodeState()
+    known = parsed is not None and state.batch is not None
+    history = (
+        load_history(session=session, batch_id=parsed.batch_id, serial=parsed.serial, now=now, rules=rules)
+        if known
+        else History()
+    )
+    here = coarse_place(*place, at=now) if place else None
+    verdict = judge(parsed=parsed, state=state, history=history, here=here, rules=rules, today=now.date())
+    scan = Scan(
+        batch_id=state.batch.id if known else None,
+        serial=parsed.serial if known else None,
+        at=now,
+        verdict=verdict.verdict,
+        reasons=list(verdict.reasons),
+        channel=channel,
+        ip_hash=ip_hash,
+        ua_family=ua_family(ua),
+        latitude=here.latitude if here else None,
+        longitude=here.longitude if here else None,
+    )
+    session.add(scan)
+    session.flush()
+    if verdict.verdict == INVALID:
+        return Result(code=code, verdict=INVALID, reasons=verdict.reasons, scan_id=scan.id, count=0, first_at=None)
+    batch = state.batch
+    return Result(
+        code=code,
+        verdict=verdict.verdict,
+        reasons=verdict.reasons,
+        scan_id=scan.id,
+        count=history.count + 1,
+        first_at=_aware(history.first_at) if history.first_at else now,
+        serial=parsed.serial,
+        batch=batch,
+        product=state.product,
+        licence=state.licence,
+        licensee=session.get(Licensee, batch.licensee_id),
+        origin=session.get(Area, batch.origin_code),
+    )
+
+
+def share_place(*, session: Session, scan_id: int, latitude, longitude) -> bool:
+    """Attach a place the consumer chose to share to their scan, coarsened; False if not a place."""
+    scan = session.get(Scan, scan_id)
+    place = coarse_place(latitude, longitude, at=utcnow())
+    if scan is None or place is None or scan.latitude is not None:
+        return False
+    scan.latitude, scan.longitude = place.latitude, place.longitude
+    session.add(scan)
+    return True

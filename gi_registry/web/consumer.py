@@ -1,0 +1,154 @@
+"""The consumer's pages: the scan verdict, the GS1 Digital Link, and counterfeit reports without an account."""
+
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.datastructures import FileStorage
+
+from ..db import get_session
+from ..domain import DomainError, batches, reports, verification
+from ..extensions import code_keys, copy_rules, csrf, limiter
+from .forms import ReportForm, refused
+
+bp = Blueprint("consumer", __name__)
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def _verify_limit() -> str:
+    return current_app.config["VERIFY_RATE_LIMIT"]
+
+
+def _report_limit() -> str:
+    return current_app.config["REPORT_RATE_LIMIT"]
+
+
+def client_ip() -> str:
+    return request.remote_addr or ""
+
+
+def record_scan(code: str, *, channel: str, place=None) -> verification.Result:
+    """Verify a code and append the scan; shared by the page, the GS1 link and the API."""
+    session = get_session()
+    result = verification.verify(
+        session=session,
+        code=code,
+        keys=code_keys(),
+        rules=copy_rules(),
+        place=place,
+        channel=channel,
+        ip_hash=verification.ip_digest(client_ip(), salt=current_app.config["SECRET_KEY"]),
+        ua=request.headers.get("User-Agent", ""),
+    )
+    session.commit()
+    return result
+
+
+def _place_token(scan_id: int | None) -> str:
+    return _serializer().dumps(scan_id) if scan_id else ""
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="scan-place")
+
+
+def _render_scan(result: verification.Result):
+    response = current_app.make_response(
+        render_template(
+            "consumer/scan.html",
+            result=result,
+            place_token=_place_token(result.scan_id),
+            first_at=result.first_at.astimezone(CHINA) if result.first_at else None,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"  # every open is a scan, and the verdict can change
+    return response
+
+
+@bp.get("/q/<code>")
+@bp.get("/Q/<code>")
+@limiter.limit(_verify_limit)
+def scan(code: str):
+    return _render_scan(record_scan(code[:64], channel="page"))
+
+
+@bp.get("/01/<gtin>/10/<lot>/21/<int:serial>")
+@bp.get("/01/<gtin>/10/<lot>")
+@limiter.limit(_verify_limit)
+def gs1_link(gtin: str, lot: str, serial: int = 0):
+    """A GS1 Digital Link from a packer's own label resolves to the same verification as our code."""
+    batch = batches.find_by_gtin_lot(session=get_session(), gtin=gtin, lot=lot)
+    code = batches.label_for(batch=batch, serial=serial, keys=code_keys(), base_url="").code if batch else "-"
+    return _render_scan(record_scan(code, channel="gs1"))
+
+
+@bp.post("/q/place")
+@csrf.exempt  # authorised by the signed scan token, not by a session
+@limiter.limit(_verify_limit)
+def share_place():
+    """The consumer chose to share a coarse place for the scan they just made."""
+    payload = request.get_json(silent=True) or request.form
+    try:
+        scan_id = _serializer().loads(str(payload.get("token", "")), max_age=900)
+    except BadSignature:
+        return jsonify({"error": {"code": "bad_token", "message": "unknown or expired scan"}}), 400
+    session = get_session()
+    stored = verification.share_place(
+        session=session, scan_id=scan_id, latitude=payload.get("lat"), longitude=payload.get("lon")
+    )
+    session.commit()
+    return jsonify({"stored": stored})
+
+
+@bp.route("/report", methods=["GET", "POST"])
+@limiter.limit(_report_limit, methods=["POST"])
+def report():
+    form = ReportForm(code=request.args.get("code", ""))
+    if form.validate_on_submit():
+        session = get_session()
+        uploads = [f for f in request.files.getlist(form.photos.name) if isinstance(f, FileStorage) and f.filename]
+        try:
+            filed = reports.file_report(
+                session=session,
+                keys=code_keys(),
+                upload_dir=current_app.config["GI_UPLOAD_DIR"],
+                max_bytes=current_app.config["PHOTO_MAX_BYTES"],
+                max_pixels=current_app.config["PHOTO_MAX_PIXELS"],
+                data=reports.ReportInput(
+                    description=form.description.data,
+                    code=form.code.data or "",
+                    place=form.place.data or "",
+                    contact=form.contact.data or "",
+                ),
+                photo_uploads=[read_bounded(f, current_app.config["PHOTO_MAX_BYTES"]) for f in uploads],
+            )
+            session.commit()
+            return redirect(url_for("consumer.report_status", no=filed.tracking_no, filed=1))
+        except DomainError as error:
+            session.rollback()
+            refused(form, error)
+            form.photos.errors = list(form.photos.errors) + (
+                [_(error.message)] if error.code.startswith("photo") else []
+            )
+    status = 422 if form.is_submitted() else 200
+    return render_template("consumer/report.html", form=form), status
+
+
+def read_bounded(upload: FileStorage, limit: int) -> bytes:
+    """Read at most one byte past the limit, so an oversized file is refused without reading it all."""
+    return upload.stream.read(limit + 1)
+
+
+@bp.get("/report/status")
+def report_status():
+    number = request.args.get("no", "").strip()
+    found = None
+    if number:
+        try:
+            found = reports.get_by_tracking_no(session=get_session(), tracking_no=number)
+        except DomainError:
+            found = None
+    return render_template(
+        "consumer/report_status.html", number=number, report=found, just_filed=request.args.get("filed") == "1"
+    ), (404 if number and not found else 200)

@@ -1,0 +1,217 @@
+"""The cooperative's portal: its licences, its batches, labels and downloads; staff may read every batch."""
+
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..db import get_session
+from ..domain import DomainError, batches, labels, registry
+from ..extensions import code_keys
+from ..models import Area, Batch, Licensee, Product
+from . import downloads
+from .access import page_user, roles_required
+from .forms import BatchForm, LabelIssueForm, RecallForm, refused
+from .paging import Pagination, date_arg, page_args
+
+bp = Blueprint("coop", __name__, url_prefix="/coop")
+
+READERS = ("cooperative", "admin", "regulator")
+
+
+def _my_licensee() -> Licensee:
+    return get_session().get(Licensee, page_user().licensee_id)
+
+
+def _batch(batch_id: int) -> Batch:
+    return batches.get_batch_for(session=get_session(), batch_id=batch_id, user=page_user())
+
+
+@bp.get("/")
+@roles_required("cooperative")
+def index():
+    session = get_session()
+    licensee = _my_licensee()
+    recent, total = batches.search_batches(
+        session=session, user=page_user(), where=batches.BatchFilter(), page=1, per_page=5
+    )
+    return render_template(
+        "coop/index.html",
+        licensee=licensee,
+        recent=recent,
+        total=total,
+        licences=registry.licences_of(session=session, licensee=licensee),
+        status_of=registry.licence_status,
+    )
+
+
+@bp.get("/batches")
+@roles_required(*READERS)
+def batch_list():
+    session = get_session()
+    page, per_page = page_args()
+    where = batches.BatchFilter(
+        product_code=request.args.get("product", ""),
+        status=request.args.get("status", ""),
+        harvested_from=date_arg("from"),
+        harvested_to=date_arg("to"),
+        q=request.args.get("q", ""),
+    )
+    found, total = batches.search_batches(session=session, user=page_user(), where=where, page=page, per_page=per_page)
+    return render_template(
+        "coop/batches.html",
+        batches=found,
+        where=where,
+        pagination=Pagination(page, per_page, total),
+        counts=batches.scan_counts(session=session, batch_ids=[b.id for b in found]),
+        products={p.id: p for p in registry.list_products(session=session)},
+    )
+
+
+def _batch_form() -> BatchForm:
+    """The form with only the products this cooperative is licensed for, and their origins grouped."""
+    session = get_session()
+    form = BatchForm()
+    licensed = {
+        product.id: product
+        for licence, product in registry.licences_of(session=session, licensee=_my_licensee())
+        if registry.licence_status(licence) == "active"
+    }
+    form.product_code.choices = [(p.code, p.name) for p in licensed.values()]
+    form.origin_code.choices = {
+        product.name: [(a.code, _area_label(a)) for a in registry.origin_choices(session=session, product=product)]
+        for product in licensed.values()
+    }
+    return form
+
+
+def _area_label(area: Area) -> str:
+    return f"{area.name} ({area.code})" if area.level != "township" else f"　{area.name} ({area.code})"
+
+
+@bp.route("/batches/new", methods=["GET", "POST"])
+@roles_required("cooperative")
+def batch_new():
+    session = get_session()
+    form = _batch_form()
+    if form.validate_on_submit():
+        data = batches.BatchInput(
+            product_code=form.product_code.data,
+            quantity=float(form.quantity.data),
+            unit=form.unit.data,
+            harvested_on=form.harvested_on.data,
+            origin_code=form.origin_code.data,
+            grade=form.grade.data or "",
+            notes=form.notes.data or "",
+            inspection_cert=form.inspection_cert.data or "",
+        )
+        try:
+            batch = batches.register_batch(session=session, licensee=_my_licensee(), data=data, actor=page_user())
+            session.commit()
+            flash(_("Batch %(no)s registered.", no=batch.batch_no), "success")
+            return redirect(url_for("coop.batch_detail", batch_id=batch.id))
+        except DomainError as error:
+            session.rollback()
+            refused(form, error)
+    status = 422 if form.is_submitted() else 200
+    return render_template("coop/batch_form.html", form=form, today=date.today().isoformat()), status
+
+
+@bp.get("/batches/<int:batch_id>")
+@roles_required(*READERS)
+def batch_detail(batch_id: int):
+    return _render_detail(_batch(batch_id), LabelIssueForm(), RecallForm())
+
+
+def _render_detail(batch: Batch, issue_form: LabelIssueForm, recall_form: RecallForm, status: int = 200):
+    session = get_session()
+    product = session.get(Product, batch.product_id)
+    return render_template(
+        "coop/batch.html",
+        batch=batch,
+        product=product,
+        issue_form=issue_form,
+        recall_form=recall_form,
+        licensee=session.get(Licensee, batch.licensee_id),
+        origin=session.get(Area, batch.origin_code),
+        quota=batches.label_quota(batch=batch, product=product),
+        grids=labels.GRIDS,
+        scan_count=batches.scan_counts(session=session, batch_ids=[batch.id]).get(batch.id, 0),
+        batch_url=batches.label_for(
+            batch=batch, serial=0, keys=code_keys(), base_url=current_app.config["GI_BASE_URL"]
+        ).url,
+    ), status
+
+
+@bp.post("/batches/<int:batch_id>/labels")
+@roles_required("cooperative")
+def batch_issue(batch_id: int):
+    session = get_session()
+    batch = _batch(batch_id)
+    form = LabelIssueForm()
+    if form.validate_on_submit():
+        try:
+            issue = batches.issue_labels(
+                session=session, batch=batch, count=form.count.data, keys=code_keys(), actor=page_user()
+            )
+            session.commit()
+            flash(
+                _("Labels %(first)s to %(last)s issued.", first=issue.first_serial, last=issue.last_serial), "success"
+            )
+            return redirect(url_for("coop.batch_detail", batch_id=batch.id))
+        except DomainError as error:
+            session.rollback()
+            session.refresh(batch)
+            refused(form, error)
+    return _render_detail(batch, form, RecallForm(), status=422)
+
+
+@bp.post("/batches/<int:batch_id>/recall")
+@roles_required("cooperative", "regulator")
+def batch_recall(batch_id: int):
+    session = get_session()
+    batch = _batch(batch_id)
+    form = RecallForm()
+    if form.validate_on_submit():
+        try:
+            batches.recall_batch(session=session, batch=batch, reason=form.reason.data, actor=page_user())
+            session.commit()
+            flash(_("The batch is recalled; every scan of its labels now says so."), "success")
+            return redirect(url_for("coop.batch_detail", batch_id=batch.id))
+        except DomainError as error:
+            session.rollback()
+            session.refresh(batch)
+            refused(form, error)
+    return _render_detail(batch, LabelIssueForm(), form, status=422)
+
+
+@bp.get("/batches/<int:batch_id>/qr.<any(png, svg):kind>")
+@roles_required(*READERS)
+def batch_qr(batch_id: int, kind: str):
+    batch = _batch(batch_id)
+    return downloads.qr_png(batch) if kind == "png" else downloads.qr_svg(batch)
+
+
+@bp.get("/batches/<int:batch_id>/labels.csv")
+@roles_required(*READERS)
+def batch_labels_csv(batch_id: int):
+    return downloads.labels_csv(_batch(batch_id))
+
+
+@bp.get("/batches/<int:batch_id>/labels.pdf")
+@roles_required(*READERS)
+def batch_labels_pdf(batch_id: int):
+    batch = _batch(batch_id)
+    grid = request.args.get("grid", "a4-65")
+    if grid not in labels.GRIDS:
+        abort(400)
+    first = max(request.args.get("first", 1, type=int) or 1, 1)
+    last = request.args.get("last", None, type=int)
+    return downloads.sheet_pdf(
+        batch,
+        get_session().get(Product, batch.product_id),
+        grid=grid,
+        first=first,
+        last=last,
+        include_batch_code=request.args.get("batch_code") == "1",
+    )

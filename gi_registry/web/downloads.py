@@ -1,0 +1,89 @@
+"""The files of a batch (QR images, label lists, the print sheet), shared by the portal pages and the API."""
+
+import csv
+import io
+import itertools
+from datetime import date
+
+from flask import Response, current_app, stream_with_context
+
+from ..domain import DomainError, batches, labels
+from ..extensions import code_keys
+from ..models import Batch, Product
+
+
+def _batch_url(batch: Batch) -> str:
+    return batches.label_for(batch=batch, serial=0, keys=code_keys(), base_url=current_app.config["GI_BASE_URL"]).url
+
+
+def _attachment(name: str) -> dict:
+    return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"}
+
+
+def qr_png(batch: Batch) -> Response:
+    return Response(
+        labels.qr_png(_batch_url(batch)), mimetype="image/png", headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
+def qr_svg(batch: Batch) -> Response:
+    return Response(
+        labels.qr_svg(_batch_url(batch)), mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
+def _labels(batch: Batch, first: int = 1, last: int | None = None):
+    return batches.issued_labels(
+        batch=batch, keys=code_keys(), base_url=current_app.config["GI_BASE_URL"], first=first, last=last
+    )
+
+
+def labels_csv(batch: Batch) -> Response:
+    """All issued labels as CSV, streamed: a 100,000-row file never sits in memory."""
+
+    def rows():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["batch_no", "serial", "code", "url"])
+        for label in _labels(batch):
+            writer.writerow([batch.batch_no, label.serial, label.code, label.url])
+            if buffer.tell() > 64_000:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return Response(
+        stream_with_context(rows()), mimetype="text/csv", headers=_attachment(f"{batch.batch_no}-labels.csv")
+    )
+
+
+def sheet_pdf(
+    batch: Batch,
+    product: Product,
+    *,
+    grid: str,
+    include_batch_code: bool = False,
+    first: int = 1,
+    last: int | None = None,
+) -> Response:
+    """The print-ready A4 sheet of the batch's unit labels (optionally led by the batch code), streamed."""
+    if grid not in labels.GRIDS:
+        raise DomainError("invalid_grid", "unknown label grid", fields={"grid": ", ".join(labels.GRIDS)})
+    if batch.labels_issued == 0 and not include_batch_code:
+        raise DomainError("no_labels", "issue labels before printing them", status=409)
+    wanted = []
+    if include_batch_code:
+        wanted.append(labels.Label(url=_batch_url(batch), product_name=product.name, batch_no=batch.batch_no, serial=0))
+    units = (
+        labels.Label(url=label.url, product_name=product.name, batch_no=batch.batch_no, serial=label.serial)
+        for label in _labels(batch, first, last)
+    )
+    title = f"{product.name} {batch.batch_no} {date.today().isoformat()}"
+
+    def sheet():
+        yield from labels.label_sheet_pdf(itertools.chain(wanted, units), grid=grid, title=title)
+
+    return Response(
+        stream_with_context(sheet()), mimetype="application/pdf", headers=_attachment(f"{batch.batch_no}-{grid}.pdf")
+    )

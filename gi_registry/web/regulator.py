@@ -1,0 +1,198 @@
+"""The regulator's desk: the report queue, the case page, and the actions a case can lead to."""
+
+from datetime import UTC, datetime, time, timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import gettext as _
+from sqlmodel import col, select
+
+from ..db import get_session
+from ..domain import DomainError, NotFound, batches, registry, reports
+from ..i18n import REPORT_STATUS_LABELS
+from ..models import Area, Batch, Licence, Licensee, Product, ReportPhoto, User, utcnow
+from .access import page_user, roles_required
+from .forms import AssignForm, LicenceActionForm, RecallForm, ReportStepForm, refused
+from .paging import Pagination, page_args
+
+bp = Blueprint("regulator", __name__, url_prefix="/regulator")
+STAFF = ("regulator", "admin")
+
+
+def _day_arg(name: str, *, days_after: int = 0) -> datetime | None:
+    """A YYYY-MM-DD filter as a UTC instant (the start of that day, or of a later one for an end bound)."""
+    try:
+        day = datetime.strptime(request.args.get(name, ""), "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    return datetime.combine(day + timedelta(days=days_after), time.min, tzinfo=UTC)
+
+
+@bp.get("/reports")
+@roles_required(*STAFF)
+def queue():
+    session = get_session()
+    page, per_page = page_args()
+    where = reports.ReportFilter(
+        status=request.args.get("status", ""),
+        product_code=request.args.get("product", ""),
+        county_code=request.args.get("county", ""),
+        filed_from=_day_arg("from"),
+        filed_to=_day_arg("to", days_after=1),
+    )
+    rows, total = reports.search_reports(session=session, where=where, page=page, per_page=per_page)
+    now, deadlines = utcnow(), current_app.config["REPORT_DEADLINES"]
+    return render_template(
+        "regulator/queue.html",
+        rows=rows,
+        where=where,
+        pagination=Pagination(page, per_page, total),
+        statuses=REPORT_STATUS_LABELS,
+        products=registry.list_products(session=session),
+        counties=registry.counties(session=session),
+        args=request.args,
+        waiting=lambda r: reports.waiting_days(r, now=now),
+        overdue=lambda r: reports.is_overdue(r, now=now, deadlines=deadlines),
+    )
+
+
+def _case_forms(report) -> tuple[ReportStepForm, AssignForm]:
+    step = ReportStepForm(prefix="step")
+    step.status.choices = [(s, str(REPORT_STATUS_LABELS[s])) for s in sorted(reports.NEXT[report.status])]
+    assign = AssignForm(prefix="assign", assignee=report.assigned_to or 0)
+    staff = get_session().exec(select(User).where(col(User.role).in_(STAFF), User.is_active).order_by(User.email))
+    assign.assignee.choices = [(0, _("nobody"))] + [(u.id, u.email) for u in staff]
+    return step, assign
+
+
+def _render_case(report, *, step=None, assign=None, status: int = 200):
+    session = get_session()
+    default_step, default_assign = _case_forms(report)
+    batch = session.get(Batch, report.batch_id) if report.batch_id else None
+    licence = session.get(Licence, batch.licence_id) if batch else None
+    now = utcnow()
+    return render_template(
+        "regulator/case.html",
+        report=report,
+        step_form=step or default_step,
+        assign_form=assign or default_assign,
+        recall_form=RecallForm(prefix="recall"),
+        licence_form=LicenceActionForm(prefix="licence"),
+        photos=reports.photos_of(session=session, report=report),
+        events=reports.events_of(session=session, report=report),
+        history=reports.code_history(session=session, report=report),
+        batch=batch,
+        licence=licence,
+        licence_status=registry.licence_status(licence) if licence else None,
+        product=session.get(Product, batch.product_id) if batch else None,
+        licensee=session.get(Licensee, batch.licensee_id) if batch else None,
+        origin=session.get(Area, batch.origin_code) if batch else None,
+        users={u.id: u.email for u in session.exec(select(User))},
+        waiting=reports.waiting_days(report, now=now),
+        overdue=reports.is_overdue(report, now=now, deadlines=current_app.config["REPORT_DEADLINES"]),
+        licence_actions=[a for a, (states, _t) in registry.TRANSITIONS.items() if licence and licence.state in states],
+    ), status
+
+
+@bp.get("/reports/<int:report_id>")
+@roles_required(*STAFF)
+def case(report_id: int):
+    return _render_case(reports.get_report(session=get_session(), report_id=report_id))
+
+
+@bp.post("/reports/<int:report_id>/step")
+@roles_required("regulator")
+def step(report_id: int):
+    session = get_session()
+    report = reports.get_report(session=session, report_id=report_id)
+    form, _assign = _case_forms(report)
+    if form.validate_on_submit():
+        try:
+            reports.transition(
+                session=session, report=report, to_status=form.status.data, note=form.note.data, actor=page_user()
+            )
+            session.commit()
+            flash(_("The case moved on."), "success")
+            return redirect(url_for("regulator.case", report_id=report.id))
+        except DomainError as error:
+            session.rollback()
+            refused(form, error)
+            return _render_case(report, step=form, status=error.status)
+    return _render_case(report, step=form, status=422)
+
+
+@bp.post("/reports/<int:report_id>/assign")
+@roles_required("regulator")
+def assign(report_id: int):
+    session = get_session()
+    report = reports.get_report(session=session, report_id=report_id)
+    _step, form = _case_forms(report)
+    if form.validate_on_submit():
+        assignee = session.get(User, form.assignee.data) if form.assignee.data else None
+        try:
+            reports.assign(session=session, report=report, assignee=assignee, actor=page_user())
+            session.commit()
+            return redirect(url_for("regulator.case", report_id=report.id))
+        except DomainError as error:
+            session.rollback()
+            refused(form, error)
+    return _render_case(report, assign=form, status=422)
+
+
+def _case_batch(report) -> Batch:
+    batch = get_session().get(Batch, report.batch_id) if report.batch_id else None
+    if batch is None:
+        raise NotFound("batch")
+    return batch
+
+
+def _act_on_case(report_id: int, form, act, done: str):
+    """Run one case action that needs a reason; flash its outcome and go back to the case."""
+    session = get_session()
+    report = reports.get_report(session=session, report_id=report_id)
+    if not form.validate_on_submit():
+        flash(_("A reason is required."), "error")
+    else:
+        try:
+            act(session, _case_batch(report), form.reason.data)
+            session.commit()
+            flash(done, "success")
+        except DomainError as error:
+            session.rollback()
+            flash(_(error.message), "error")
+    return redirect(url_for("regulator.case", report_id=report_id))
+
+
+@bp.post("/reports/<int:report_id>/recall")
+@roles_required("regulator")
+def recall(report_id: int):
+    """Recall the batch the reported code belongs to; consumers see it at their next scan."""
+
+    def act(session, batch, reason):
+        batches.recall_batch(session=session, batch=batch, reason=reason, actor=page_user())
+
+    return _act_on_case(
+        report_id, RecallForm(prefix="recall"), act, _("The batch is recalled; every scan of its labels now says so.")
+    )
+
+
+@bp.post("/reports/<int:report_id>/licence/<any(suspend, reinstate, revoke):action>")
+@roles_required("regulator")
+def licence_action(report_id: int, action: str):
+    """Suspend, reinstate or revoke the licence behind the reported batch."""
+
+    def act(session, batch, reason):
+        licence = registry.get_licence(session=session, licence_id=batch.licence_id)
+        registry.change_licence_state(session=session, licence=licence, action=action, reason=reason, actor=page_user())
+
+    return _act_on_case(report_id, LicenceActionForm(prefix="licence"), act, _("Licence updated."))
+
+
+@bp.get("/photos/<name>")
+@roles_required(*STAFF)
+def photo(name: str):
+    """Report photos are served only to staff, and only names the database knows."""
+    if get_session().exec(select(ReportPhoto).where(ReportPhoto.filename == name)).first() is None:
+        raise NotFound("photo")
+    response = send_from_directory(current_app.config["GI_UPLOAD_DIR"], name, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

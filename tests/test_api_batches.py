@@ -1,0 +1,175 @@
+"""The batches and labels API: GI rules as status codes, outputs, and one cooperative never reaching another's."""
+
+import csv
+import io
+from datetime import date
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from gi_registry.domain import batches
+
+BODY = {
+    "product_code": "anyue-lemon",
+    "quantity": 100,
+    "unit": "kg",
+    "harvested_on": "2026-10-01",
+    "origin_code": "512021126",
+}
+
+
+def error_of(response) -> dict:
+    return response.json["error"]
+
+
+def test_a_cooperative_registers_a_batch(client, token_for):
+    response = client.post("/api/v1/batches", json=BODY, headers=token_for("coop"))
+    assert response.status_code == 201, response.json
+    assert response.json["batch_no"].startswith("AY-2026-") and response.json["status"] == "active"
+    assert response.json["label_quota"] == 200 and response.json["labels_issued"] == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "code"),
+    [
+        ({"product_code": "lezhi-cocoon", "origin_code": "512022"}, 403, "licence_inactive"),
+        ({"origin_code": "512002001"}, 422, "origin_outside_area"),
+        ({"quantity": 0}, 422, "invalid_fields"),
+        ({"quantity": "many"}, 422, "invalid_fields"),
+        ({"unit": "crate"}, 422, "invalid_fields"),
+        ({"harvested_on": "2026-13-01"}, 422, "invalid_fields"),
+        ({"harvested_on": date.today().replace(year=date.today().year + 1).isoformat()}, 422, "invalid_batch"),
+        ({"product_code": None}, 422, "invalid_fields"),
+    ],
+)
+def test_the_gi_rules_answer_with_their_codes(client, token_for, changes, status, code):
+    response = client.post("/api/v1/batches", json={**BODY, **changes}, headers=token_for("coop"))
+    assert response.status_code == status and error_of(response)["code"] == code
+    listing = client.get("/api/v1/batches", headers=token_for("coop")).json
+    assert listing["total"] == 0
+
+
+def test_labels_issue_within_the_quota_and_past_it_is_422(client, token_for, make_batch):
+    batch = make_batch(quantity=10)  # quota 20
+    coop = token_for("coop")
+    first = client.post(f"/api/v1/batches/{batch.id}/labels", json={"count": 12}, headers=coop)
+    assert first.status_code == 201 and first.json == {"first_serial": 1, "last_serial": 12, "count": 12}
+    over = client.post(f"/api/v1/batches/{batch.id}/labels", json={"count": 9}, headers=coop)
+    assert over.status_code == 422 and error_of(over)["code"] == "label_quota_exceeded"
+    for bad in ({"count": 0}, {"count": "5"}, {"count": 1.5}, {}):
+        assert client.post(f"/api/v1/batches/{batch.id}/labels", json=bad, headers=coop).status_code == 422
+
+
+def test_labels_list_as_paginated_json_and_as_csv(client, token_for, make_batch, keys, db):
+    batch = make_batch()
+    batches.issue_labels(session=db, batch=batch, count=7, keys=keys, actor=None)
+    db.commit()
+    coop = token_for("coop")
+    page = client.get(f"/api/v1/batches/{batch.id}/labels?format=json&per_page=3&page=3", headers=coop).json
+    assert page["total"] == 7 and [x["serial"] for x in page["items"]] == [7]
+    assert page["items"][0]["url"] == f"HTTP://GI.TEST/Q/{page['items'][0]['code']}"
+    response = client.get(f"/api/v1/batches/{batch.id}/labels?format=csv", headers=coop)
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert response.mimetype == "text/csv" and [int(r["serial"]) for r in rows] == list(range(1, 8))
+    assert client.get(f"/api/v1/batches/{batch.id}/labels?format=xml", headers=coop).status_code == 422
+
+
+def test_the_pdf_sheet_streams_a_pdf(client, token_for, make_batch, keys, db):
+    batch = make_batch()
+    batches.issue_labels(session=db, batch=batch, count=70, keys=keys, actor=None)
+    db.commit()
+    response = client.get(f"/api/v1/batches/{batch.id}/labels?format=pdf&grid=a4-65", headers=token_for("admin"))
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.is_streamed and response.data.startswith(b"%PDF") and response.data.rstrip().endswith(b"%%EOF")
+    assert (
+        client.get(f"/api/v1/batches/{batch.id}/labels?format=pdf&grid=a3-1", headers=token_for("admin")).status_code
+        == 422
+    )
+
+
+def test_the_batch_qr_png_decodes_to_the_batch_url_and_the_svg_is_svg(client, token_for, make_batch):
+    batch = make_batch()
+    coop = token_for("coop")
+    detail = client.get(f"/api/v1/batches/{batch.id}", headers=coop).json
+    png = client.get(f"/api/v1/batches/{batch.id}/qr.png", headers=coop)
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.data)))
+    assert [d.text for d in decoded] == [detail["batch_url"]]
+    svg = client.get(f"/api/v1/batches/{batch.id}/qr.svg", headers=coop)
+    assert svg.mimetype == "image/svg+xml" and svg.text.lstrip().startswith(("<svg", "<?xml"))
+
+
+def test_recall_by_its_cooperative_and_by_a_regulator(client, token_for, make_batch):
+    mine, other = make_batch(), make_batch()
+    assert (
+        client.post(f"/api/v1/batches/{mine.id}/recall", json={"reason": "农残"}, headers=token_for("coop")).json[
+            "status"
+        ]
+        == "recalled"
+    )
+    assert (
+        client.post(f"/api/v1/batches/{other.id}/recall", json={"reason": "抽检"}, headers=token_for("regulator")).json[
+            "status"
+        ]
+        == "recalled"
+    )
+    again = client.post(f"/api/v1/batches/{mine.id}/recall", json={"reason": "x"}, headers=token_for("coop"))
+    assert again.status_code == 409
+    assert (
+        client.post(f"/api/v1/batches/{mine.id}/recall", json={"reason": "x"}, headers=token_for("admin")).status_code
+        == 403
+    )
+
+
+# Every batch endpoint: another cooperative gets 404, as if the batch did not exist.
+BATCH_ENDPOINTS = [
+    ("GET", "/api/v1/batches/{id}", None),
+    ("GET", "/api/v1/batches/{id}/labels?format=json", None),
+    ("GET", "/api/v1/batches/{id}/labels?format=csv", None),
+    ("GET", "/api/v1/batches/{id}/labels?format=pdf", None),
+    ("GET", "/api/v1/batches/{id}/qr.png", None),
+    ("GET", "/api/v1/batches/{id}/qr.svg", None),
+    ("POST", "/api/v1/batches/{id}/labels", {"count": 1}),
+    ("POST", "/api/v1/batches/{id}/recall", {"reason": "not yours"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), BATCH_ENDPOINTS)
+def test_another_cooperative_gets_404_everywhere_and_changes_nothing(
+    client, token_for, make_batch, db, keys, method, path, body
+):
+    batch = make_batch()
+    batches.issue_labels(session=db, batch=batch, count=2, keys=keys, actor=None)
+    db.commit()
+    response = client.open(path.format(id=batch.id), method=method, json=body, headers=token_for("coop_b"))
+    assert response.status_code == 404
+    db.refresh(batch)
+    assert (batch.status, batch.labels_issued) == ("active", 2)
+
+
+def test_another_cooperatives_batches_are_not_listed(client, token_for, make_batch):
+    make_batch()
+    assert client.get("/api/v1/batches", headers=token_for("coop_b")).json["total"] == 0
+    assert client.get("/api/v1/batches", headers=token_for("regulator")).json["total"] == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("POST", "/api/v1/batches", {"coop"}),
+        ("GET", "/api/v1/batches", {"coop", "admin", "regulator"}),
+        ("POST", "/api/v1/batches/{id}/labels", {"coop"}),
+        ("GET", "/api/v1/batches/{id}/qr.png", {"coop", "admin", "regulator"}),
+        ("POST", "/api/v1/batches/{id}/recall", {"coop", "regulator"}),
+    ],
+)
+@pytest.mark.parametrize("who", [None, "coop", "regulator", "admin"])
+def test_batch_gates_by_role(client, token_for, make_batch, method, path, allowed, who):
+    batch = make_batch()
+    response = client.open(path.format(id=batch.id), method=method, json={}, headers=token_for(who) if who else {})
+    if who is None:
+        assert response.status_code == 401
+    elif who not in allowed:
+        assert response.status_code == 403
+    else:
+        assert response.status_code in (200, 422)

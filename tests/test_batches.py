@@ -1,0 +1,197 @@
+"""Batch registration under the GI rules, label issuing and recall, in the domain core."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlmodel import select
+
+from gi_registry.domain import DomainError, batches, codes, registry
+from gi_registry.models import AuditEvent, Batch, LabelIssue
+
+
+def _counts(db):
+    return len(db.exec(select(Batch)).all()), len(db.exec(select(AuditEvent)).all())
+
+
+def _register(db, world, licensee="coop_a", **changes):
+    values = {
+        "product_code": "anyue-lemon",
+        "quantity": 100.0,
+        "unit": "kg",
+        "harvested_on": date(2026, 10, 1),
+        "origin_code": "512021126",
+    }
+    values.update(changes)
+    return batches.register_batch(
+        session=db, licensee=world[licensee], data=batches.BatchInput(**values), actor=None, today=date(2026, 11, 28)
+    )
+
+
+def test_a_licensed_batch_from_inside_the_area_gets_a_readable_number(db, world):
+    first = _register(db, world)
+    second = _register(db, world, origin_code="512021")
+    assert (first.batch_no, second.batch_no) == ("AY-2026-000001", "AY-2026-000002")
+    assert first.licence_id == world["licence_a"].id and first.status == "active"
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "code", "field"),
+    [
+        ({"origin_code": "512022101"}, 422, "origin_outside_area", "origin_code"),  # a 乐至县 town
+        ({"origin_code": "512022"}, 422, "origin_outside_area", "origin_code"),
+        ({"origin_code": "999999"}, 422, "origin_outside_area", "origin_code"),
+        ({"product_code": "lezhi-cocoon", "origin_code": "512022"}, 403, "licence_inactive", "product_code"),
+        ({"product_code": "no-such"}, 422, "invalid_batch", "product_code"),
+        ({"quantity": 0}, 422, "invalid_batch", "quantity"),
+        ({"quantity": -5}, 422, "invalid_batch", "quantity"),
+        ({"quantity": float("nan")}, 422, "invalid_batch", "quantity"),
+        ({"unit": "box"}, 422, "invalid_batch", "unit"),
+        ({"harvested_on": date(2026, 11, 29)}, 422, "invalid_batch", "harvested_on"),
+        ({"harvested_on": date(2019, 6, 1)}, 403, "licence_inactive", "product_code"),  # before the licence
+    ],
+)
+def test_each_refusal_says_why_and_writes_nothing(db, world, changes, status, code, field):
+    before = _counts(db)
+    with pytest.raises(DomainError) as refused:
+        _register(db, world, **changes)
+    assert (refused.value.status, refused.value.code) == (status, code)
+    assert field in refused.value.fields
+    db.rollback()
+    assert _counts(db) == before
+
+
+@pytest.mark.parametrize("action", ["suspend", "revoke"])
+def test_a_suspended_or_revoked_licence_registers_no_batch(db, world, action):
+    registry.change_licence_state(session=db, licence=world["licence_a"], action=action, reason="r", actor=None)
+    with pytest.raises(DomainError) as refused:
+        _register(db, world)
+    assert refused.value.code == "licence_inactive" and refused.value.status == 403
+
+
+def test_an_expired_licence_registers_no_batch_even_for_an_old_harvest(db, world):
+    world["licence_a"].valid_to = date(2026, 10, 31)
+    db.add(world["licence_a"])
+    with pytest.raises(DomainError) as refused:
+        _register(db, world, harvested_on=date(2026, 10, 1))
+    assert refused.value.code == "licence_inactive"
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit", "kg_per_label", "quota"),
+    [
+        (100, "kg", 0.5, 200),
+        (1, "t", 0.5, 2000),
+        (10, "jin", 0.5, 10),
+        (0.4, "kg", 0.5, 0),
+        (1.5, "kg", 0.5, 3),
+    ],
+)
+def test_the_label_quota_follows_from_the_weight(quantity, unit, kg_per_label, quota):
+    batch = Batch(
+        batch_no="x",
+        licensee_id=1,
+        product_id=1,
+        licence_id=1,
+        quantity=quantity,
+        unit=unit,
+        harvested_on=date(2026, 1, 1),
+        origin_code="x",
+    )
+    product = registry.Product(code="x", name="x", name_en="x", kind="gi_product", kg_per_label=kg_per_label)
+    assert batches.label_quota(batch=batch, product=product) == quota
+
+
+def test_issuing_a_hundred_thousand_labels_writes_one_row(db, world, keys):
+    batch = _register(db, world, quantity=60, unit="t")
+    issue = batches.issue_labels(session=db, batch=batch, count=100_000, keys=keys, actor=None)
+    db.commit()
+    assert (issue.first_serial, issue.last_serial, batch.labels_issued) == (1, 100_000, 100_000)
+    assert len(db.exec(select(LabelIssue)).all()) == 1
+    more = batches.issue_labels(session=db, batch=batch, count=5, keys=keys, actor=None)
+    assert (more.first_serial, more.last_serial) == (100_001, 100_005)
+
+
+def test_past_the_quota_is_refused_and_changes_nothing(db, world, keys):
+    batch = _register(db, world, quantity=10)  # 20 labels at 0.5 kg each
+    batches.issue_labels(session=db, batch=batch, count=15, keys=keys, actor=None)
+    db.commit()
+    with pytest.raises(DomainError) as refused:
+        batches.issue_labels(session=db, batch=batch, count=6, keys=keys, actor=None)
+    assert refused.value.code == "label_quota_exceeded" and "5" in refused.value.fields["count"]
+    db.rollback()
+    assert db.get(Batch, batch.id).labels_issued == 15
+    assert len(db.exec(select(LabelIssue)).all()) == 1
+
+
+@pytest.mark.parametrize("count", [0, -1])
+def test_a_count_below_one_is_refused(db, world, keys, count):
+    batch = _register(db, world)
+    with pytest.raises(DomainError) as refused:
+        batches.issue_labels(session=db, batch=batch, count=count, keys=keys, actor=None)
+    assert refused.value.code == "invalid_count"
+
+
+def test_issued_labels_carry_codes_that_parse_back_to_their_serials(db, world, keys):
+    batch = _register(db, world)
+    batches.issue_labels(session=db, batch=batch, count=3, keys=keys, actor=None)
+    labels = list(batches.issued_labels(batch=batch, keys=keys, base_url="https://gi.example.cn"))
+    assert [label.serial for label in labels] == [1, 2, 3]
+    for label in labels:
+        parsed = codes.parse_code(label.code, keys=keys)
+        assert (parsed.batch_id, parsed.serial) == (batch.id, label.serial)
+        assert label.url == f"HTTPS://GI.EXAMPLE.CN/Q/{label.code}"
+
+
+def test_codes_signed_before_a_key_rotation_still_parse(db, world):
+    old_keys = codes.CodeKeys.from_setting("1:the-old-secret-key-1")
+    code = batches.label_for(batch=_register(db, world), serial=1, keys=old_keys, base_url="http://x").code
+    rotated = codes.CodeKeys.from_setting("2:the-new-secret-key-2,1:the-old-secret-key-1")
+    assert codes.parse_code(code, keys=rotated).serial == 1
+    assert rotated.current == 2
+
+
+def test_a_recall_is_recorded_with_its_reason_and_stops_new_labels(db, world, keys):
+    batch = _register(db, world)
+    batches.recall_batch(session=db, batch=batch, reason="农残超标", actor=world["users"]["coop"])
+    db.commit()
+    assert batch.status == "recalled" and batch.recall_reason == "农残超标" and batch.recalled_at
+    with pytest.raises(DomainError) as refused:
+        batches.issue_labels(session=db, batch=batch, count=1, keys=keys, actor=None)
+    assert refused.value.status == 409
+    with pytest.raises(DomainError):
+        batches.recall_batch(session=db, batch=batch, reason="again", actor=None)
+
+
+def test_a_cooperative_sees_only_its_own_batches(db, world):
+    own = _register(db, world)
+    other = _register(db, world, licensee="coop_b", product_code="lezhi-cocoon", origin_code="512022")
+    db.commit()
+    coop = world["users"]["coop"]
+    found, total = batches.search_batches(session=db, user=coop, where=batches.BatchFilter(), page=1, per_page=50)
+    assert [b.id for b in found] == [own.id] and total == 1
+    with pytest.raises(DomainError) as refused:
+        batches.get_batch_for(session=db, batch_id=other.id, user=coop)
+    assert refused.value.status == 404
+    staff, total = batches.search_batches(
+        session=db, user=world["users"]["regulator"], where=batches.BatchFilter(), page=1, per_page=50
+    )
+    assert total == 2
+
+
+def test_batch_filters_by_product_status_date_and_number(db, world):
+    a = _register(db, world, harvested_on=date(2026, 9, 1))
+    b = _register(db, world, harvested_on=date(2026, 10, 15))
+    batches.recall_batch(session=db, batch=b, reason="r", actor=None)
+    db.commit()
+    user = world["users"]["admin"]
+
+    def ids(**where):
+        found, _ = batches.search_batches(session=db, user=user, where=batches.BatchFilter(**where), page=1, per_page=9)
+        return sorted(x.id for x in found)
+
+    assert ids(status="recalled") == [b.id]
+    assert ids(harvested_from=date(2026, 10, 1)) == [b.id]
+    assert ids(harvested_to=date(2026, 9, 30)) == [a.id]
+    assert ids(q="000001") == [a.id]
+    assert ids(product_code="lezhi-cocoon") == []
+    assert date(2026, 11, 28) - timedelta(days=1) > a.harvested_on

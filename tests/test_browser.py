@@ -1,0 +1,93 @@
+"""Real headless Chromium at a phone viewport: the scan page, languages, and a report that reaches the regulator."""
+
+
+import pytest
+from PIL import Image
+
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, PHONE, LiveServer
+
+pytestmark = pytest.mark.browser
+
+if CHROMIUM is None:  # pragma: no cover - the project installs it (scripts/system-deps.sh)
+    raise RuntimeError(
+        "Debian's chromium is not installed: run `make system-deps`; browser tests cannot pass without it"
+    )
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live(app, labelled):
+    with LiveServer(app) as server:
+        yield server
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_the_scan_page_on_a_phone_in_chinese_then_english(browser, live, labelled):
+    _, codes = labelled
+    page = browser.new_context(**PHONE).new_page()
+    page.goto(f"{live.url}/Q/{codes[1]}")
+    verdict = page.locator(".verdict")
+    assert verdict.locator("h1").inner_text() == "正品"
+    assert "此码已被查询 1 次" in page.locator(".count").inner_text()
+    assert no_sideways_scroll(page)
+    box = verdict.bounding_box()
+    assert box["width"] <= 375 and box["y"] < 200  # the verdict is the first thing on the screen
+    page.get_by_role("link", name="English").click()
+    assert page.locator(".verdict h1").inner_text() == "Genuine"
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert no_sideways_scroll(page)
+
+
+def test_the_scan_page_reads_without_javascript(browser, live, labelled):
+    _, codes = labelled
+    page = browser.new_context(**PHONE, java_script_enabled=False).new_page()
+    page.goto(f"{live.url}/q/{codes[2]}")
+    assert page.locator(".verdict h1").inner_text() == "正品"
+    assert page.locator(".share").is_hidden()  # the optional place button needs JavaScript
+
+
+def test_an_invalid_code_on_a_phone_offers_the_report(browser, live):
+    page = browser.new_context(**PHONE).new_page()
+    page.goto(f"{live.url}/q/FAKE2CODE3XYZ")
+    assert "无效码" in page.locator(".verdict h1").inner_text()
+    assert no_sideways_scroll(page)
+    page.get_by_role("link", name="举报疑似假冒产品").click()
+    assert page.locator("input[name=code]").input_value() == "FAKE2CODE3XYZ"
+
+
+def test_a_report_with_a_photo_reaches_the_regulators_queue(browser, live, labelled, tmp_path):
+    _, codes = labelled
+    photo = tmp_path / "fake.jpg"
+    Image.new("RGB", (800, 600), (220, 200, 30)).save(photo, format="JPEG")
+    phone = browser.new_context(**PHONE).new_page()
+    phone.goto(f"{live.url}/q/{codes[3]}")
+    phone.locator("a.button", has_text="举报").click()
+    phone.locator("textarea[name=description]").fill("超市里卖的柠檬标签是复印的")
+    phone.locator("input[name=place]").fill("资阳市雁江区某超市")
+    phone.locator("input[type=file]").set_input_files(str(photo))
+    assert no_sideways_scroll(phone)
+    phone.get_by_role("button", name="提交举报").click()
+    tracking = phone.locator(".tracking").inner_text()
+    assert tracking.startswith("JB-")
+
+    desk = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    desk.goto(f"{live.url}/login?next=/regulator/reports")
+    desk.locator("input[name=email]").fill("reg@test.cn")
+    desk.locator("input[name=password]").fill("correct-horse-42")
+    desk.locator("form.form button[type=submit]").click()
+    desk.get_by_role("link", name=tracking).click()
+    assert "超市里卖的柠檬标签是复印的" in desk.content()
+    image = desk.locator(".photos img").first
+    assert image.evaluate("img => img.complete && img.naturalWidth") == 800

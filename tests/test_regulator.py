@@ -1,0 +1,188 @@
+"""The regulator's desk: the report workflow, the queue, the case actions and who may reach them."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from PIL import Image
+from sqlmodel import select
+
+from gi_registry.domain import Conflict, reports
+from gi_registry.models import Batch, Licence, Report, ReportEvent, utcnow
+
+STATES = ["new", "triaged", "investigating", "confirmed", "dismissed", "closed"]
+ALLOWED = {
+    ("new", "triaged"),
+    ("new", "dismissed"),
+    ("triaged", "investigating"),
+    ("triaged", "dismissed"),
+    ("investigating", "confirmed"),
+    ("investigating", "dismissed"),
+    ("confirmed", "closed"),
+    ("dismissed", "closed"),
+}
+
+
+@pytest.fixture
+def report(db, world, labelled, keys, tmp_path):
+    _, codes = labelled
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (1, 2, 3)).save(out, format="PNG")
+    filed = reports.file_report(
+        session=db,
+        data=reports.ReportInput(description="标签是复印的", code=codes[2], contact="13800000000"),
+        photo_uploads=[out.getvalue()],
+        keys=keys,
+        upload_dir=str(tmp_path / "uploads"),
+        max_bytes=10**7,
+        max_pixels=10**7,
+    )
+    db.commit()
+    return filed
+
+
+@pytest.mark.parametrize(("start", "target"), [(a, b) for a in STATES for b in STATES])
+def test_every_transition_is_allowed_or_409(db, world, report, start, target):
+    report.status = start
+    db.add(report)
+    db.commit()
+    if (start, target) in ALLOWED:
+        reports.transition(session=db, report=report, to_status=target, note="n", actor=world["users"]["regulator"])
+        assert report.status == target
+    else:
+        with pytest.raises(Conflict):
+            reports.transition(session=db, report=report, to_status=target, note="n", actor=world["users"]["regulator"])
+        db.rollback()
+        assert db.get(Report, report.id).status == start
+
+
+def test_each_step_keeps_who_when_and_the_note(client, token_for, report, db):
+    regulator = token_for("regulator")
+    response = client.patch(
+        f"/api/v1/reports/{report.tracking_no}", json={"status": "triaged", "note": "已受理"}, headers=regulator
+    )
+    assert response.status_code == 200 and response.json["status"] == "triaged"
+    forbidden = client.patch(
+        f"/api/v1/reports/{report.tracking_no}", json={"status": "closed", "note": "x"}, headers=regulator
+    )
+    assert forbidden.status_code == 409
+    events = db.exec(select(ReportEvent).where(ReportEvent.report_id == report.id).order_by(ReportEvent.id)).all()
+    assert [(e.from_status, e.to_status, e.note) for e in events] == [
+        ("", "new", "filed"),
+        ("new", "triaged", "已受理"),
+    ]
+    assert events[-1].actor_id is not None and events[-1].at is not None
+
+
+def test_regulators_list_reports_with_their_evidence(client, token_for, report):
+    listing = client.get("/api/v1/reports?status=new", headers=token_for("regulator")).json
+    assert listing["total"] == 1
+    item = listing["items"][0]
+    assert item["contact"] == "13800000000" and len(item["photos"]) == 1 and item["serial"] == 2
+    assert client.get("/api/v1/reports?status=closed", headers=token_for("admin")).json["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("GET", "/api/v1/reports", {"regulator", "admin"}),
+        ("PATCH", "/api/v1/reports/{no}", {"regulator"}),
+    ],
+)
+@pytest.mark.parametrize("who", [None, "coop", "regulator", "admin"])
+def test_report_api_gates(client, token_for, report, method, path, allowed, who):
+    response = client.open(
+        path.format(no=report.tracking_no), method=method, json={}, headers=token_for(who) if who else {}
+    )
+    expected = 401 if who is None else (403 if who not in allowed else None)
+    assert response.status_code == expected if expected else response.status_code in (200, 422)
+
+
+PAGES = ["/regulator/reports", "/regulator/reports/{id}"]
+
+
+@pytest.mark.parametrize("path", PAGES + ["photo"])
+@pytest.mark.parametrize("who", [None, "coop"])
+def test_cooperatives_and_anonymous_never_reach_the_queue_cases_or_photos(login_as, db, report, path, who):
+    if path == "photo":
+        photo = reports.photos_of(session=db, report=report)[0]
+        path = f"/regulator/photos/{photo.filename}"
+    response = login_as(who).get(path.format(id=report.id))
+    assert response.status_code == (302 if who is None else 403)
+
+
+def test_the_queue_filters_and_marks_overdue_cases(login_as, db, report, world):
+    report.updated_at = utcnow() - timedelta(days=3)  # `new` may wait 2 days
+    db.add(report)
+    db.commit()
+    client = login_as("regulator")
+    page = client.get("/regulator/reports").text
+    assert report.tracking_no in page and 'class="overdue"' in page
+    assert report.tracking_no not in client.get("/regulator/reports?status=closed").text
+    assert report.tracking_no in client.get("/regulator/reports?product=anyue-lemon&county=512021").text
+    assert report.tracking_no not in client.get("/regulator/reports?county=512022").text
+    assert report.tracking_no not in client.get("/regulator/reports?from=2099-01-01").text
+
+
+def test_the_case_page_shows_photos_history_batch_and_licensee(login_as, client, db, report, labelled):
+    batch, codes = labelled
+    client.get(f"/q/{codes[2]}")
+    page = login_as("regulator").get(f"/regulator/reports/{report.id}").text
+    photo = reports.photos_of(session=db, report=report)[0]
+    assert photo.filename in page and batch.batch_no in page and "安岳柠檬合作社" in page
+    assert "13800000000" in page and "genuine" in page
+    image = login_as("regulator").get(f"/regulator/photos/{photo.filename}")
+    assert image.status_code == 200 and image.mimetype == "image/jpeg"
+    assert login_as("regulator").get("/regulator/photos/../../etc/passwd").status_code == 404
+
+
+def test_a_recall_from_the_case_reaches_consumers_at_once(login_as, client, db, report, labelled):
+    batch, codes = labelled
+    desk = login_as("regulator")
+    assert (
+        desk.post(f"/regulator/reports/{report.id}/recall", data={"recall-reason": "确认假冒流通"}).status_code == 302
+    )
+    db.expire_all()
+    assert db.get(Batch, batch.id).status == "recalled"
+    assert client.get(f"/api/v1/verify/{codes[1]}").json["verdict"] == "revoked"
+
+
+def test_a_suspension_from_the_case_turns_scans_to_warning(login_as, client, db, report, labelled, world):
+    _, codes = labelled
+    desk = login_as("regulator")
+    desk.post(f"/regulator/reports/{report.id}/licence/suspend", data={"licence-reason": "调查期间暂停"})
+    db.expire_all()
+    assert db.get(Licence, world["licence_a"].id).state == "suspended"
+    result = client.get(f"/api/v1/verify/{codes[1]}").json
+    assert result["verdict"] == "warning" and result["reasons"] == ["licence_suspended"]
+
+
+def test_a_step_from_the_case_page_and_a_forbidden_one(login_as, db, report):
+    desk = login_as("regulator")
+    ok = desk.post(f"/regulator/reports/{report.id}/step", data={"step-status": "triaged", "step-note": "受理"})
+    assert ok.status_code == 302
+    bad = desk.post(f"/regulator/reports/{report.id}/step", data={"step-status": "closed", "step-note": "x"})
+    assert bad.status_code == 422
+    db.expire_all()
+    assert db.get(Report, report.id).status == "triaged"
+
+
+def test_assignment_to_a_regulator(login_as, db, report, world):
+    desk = login_as("regulator")
+    regulator_id = world["users"]["regulator"].id
+    assert (
+        desk.post(f"/regulator/reports/{report.id}/assign", data={"assign-assignee": regulator_id}).status_code == 302
+    )
+    db.expire_all()
+    assert db.get(Report, report.id).assigned_to == regulator_id
+
+
+def test_admins_read_cases_but_do_not_work_them(login_as, report):
+    admin = login_as("admin")
+    assert admin.get(f"/regulator/reports/{report.id}").status_code == 200
+    assert (
+        admin.post(
+            f"/regulator/reports/{report.id}/step", data={"step-status": "triaged", "step-note": "x"}
+        ).status_code
+        == 403
+    )

@@ -1,0 +1,123 @@
+"""Counterfeit reports from anyone, with photos made safe; a refused upload leaves nothing behind."""
+
+import io
+import os
+
+import pytest
+from PIL import Image
+from sqlmodel import select
+
+from gi_registry.models import Report, ReportPhoto
+
+
+def jpeg_with_gps(size=(640, 480)) -> bytes:
+    image = Image.new("RGB", size, (200, 180, 40))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # camera make
+    exif[0x8825] = {1: "N", 2: (30.0, 7.0, 12.0), 3: "E", 4: (104.0, 38.0, 0.0)}  # GPS
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def png(size=(300, 200)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (10, 120, 60)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def bomb() -> bytes:
+    """A small PNG that claims 20000 × 20000 pixels."""
+    out = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def upload_files(upload_dir) -> list[str]:
+    return sorted(os.listdir(upload_dir)) if os.path.isdir(upload_dir) else []
+
+
+def post_report(client, photos=(), **fields):
+    data = {"description": "包装上的二维码是印上去的，扫不出来", "place": "资阳市某超市", **fields}
+    data["photos"] = [(io.BytesIO(content), name) for name, content in photos]
+    return client.post("/report", data=data, content_type="multipart/form-data")
+
+
+def test_a_report_with_a_photo_gets_a_tracking_number_and_a_public_status(client, app, labelled, db):
+    _, codes = labelled
+    response = post_report(client, photos=[("fruit.jpg", jpeg_with_gps())], code=codes[2], contact="13800000000")
+    assert response.status_code == 302
+    report = db.exec(select(Report)).one()
+    assert report.tracking_no.startswith("JB-") and report.batch_id is not None and report.serial == 2
+    status = client.get(response.location)
+    assert report.tracking_no in status.text and "13800000000" not in status.text
+    api = client.get(f"/api/v1/reports/{report.tracking_no}").json
+    assert set(api) == {"tracking_no", "status", "updated_at"} and api["status"] == "new"
+
+
+def test_photos_are_reencoded_without_exif_under_random_names(client, app, world, db):
+    post_report(client, photos=[("IMG_0001.jpg", jpeg_with_gps()), ("shot.png", png())])
+    stored = db.exec(select(ReportPhoto)).all()
+    assert len(stored) == 2
+    for photo in stored:
+        assert photo.filename.endswith(".jpg") and "IMG" not in photo.filename and len(photo.filename) == 36
+        with Image.open(os.path.join(app.config["GI_UPLOAD_DIR"], photo.filename)) as image:
+            assert image.format == "JPEG" and not image.getexif() and "exif" not in image.info
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "status"),
+    [
+        ("evil.jpg", b"<?php system($_GET['c']); ?>", 415),
+        ("doc.pdf", b"%PDF-1.4 not an image", 415),
+        ("bomb.png", None, 413),
+        ("huge.jpg", b"\xff\xd8" + b"0" * (9 * 1024 * 1024), 413),
+        ("truncated.png", None, 415),
+    ],
+)
+def test_a_bad_upload_is_refused_and_leaves_nothing_behind(client, app, world, db, name, content, status):
+    if name == "bomb.png":
+        content = bomb()
+    if name == "truncated.png":
+        content = png()[:60]
+    response = client.post(
+        "/api/v1/reports",
+        content_type="multipart/form-data",
+        data={"description": "可疑的柠檬", "photos": [(io.BytesIO(png()), "good.png"), (io.BytesIO(content), name)]},
+    )
+    assert response.status_code == status, response.json
+    assert db.exec(select(Report)).all() == [] and db.exec(select(ReportPhoto)).all() == []
+    assert upload_files(app.config["GI_UPLOAD_DIR"]) == []
+
+
+def test_more_than_three_photos_are_refused(client, app, world, db):
+    response = post_report(client, photos=[(f"{n}.png", png()) for n in range(4)])
+    assert response.status_code == 422
+    assert db.exec(select(Report)).all() == [] and upload_files(app.config["GI_UPLOAD_DIR"]) == []
+
+
+def test_a_report_needs_a_description(client, world, db):
+    assert post_report(client, description="").status_code == 422
+    assert client.post("/api/v1/reports", json={"description": ""}).status_code == 422
+    assert db.exec(select(Report)).all() == []
+
+
+def test_a_json_report_without_a_code(client, world):
+    response = client.post("/api/v1/reports", json={"description": "市场上有假冒资味标志的橙子", "place": "成都"})
+    assert response.status_code == 201 and response.json["tracking_no"].startswith("JB-")
+
+
+def test_an_unknown_tracking_number_is_404_on_page_and_api(client, world):
+    assert client.get("/report/status?no=JB-20260101-AAAAAAAA").status_code == 404
+    assert client.get("/api/v1/reports/JB-20260101-AAAAAAAA").status_code == 404
+
+
+def test_reports_are_rate_limited(make_app, world):
+    client = make_app(RATELIMIT_ENABLED=True, REPORT_RATE_LIMIT="2 per hour").test_client()
+    statuses = [client.post("/api/v1/reports", json={"description": "可疑的柠檬包装"}).status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]
+
+
+def test_the_scan_page_prefills_the_code_in_the_report_form(client, labelled):
+    _, codes = labelled
+    assert f'value="{codes[1]}"' in client.get(f"/report?code={codes[1]}").text

@@ -1,0 +1,157 @@
+"""The consumer's scan: the page and the API agree, every scan is counted, copies and forgeries are caught."""
+
+import random
+import string
+
+import pytest
+from sqlmodel import func, select
+
+from gi_registry.domain import batches, registry
+from gi_registry.models import Scan
+
+
+def test_the_page_says_genuine_with_who_where_and_when(client, labelled):
+    batch, codes = labelled
+    page = client.get(f"/q/{codes[3]}")
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    text = page.text
+    assert "正品" in text and "安岳柠檬" in text and "安岳柠檬合作社" in text and "南薰镇" in text
+    assert "2026-10-01" in text and batch.batch_no in text and "No. 3" in text
+    assert "此码已被查询 1 次" in text
+
+
+def test_the_upper_case_path_of_the_printed_url_works(client, labelled):
+    _, codes = labelled
+    assert "正品" in client.get(f"/Q/{codes[1]}").text
+
+
+def test_english_on_request(client, labelled):
+    _, codes = labelled
+    text = client.get(f"/q/{codes[1]}?lang=en").text
+    assert "Genuine" in text and "Anyue Lemon" in text and "checked 1 times" in text
+
+
+def test_the_count_and_first_time_carry_over_between_page_and_api(client, labelled):
+    _, codes = labelled
+    first = client.get(f"/api/v1/verify/{codes[2]}").json
+    client.get(f"/q/{codes[2]}")
+    third = client.get(f"/api/v1/verify/{codes[2]}").json
+    assert (first["scans"]["count"], third["scans"]["count"]) == (1, 3)
+    assert third["scans"]["first_at"] == first["scans"]["first_at"]
+    assert third["verdict"] == "genuine" and third["serial"] == 2 and third["product"]["code"] == "anyue-lemon"
+    assert third["batch"]["origin"] == {"code": "512021126", "name": "南薰镇"}
+
+
+def test_every_scan_is_appended_without_the_address(client, labelled, db):
+    _, codes = labelled
+    client.get(
+        f"/q/{codes[1]}",
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+        headers={"User-Agent": "Mozilla/5.0 MicroMessenger/8.0"},
+    )
+    scan = db.exec(select(Scan)).one()
+    assert scan.ip_hash and "203.0.113.9" not in scan.ip_hash and len(scan.ip_hash) == 32
+    assert scan.ua_family == "wechat" and scan.latitude is None and scan.verdict == "genuine"
+
+
+def test_a_shared_place_is_kept_coarse(client, labelled, db):
+    _, codes = labelled
+    result = client.get(f"/api/v1/verify/{codes[1]}?lat=30.123456&lon=104.654321").json
+    assert result["verdict"] == "genuine"
+    scan = db.exec(select(Scan)).one()
+    assert (scan.latitude, scan.longitude) == (30.12, 104.65)
+
+
+def test_a_serial_scanned_60_times_turns_warning_and_its_neighbours_stay_genuine(client, labelled):
+    _, codes = labelled
+    verdicts = [client.get(f"/api/v1/verify/{codes[5]}").json["verdict"] for _ in range(60)]
+    assert verdicts[:20] == ["genuine"] * 20 and verdicts[20:] == ["warning"] * 40
+    last = client.get(f"/api/v1/verify/{codes[5]}").json
+    assert "scanned_often" in last["reasons"] and last["scans"]["count"] == 61
+    for neighbour in (codes[4], codes[6]):
+        assert client.get(f"/api/v1/verify/{neighbour}").json["verdict"] == "genuine"
+    assert "可能被复制" in client.get(f"/q/{codes[5]}").text
+
+
+def test_places_far_apart_within_hours_turn_warning(client, labelled):
+    _, codes = labelled
+    assert client.get(f"/api/v1/verify/{codes[7]}?lat=30.12&lon=104.63").json["verdict"] == "genuine"
+    far = client.get(f"/api/v1/verify/{codes[7]}?lat=39.90&lon=116.40").json
+    assert far["verdict"] == "warning" and far["reasons"] == ["seen_far_apart"]
+
+
+def _one_off(code: str, rng: random.Random) -> str:
+    position = rng.randrange(len(code))
+    replacement = rng.choice([c for c in string.ascii_uppercase + "234567" if c != code[position]])
+    return code[:position] + replacement + code[position + 1 :]
+
+
+def test_forgeries_random_and_one_character_off_are_all_invalid(client, labelled, db):
+    _, codes = labelled
+    rng = random.Random(20261128)
+    forged = ["".join(rng.choice(string.ascii_uppercase + "234567") for _ in range(len(codes[1]))) for _ in range(200)]
+    forged += [_one_off(code, rng) for code in codes for _ in range(20)]
+    forged += ["", "x" * 70, "<script>", "A" * 21, codes[1] + "A", codes[1][:-1]]
+    verdicts = {client.get(f"/api/v1/verify/{code}").json["verdict"] for code in forged if code}
+    assert verdicts == {"invalid"}
+    # Forged scans are recorded (for the dashboard), never tied to a batch.
+    assert db.exec(select(func.count()).select_from(Scan).where(Scan.batch_id.is_not(None))).one() == 0
+
+
+def test_an_unissued_serial_is_invalid(client, labelled, keys):
+    batch, _ = labelled
+    beyond = batches.label_for(batch=batch, serial=11, keys=keys, base_url="").code
+    result = client.get(f"/api/v1/verify/{beyond}").json
+    assert result == {"verdict": "invalid", "reasons": ["serial_not_issued"], "scans": {"count": 0, "first_at": None}}
+
+
+def test_an_invalid_code_says_what_to_do_next(client, world):
+    text = client.get("/q/NOTACODE").text
+    assert "无效" in text or "不是本平台" in text
+    assert "12315" in text and "/report?code=NOTACODE" in text
+
+
+def test_a_recall_and_a_suspension_change_the_verdict_at_once(client, labelled, db, world):
+    batch, codes = labelled
+    registry.change_licence_state(session=db, licence=world["licence_a"], action="suspend", reason="r", actor=None)
+    db.commit()
+    suspended = client.get(f"/api/v1/verify/{codes[1]}").json
+    assert suspended["verdict"] == "warning" and suspended["reasons"] == ["licence_suspended"]
+    batches.recall_batch(session=db, batch=batch, reason="r", actor=None)
+    db.commit()
+    assert client.get(f"/api/v1/verify/{codes[1]}").json["verdict"] == "revoked"
+    assert "已召回" in client.get(f"/q/{codes[1]}").text or "召回" in client.get(f"/q/{codes[1]}").text
+
+
+def test_a_gs1_digital_link_resolves_to_the_same_verification(client, labelled):
+    batch, codes = labelled
+    page = client.get(f"/01/06901234000016/10/{batch.batch_no}/21/4")
+    assert page.status_code == 200 and "正品" in page.text and "No. 4" in page.text
+    assert "此码已被查询 2 次" in client.get(f"/q/{codes[4]}").text  # one count for both ways in
+    assert "正品" not in client.get(f"/01/06901234000016/10/{batch.batch_no}/21/99").text
+    assert "正品" not in client.get(f"/01/00000000000000/10/{batch.batch_no}/21/4").text
+    assert "批次码" in client.get(f"/01/6901234000016/10/{batch.batch_no}").text
+
+
+def test_sharing_a_place_after_the_page_needs_the_signed_token(client, labelled, db):
+    _, codes = labelled
+    page = client.get(f"/q/{codes[1]}").text
+    token = page.split('data-token="')[1].split('"')[0]
+    assert client.post("/q/place", json={"token": "forged", "lat": 30.1, "lon": 104.6}).status_code == 400
+    assert client.post("/q/place", json={"token": token, "lat": 30.1234, "lon": 104.6789}).json == {"stored": True}
+    assert client.post("/q/place", json={"token": token, "lat": 1, "lon": 1}).json == {"stored": False}
+    scan = db.exec(select(Scan)).one()
+    assert (scan.latitude, scan.longitude) == (30.12, 104.68)
+
+
+@pytest.mark.parametrize("path", ["/q/{code}", "/api/v1/verify/{code}"])
+def test_verification_is_rate_limited_with_a_friendly_answer(make_app, labelled, path):
+    client = make_app(RATELIMIT_ENABLED=True, VERIFY_RATE_LIMIT="3 per minute").test_client()
+    url = path.format(code=labelled[1][1])
+    statuses = [client.get(url).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    last = client.get(url)
+    if path.startswith("/api"):
+        assert last.json["error"]["code"] == "rate_limited"
+    else:
+        assert "请求过于频繁" in last.text or "稍后" in last.text
