@@ -57,4 +57,5 @@ test-postgres:
 	else echo "== SKIPPED: no PostgreSQL server answers at $(PG_URL); the PostgreSQL suite did not run"; fi
 
 bench: install-dev
-	$(BIN)/python bench/labels.py
+	$(BIN)/python bench/labels.py --memory
+	$(BIN)/python bench/verify.py

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,18 +29,35 @@ def _configure(app: Flask, overrides: dict | None) -> None:
     from .domain.codes import CodeKeys
 
     app.config.update(load_config(Path(app.instance_path), overrides))
+    app.url_map.converters["id"] = IdConverter
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind nginx the client's address is in X-Forwarded-For; rate limits and scan hashes need it.
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     try:
         app.extensions["code_keys"] = CodeKeys.from_setting(app.config["GI_CODE_KEY"])
     except ValueError as error:
         raise ConfigError(str(error)) from None
 
 
+class IdConverter(IntegerConverter):
+    """A row id in a URL: up to nine digits, so an absurd number is a plain 404, never a database error.
+
+    The bound lives in the pattern itself: a bound checked after matching makes werkzeug answer 405
+    for a path that another method's rule shares."""
+
+    regex = r"[1-9]\d{0,8}"
+
+
 def _bind_extensions(app: Flask) -> None:
-    from . import db, i18n
+    from . import db, i18n, security
     from .extensions import csrf, limiter, login_manager
     from .web import access
 
     db.init_app(app)
+    security.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
@@ -49,7 +67,7 @@ def _bind_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .api import api
-    from .web import admin, auth, consumer, coop, public, regulator
+    from .web import admin, auth, consumer, coop, dashboard, public, regulator, transfer
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
@@ -57,6 +75,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(coop.bp)
     app.register_blueprint(consumer.bp)
     app.register_blueprint(regulator.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(transfer.bp)
     app.register_blueprint(api, url_prefix="/api/v1")
 
 

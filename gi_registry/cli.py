@@ -79,6 +79,63 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@click.command("backup")
+@click.option("--to", "out_dir", default="backups", show_default=True, help="folder for the archive")
+@with_appcontext
+def backup_command(out_dir: str) -> None:
+    """Write the database and the report photos into one .tar.gz archive."""
+    from .backup import BackupError, backup
+
+    try:
+        archive = backup(
+            database_url=current_app.config["DATABASE_URL"],
+            upload_dir=current_app.config["GI_UPLOAD_DIR"],
+            out_dir=out_dir,
+        )
+    except BackupError as error:
+        _fail(str(error))
+    click.echo(f"backup written: {archive}")
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="do not ask before replacing the current data")
+@with_appcontext
+def restore_command(archive: str, yes: bool) -> None:
+    """Replace the database and the report photos with those of a backup archive."""
+    from .backup import BackupError, restore
+
+    if not yes:
+        click.confirm("This replaces the current database and photos. Continue?", abort=True)
+    current_app.extensions["db_engine"].dispose()  # no pooled connection may hold the old data
+    try:
+        manifest = restore(
+            archive=archive,
+            database_url=current_app.config["DATABASE_URL"],
+            upload_dir=current_app.config["GI_UPLOAD_DIR"],
+        )
+    except BackupError as error:
+        _fail(str(error))
+    click.echo(f"restored the backup of {manifest['created_at']} ({len(manifest['uploads'])} photos)")
+
+
+@click.command("retention")
+@with_appcontext
+def retention_command() -> None:
+    """Prune scans' hashes and places past their age, and closed cases' contact details."""
+    from .domain import retention
+    from .models import utcnow
+
+    config, now = current_app.config, utcnow()
+    with session_scope() as session:
+        scans = retention.prune_scans(session=session, older_than_days=config["SCAN_RETENTION_DAYS"], now=now)
+        contacts = retention.purge_contacts(session=session, days_after_close=config["CONTACT_RETENTION_DAYS"], now=now)
+    click.echo(
+        f"pruned {scans} scans older than {config['SCAN_RETENTION_DAYS']} days; "
+        f"removed {contacts} contacts of cases closed over {config['CONTACT_RETENTION_DAYS']} days ago"
+    )
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_db, seed_demo, create_user, audit_verify):
+    for command in (init_db, seed_demo, create_user, audit_verify, backup_command, restore_command, retention_command):
         app.cli.add_command(command)

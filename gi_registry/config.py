@@ -83,6 +83,10 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "PROXY_COUNT": int(env.get("GI_PROXY_COUNT", "0")),
+        # Data retention (flask retention): scans' hashes and places, reporters' contacts.
+        "SCAN_RETENTION_DAYS": int(env.get("GI_SCAN_RETENTION_DAYS", "365")),
+        "CONTACT_RETENTION_DAYS": int(env.get("GI_CONTACT_RETENTION_DAYS", "180")),
     }
     config.update(overrides)
     return config

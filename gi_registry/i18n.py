@@ -32,6 +32,35 @@ REPORT_STATUS_LABELS = {
     "closed": _l("closed"),
 }
 
+# The scan page's words, made once: the page only translates the ones it shows.
+VERDICT_HEADLINES = {
+    "genuine": _l("Genuine"),
+    "warning": _l("Genuine code, but take care"),
+    "revoked": _l("Do not trust this product"),
+    "invalid": _l("Not a code of this registry"),
+}
+REASON_TEXTS = {
+    "not_issued_by_registry": _l("This code was not issued by the Ziyang GI registry: it may be mistyped or forged."),
+    "unknown_batch": _l("This code points to no registered batch."),
+    "serial_not_issued": _l("This label number was never issued for its batch."),
+    "batch_recalled": _l("The batch was recalled by its producer or by market supervision."),
+    "licence_revoked": _l("The producer's right to use this mark was revoked."),
+    "licence_suspended": _l("The producer's right to use this mark is suspended."),
+    "licence_expired": _l("The producer's licence for this mark has expired."),
+    "past_shelf_life": _l("The batch is past its shelf life."),
+    "scanned_often": _l("This label has been checked unusually often: it may have been copied."),
+    "seen_far_apart": _l("This label was checked at places far apart within a short time: it may have been copied."),
+    "batch_code_overscanned": _l("This batch code has been checked more often than the batch has packages."),
+}
+
+
+def verdict_headline(verdict: str) -> str:
+    return str(VERDICT_HEADLINES[verdict])
+
+
+def reason_text(reason: str) -> str:
+    return str(REASON_TEXTS.get(reason, reason))
+
 
 def report_status_label(status: str) -> str:
     return str(REPORT_STATUS_LABELS.get(status, status))
@@ -66,7 +95,12 @@ def page_url(page: int) -> str:
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals.update(
-        status_label=status_label, kind_label=kind_label, page_url=page_url, report_status_label=report_status_label
+        status_label=status_label,
+        kind_label=kind_label,
+        page_url=page_url,
+        report_status_label=report_status_label,
+        verdict_headline=verdict_headline,
+        reason_text=reason_text,
     )
 
     @app.context_processor

@@ -229,3 +229,17 @@ class ReportEvent(SQLModel, table=True):
     note: str = Field(default="", max_length=2000)
     actor_id: int | None = Field(default=None, foreign_key="user.id")
     at: datetime = _created()
+
+
+class ScanTally(SQLModel, table=True):
+    """How often one code has been scanned, and when first: one row per code, bumped by an upsert.
+
+    The scan log could answer this with count(*), but that grows with every scan of a copied label and
+    two consumers scanning at once would read the same number; the row lock of the upsert gives each
+    scan its own count.
+    """
+
+    batch_id: int = Field(foreign_key="batch.id", primary_key=True)
+    serial: int = Field(primary_key=True)
+    count: int = 0
+    first_at: datetime = Field(sa_type=DateTime(timezone=True))

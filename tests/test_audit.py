@@ -44,3 +44,19 @@ def test_audit_verify_command_exits_nonzero_on_tampering(app, db, world):
     result = runner.invoke(args=["audit-verify"])
     assert result.exit_code == 1
     assert "event 1" in result.output
+
+
+def test_the_audit_page_lists_events_and_finds_tampering(login_as, db, world):
+    _suspend_and_reinstate(db, world)
+    client = login_as("regulator")
+    page = client.get("/admin/audit?entity_type=licence").text
+    assert "licence.suspend" in page and "licence.reinstate" in page and "licensee.create" not in page
+    assert "哈希链完整" in client.get("/admin/audit?verify=1").text
+    db.exec(text("UPDATE auditevent SET reason = 'x' WHERE id = 2"))
+    db.commit()
+    assert 'role="alert"' in client.get("/admin/audit?verify=1").text
+
+
+def test_cooperatives_and_anonymous_never_see_the_audit_log(login_as, world):
+    assert login_as("coop").get("/admin/audit").status_code == 403
+    assert login_as(None).get("/admin/audit").status_code == 302

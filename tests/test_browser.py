@@ -1,6 +1,5 @@
 """Real headless Chromium at a phone viewport: the scan page, languages, and a report that reaches the regulator."""
 
-
 import pytest
 from PIL import Image
 
@@ -91,3 +90,46 @@ def test_a_report_with_a_photo_reaches_the_regulators_queue(browser, live, label
     assert "超市里卖的柠檬标签是复印的" in desk.content()
     image = desk.locator(".photos img").first
     assert image.evaluate("img => img.complete && img.naturalWidth") == 800
+
+
+def test_a_regulator_works_a_case_from_new_to_closed_with_a_recall(browser, live, labelled, db, keys, tmp_path, app):
+    from gi_registry.domain import reports
+
+    _, codes = labelled
+    filed = reports.file_report(
+        session=db,
+        data=reports.ReportInput(description="标签是复印的", code=codes[4]),
+        photo_uploads=[],
+        keys=keys,
+        upload_dir=app.config["GI_UPLOAD_DIR"],
+        max_bytes=10**7,
+        max_pixels=10**7,
+    )
+    db.commit()
+    desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    desk.goto(f"{live.url}/login?next=/regulator/reports")
+    desk.locator("input[name=email]").fill("reg@test.cn")
+    desk.locator("input[name=password]").fill("correct-horse-42")
+    desk.locator("form.form button[type=submit]").click()
+    desk.get_by_role("link", name=filed.tracking_no).click()
+
+    def step(status: str, note: str):
+        desk.locator("select[name=step-status]").select_option(status)
+        desk.locator("textarea[name=step-note]").fill(note)
+        desk.locator("form[action$='/step'] button").click()
+        assert "已推进" in desk.content() or desk.locator(".flash.success").count() == 1
+
+    step("triaged", "受理")
+    step("investigating", "现场核查")
+    desk.locator("textarea[name=recall-reason]").fill("核实为假冒标签流通批次")
+    desk.locator("form.recall button").click()
+    assert desk.locator(".flash.success").count() == 1
+    phone = browser.new_context(**PHONE).new_page()
+    phone.goto(f"{live.url}/q/{codes[1]}")
+    assert phone.locator(".verdict").get_attribute("class") == "verdict revoked"
+    step("confirmed", "确认假冒")
+    step("closed", "结案")
+    history = desk.locator("table").first.inner_text()
+    for note in ("受理", "现场核查", "确认假冒", "结案"):
+        assert note in history
+    assert desk.locator("select[name=step-status]").count() == 0  # nothing follows `closed`

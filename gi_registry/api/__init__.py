@@ -8,4 +8,4 @@ api = Blueprint("api", __name__)
 # Bearer tokens, not cookies, authenticate the API, so cross-site forms cannot ride on it.
 csrf.exempt(api)
 
-from . import batches_api, consumer_api, registry_api, regulator_api  # noqa: E402,F401  (routes attach to the blueprint)
+from . import batches_api, consumer_api, openapi, registry_api, regulator_api  # noqa: E402,F401  (routes attach to the blueprint)

@@ -3,14 +3,23 @@
 from flask import current_app, jsonify, request
 
 from ..db import get_session
-from ..domain import DomainError, batches
+from ..domain import DomainError, batches, labels
 from ..extensions import code_keys
 from ..models import Batch, Licensee, Product
 from ..web import downloads
 from ..web.access import api_roles, api_user
-from ..web.paging import page_args
 from . import api
-from .schemas import BatchCreate, BatchPublic, LabelPublic, LabelsCreate, LabelsIssued, Recall, page_of, parse_body
+from .schemas import (
+    BatchCreate,
+    BatchPublic,
+    LabelPublic,
+    LabelsCreate,
+    LabelsIssued,
+    Recall,
+    page_of,
+    page_query,
+    parse_body,
+)
 
 READERS = ("cooperative", "admin", "regulator")
 
@@ -51,7 +60,7 @@ def create_batch():
 @api.get("/batches")
 @api_roles(*READERS)
 def list_batches():
-    page, per_page = page_args()
+    page, per_page = page_query()
     where = batches.BatchFilter(
         product_code=request.args.get("product", ""), status=request.args.get("status", ""), q=request.args.get("q", "")
     )
@@ -63,13 +72,13 @@ def list_batches():
     return jsonify(page_of(items, total=total, page=page, per_page=per_page))
 
 
-@api.get("/batches/<int:batch_id>")
+@api.get("/batches/<id:batch_id>")
 @api_roles(*READERS)
 def get_batch(batch_id: int):
     return batch_public(_own_batch(batch_id))
 
 
-@api.post("/batches/<int:batch_id>/labels")
+@api.post("/batches/<id:batch_id>/labels")
 @api_roles("cooperative")
 def issue_labels(batch_id: int):
     batch = _own_batch(batch_id)
@@ -82,19 +91,21 @@ def issue_labels(batch_id: int):
     ).model_dump(), 201
 
 
-@api.get("/batches/<int:batch_id>/labels")
+@api.get("/batches/<id:batch_id>/labels")
 @api_roles(*READERS)
 def list_labels(batch_id: int):
     batch = _own_batch(batch_id)
-    kind = request.args.get("format", "json")
+    kind, grid = request.args.get("format", "json"), request.args.get("grid", "a4-65")
+    if grid not in labels.GRIDS:
+        raise DomainError("invalid_grid", "unknown label grid", fields={"grid": ", ".join(labels.GRIDS)})
     if kind == "csv":
         return downloads.labels_csv(batch)
     if kind == "pdf":
         product = get_session().get(Product, batch.product_id)
-        return downloads.sheet_pdf(batch, product, grid=request.args.get("grid", "a4-65"))
+        return downloads.sheet_pdf(batch, product, grid=grid)
     if kind != "json":
         raise DomainError("invalid_format", "format must be json, csv or pdf", fields={"format": "json, csv, pdf"})
-    page, per_page = page_args(max_per_page=1000)
+    page, per_page = page_query(max_per_page=1000)
     first = (page - 1) * per_page + 1
     items = batches.issued_labels(
         batch=batch,
@@ -113,19 +124,25 @@ def list_labels(batch_id: int):
     )
 
 
-@api.get("/batches/<int:batch_id>/qr.png")
+@api.get("/batches/<id:batch_id>/qr.png")
 @api_roles(*READERS)
 def batch_qr_png(batch_id: int):
     return downloads.qr_png(_own_batch(batch_id))
 
 
-@api.get("/batches/<int:batch_id>/qr.svg")
+@api.get("/batches/<id:batch_id>/qr.svg")
 @api_roles(*READERS)
 def batch_qr_svg(batch_id: int):
     return downloads.qr_svg(_own_batch(batch_id))
 
 
-@api.post("/batches/<int:batch_id>/recall")
+@api.get("/batches/<id:batch_id>/epcis")
+@api_roles(*READERS)
+def batch_epcis(batch_id: int):
+    return downloads.epcis(_own_batch(batch_id))
+
+
+@api.post("/batches/<id:batch_id>/recall")
 @api_roles("cooperative", "regulator")
 def recall(batch_id: int):
     batch = _own_batch(batch_id)

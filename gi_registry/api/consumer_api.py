@@ -4,11 +4,11 @@ from flask import current_app, request
 from werkzeug.datastructures import FileStorage
 
 from ..db import get_session
-from ..domain import reports, verification
+from ..domain import DomainError, reports, verification
 from ..extensions import code_keys, limiter
-from ..web.consumer import _report_limit, _verify_limit, read_bounded, record_scan
+from ..web.consumer import read_bounded, record_scan, report_limit, verify_limit
 from . import api
-from .schemas import ReportCreate, ReportFiled, ReportPublicStatus, VerifyPublic, parse_body
+from .schemas import ReportCreate, ReportFiled, ReportPublicStatus, VerifyPublic, parse_body, place_query, validate
 
 
 def verify_public(result: verification.Result) -> dict:
@@ -40,18 +40,19 @@ def verify_public(result: verification.Result) -> dict:
 
 
 @api.get("/verify/<code>")
-@limiter.limit(_verify_limit)
+@limiter.limit(verify_limit)
 def verify(code: str):
-    lat, lon = request.args.get("lat"), request.args.get("lon")
-    result = record_scan(code[:64], channel="api", place=(lat, lon) if lat and lon else None)
+    if len(code) > 64:
+        raise DomainError("invalid_code", "a code is at most 64 characters", fields={"code": "too long"})
+    result = record_scan(code, channel="api", place=place_query())
     return verify_public(result)
 
 
 @api.post("/reports")
-@limiter.limit(_report_limit)
+@limiter.limit(report_limit)
 def file_report():
     if request.mimetype == "multipart/form-data":
-        body = ReportCreate.model_validate(request.form.to_dict())
+        body = validate(ReportCreate, request.form.to_dict())
         uploads = [f for f in request.files.getlist("photos") if isinstance(f, FileStorage) and f.filename]
     else:
         body = parse_body(ReportCreate)

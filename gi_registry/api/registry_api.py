@@ -6,7 +6,6 @@ from ..db import get_session
 from ..domain import DomainError, accounts, registry
 from ..models import Licence, Licensee, Product
 from ..web.access import api_roles, api_user
-from ..web.paging import page_args
 from . import api
 from .schemas import (
     AreaPublic,
@@ -19,6 +18,7 @@ from .schemas import (
     TokenCreate,
     TokenPublic,
     page_of,
+    page_query,
     parse_body,
 )
 
@@ -72,7 +72,7 @@ def licence_public(licence: Licence, product: Product) -> LicencePublic:
 
 @api.get("/licensees")
 def list_licensees():
-    page, per_page = page_args()
+    page, per_page = page_query()
     found, total = registry.search_licensees(
         session=get_session(),
         q=request.args.get("q", ""),
@@ -83,7 +83,7 @@ def list_licensees():
     return jsonify(page_of([licensee_public(x) for x in found], total=total, page=page, per_page=per_page))
 
 
-@api.get("/licensees/<int:licensee_id>")
+@api.get("/licensees/<id:licensee_id>")
 def get_licensee(licensee_id: int):
     return licensee_public(registry.get_licensee(session=get_session(), licensee_id=licensee_id))
 
@@ -107,7 +107,7 @@ def create_licensee():
     return licensee_public(licensee), 201
 
 
-@api.post("/licensees/<int:licensee_id>/licences")
+@api.post("/licensees/<id:licensee_id>/licences")
 @api_roles("admin")
 def grant_licence(licensee_id: int):
     session = get_session()
@@ -126,7 +126,7 @@ def grant_licence(licensee_id: int):
     return licence_public(licence, product).model_dump(mode="json"), 201
 
 
-@api.post("/licences/<int:licence_id>/<any(suspend, reinstate, revoke):action>")
+@api.post("/licences/<id:licence_id>/<any(suspend, reinstate, revoke):action>")
 @api_roles("admin", "regulator")
 def licence_action(licence_id: int, action: str):
     session = get_session()

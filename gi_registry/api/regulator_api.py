@@ -6,9 +6,8 @@ from ..db import get_session
 from ..domain import reports
 from ..models import Report
 from ..web.access import api_roles, api_user
-from ..web.paging import page_args
 from . import api
-from .schemas import ReportEventPublic, ReportFull, ReportStep, page_of, parse_body
+from .schemas import ReportEventPublic, ReportFull, ReportStep, page_of, page_query, parse_body
 
 
 def report_full(report: Report) -> dict:
@@ -29,7 +28,7 @@ def report_full(report: Report) -> dict:
 @api.get("/reports")
 @api_roles("regulator", "admin")
 def list_reports():
-    page, per_page = page_args()
+    page, per_page = page_query()
     where = reports.ReportFilter(
         status=request.args.get("status", ""),
         product_code=request.args.get("product", ""),

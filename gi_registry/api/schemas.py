@@ -215,6 +215,11 @@ def parse_body(shape: type[Input]) -> Input:
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         raise DomainError("bad_request", "the body is not a JSON object", status=400)
+    return validate(shape, payload)
+
+
+def validate(shape: type[Input], payload: dict) -> Input:
+    """`payload` as `shape`, or a 422 naming each bad field."""
     try:
         return shape.model_validate(payload)
     except ValidationError as error:
@@ -223,6 +228,35 @@ def parse_body(shape: type[Input]) -> Input:
 
 
 VerifyBatch.model_rebuild()
+
+
+def _query_number(name: str, kind, *, low=None, high=None):
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise DomainError("invalid_query", f"{name} must be a number", fields={name: "not a number"}) from None
+    if (low is not None and value < low) or (high is not None and value > high) or value != value:
+        raise DomainError("invalid_query", f"{name} is out of range", fields={name: f"between {low} and {high}"})
+    return value
+
+
+def page_query(*, max_per_page: int = 200, default_per_page: int = 50) -> tuple[int, int]:
+    """?page= and ?per_page= for the API: strict, so a client learns of its mistake instead of a guess."""
+    page = _query_number("page", int, low=1, high=10**9) or 1
+    per_page = _query_number("per_page", int, low=1, high=max_per_page) or default_per_page
+    return page, per_page
+
+
+def place_query() -> tuple[float, float] | None:
+    """?lat=&lon=: both or neither, within the globe."""
+    lat = _query_number("lat", float, low=-90, high=90)
+    lon = _query_number("lon", float, low=-180, high=180)
+    if (lat is None) != (lon is None):
+        raise DomainError("invalid_query", "give lat and lon together", fields={"lat": "with lon", "lon": "with lat"})
+    return (lat, lon) if lat is not None else None
 
 
 def page_of(items: list, *, total: int, page: int, per_page: int) -> dict:

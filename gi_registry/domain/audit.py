@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from ..models import AuditEvent, User, utcnow
 
@@ -103,3 +103,17 @@ def history(*, session: Session, entity_type: str, entity_id) -> list[AuditEvent
         .order_by(AuditEvent.id)
     )
     return list(session.exec(query))
+
+
+def search(*, session: Session, entity_type: str = "", action: str = "", actor: str = "", page: int, per_page: int):
+    """(events on this page, newest first, total)."""
+    query = select(AuditEvent)
+    if entity_type:
+        query = query.where(AuditEvent.entity_type == entity_type)
+    if action:
+        query = query.where(col(AuditEvent.action).startswith(action))
+    if actor:
+        query = query.where(col(AuditEvent.actor).ilike(f"%{actor}%"))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(col(AuditEvent.id).desc()).offset((page - 1) * per_page).limit(per_page))
+    return list(rows), total

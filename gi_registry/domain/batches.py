@@ -271,3 +271,7 @@ def find_by_gtin_lot(*, session: Session, gtin: str, lot: str) -> Batch | None:
         .where(Licensee.gtin == gtin.zfill(14), Batch.batch_no == lot)
     )
     return session.exec(query).first()
+
+
+def label_issues(*, session: Session, batch: Batch) -> list[LabelIssue]:
+    return list(session.exec(select(LabelIssue).where(LabelIssue.batch_id == batch.id).order_by(LabelIssue.id)))

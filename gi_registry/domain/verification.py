@@ -3,13 +3,15 @@
 import hashlib
 import hmac
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import bindparam
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from ..models import Area, Batch, Licence, Licensee, Product, Scan, utcnow
+from ..models import Area, Batch, Licence, Licensee, Product, Scan, ScanTally, utcnow
 from . import registry
 from .batches import label_quota
 from .codes import CodeKeys, ParsedCode, parse_code
@@ -51,6 +53,8 @@ class CodeState:
     batch: Batch | None = None
     product: Product | None = None
     licence: Licence | None = None
+    licensee: Licensee | None = None
+    origin: Area | None = None
 
 
 @dataclass(frozen=True)
@@ -174,26 +178,56 @@ class Result:
     licence: Licence | None = None
 
 
+# Built once: constructing a statement costs more than running it on the scan page's hot path.
+_STATE = (
+    select(Batch, Product, Licence, Licensee, Area)
+    .join(Product, Product.id == Batch.product_id)
+    .join(Licence, Licence.id == Batch.licence_id)
+    .join(Licensee, Licensee.id == Batch.licensee_id)
+    .join(Area, Area.code == Batch.origin_code)
+    .where(Batch.id == bindparam("batch_id"))
+)
+_PLACES = (
+    select(Scan.at, Scan.latitude, Scan.longitude)
+    .where(Scan.batch_id == bindparam("batch_id"), Scan.serial == bindparam("serial"), Scan.at >= bindparam("since"))
+    .where(col(Scan.latitude).is_not(None))
+    .order_by(col(Scan.id).desc())
+    .limit(200)
+)
+
+
+def _tally_statement(insert):
+    return (
+        insert(ScanTally)
+        .values(batch_id=bindparam("batch_id"), serial=bindparam("serial"), count=1, first_at=bindparam("now"))
+        .on_conflict_do_update(index_elements=["batch_id", "serial"], set_={"count": ScanTally.count + 1})
+        .returning(ScanTally.count, ScanTally.first_at)
+    )
+
+
+_TALLY = {"sqlite": _tally_statement(sqlite_insert), "postgresql": _tally_statement(postgresql_insert)}
+
+
 def load_state(*, session: Session, batch_id: int) -> CodeState:
-    batch = session.get(Batch, batch_id)
-    if batch is None:
+    """The batch a code points to with its product, licence, licensee and origin, in one query."""
+    row = session.exec(_STATE, params={"batch_id": batch_id}).first()
+    if row is None:
         return CodeState()
-    return CodeState(
-        batch=batch, product=session.get(Product, batch.product_id), licence=session.get(Licence, batch.licence_id)
-    )
+    batch, product, licence, licensee, origin = row
+    return CodeState(batch=batch, product=product, licence=licence, licensee=licensee, origin=origin)
 
 
-def load_history(*, session: Session, batch_id: int, serial: int, now: datetime, rules: CopyRules) -> History:
-    same_code = (Scan.batch_id == batch_id, Scan.serial == serial)
-    count, first_at = session.exec(select(func.count(), func.min(Scan.at)).where(*same_code)).one()
+def bump_tally(*, session: Session, batch_id: int, serial: int, now: datetime) -> History:
+    """Count this scan of the code and return what came before it; the row lock orders concurrent scans."""
+    statement = _TALLY[session.get_bind().dialect.name]
+    count, first_at = session.execute(statement, {"batch_id": batch_id, "serial": serial, "now": now}).one()
+    return History(count=count - 1, first_at=_aware(first_at) if count > 1 else None)
+
+
+def recent_places(*, session: Session, batch_id: int, serial: int, now: datetime, rules: CopyRules) -> tuple:
     since = now - timedelta(hours=rules.far_hours)
-    places = session.exec(
-        select(Scan.at, Scan.latitude, Scan.longitude)
-        .where(*same_code, Scan.at >= since, col(Scan.latitude).is_not(None))
-        .order_by(col(Scan.id).desc())
-        .limit(200)
-    )
-    return History(count=count, first_at=first_at, recent_places=tuple(Place(*row) for row in places))
+    rows = session.exec(_PLACES, params={"batch_id": batch_id, "serial": serial, "since": since})
+    return tuple(Place(*row) for row in rows)
 
 
 def verify(
@@ -212,17 +246,20 @@ def verify(
     now = now or utcnow()
     parsed = parse_code(code, keys=keys)
     state = load_state(session=session, batch_id=parsed.batch_id) if parsed else CodeState()
-    known = parsed is not None and state.batch is not None
-    history = (
-        load_history(session=session, batch_id=parsed.batch_id, serial=parsed.serial, now=now, rules=rules)
-        if known
-        else History()
-    )
+    issued = state.batch is not None and parsed.serial <= state.batch.labels_issued
     here = coarse_place(*place, at=now) if place else None
+    history = History()
+    if issued:
+        history = bump_tally(session=session, batch_id=parsed.batch_id, serial=parsed.serial, now=now)
+        if here is not None:  # distances only matter when this scan has a place to compare
+            places = recent_places(
+                session=session, batch_id=parsed.batch_id, serial=parsed.serial, now=now, rules=rules
+            )
+            history = replace(history, recent_places=places)
     verdict = judge(parsed=parsed, state=state, history=history, here=here, rules=rules, today=now.date())
     scan = Scan(
-        batch_id=state.batch.id if known else None,
-        serial=parsed.serial if known else None,
+        batch_id=parsed.batch_id if issued else None,
+        serial=parsed.serial if issued else None,
         at=now,
         verdict=verdict.verdict,
         reasons=list(verdict.reasons),
@@ -236,20 +273,19 @@ def verify(
     session.flush()
     if verdict.verdict == INVALID:
         return Result(code=code, verdict=INVALID, reasons=verdict.reasons, scan_id=scan.id, count=0, first_at=None)
-    batch = state.batch
     return Result(
         code=code,
         verdict=verdict.verdict,
         reasons=verdict.reasons,
         scan_id=scan.id,
         count=history.count + 1,
-        first_at=_aware(history.first_at) if history.first_at else now,
+        first_at=history.first_at or now,
         serial=parsed.serial,
-        batch=batch,
+        batch=state.batch,
         product=state.product,
         licence=state.licence,
-        licensee=session.get(Licensee, batch.licensee_id),
-        origin=session.get(Area, batch.origin_code),
+        licensee=state.licensee,
+        origin=state.origin,
     )
 
 

@@ -49,7 +49,7 @@ def products():
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
-@bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
+@bp.route("/products/<id:product_id>/edit", methods=["GET", "POST"])
 @roles_required("admin")
 def product_form(product_id: int | None = None):
     session = get_session()
@@ -90,7 +90,7 @@ def licensees():
 
 
 @bp.route("/licensees/new", methods=["GET", "POST"])
-@bp.route("/licensees/<int:licensee_id>/edit", methods=["GET", "POST"])
+@bp.route("/licensees/<id:licensee_id>/edit", methods=["GET", "POST"])
 @roles_required("admin")
 def licensee_form(licensee_id: int | None = None):
     session = get_session()
@@ -112,7 +112,7 @@ def licensee_form(licensee_id: int | None = None):
     return render_template("admin/licensee_form.html", form=form, licensee=licensee), status
 
 
-@bp.route("/licensees/<int:licensee_id>", methods=["GET", "POST"])
+@bp.route("/licensees/<id:licensee_id>", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def licensee(licensee_id: int):
     """A licensee with its licences; admins grant a new licence here."""
@@ -153,7 +153,7 @@ def licensee(licensee_id: int):
 # ---- licences ----------------------------------------------------------------------------
 
 
-@bp.get("/licences/<int:licence_id>")
+@bp.get("/licences/<id:licence_id>")
 @roles_required(*STAFF)
 def licence(licence_id: int):
     session = get_session()
@@ -170,7 +170,7 @@ def licence(licence_id: int):
     )
 
 
-@bp.post("/licences/<int:licence_id>/<any(suspend, reinstate, revoke):action>")
+@bp.post("/licences/<id:licence_id>/<any(suspend, reinstate, revoke):action>")
 @roles_required(*STAFF)
 def licence_action(licence_id: int, action: str):
     session = get_session()
@@ -189,3 +189,23 @@ def licence_action(licence_id: int, action: str):
         session.rollback()
         return render_template("error.html", status=error.status, message=_(error.message)), error.status
     return redirect(url_for("admin.licence", licence_id=licence_id))
+
+
+# ---- the audit log -----------------------------------------------------------------------
+
+
+@bp.get("/audit")
+@roles_required(*STAFF)
+def audit_log():
+    session = get_session()
+    page, per_page = page_args()
+    filters = {name: request.args.get(name, "") for name in ("entity_type", "action", "actor")}
+    events, total = audit.search(session=session, page=page, per_page=per_page, **filters)
+    problems = audit.verify_chain(session=session) if request.args.get("verify") == "1" else None
+    return render_template(
+        "admin/audit.html",
+        events=events,
+        filters=filters,
+        problems=problems,
+        pagination=Pagination(page, per_page, total),
+    )

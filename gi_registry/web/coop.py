@@ -117,7 +117,7 @@ def batch_new():
     return render_template("coop/batch_form.html", form=form, today=date.today().isoformat()), status
 
 
-@bp.get("/batches/<int:batch_id>")
+@bp.get("/batches/<id:batch_id>")
 @roles_required(*READERS)
 def batch_detail(batch_id: int):
     return _render_detail(_batch(batch_id), LabelIssueForm(), RecallForm())
@@ -143,7 +143,7 @@ def _render_detail(batch: Batch, issue_form: LabelIssueForm, recall_form: Recall
     ), status
 
 
-@bp.post("/batches/<int:batch_id>/labels")
+@bp.post("/batches/<id:batch_id>/labels")
 @roles_required("cooperative")
 def batch_issue(batch_id: int):
     session = get_session()
@@ -166,7 +166,7 @@ def batch_issue(batch_id: int):
     return _render_detail(batch, form, RecallForm(), status=422)
 
 
-@bp.post("/batches/<int:batch_id>/recall")
+@bp.post("/batches/<id:batch_id>/recall")
 @roles_required("cooperative", "regulator")
 def batch_recall(batch_id: int):
     session = get_session()
@@ -185,20 +185,26 @@ def batch_recall(batch_id: int):
     return _render_detail(batch, LabelIssueForm(), form, status=422)
 
 
-@bp.get("/batches/<int:batch_id>/qr.<any(png, svg):kind>")
+@bp.get("/batches/<id:batch_id>/qr.<any(png, svg):kind>")
 @roles_required(*READERS)
 def batch_qr(batch_id: int, kind: str):
     batch = _batch(batch_id)
     return downloads.qr_png(batch) if kind == "png" else downloads.qr_svg(batch)
 
 
-@bp.get("/batches/<int:batch_id>/labels.csv")
+@bp.get("/batches/<id:batch_id>/epcis.jsonld")
+@roles_required(*READERS)
+def batch_epcis(batch_id: int):
+    return downloads.epcis(_batch(batch_id))
+
+
+@bp.get("/batches/<id:batch_id>/labels.csv")
 @roles_required(*READERS)
 def batch_labels_csv(batch_id: int):
     return downloads.labels_csv(_batch(batch_id))
 
 
-@bp.get("/batches/<int:batch_id>/labels.pdf")
+@bp.get("/batches/<id:batch_id>/labels.pdf")
 @roles_required(*READERS)
 def batch_labels_pdf(batch_id: int):
     batch = _batch(batch_id)

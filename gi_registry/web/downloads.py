@@ -3,13 +3,16 @@
 import csv
 import io
 import itertools
+import json
 from datetime import date
 
 from flask import Response, current_app, stream_with_context
 
+from ..db import get_session
 from ..domain import DomainError, batches, labels
+from ..domain import epcis as epcis_document
 from ..extensions import code_keys
-from ..models import Batch, Product
+from ..models import Area, Batch, Licensee, Product, utcnow
 
 
 def _batch_url(batch: Batch) -> str:
@@ -86,4 +89,24 @@ def sheet_pdf(
 
     return Response(
         stream_with_context(sheet()), mimetype="application/pdf", headers=_attachment(f"{batch.batch_no}-{grid}.pdf")
+    )
+
+
+def epcis(batch: Batch) -> Response:
+    """The batch's events as EPCIS 2.0 JSON-LD, for a buyer's traceability system."""
+    session = get_session()
+    document = epcis_document.batch_document(
+        batch=batch,
+        product=session.get(Product, batch.product_id),
+        licensee=session.get(Licensee, batch.licensee_id),
+        origin=session.get(Area, batch.origin_code),
+        issues=batches.label_issues(session=session, batch=batch),
+        keys=code_keys(),
+        base_url=current_app.config["GI_BASE_URL"],
+        now=utcnow(),
+    )
+    return Response(
+        json.dumps(document, ensure_ascii=False),
+        mimetype="application/ld+json",
+        headers=_attachment(f"{batch.batch_no}-epcis.jsonld"),
     )

@@ -46,3 +46,10 @@ def licensees():
 def healthz():
     get_session().exec(text("SELECT 1"))
     return "ok", 200, {"Content-Type": "text/plain", "Cache-Control": "no-store"}
+
+
+@bp.get("/api/docs")
+def api_docs():
+    from ..api.openapi import docs_page
+
+    return docs_page()

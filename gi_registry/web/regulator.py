@@ -93,13 +93,13 @@ def _render_case(report, *, step=None, assign=None, status: int = 200):
     ), status
 
 
-@bp.get("/reports/<int:report_id>")
+@bp.get("/reports/<id:report_id>")
 @roles_required(*STAFF)
 def case(report_id: int):
     return _render_case(reports.get_report(session=get_session(), report_id=report_id))
 
 
-@bp.post("/reports/<int:report_id>/step")
+@bp.post("/reports/<id:report_id>/step")
 @roles_required("regulator")
 def step(report_id: int):
     session = get_session()
@@ -120,7 +120,7 @@ def step(report_id: int):
     return _render_case(report, step=form, status=422)
 
 
-@bp.post("/reports/<int:report_id>/assign")
+@bp.post("/reports/<id:report_id>/assign")
 @roles_required("regulator")
 def assign(report_id: int):
     session = get_session()
@@ -162,7 +162,7 @@ def _act_on_case(report_id: int, form, act, done: str):
     return redirect(url_for("regulator.case", report_id=report_id))
 
 
-@bp.post("/reports/<int:report_id>/recall")
+@bp.post("/reports/<id:report_id>/recall")
 @roles_required("regulator")
 def recall(report_id: int):
     """Recall the batch the reported code belongs to; consumers see it at their next scan."""
@@ -175,7 +175,7 @@ def recall(report_id: int):
     )
 
 
-@bp.post("/reports/<int:report_id>/licence/<any(suspend, reinstate, revoke):action>")
+@bp.post("/reports/<id:report_id>/licence/<any(suspend, reinstate, revoke):action>")
 @roles_required("regulator")
 def licence_action(report_id: int, action: str):
     """Suspend, reinstate or revoke the licence behind the reported batch."""

@@ -1,0 +1,134 @@
+"""Backup and restore of the database and the report photos as one archive.
+
+SQLite is copied with its online backup API (safe while the app runs); PostgreSQL with pg_dump/pg_restore
+in the custom format. The archive holds manifest.json, the database file and uploads/.
+"""
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+FORMAT = 1
+
+
+class BackupError(RuntimeError):
+    pass
+
+
+def _kind(database_url: str) -> str:
+    backend = make_url(database_url).get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise BackupError(f"cannot back up a {backend} database")
+    return backend
+
+
+def _libpq_url(database_url: str) -> str:
+    """The URL as pg_dump understands it (without SQLAlchemy's +driver)."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _dump_database(database_url: str, into: Path) -> str:
+    kind = _kind(database_url)
+    if kind == "sqlite":
+        source = sqlite3.connect(make_url(database_url).database)
+        target = sqlite3.connect(into / "database.sqlite3")
+        with target:
+            source.backup(target)
+        source.close()
+        target.close()
+        return "database.sqlite3"
+    _run(
+        ["pg_dump", "--format=custom", "--no-owner", "--file", str(into / "database.pgdump"), _libpq_url(database_url)]
+    )
+    return "database.pgdump"
+
+
+def _run(command: list[str]) -> None:
+    if shutil.which(command[0]) is None:
+        raise BackupError(f"{command[0]} is not installed (Debian: postgresql-client)")
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BackupError(f"{command[0]} failed: {result.stderr.strip()[:500]}")
+
+
+def backup(*, database_url: str, upload_dir: str, out_dir: str) -> Path:
+    """Write one .tar.gz with the database and the uploads; return its path."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    archive = Path(out_dir) / f"gi-registry-{stamp}.tar.gz"
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        database_file = _dump_database(database_url, work)
+        uploads = Path(upload_dir)
+        photos = sorted(p.name for p in uploads.glob("*") if p.is_file()) if uploads.is_dir() else []
+        manifest = {
+            "format": FORMAT,
+            "created_at": stamp,
+            "database": _kind(database_url),
+            "database_file": database_file,
+            "uploads": photos,
+        }
+        (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        partial = archive.with_suffix(".partial")
+        with tarfile.open(partial, "w:gz") as tar:
+            tar.add(work / "manifest.json", arcname="manifest.json")
+            tar.add(work / database_file, arcname=database_file)
+            for name in photos:
+                tar.add(uploads / name, arcname=f"uploads/{name}")
+        partial.rename(archive)  # a crash mid-write never leaves a file that looks complete
+    return archive
+
+
+def restore(*, archive: str, database_url: str, upload_dir: str) -> dict:
+    """Replace the database and the uploads with the archive's; return its manifest."""
+    with tempfile.TemporaryDirectory() as scratch, tarfile.open(archive, "r:gz") as tar:
+        tar.extractall(scratch, filter="data")  # the data filter refuses absolute paths and ../ tricks
+        work = Path(scratch)
+        manifest = json.loads((work / "manifest.json").read_text())
+        if manifest.get("format") != FORMAT:
+            raise BackupError("unknown backup format")
+        if manifest["database"] != _kind(database_url):
+            target = _kind(database_url)
+            raise BackupError(f"the backup holds a {manifest['database']} database; the target is {target}")
+        _restore_database(database_url, work / manifest["database_file"])
+        _restore_uploads(work / "uploads", Path(upload_dir), manifest["uploads"])
+    return manifest
+
+
+def _restore_database(database_url: str, dump: Path) -> None:
+    if _kind(database_url) == "sqlite":
+        source = sqlite3.connect(dump)
+        target = sqlite3.connect(make_url(database_url).database)
+        with target:
+            source.backup(target)
+        source.close()
+        target.close()
+        return
+    _run(
+        [
+            "pg_restore",
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            "--dbname",
+            _libpq_url(database_url),
+            str(dump),
+        ]
+    )
+
+
+def _restore_uploads(source: Path, target: Path, names: list[str]) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for stale in target.glob("*"):
+        if stale.is_file() and stale.name not in names:
+            stale.unlink()
+    for name in names:
+        shutil.copy2(source / name, target / name)

@@ -1,0 +1,198 @@
+"""Staff exports of reports, scans and licensees as CSV or XLSX; personal data stays in the case pages."""
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import IO
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from sqlmodel import Session, select
+
+from ..models import Batch, Licence, Licensee, Product, Report, Scan
+from .registry import licence_status
+
+# A cell starting with one of these is a formula to Excel, LibreOffice and WPS; tab and CR act the same way.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MAX_ROWS = 1_048_576  # per sheet, the header included; longer exports continue on another sheet
+_YIELD_PER = 1000
+
+REPORT_COLUMNS = (
+    "tracking_no",
+    "status",
+    "created_at",
+    "updated_at",
+    "code",
+    "batch_no",
+    "product_code",
+    "licensee_name",
+    "place",
+    "description",
+)
+SCAN_COLUMNS = ("at", "verdict", "reasons", "batch_no", "serial", "channel", "ua_family", "latitude", "longitude")
+LICENSEE_COLUMNS = (
+    "name",
+    "uscc",
+    "county_code",
+    "address",
+    "product_code",
+    "licence_status",
+    "valid_from",
+    "valid_to",
+)
+
+
+@dataclass
+class Export:
+    """One table to download: a sheet name, its column names and its rows (an iterator, read once)."""
+
+    name: str
+    header: tuple[str, ...]
+    rows: Iterable[tuple]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    # SQLite hands back naive datetimes; they were stored as UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def reports(*, session: Session) -> Export:
+    """Every report with what it points to; the reporter's contact is never selected."""
+    query = (
+        select(
+            Report.tracking_no,
+            Report.status,
+            Report.created_at,
+            Report.updated_at,
+            Report.code,
+            Batch.batch_no,
+            Product.code,
+            Licensee.name,
+            Report.place,
+            Report.description,
+        )
+        .join(Batch, Batch.id == Report.batch_id, isouter=True)
+        .join(Product, Product.id == Batch.product_id, isouter=True)
+        .join(Licensee, Licensee.id == Batch.licensee_id, isouter=True)
+        .order_by(Report.id)
+        .execution_options(yield_per=_YIELD_PER)
+    )
+
+    def rows():
+        for tracking_no, status, created, updated, *rest in session.exec(query):
+            yield (tracking_no, status, _utc(created), _utc(updated), *rest)
+
+    return Export("reports", REPORT_COLUMNS, rows())
+
+
+def scans(*, session: Session, start: date | None = None, end: date | None = None) -> Export:
+    """Scans from the start of `start` to the end of `end` (UTC days, both optional); never the IP hash."""
+    query = select(
+        Scan.at,
+        Scan.verdict,
+        Scan.reasons,
+        Batch.batch_no,
+        Scan.serial,
+        Scan.channel,
+        Scan.ua_family,
+        Scan.latitude,
+        Scan.longitude,
+    ).join(Batch, Batch.id == Scan.batch_id, isouter=True)
+    if start is not None:
+        query = query.where(Scan.at >= datetime.combine(start, time.min, tzinfo=UTC))
+    if end is not None:
+        query = query.where(Scan.at < datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC))
+    query = query.order_by(Scan.id).execution_options(yield_per=_YIELD_PER)
+
+    def rows():
+        for at, verdict, reasons, *rest in session.exec(query):
+            yield (_utc(at), verdict, "; ".join(str(reason) for reason in reasons or ()), *rest)
+
+    return Export("scans", SCAN_COLUMNS, rows())
+
+
+def licensees(*, session: Session, today: date | None = None) -> Export:
+    """One row per licence (one without licence columns for a licensee that holds none); no contact person."""
+    today = today or date.today()
+    query = (
+        select(Licensee.name, Licensee.uscc, Licensee.county_code, Licensee.address, Product.code, Licence)
+        .join(Licence, Licence.licensee_id == Licensee.id, isouter=True)
+        .join(Product, Product.id == Licence.product_id, isouter=True)
+        .order_by(Licensee.name, Licensee.id, Licence.id)
+        .execution_options(yield_per=_YIELD_PER)
+    )
+
+    def rows():
+        for name, uscc, county_code, address, product_code, licence in session.exec(query):
+            if licence is None:
+                yield (name, uscc, county_code, address, None, None, None, None)
+            else:
+                status = licence_status(licence, today=today)
+                yield (name, uscc, county_code, address, product_code, status, licence.valid_from, licence.valid_to)
+
+    return Export("licensees", LICENSEE_COLUMNS, rows())
+
+
+# ---- writing -----------------------------------------------------------------------------
+
+
+def neutralise(value: str) -> str:
+    """Text a spreadsheet would run as a formula, made plain text by a leading apostrophe."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return neutralise(value)
+    return str(value)
+
+
+def csv_chunks(export: Export, *, chunk_size: int = 64_000) -> Iterator[bytes]:
+    """The export as UTF-8 CSV with a byte-order mark (so Excel reads the Chinese right), in chunks."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(export.header)
+    for row in export.rows:
+        writer.writerow([_csv_cell(value) for value in row])
+        if buffer.tell() > chunk_size:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def _xlsx_cell(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None)  # Excel has no time zones: the sheet is in UTC
+    if isinstance(value, str):
+        # openpyxl refuses control characters and would store "=…" as a live formula.
+        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
+    return value
+
+
+def write_xlsx(export: Export, target: IO[bytes]) -> None:
+    """The export as a workbook written row by row (openpyxl's write-only mode), into `target`."""
+    workbook = Workbook(write_only=True)
+    sheet, used, part = None, XLSX_MAX_ROWS, 0
+    for row in export.rows:
+        if used >= XLSX_MAX_ROWS:
+            part += 1
+            sheet = workbook.create_sheet(export.name if part == 1 else f"{export.name} {part}")
+            sheet.append(export.header)
+            used = 1
+        sheet.append([_xlsx_cell(value) for value in row])
+        used += 1
+    if sheet is None:
+        workbook.create_sheet(export.name).append(export.header)
+    workbook.save(target)

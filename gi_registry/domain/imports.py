@@ -1,0 +1,298 @@
+"""Bulk import of licensees (and a licence each) from CSV or XLSX: check every row, then write all or nothing."""
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from openpyxl import load_workbook
+from sqlmodel import Session, col, select
+
+from ..models import Licensee, Product, User
+from . import N_, DomainError, registry
+from .uscc import normalise, uscc_problem
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_ROWS = 5000
+# An .xlsx is a zip: a small upload may inflate enormously, so the unpacked size is bounded too.
+MAX_XLSX_UNPACKED = 64 * 1024 * 1024
+ENCODINGS = ("utf-8-sig", "gb18030")  # utf-8-sig reads UTF-8 with or without the byte-order mark
+
+REQUIRED = ("name", "uscc", "county")
+OPTIONAL = ("address", "contact_name", "contact_phone", "product_code", "valid_from", "valid_to")
+ALIASES = {"county_code": "county"}  # the licensee export's column name
+LIMITS = {"name": 128, "address": 200, "contact_name": 64, "contact_phone": 32}
+LICENCE_COLUMNS = ("product_code", "valid_from", "valid_to")
+_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+
+
+class ImportRefused(DomainError):
+    """A file or rows that cannot be imported; `params` fill the message's placeholders."""
+
+    def __init__(self, code: str, message: str, *, params: dict | None = None, problems=None):
+        super().__init__(code, message, fields={"file": message})
+        self.params = params or {}
+        self.problems = problems or []
+
+
+@dataclass
+class Row:
+    """One data row as read, every value a stripped string; `line` is its row number in the sheet."""
+
+    line: int
+    name: str = ""
+    uscc: str = ""
+    county: str = ""
+    address: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    product_code: str = ""
+    valid_from: str = ""
+    valid_to: str = ""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    column: str
+    message: str
+    params: dict = field(default_factory=dict)
+
+
+# ---- reading the file --------------------------------------------------------------------
+
+
+def parse_rows(*, filename: str, content: bytes) -> list[Row]:
+    """Read a .csv or .xlsx upload into rows; a file that cannot be read is refused as a whole."""
+    if len(content) > MAX_BYTES:
+        raise ImportRefused("file_too_large", N_("The file is larger than %(mb)s MB."), params={"mb": 2})
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if suffix == "csv":
+        return _rows(_csv_table(content))
+    if suffix == "xlsx":
+        with closing(_xlsx_table(content)) as table:
+            return _rows(table)
+    raise ImportRefused("wrong_file_type", N_("Only .csv and .xlsx files can be imported."))
+
+
+def _csv_table(content: bytes) -> Iterator:
+    for encoding in ENCODINGS:
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportRefused("unreadable_file", N_("The CSV file is neither UTF-8 nor GB18030 text."))
+    if "\x00" in text:
+        raise ImportRefused("unreadable_file", N_("The file is not a readable CSV file."))
+    return csv.reader(io.StringIO(text, newline=""))
+
+
+def _xlsx_table(content: bytes) -> Iterator:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+        if unpacked > MAX_XLSX_UNPACKED:
+            raise ImportRefused("file_too_large", N_("The workbook unpacks to more than %(mb)s MB."), params={"mb": 64})
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except ImportRefused:
+        raise
+    except Exception:  # openpyxl raises many kinds of error on a damaged or foreign file
+        raise ImportRefused("unreadable_file", N_("The file is not a readable .xlsx workbook.")) from None
+    try:
+        sheet = workbook.worksheets[0]
+        for values in sheet.iter_rows(values_only=True):
+            yield [_text(value) for value in values]
+    except Exception:
+        raise ImportRefused("unreadable_file", N_("The file is not a readable .xlsx workbook.")) from None
+    finally:
+        workbook.close()
+
+
+def _text(value) -> str:
+    """A cell's value as the text a person typed: whole numbers without ".0", dates as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _columns(header: list[str]) -> list[str | None]:
+    names = []
+    for cell in header:
+        name = re.sub(r"[\s-]+", "_", cell.strip().lower())
+        names.append(ALIASES.get(name, name) or None)
+    known = [name for name in names if name]
+    unknown = [name for name in known if name not in REQUIRED + OPTIONAL]
+    if unknown:
+        raise ImportRefused(
+            "unknown_columns", N_("Unknown columns: %(columns)s."), params={"columns": ", ".join(unknown)}
+        )
+    doubled = sorted({name for name in known if known.count(name) > 1})
+    if doubled:
+        raise ImportRefused(
+            "duplicate_columns", N_("Columns named twice: %(columns)s."), params={"columns": ", ".join(doubled)}
+        )
+    missing = [name for name in REQUIRED if name not in known]
+    if missing:
+        raise ImportRefused(
+            "missing_columns", N_("Missing columns: %(columns)s."), params={"columns": ", ".join(missing)}
+        )
+    return names
+
+
+def _rows(table) -> list[Row]:
+    try:
+        header = next(iter(table), None)
+        if header is None:
+            raise ImportRefused("empty_file", N_("The file is empty."))
+        names = _columns([str(cell) for cell in header])
+        rows = []
+        for line, values in enumerate(table, start=2):
+            cells = {name: str(value).strip() for name, value in zip(names, values, strict=False) if name}
+            if not any(cells.values()):
+                continue  # spreadsheets often end in blank rows
+            if len(rows) == MAX_ROWS:
+                raise ImportRefused(
+                    "too_many_rows", N_("The file has more than %(rows)s rows."), params={"rows": MAX_ROWS}
+                )
+            rows.append(Row(line=line, **cells))
+    except csv.Error:
+        raise ImportRefused("unreadable_file", N_("The file is not a readable CSV file.")) from None
+    if not rows:
+        raise ImportRefused("empty_file", N_("The file has no data rows."))
+    return rows
+
+
+# ---- checking ----------------------------------------------------------------------------
+
+
+def parse_date(value: str) -> date:
+    """YYYY-MM-DD, or YYYY/M/D as Excel in China writes it into a CSV."""
+    match = _DATE.match(value)
+    if not match:
+        raise ValueError(value)
+    return date(*(int(part) for part in match.groups()))
+
+
+def _county_codes(session: Session) -> dict[str, str]:
+    """Every way a row may name a county (code, Chinese name, English name in lower case) → its code."""
+    codes = {}
+    for county in registry.counties(session=session):
+        codes.update({county.code: county.code, county.name: county.code, county.name_en.lower(): county.code})
+    return codes
+
+
+def _registered(session: Session, usccs: set[str]) -> set[str]:
+    found, pending = set(), sorted(usccs)
+    for start in range(0, len(pending), 500):
+        chunk = pending[start : start + 500]
+        found.update(session.exec(select(Licensee.uscc).where(col(Licensee.uscc).in_(chunk))))
+    return found
+
+
+def check_rows(*, session: Session, rows: list[Row]) -> list[RowProblem]:
+    """Every problem of every row, in row order; an empty list means the rows can be imported."""
+    counties = _county_codes(session)
+    products = {product.code: product for product in registry.list_products(session=session)}
+    registered = _registered(session, {normalise(row.uscc) for row in rows})
+    first_line: dict[str, int] = {}
+    problems = []
+    for row in rows:
+        found = []
+        uscc = normalise(row.uscc)
+        if not row.name:
+            found.append(("name", N_("the name is missing"), {}))
+        for name, limit in LIMITS.items():
+            if len(getattr(row, name)) > limit:
+                found.append((name, N_("longer than %(limit)s characters"), {"limit": limit}))
+        if not uscc:
+            found.append(("uscc", N_("the unified social credit code is missing"), {}))
+        elif problem := uscc_problem(uscc):
+            found.append(("uscc", problem, {}))
+        elif uscc in first_line:
+            found.append(("uscc", N_("the same code is already on row %(line)s"), {"line": first_line[uscc]}))
+        elif uscc in registered:
+            found.append(("uscc", N_("a licensee with this code is already registered"), {}))
+        else:
+            first_line[uscc] = row.line
+        if row.county.lower() not in counties:
+            found.append(("county", N_("unknown county: use a code like 512021 or a name like 安岳县"), {}))
+        found.extend(_licence_problems(row, products))
+        problems.extend(RowProblem(row.line, column, message, params) for column, message, params in found)
+    return problems
+
+
+def _licence_problems(row: Row, products: dict[str, Product]) -> list[tuple]:
+    if not any(getattr(row, name) for name in LICENCE_COLUMNS):
+        return []
+    found = []
+    product = products.get(row.product_code)
+    if not row.product_code:
+        found.append(("product_code", N_("a licence needs a product code"), {}))
+    elif product is None:
+        found.append(("product_code", N_("unknown product"), {}))
+    elif product.status != "active":
+        found.append(("product_code", N_("the product is withdrawn"), {}))
+    term = {}
+    for name in ("valid_from", "valid_to"):
+        value = getattr(row, name)
+        try:
+            term[name] = parse_date(value)
+        except ValueError:
+            message = N_("not a date: write YYYY-MM-DD") if value else N_("a licence needs this date")
+            found.append((name, message, {}))
+    if len(term) == 2 and term["valid_to"] < term["valid_from"]:
+        found.append(("valid_to", N_("the end precedes the start"), {}))
+    return found
+
+
+# ---- writing -----------------------------------------------------------------------------
+
+
+def import_rows(*, session: Session, rows: list[Row], actor: User | None, source: str = "") -> int:
+    """Save every row's licensee (and licence) in the caller's transaction; refuse all if any row has a problem.
+
+    The caller commits, or rolls back on any exception, so a half-imported file never exists.
+    """
+    problems = check_rows(session=session, rows=rows)
+    if problems:
+        raise ImportRefused(
+            "rows_refused",
+            N_("Rows with problems: %(count)s; nothing was imported."),
+            params={"count": len({problem.line for problem in problems})},
+            problems=problems,
+        )
+    counties = _county_codes(session)
+    reason = f"bulk import {source[:200]}".strip()
+    for row in rows:
+        data = registry.LicenseeInput(
+            name=row.name,
+            uscc=row.uscc,
+            county_code=counties[row.county.lower()],
+            address=row.address,
+            contact_name=row.contact_name,
+            contact_phone=row.contact_phone,
+        )
+        licensee = registry.save_licensee(session=session, data=data, actor=actor)
+        if row.product_code:
+            registry.grant_licence(
+                session=session,
+                licensee=licensee,
+                product_code=row.product_code,
+                valid_from=parse_date(row.valid_from),
+                valid_to=parse_date(row.valid_to),
+                actor=actor,
+                reason=reason,
+            )
+    return len(rows)

@@ -1,0 +1,189 @@
+"""Charts as inline SVG drawn on the server: no script, no CDN, and every number written out so print shows it.
+
+Only presentation attributes, no `style`: the content security policy allows no inline styles. Every label is
+escaped; callers pass plain strings (translated already).
+"""
+
+from datetime import date
+
+from markupsafe import Markup, escape
+
+INK = "#000"
+MUTED = "#5f6b7a"
+RULE = "#d9dee5"
+BAR = "#b5651d"  # the brand colour of app.css
+VERDICT_COLOURS = {"genuine": "#1a7f37", "warning": "#b26a00", "revoked": "#c62828", "invalid": "#4a5361"}
+FONT = 13
+
+
+def text_width(text: str, size: float = FONT) -> float:
+    """A rough rendered width: CJK and full-width glyphs take about 1 em, the rest about 0.6 em."""
+    return sum(size if ord(ch) >= 0x2E80 else size * 0.6 for ch in text)
+
+
+def _fit(text: str, width: float) -> str:
+    """The text, cut with an ellipsis so that it fits the width."""
+    if text_width(text) <= width:
+        return text
+    while text and text_width(text + "…") > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def number(value: int) -> str:
+    return f"{value:,}"
+
+
+def _svg(body: str, *, title: str, summary: str, width: float, height: float) -> Markup:
+    label = f"{title}: {summary}" if summary else title
+    return Markup(
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(label)}"'
+        f' viewBox="0 0 {width:g} {height:g}" width="{width:g}" height="{height:g}"'
+        f' font-family="sans-serif" font-size="{FONT}" fill="{INK}">'
+        f"<title>{escape(title)}</title>{body}</svg>"
+    )
+
+
+def _text(x: float, y: float, content: str, *, anchor: str = "start", **attributes) -> str:
+    extra = "".join(f' {name.replace("_", "-")}="{escape(value)}"' for name, value in attributes.items())
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{escape(content)}</text>'
+
+
+def _empty(*, title: str, empty: str, width: int) -> Markup:
+    return _svg(_text(0, 20, empty, fill=MUTED), title=title, summary=empty, width=width, height=30)
+
+
+def bar_chart(
+    items: list[tuple[str, int]],
+    *,
+    title: str,
+    width: int = 640,
+    bar_height: int = 22,
+    colour: str = BAR,
+    empty: str = "—",
+) -> Markup:
+    """Horizontal bars: the label on the left, the bar, and its value written after it."""
+    if not items:
+        return _empty(title=title, empty=empty, width=width)
+    gap = 6
+    label_width = min(max(text_width(label) for label, _ in items) + 10, width * 0.4)
+    value_width = max(text_width(number(value)) for _, value in items) + 10
+    track = max(width - label_width - value_width, 10)
+    top = max(value for _, value in items) or 1
+    rows = []
+    for i, (label, value) in enumerate(items):
+        y = i * (bar_height + gap) + gap / 2
+        middle = y + bar_height / 2
+        length = value / top * track if value else 0
+        rows.append(
+            f"<g><title>{escape(label)}: {number(value)}</title>"
+            + _text(label_width - 8, middle, _fit(label, label_width - 10), anchor="end", dy="0.35em")
+            + f'<rect x="{label_width:.1f}" y="{y:.1f}" width="{max(length, 1 if value else 0):.1f}"'
+            f' height="{bar_height}" fill="{escape(colour)}"/>'
+            + _text(label_width + length + 5, middle, number(value), dy="0.35em", font_weight="bold")
+            + "</g>"
+        )
+    axis = f'<line x1="{label_width:.1f}" y1="0" x2="{label_width:.1f}" y2="{len(items) * (bar_height + gap)}"'
+    axis += f' stroke="{MUTED}"/>'
+    summary = "; ".join(f"{label}: {number(value)}" for label, value in items)
+    return _svg("".join(rows) + axis, title=title, summary=summary, width=width, height=len(items) * (bar_height + gap))
+
+
+def _tick_indices(count: int, ticks: int = 5) -> list[int]:
+    if count <= 1:
+        return [0] * count
+    ticks = min(ticks, count)
+    return sorted({round(k * (count - 1) / (ticks - 1)) for k in range(ticks)})
+
+
+def line_chart(
+    points: list[tuple[date, int]], *, title: str, width: int = 640, height: int = 200, empty: str = "—"
+) -> Markup:
+    """A line over days: a few date ticks, the axis from 0 to the largest value, and values written on the line."""
+    if not points:
+        return _empty(title=title, empty=empty, width=width)
+    values = [value for _, value in points]
+    top = max(values) or 1
+    left, right, above, below = text_width(number(top)) + 14, 16, 20, 26
+    plot_width, plot_height = width - left - right, height - above - below
+    step = plot_width / (len(points) - 1) if len(points) > 1 else 0
+
+    def x(i: int) -> float:
+        return left + i * step if len(points) > 1 else left + plot_width / 2
+
+    def y(value: int) -> float:
+        return above + plot_height * (1 - value / top)
+
+    base = above + plot_height
+    parts = [
+        f'<line x1="{left:.1f}" y1="{base:.1f}" x2="{width - right}" y2="{base:.1f}" stroke="{MUTED}"/>',
+        f'<line x1="{left:.1f}" y1="{above}" x2="{left:.1f}" y2="{base:.1f}" stroke="{MUTED}"/>',
+        _text(left - 6, base, "0", anchor="end", dy="0.35em"),
+    ]
+    if max(values):  # a rule at the largest value, written on the axis
+        parts.append(f'<line x1="{left:.1f}" y1="{above}" x2="{width - right}" y2="{above}" stroke="{RULE}"/>')
+        parts.append(_text(left - 6, above, number(top), anchor="end", dy="0.35em"))
+    one_year = points[0][0].year == points[-1][0].year
+    ticks = _tick_indices(len(points))
+    for i in ticks:
+        day = points[i][0]
+        anchor = "start" if i == 0 and len(points) > 1 else "end" if i == len(points) - 1 else "middle"
+        parts.append(f'<line x1="{x(i):.1f}" y1="{base:.1f}" x2="{x(i):.1f}" y2="{base + 4:.1f}" stroke="{MUTED}"/>')
+        parts.append(_text(x(i), base + 18, day.strftime("%m-%d" if one_year else "%Y-%m-%d"), anchor=anchor))
+    line = " ".join(f"{x(i):.1f},{y(value):.1f}" for i, value in enumerate(values))
+    parts.append(f'<polyline points="{line}" fill="none" stroke="{BAR}" stroke-width="2"/>')
+    # A value on each point that has one while they fit; on a long range only the highest.
+    labelled = [i for i, v in enumerate(values) if v] if len(points) <= 31 else [values.index(max(values))]
+    if len(points) <= 62:
+        parts += [f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.5" fill="{BAR}"/>' for i, v in enumerate(values)]
+    for i in labelled:
+        parts.append(_text(x(i), y(values[i]) - 7, number(values[i]), anchor="middle", font_size="11"))
+    summary = "; ".join(f"{day.isoformat()}: {number(value)}" for day, value in points if value)
+    return _svg("".join(parts), title=title, summary=summary or "0", width=width, height=height)
+
+
+def stacked_bar(
+    parts: list[tuple[str, int, str]], *, title: str, width: int = 640, bar_height: int = 28, empty: str = "—"
+) -> Markup:
+    """One bar split into (label, value, colour) parts, with a legend that writes out each value and share."""
+    total = sum(value for _, value, _ in parts)
+    if not parts:
+        return _empty(title=title, empty=empty, width=width)
+    shapes, offset = [], 0.0
+    for label, value, colour in parts:
+        if not value:
+            continue
+        length = value / total * width
+        shapes.append(
+            f'<rect x="{offset:.1f}" y="0" width="{length:.1f}" height="{bar_height}" fill="{escape(colour)}">'
+            f"<title>{escape(label)}: {number(value)}</title></rect>"
+        )
+        share = f"{value / total:.0%}"
+        if length >= text_width(share) + 8:
+            shapes.append(
+                _text(
+                    offset + length / 2,
+                    bar_height / 2,
+                    share,
+                    anchor="middle",
+                    dy="0.35em",
+                    fill="#fff",
+                    font_weight="bold",
+                )
+            )
+        offset += length
+    if not total:
+        shapes.append(f'<rect x="0" y="0" width="{width}" height="{bar_height}" fill="none" stroke="{RULE}"/>')
+    legend, x, y = [], 0.0, bar_height + 22
+    for label, value, colour in parts:
+        entry = f"{label} {number(value)}" + (f" ({value / total:.0%})" if total else "")
+        entry_width = 18 + text_width(entry) + 18
+        if x and x + entry_width > width:
+            x, y = 0.0, y + 22
+        legend.append(
+            f'<rect x="{x:.1f}" y="{y - 11:.1f}" width="12" height="12" fill="{escape(colour)}"/>'
+            + _text(x + 18, y, entry)
+        )
+        x += entry_width
+    summary = "; ".join(f"{label}: {number(value)}" for label, value, _ in parts)
+    return _svg("".join(shapes + legend), title=title, summary=summary, width=width, height=y + 8)

@@ -1,0 +1,126 @@
+"""Data in and out for the registry office: staff exports (CSV, XLSX) and the admins' bulk licensee import."""
+
+import hashlib
+import tempfile
+from datetime import date
+
+from flask import Blueprint, Response, flash, redirect, render_template, send_file, stream_with_context, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import HiddenField, SubmitField
+
+from ..db import get_session
+from ..domain import N_, exports, imports
+from .access import page_user, roles_required
+from .paging import date_arg
+
+bp = Blueprint("transfer", __name__, url_prefix="/transfer")
+
+STAFF = ("admin", "regulator")
+PREVIEW_ROWS = 100
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV or Excel (.xlsx) file"), validators=[FileRequired()])
+    # The SHA-256 of the file a clean dry run checked, so the import takes that file and no other.
+    checked = HiddenField()
+    dry_run = SubmitField(_l("Check the file"))
+    run_import = SubmitField(_l("Import"))
+
+
+@bp.get("/")
+@roles_required(*STAFF)
+def index():
+    return render_template("transfer/index.html", today=date.today())
+
+
+# ---- exports -----------------------------------------------------------------------------
+
+
+def _export(table: str) -> exports.Export:
+    session = get_session()
+    if table == "reports":
+        return exports.reports(session=session)
+    if table == "scans":
+        return exports.scans(session=session, start=date_arg("from"), end=date_arg("to"))
+    return exports.licensees(session=session)
+
+
+def _headers(table: str, suffix: str) -> dict:
+    name = f"{table}-{date.today():%Y%m%d}.{suffix}"
+    return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"}
+
+
+@bp.get("/<any(reports, scans, licensees):table>.csv")
+@roles_required(*STAFF)
+def export_csv(table: str):
+    def chunks():
+        # The query runs while the response streams: the session must be that context's, which closes after it.
+        yield from exports.csv_chunks(_export(table))
+
+    return Response(stream_with_context(chunks()), mimetype="text/csv", headers=_headers(table, "csv"))
+
+
+@bp.get("/<any(reports, scans, licensees):table>.xlsx")
+@roles_required(*STAFF)
+def export_xlsx(table: str):
+    workbook = tempfile.TemporaryFile()  # on disk, not in memory: a scan export may be large
+    exports.write_xlsx(_export(table), workbook)
+    workbook.seek(0)
+    response = send_file(workbook, mimetype=XLSX_MIMETYPE, max_age=0)
+    response.headers.update(_headers(table, "xlsx"))
+    return response
+
+
+# ---- the licensee import -----------------------------------------------------------------
+
+
+def _read(form: ImportForm) -> tuple[list[imports.Row], str]:
+    """The upload's rows and its SHA-256; a file that cannot be read is refused as a whole."""
+    upload = form.file.data
+    content = upload.stream.read(imports.MAX_BYTES + 1)
+    rows = imports.parse_rows(filename=upload.filename or "", content=content)
+    return rows, hashlib.sha256(content).hexdigest()
+
+
+def _write(form: ImportForm, rows: list[imports.Row], digest: str) -> None:
+    if form.checked.data and form.checked.data != digest:
+        raise imports.ImportRefused(
+            "not_the_checked_file", N_("This is not the file that was checked; check it again.")
+        )
+    session = get_session()
+    try:
+        count = imports.import_rows(session=session, rows=rows, actor=page_user(), source=form.file.data.filename)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    flash(_("Licensees imported: %(count)s.", count=count), "success")
+
+
+@bp.route("/licensees/import", methods=["GET", "POST"])
+@roles_required("admin")
+def import_licensees():
+    """A dry run lists every row's problems; Import writes every row in one transaction, or nothing."""
+    form, rows, problems = ImportForm(), [], []
+    if form.validate_on_submit():
+        try:
+            rows, digest = _read(form)
+            if form.run_import.data:
+                _write(form, rows, digest)
+                return redirect(url_for("admin.licensees"), 303)
+            problems = imports.check_rows(session=get_session(), rows=rows)
+            form.checked.data = "" if problems else digest
+        except imports.ImportRefused as refusal:
+            form.file.errors = list(form.file.errors) + [_(refusal.message, **refusal.params)]
+            problems, form.checked.data = refusal.problems, ""
+    by_line = {}
+    for problem in problems:
+        by_line.setdefault(problem.line, []).append(problem)
+    # Every row with a problem; a clean file shows only its first rows, as a sample of what it holds.
+    shown = [row for row in rows if row.line in by_line] or rows[:PREVIEW_ROWS]
+    status = 422 if form.errors or problems else 200
+    return render_template("transfer/import.html", form=form, rows=rows, shown=shown, by_line=by_line), status

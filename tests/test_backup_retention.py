@@ -1,0 +1,96 @@
+"""Backup and restore round trip; data retention of scans and reporters' contacts."""
+
+import io
+import os
+from datetime import timedelta
+
+from PIL import Image
+from sqlmodel import select
+
+from gi_registry.domain import reports, retention
+from gi_registry.models import Licensee, Report, ReportPhoto, Scan, utcnow
+
+
+def _photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (9, 9, 9)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _file_report(db, app, keys, **changes):
+    data = reports.ReportInput(description="可疑的包装", contact="13800000000", **changes)
+    report = reports.file_report(
+        session=db,
+        data=data,
+        photo_uploads=[_photo()],
+        keys=keys,
+        upload_dir=app.config["GI_UPLOAD_DIR"],
+        max_bytes=10**7,
+        max_pixels=10**7,
+    )
+    db.commit()
+    return report
+
+
+def test_backup_and_restore_round_trip_the_database_and_the_photos(app, db, world, keys, tmp_path):
+    report = _file_report(db, app, keys)
+    photo = db.exec(select(ReportPhoto)).one()
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["backup", "--to", str(tmp_path / "backups")])
+    assert made.exit_code == 0, made.output
+    archive = made.output.split("backup written: ")[1].strip()
+
+    # Damage both halves after the backup: a new licensee row, a lost photo, a stray file.
+    db.add(Licensee(name="后来加的", uscc="91110000802100433B", county_code="512002"))
+    db.commit()
+    os.remove(os.path.join(app.config["GI_UPLOAD_DIR"], photo.filename))
+    open(os.path.join(app.config["GI_UPLOAD_DIR"], "stray.jpg"), "wb").close()
+    db.close()
+
+    restored = runner.invoke(args=["restore", archive, "--yes"])
+    assert restored.exit_code == 0, restored.output
+    db.expire_all()
+    names = sorted(x.name for x in db.exec(select(Licensee)))
+    assert "后来加的" not in names and len(names) == 2
+    assert db.exec(select(Report)).one().tracking_no == report.tracking_no
+    assert sorted(os.listdir(app.config["GI_UPLOAD_DIR"])) == [photo.filename]
+    assert runner.invoke(args=["audit-verify"]).exit_code == 0
+
+
+def test_restore_refuses_a_damaged_archive(app, tmp_path, world):
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(b"not a tarball")
+    result = app.test_cli_runner().invoke(args=["restore", str(bad), "--yes"])
+    assert result.exit_code != 0
+
+
+def test_old_scans_lose_their_hash_and_place_but_still_count(client, db, labelled):
+    _, codes = labelled
+    client.get(f"/api/v1/verify/{codes[1]}?lat=30.1&lon=104.6")
+    client.get(f"/api/v1/verify/{codes[1]}?lat=30.1&lon=104.6")
+    old = db.exec(select(Scan)).first()
+    old.at = utcnow() - timedelta(days=400)
+    db.add(old)
+    db.commit()
+    assert retention.prune_scans(session=db, older_than_days=365, now=utcnow()) == 1
+    db.commit()
+    scans = db.exec(select(Scan).order_by(Scan.id)).all()
+    assert (scans[0].ip_hash, scans[0].latitude) == ("", None)
+    assert scans[1].ip_hash and scans[1].latitude == 30.1
+    assert client.get(f"/api/v1/verify/{codes[1]}").json["scans"]["count"] == 3
+
+
+def test_contacts_go_once_a_case_has_been_closed_long_enough(app, db, world, keys):
+    closed_long_ago = _file_report(db, app, keys)
+    closed_recently = _file_report(db, app, keys)
+    still_open = _file_report(db, app, keys)
+    for report, days in ((closed_long_ago, 200), (closed_recently, 10)):
+        report.status, report.closed_at = "closed", utcnow() - timedelta(days=days)
+        db.add(report)
+    db.commit()
+    result = app.test_cli_runner().invoke(args=["retention"])
+    assert result.exit_code == 0 and "removed 1 contacts" in result.output
+    db.expire_all()
+    assert db.get(Report, closed_long_ago.id).contact == ""
+    assert db.get(Report, closed_recently.id).contact == "13800000000"
+    assert db.get(Report, still_open.id).contact == "13800000000"

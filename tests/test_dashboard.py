@@ -1,0 +1,192 @@
+"""The dashboard: who may see it, the figures behind it and the SVG charts that show them."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from gi_registry.domain import batches, reports, stats
+from gi_registry.models import Report, Scan, utcnow
+from gi_registry.web import charts
+
+ANYUE = (30.10, 105.33)
+BEIJING = (39.90, 116.40)
+
+
+def _this_month():
+    return stats.date_range(first=None, last=None, today=utcnow().date())
+
+
+@pytest.fixture
+def scanned(client, db, labelled, make_batch, keys):
+    """Scans through the API: 4 genuine, 1 warning (seen far apart), 1 revoked (recalled batch), 2 invalid."""
+    lemon, codes = labelled
+    cocoon = make_batch("coop_b")
+    recalled = make_batch()
+    for batch in (cocoon, recalled):
+        batches.issue_labels(session=db, batch=batch, count=2, keys=keys, actor=None)
+    batches.recall_batch(session=db, batch=recalled, reason="抽检不合格", actor=None)
+    db.commit()
+
+    def code_of(batch, serial=1):
+        return batches.label_for(batch=batch, serial=serial, keys=keys, base_url="").code
+
+    def verify(code, place=None):
+        query = f"?lat={place[0]}&lon={place[1]}" if place else ""
+        return client.get(f"/api/v1/verify/{code}{query}").json["verdict"]
+
+    verdicts = [
+        verify(codes[1]),
+        verify(codes[1]),
+        verify(codes[3], ANYUE),
+        verify(codes[3], BEIJING),  # a thousand kilometres away within the hour: a copied label
+        verify(code_of(cocoon)),
+        verify(code_of(recalled)),
+        verify("FORGED2CODE"),
+        verify("FORGED2CODE"),
+    ]
+    assert verdicts == ["genuine"] * 3 + ["warning", "genuine", "revoked", "invalid", "invalid"]
+    return {"lemon": lemon, "cocoon": cocoon, "recalled": recalled}
+
+
+@pytest.mark.parametrize(("who", "status"), [(None, 302), ("coop", 403), ("regulator", 200), ("admin", 200)])
+def test_only_regulators_and_admins_see_the_dashboard(login_as, who, status):
+    response = login_as(who).get("/dashboard/")
+    assert response.status_code == status
+    if who is None:
+        assert "/login" in response.headers["Location"]
+
+
+def test_scans_are_counted_per_verdict_product_and_county(db, scanned):
+    period = _this_month()
+    verdicts = {c.key: c.count for c in stats.verdict_mix(session=db, period=period)}
+    assert verdicts == {"genuine": 4, "warning": 1, "revoked": 1, "invalid": 2}
+    per_product = [(c.key, c.count) for c in stats.scans_per_product(session=db, period=period)]
+    assert per_product == [("anyue-lemon", 5), ("lezhi-cocoon", 1)]  # the forged codes belong to no product
+    per_county = [(c.key, c.name, c.count) for c in stats.scans_per_county(session=db, period=period)]
+    assert per_county == [("512021", "安岳县", 5), ("512022", "乐至县", 1), ("512002", "雁江区", 0)]
+
+
+def test_warnings_are_placed_and_their_batches_named(db, scanned):
+    period = _this_month()
+    assert stats.warning_places(session=db, period=period) == [stats.PlaceCount(*BEIJING, 1)]
+    warned = stats.warned_batches(session=db, period=period)
+    assert [(b.batch_no, b.product, b.count) for b in warned] == [(scanned["lemon"].batch_no, "安岳柠檬", 1)]
+
+
+def test_scans_per_day_are_utc_days_with_empty_days_as_zero(db, world):
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SET TIME ZONE 'Asia/Shanghai'"))  # a UTC day must not follow the session's zone
+    moments = [
+        datetime(2026, 3, 1, 0, 0, 0, tzinfo=UTC),
+        datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC),
+        datetime(2026, 3, 3, 12, 0, tzinfo=UTC),
+        datetime(2026, 3, 4, 0, 0, tzinfo=UTC),  # the day after the range
+        datetime(2026, 2, 28, 23, 59, 59, tzinfo=UTC),  # the day before it
+    ]
+    db.add_all(Scan(at=at, verdict="invalid") for at in moments)
+    db.commit()
+    period = stats.DateRange(date(2026, 3, 1), date(2026, 3, 3))
+    per_day = stats.scans_per_day(session=db, period=period)
+    assert [(d.day, d.count) for d in per_day] == [(date(2026, 3, 1), 2), (date(2026, 3, 2), 0), (date(2026, 3, 3), 1)]
+    assert sum(c.count for c in stats.verdict_mix(session=db, period=period)) == 3
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "expected"),
+    [
+        (None, None, (date(2026, 5, 2), date(2026, 5, 31))),  # the last 30 days, today included
+        (date(2026, 5, 10), None, (date(2026, 5, 10), date(2026, 5, 31))),
+        (None, date(2026, 1, 30), (date(2026, 1, 1), date(2026, 1, 30))),
+        (date(2026, 5, 10), date(2026, 5, 1), (date(2026, 5, 1), date(2026, 5, 10))),  # reversed ends swap
+        (date(2000, 1, 1), date(2026, 5, 31), (date(2024, 5, 31), date(2026, 5, 31))),  # at most two years
+    ],
+)
+def test_the_date_range_a_filter_asks_for(first, last, expected):
+    period = stats.date_range(first=first, last=last, today=date(2026, 5, 31))
+    assert (period.first, period.last) == expected
+
+
+@pytest.fixture
+def file_report(db, keys, tmp_path):
+    def file(*, age: timedelta, status: str = "new", now: datetime) -> Report:
+        report = reports.file_report(
+            session=db,
+            data=reports.ReportInput(description="标签印刷模糊，疑似假冒"),
+            photo_uploads=[],
+            keys=keys,
+            upload_dir=str(tmp_path / "uploads"),
+            max_bytes=10**7,
+            max_pixels=10**7,
+        )
+        report.created_at, report.status = now - age, status
+        db.add(report)
+        db.commit()
+        return report
+
+    return file
+
+
+def test_open_reports_are_counted_by_age(db, world, file_report):
+    now = utcnow()
+    hours = [1, 71, 73, 7 * 24 + 23, 8 * 24 + 1, 30 * 24 + 23, 31 * 24 + 1, 400 * 24]
+    for age in hours:
+        file_report(age=timedelta(hours=age), status="investigating" if age > 100 else "new", now=now)
+    file_report(age=timedelta(days=60), status="closed", now=now)  # closed cases are not a backlog
+    ages = {c.key: c.count for c in stats.open_reports_by_age(session=db, now=now)}
+    assert ages == {"0-2": 2, "3-7": 2, "8-30": 2, ">30": 2}
+    by_status = {c.key: c.count for c in stats.reports_by_status(session=db)}
+    assert by_status == {"new": 3, "triaged": 0, "investigating": 5, "confirmed": 0, "dismissed": 0, "closed": 1}
+    figures = stats.figures(session=db, period=_this_month(), now=now)
+    assert figures.open_reports == 8
+    assert sum(c.count for c in figures.reports_by_status) == 5  # filed within the last 30 days
+
+
+def test_the_page_draws_the_figures_as_svg(login_as, scanned, db, file_report):
+    file_report(age=timedelta(days=10), now=utcnow())
+    page = login_as("regulator").get("/dashboard/?lang=en").text
+    assert page.count("<svg") == 6 and 'role="img"' in page
+    assert 'font-weight="bold">5</text>' in page  # the lemon's bar
+    assert "Invalid 2 (25%)" in page and "Genuine 4 (50%)" in page  # the verdict legend
+    assert "Anyue Lemon: 5; Lezhi Cocoon: 1" in page  # the chart's description for screen readers
+    assert "8–30 days: 1" in page
+    assert scanned["lemon"].batch_no in page and "39.90" in page and "116.40" in page
+
+
+def test_the_page_follows_the_date_filter(login_as, scanned):
+    page = login_as("admin").get("/dashboard/?lang=en&from=2099-01-01&to=2099-01-07").text
+    assert 'value="2099-01-01"' in page and 'value="2099-01-07"' in page
+    assert "Anyue Lemon: 0" in page and "No warning in this period." in page
+    assert "<svg" in page and "01-07" in page  # the last date tick
+
+
+def test_bar_labels_are_escaped_and_values_written_out():
+    svg = str(charts.bar_chart([("<script>x</script>", 1234), ("安岳柠檬", 0)], title='A "chart" & more'))
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert "<title>A &#34;chart&#34; &amp; more</title>" in svg and 'role="img"' in svg
+    assert ">1,234</text>" in svg and ">0</text>" in svg
+    assert 'aria-label="A &#34;chart&#34; &amp; more: &lt;script&gt;x&lt;/script&gt;: 1,234; 安岳柠檬: 0"' in svg
+
+
+def test_a_long_label_is_cut_but_kept_whole_in_its_title():
+    label = "资阳市安岳县某某柠檬专业合作社联合社" * 3
+    svg = str(charts.bar_chart([(label, 3)], title="t", width=400))
+    assert "…</text>" in svg and f"<title>{label}: 3</title>" in svg
+
+
+def test_line_chart_ticks_the_dates_and_writes_the_values():
+    points = [(date(2026, 5, 1) + timedelta(days=n), n % 3) for n in range(10)]
+    svg = str(charts.line_chart(points, title="Scans"))
+    assert "<polyline" in svg and ">05-01</text>" in svg and ">05-10</text>" in svg
+    assert svg.count(">2</text>") >= 3  # each day with two scans, and the axis maximum
+    years = str(charts.line_chart([(date(2025, 12, 31), 0), (date(2026, 1, 1), 0)], title="t"))
+    assert ">2025-12-31</text>" in years
+
+
+def test_the_verdict_bar_uses_the_app_colours_and_survives_no_scans():
+    parts = [("Genuine", 3, charts.VERDICT_COLOURS["genuine"]), ("Invalid", 1, charts.VERDICT_COLOURS["invalid"])]
+    svg = str(charts.stacked_bar(parts, title="Verdicts"))
+    assert 'fill="#1a7f37"' in svg and 'fill="#4a5361"' in svg and ">75%</text>" in svg and "Invalid 1 (25%)" in svg
+    nothing = str(charts.stacked_bar([("Genuine", 0, "#1a7f37")], title="Verdicts"))
+    assert "Genuine 0" in nothing and "%" not in nothing
+    assert "No data" in str(charts.bar_chart([], title="t", empty="No data"))

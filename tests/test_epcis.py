@@ -1,0 +1,56 @@
+"""The EPCIS 2.0 JSON-LD export of a batch's events."""
+
+import pytest
+
+from gi_registry.domain import batches, codes
+
+
+def _events(response) -> list[dict]:
+    document = response.json if response.is_json else __import__("json").loads(response.data)
+    assert document["type"] == "EPCISDocument" and document["schemaVersion"] == "2.0"
+    assert document["@context"][0] == "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+    return document["epcisBody"]["eventList"]
+
+
+def test_harvest_commissioning_and_recall_with_gs1_identifiers(client, token_for, db, make_batch, keys):
+    batch = make_batch(quantity=20)
+    batches.issue_labels(session=db, batch=batch, count=3, keys=keys, actor=None)
+    batches.issue_labels(session=db, batch=batch, count=2, keys=keys, actor=None)
+    batches.recall_batch(session=db, batch=batch, reason="农残超标", actor=None)
+    db.commit()
+    response = client.get(f"/api/v1/batches/{batch.id}/epcis", headers=token_for("coop"))
+    assert response.status_code == 200 and response.mimetype == "application/ld+json"
+    harvest, first, second, recall = _events(response)
+    lot = f"https://id.gs1.org/01/06901234000016/10/{batch.batch_no}"
+    assert (harvest["type"], harvest["action"], harvest["bizStep"]) == ("ObjectEvent", "ADD", "creating_class_instance")
+    assert harvest["quantityList"] == [{"epcClass": lot, "quantity": 20.0, "uom": "KGM"}]
+    assert harvest["ilmd"]["cbvmda:lotNumber"] == batch.batch_no and harvest["ilmd"]["gi:origin"] == "512021126"
+    assert first["bizStep"] == "commissioning" and first["epcList"] == [f"{lot}/21/{n}" for n in (1, 2, 3)]
+    assert second["epcList"] == [f"{lot}/21/{n}" for n in (4, 5)]
+    assert (recall["disposition"], recall["gi:recallReason"]) == ("recalled", "农残超标")
+    for event in (harvest, first, second, recall):
+        assert event["eventTime"].endswith("Z") and event["eventTimeZoneOffset"] == "+08:00"
+
+
+def test_without_a_gtin_the_label_urls_are_the_identifiers(client, token_for, db, make_batch, keys):
+    batch = make_batch(licensee="coop_b")
+    batches.issue_labels(session=db, batch=batch, count=2, keys=keys, actor=None)
+    db.commit()
+    _harvest, commissioning = _events(client.get(f"/api/v1/batches/{batch.id}/epcis", headers=token_for("coop_b")))
+    for serial, url in enumerate(commissioning["epcList"], start=1):
+        code = url.rsplit("/", 1)[1]
+        assert codes.parse_code(code, keys=keys).serial == serial
+
+
+@pytest.mark.parametrize("who", ["coop_b", None])
+def test_another_cooperative_or_anonymous_gets_nothing(client, token_for, make_batch, who):
+    batch = make_batch()
+    response = client.get(f"/api/v1/batches/{batch.id}/epcis", headers=token_for(who) if who else {})
+    assert response.status_code == (404 if who else 401)
+
+
+def test_the_portal_offers_the_download(login_as, make_batch):
+    batch = make_batch()
+    client = login_as("coop")
+    assert f"/coop/batches/{batch.id}/epcis.jsonld" in client.get(f"/coop/batches/{batch.id}").text
+    assert client.get(f"/coop/batches/{batch.id}/epcis.jsonld").status_code == 200

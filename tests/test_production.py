@@ -1,0 +1,58 @@
+"""Production settings: no start without keys, secure cookies, security headers."""
+
+import subprocess
+import sys
+
+import pytest
+
+from gi_registry import create_app
+from gi_registry.config import ConfigError
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "GI_CODE_KEY"])
+def test_production_refuses_to_start_without_its_keys(monkeypatch, tmp_path, missing):
+    monkeypatch.setenv("GI_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "a-production-secret-key")
+    monkeypatch.setenv("GI_CODE_KEY", "1:a-production-code-key")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    monkeypatch.delenv(missing)
+    with pytest.raises(ConfigError, match=f"{missing} must be set when GI_ENV=production"):
+        create_app()
+
+
+def test_the_failure_is_one_clear_line_from_the_command_line(tmp_path):
+    env = {"GI_ENV": "production", "PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], env=env, capture_output=True, text=True)
+    assert result.returncode != 0 and "SECRET_KEY must be set when GI_ENV=production" in result.stderr
+
+
+def test_a_weak_code_key_is_refused(monkeypatch, tmp_path):
+    with pytest.raises(ConfigError, match="GI_CODE_KEY"):
+        create_app({"GI_CODE_KEY": "short", "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+
+
+def test_production_cookies_are_secure(monkeypatch, tmp_path):
+    monkeypatch.setenv("GI_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "a-production-secret-key")
+    monkeypatch.setenv("GI_CODE_KEY", "1:a-production-code-key")
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
+    assert app.config["REMEMBER_COOKIE_SECURE"]
+
+
+def test_every_page_carries_a_csp_without_inline_script(client, labelled):
+    _, codes = labelled
+    for path in ("/", f"/q/{codes[1]}", "/report", "/api/v1/products"):
+        headers = client.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+
+
+def test_templates_hold_no_inline_script_or_handler():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "templates"
+    for template in root.rglob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        assert "<script>" not in text and " onclick=" not in text and " onload=" not in text, template

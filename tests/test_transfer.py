@@ -1,0 +1,501 @@
+"""Exports and the bulk licensee import: who may use them, what leaves the register, and all-or-nothing writes."""
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlmodel import func, select
+
+from gi_registry.domain import exports, imports, registry, reports, verification
+from gi_registry.models import AuditEvent, Licence, Licensee, Product
+
+SAMPLE = Path(__file__).parent / "data" / "licensees-import.csv"
+IMPORT_URL = "/transfer/licensees/import?lang=en"
+CONTACT = "13911112222"
+IP_HASH = "c0ffee" * 10 + "beef"
+HEADER = "name,uscc,county,address,contact_name,contact_phone,product_code,valid_from,valid_to"
+# Valid codes (check characters computed with domain.uscc) not used by the world fixture.
+USCC_C = "93512021MA6AY1A01N"
+USCC_D = "93512022MA6L01B02F"
+USCC_E = "93512002MA6Y11C03T"
+
+EXPORTS = [f"/transfer/{table}.{suffix}" for table in ("reports", "scans", "licensees") for suffix in ("csv", "xlsx")]
+ROUTES = [("GET", "/transfer/", {"admin", "regulator"})]
+ROUTES += [("GET", url, {"admin", "regulator"}) for url in EXPORTS]
+ROUTES += [("GET", "/transfer/licensees/import", {"admin"}), ("POST", "/transfer/licensees/import", {"admin"})]
+
+
+def counts(db) -> tuple[int, int, int]:
+    """Licensees, licences and audit events in the database (the commit ends the snapshot SQLite's WAL holds)."""
+    db.commit()
+    return tuple(db.exec(select(func.count()).select_from(model)).one() for model in (Licensee, Licence, AuditEvent))
+
+
+def read_csv(response) -> list[dict]:
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.data.startswith(b"\xef\xbb\xbf"), "Excel needs the byte-order mark to read UTF-8"
+    return list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+
+
+def read_xlsx(response) -> list[list]:
+    assert response.status_code == 200 and response.mimetype == exports_mimetype()
+    workbook = load_workbook(io.BytesIO(response.data))
+    return [list(row) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True)]
+
+
+def exports_mimetype() -> str:
+    return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def upload(client, content: bytes, filename: str = "licensees.csv", *, run_import: bool = False, **extra):
+    data = {"file": (io.BytesIO(content), filename), **extra}
+    data["run_import" if run_import else "dry_run"] = "y"
+    return client.post(IMPORT_URL, data=data, content_type="multipart/form-data")
+
+
+def csv_file(*lines: str, encoding: str = "utf-8") -> bytes:
+    return "\r\n".join((HEADER, *lines)).encode(encoding)
+
+
+# ---- who may ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), ROUTES)
+@pytest.mark.parametrize("who", [None, "coop", "regulator", "admin"])
+def test_each_transfer_route_lets_only_its_roles_in(login_as, method, path, allowed, who):
+    client = login_as(who)
+    response = client.open(path, method=method, data={})
+    response.get_data()  # read a streamed export to its end, as a server would
+    response.close()
+    if who is None:
+        assert response.status_code == 302 and "/login?next=" in response.location
+    elif who not in allowed:
+        assert response.status_code == 403
+    elif method == "POST":
+        assert response.status_code == 422  # no file: the form says so and nothing happens
+    else:
+        assert response.status_code == 200
+
+
+def test_the_index_offers_the_import_only_to_admins(login_as):
+    assert "/transfer/licensees/import" not in login_as("regulator").get("/transfer/").text
+    page = login_as("admin").get("/transfer/").text
+    assert "/transfer/licensees/import" in page and "/transfer/scans.xlsx" in page
+
+
+# ---- exports ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def report(db, labelled, keys, tmp_path):
+    _, codes = labelled
+    filed = reports.file_report(
+        session=db,
+        data=reports.ReportInput(description='=HYPERLINK("http://evil")假冒柠檬', code=codes[3], contact=CONTACT),
+        photo_uploads=[],
+        keys=keys,
+        upload_dir=str(tmp_path / "uploads"),
+        max_bytes=10**7,
+        max_pixels=10**7,
+    )
+    db.commit()
+    return filed
+
+
+@pytest.fixture
+def scans(db, labelled, keys):
+    """Three scans of serial 1: on 1, 2 and 3 March 2026 (UTC), the middle one with a shared place."""
+    _, codes = labelled
+    for day in (1, 2, 3):
+        verification.verify(
+            session=db,
+            code=codes[1],
+            keys=keys,
+            rules=verification.CopyRules(),
+            place=(30.1234, 105.3456) if day == 2 else None,
+            ip_hash=IP_HASH,
+            ua="Mozilla/5.0 MicroMessenger/8.0",
+            now=datetime(2026, 3, day, 12, 0, tzinfo=UTC),
+        )
+    db.commit()
+
+
+def test_the_reports_export_has_the_case_but_not_the_reporters_contact(login_as, report, labelled):
+    batch, _ = labelled
+    client = login_as("regulator")
+    csv_response = client.get("/transfer/reports.csv")
+    (row,) = read_csv(csv_response)
+    assert list(row) == list(exports.REPORT_COLUMNS)
+    assert row["tracking_no"] == report.tracking_no and row["status"] == "new"
+    assert row["batch_no"] == batch.batch_no and row["product_code"] == "anyue-lemon"
+    assert row["licensee_name"] == "安岳柠檬合作社"
+    assert row["description"] == '\'=HYPERLINK("http://evil")假冒柠檬'
+    assert row["created_at"].endswith("+00:00")
+    xlsx_response = client.get("/transfer/reports.xlsx")
+    header, values = read_xlsx(xlsx_response)
+    assert dict(zip(header, values, strict=True))["tracking_no"] == report.tracking_no
+    for response in (csv_response, xlsx_response):
+        assert CONTACT.encode() not in response.data
+        assert "attachment" in response.headers["Content-Disposition"]
+        assert "no-store" in response.headers["Cache-Control"]
+    assert CONTACT not in str(read_xlsx(xlsx_response))
+
+
+def test_the_scans_export_has_no_ip_hash_and_honours_the_dates(login_as, scans, labelled):
+    batch, _ = labelled
+    client = login_as("admin")
+    rows = read_csv(client.get("/transfer/scans.csv"))
+    assert [row["at"][:10] for row in rows] == ["2026-03-01", "2026-03-02", "2026-03-03"]
+    assert list(rows[0]) == list(exports.SCAN_COLUMNS)
+    assert {row["batch_no"] for row in rows} == {batch.batch_no} and rows[0]["serial"] == "1"
+    assert rows[0]["ua_family"] == "wechat" and rows[0]["latitude"] == "" and rows[1]["latitude"] != ""
+    middle = read_csv(client.get("/transfer/scans.csv?from=2026-03-02&to=2026-03-02"))
+    assert [row["at"][:10] for row in middle] == ["2026-03-02"]
+    assert len(read_csv(client.get("/transfer/scans.csv?from=2026-03-02"))) == 2
+    assert len(read_csv(client.get("/transfer/scans.csv?to=2026-03-01"))) == 1
+    assert len(read_csv(client.get("/transfer/scans.csv?from=nonsense"))) == 3  # a malformed bound is ignored
+    xlsx = client.get("/transfer/scans.xlsx?from=2026-03-02")
+    header, *values = read_xlsx(xlsx)
+    assert header[0] == "at" and [row[0] for row in values] == [datetime(2026, 3, 2, 12), datetime(2026, 3, 3, 12)]
+    for response in (client.get("/transfer/scans.csv"), xlsx):
+        assert IP_HASH.encode() not in response.data
+
+
+def test_the_licensees_export_has_one_row_per_licence_with_its_status(login_as, db, world):
+    registry.change_licence_state(session=db, licence=world["licence_b"], action="suspend", reason="r", actor=None)
+    registry.grant_licence(
+        session=db,
+        licensee=world["coop_a"],
+        product_code="lezhi-cocoon",
+        valid_from=date(2020, 1, 1),
+        valid_to=date(2021, 1, 1),
+        actor=None,
+    )
+    world["coop_a"].contact_name, world["coop_a"].contact_phone = "赵联系", CONTACT
+    db.add(world["coop_a"])
+    registry.save_licensee(
+        session=db, actor=None, data=registry.LicenseeInput(name="无证合作社", uscc=USCC_C, county_code="512002")
+    )
+    db.commit()
+    client = login_as("regulator")
+    rows = read_csv(client.get("/transfer/licensees.csv"))
+    found = {(row["uscc"], row["product_code"], row["licence_status"], row["valid_to"]) for row in rows}
+    assert found == {
+        (world["coop_a"].uscc, "anyue-lemon", "active", "2099-12-31"),
+        (world["coop_a"].uscc, "lezhi-cocoon", "expired", "2021-01-01"),
+        (world["coop_b"].uscc, "lezhi-cocoon", "suspended", "2099-12-31"),
+        (USCC_C, "", "", ""),
+    }
+    assert rows[0]["county_code"] and "address" in rows[0]
+    xlsx = client.get("/transfer/licensees.xlsx")
+    header, *values = read_xlsx(xlsx)
+    assert header[:2] == ["name", "uscc"] and len(values) == 4
+    assert date(2099, 12, 31) in [row[7].date() if row[7] else None for row in values]
+    for response in (client.get("/transfer/licensees.csv"), xlsx):
+        assert CONTACT.encode() not in response.data and "赵联系".encode() not in response.data
+
+
+@pytest.mark.parametrize("name", ["=1+2", "+SUM(A1)", "-2+3", "@SUM(A1)", "=cmd|' /C calc'!A0"])
+def test_formula_injection_is_neutralised_in_csv_and_xlsx(login_as, db, world, name):
+    registry.save_licensee(
+        session=db, actor=None, data=registry.LicenseeInput(name=name, uscc=USCC_C, county_code="512002")
+    )
+    db.commit()
+    client = login_as("admin")
+    names = {row["name"] for row in read_csv(client.get("/transfer/licensees.csv"))}
+    assert "'" + name in names and name not in names
+    workbook = load_workbook(io.BytesIO(client.get("/transfer/licensees.xlsx").data))
+    cells = [row[0] for row in workbook.active.iter_rows(min_row=2)]
+    guarded = [cell for cell in cells if cell.value == "'" + name]
+    assert len(guarded) == 1 and guarded[0].data_type == "s"  # text, not a formula
+    assert all(cell.data_type != "f" for cell in cells)
+
+
+def test_an_empty_export_still_has_its_header(login_as):
+    client = login_as("admin")
+    assert read_csv(client.get("/transfer/reports.csv")) == []
+    assert read_xlsx(client.get("/transfer/reports.xlsx")) == [list(exports.REPORT_COLUMNS)]
+
+
+def test_a_long_export_continues_on_another_sheet(monkeypatch):
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 3)
+    target = io.BytesIO()
+    exports.write_xlsx(exports.Export("scans", ("a", "b"), iter([(i, "x\x07y") for i in range(5)])), target)
+    workbook = load_workbook(target)
+    assert workbook.sheetnames == ["scans", "scans 2", "scans 3"]
+    assert [row[0] for sheet in workbook for row in sheet.iter_rows(min_row=2, values_only=True)] == [0, 1, 2, 3, 4]
+    assert workbook["scans"]["B2"].value == "xy"  # control characters Excel refuses are dropped
+
+
+# ---- the import: the domain rules ---------------------------------------------------------
+
+
+GOOD = {"name": "新合作社", "uscc": USCC_C, "county": "512021"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "column", "message"),
+    [
+        ({"name": ""}, "name", "the name is missing"),
+        ({"name": "长" * 129}, "name", "longer than %(limit)s characters"),
+        ({"contact_phone": "1" * 33}, "contact_phone", "longer than %(limit)s characters"),
+        ({"uscc": ""}, "uscc", "the unified social credit code is missing"),
+        ({"uscc": USCC_C[:-1] + "A"}, "uscc", "check character does not match"),
+        ({"uscc": "93512021MA6AY1A01"}, "uscc", "must be 18 characters of 0-9 and A-Y without I, O, S, V, Z"),
+        ({"uscc": "93512021MA6AY0L018"}, "uscc", "a licensee with this code is already registered"),
+        ({"county": "512021126"}, "county", "unknown county: use a code like 512021 or a name like 安岳县"),
+        ({"county": "成都市"}, "county", "unknown county: use a code like 512021 or a name like 安岳县"),
+        (
+            {"product_code": "nope", "valid_from": "2026-01-01", "valid_to": "2027-01-01"},
+            "product_code",
+            "unknown product",
+        ),
+        ({"valid_from": "2026-01-01", "valid_to": "2027-01-01"}, "product_code", "a licence needs a product code"),
+        ({"product_code": "anyue-lemon", "valid_to": "2027-01-01"}, "valid_from", "a licence needs this date"),
+        (
+            {"product_code": "anyue-lemon", "valid_from": "2026-13-01", "valid_to": "2027-01-01"},
+            "valid_from",
+            "not a date: write YYYY-MM-DD",
+        ),
+        (
+            {"product_code": "anyue-lemon", "valid_from": "1.1.2026", "valid_to": "2027-01-01"},
+            "valid_from",
+            "not a date: write YYYY-MM-DD",
+        ),
+        (
+            {"product_code": "anyue-lemon", "valid_from": "2027-01-01", "valid_to": "2026-01-01"},
+            "valid_to",
+            "the end precedes the start",
+        ),
+    ],
+)
+def test_each_row_rule_names_its_column(db, world, changes, column, message):
+    row = imports.Row(line=2, **{**GOOD, **changes})
+    problems = imports.check_rows(session=db, rows=[row])
+    assert [(p.line, p.column, p.message) for p in problems] == [(2, column, message)]
+
+
+@pytest.mark.parametrize("county", ["512021", "安岳县", "Anyue County", "anyue county"])
+def test_a_county_is_known_by_code_or_name(db, world, county):
+    assert imports.check_rows(session=db, rows=[imports.Row(line=2, **{**GOOD, "county": county})]) == []
+
+
+def test_a_uscc_twice_in_the_file_points_at_the_first_row(db, world):
+    rows = [imports.Row(line=2, **GOOD), imports.Row(line=3, **{**GOOD, "uscc": GOOD["uscc"].lower()})]
+    (problem,) = imports.check_rows(session=db, rows=rows)
+    assert (problem.line, problem.column, problem.params) == (3, "uscc", {"line": 2})
+
+
+def test_a_withdrawn_product_cannot_be_licensed(db, world):
+    product = db.exec(select(Product).where(Product.code == "lezhi-cocoon")).one()
+    product.status = "withdrawn"
+    db.add(product)
+    db.commit()
+    row = imports.Row(line=2, **GOOD, product_code="lezhi-cocoon", valid_from="2026-01-01", valid_to="2027-01-01")
+    assert [p.message for p in imports.check_rows(session=db, rows=[row])] == ["the product is withdrawn"]
+
+
+def test_import_rows_refuses_everything_when_one_row_is_bad(db, world):
+    before = counts(db)
+    rows = [imports.Row(line=2, **GOOD), imports.Row(line=3, **{**GOOD, "uscc": USCC_D, "county": "?"})]
+    with pytest.raises(imports.ImportRefused) as refused:
+        imports.import_rows(session=db, rows=rows, actor=None)
+    assert [p.line for p in refused.value.problems] == [3]
+    db.rollback()
+    assert counts(db) == before
+
+
+# ---- the import: reading files ------------------------------------------------------------
+
+
+def test_the_sample_file_parses_with_its_line_numbers():
+    rows = imports.parse_rows(filename="licensees-import.csv", content=SAMPLE.read_bytes())
+    assert [row.line for row in rows] == [2, 3, 4, 5]
+    assert rows[1].county == "512022" and rows[1].valid_from == "2026/3/1" and rows[2].product_code == ""
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_csv_in_each_encoding_reads_the_same(encoding):
+    content = SAMPLE.read_text(encoding="utf-8").encode(encoding)
+    rows = imports.parse_rows(filename="x.CSV", content=content)
+    assert rows[0].name == "岳阳柠檬专业合作社（示例）" and rows[0].county == "安岳县"
+
+
+def test_an_xlsx_reads_numbers_and_dates_as_people_typed_them():
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Name", "USCC", "County Code", "Contact Phone", "product_code", "valid_from", "valid_to", None])
+    sheet.append(["新合作社", USCC_C, 512021, 13800000001, "anyue-lemon", datetime(2026, 1, 1), date(2027, 1, 1), None])
+    sheet.append([None] * 7)
+    target = io.BytesIO()
+    workbook.save(target)
+    (row,) = imports.parse_rows(filename="x.xlsx", content=target.getvalue())
+    assert (row.county, row.contact_phone, row.valid_from, row.valid_to) == (
+        "512021",
+        "13800000001",
+        "2026-01-01",
+        "2027-01-01",
+    )
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "code"),
+    [
+        ("x.txt", b"name,uscc,county\r\na,b,c", "wrong_file_type"),
+        ("x.xls", b"\xd0\xcf\x11\xe0", "wrong_file_type"),
+        ("x", b"name,uscc,county", "wrong_file_type"),
+        ("x.xlsx", b"PK\x03\x04 not really a zip", "unreadable_file"),
+        ("x.xlsx", b"name,uscc,county\r\n", "unreadable_file"),
+        ("x.csv", b"\x00\x01\x02PK", "unreadable_file"),
+        ("x.csv", b"", "empty_file"),
+        ("x.csv", HEADER.encode(), "empty_file"),
+        ("x.csv", b"name,uscc\r\na,b", "missing_columns"),
+        ("x.csv", b"name,uscc,county,fax\r\na,b,c,d", "unknown_columns"),
+        ("x.csv", b"name,uscc,county,county_code\r\na,b,c,d", "duplicate_columns"),
+        ("x.csv", b"name,uscc,county\r\n" + b"x" * (2 * 1024 * 1024), "file_too_large"),
+        ("x.csv", (HEADER + "\r\n" + "a,b,c,,,,,,\r\n" * 5001).encode(), "too_many_rows"),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_refused_whole(filename, content, code):
+    with pytest.raises(imports.ImportRefused) as refused:
+        imports.parse_rows(filename=filename, content=content)
+    assert refused.value.code == code
+
+
+def test_five_thousand_rows_are_allowed():
+    content = (HEADER + "\r\n" + "a,b,c,,,,,,\r\n" * 5000).encode()
+    assert len(imports.parse_rows(filename="x.csv", content=content)) == 5000
+
+
+# ---- the import: the page -----------------------------------------------------------------
+
+
+BAD_ROWS = (
+    f"好合作社,{USCC_C},安岳县,,,,,,",
+    f"坏校验码合作社,{USCC_D[:-1]}A,乐至县,,,,,,",
+    f"未知区县合作社,{USCC_E},成都市,,,,anyue-nothing,2026-01-01,2025-01-01",
+    f",{USCC_C},512021,,,,,,",
+    "已登记合作社,93512021MA6AY0L018,512021,,,,anyue-lemon,2026-02-30,",
+)
+
+
+def test_a_dry_run_lists_every_problem_of_every_row_and_writes_nothing(login_as, db):
+    client = login_as("admin")
+    before = counts(db)
+    response = upload(client, csv_file(*BAD_ROWS))
+    assert response.status_code == 422
+    page = response.text
+    for expected in (
+        "check character does not match",
+        "unknown county",
+        "unknown product",
+        "the end precedes the start",
+        "the name is missing",
+        "the same code is already on row 2",
+        "a licensee with this code is already registered",
+        "not a date: write YYYY-MM-DD",
+        "a licence needs this date",
+        "Rows: 5; with problems: 4.",
+        "Rows without problems not shown: 1.",
+    ):
+        assert expected in page, expected
+    assert "好合作社" not in page  # the clean row is counted, not listed
+    assert counts(db) == before
+
+
+def test_a_clean_dry_run_writes_nothing_and_offers_the_import(login_as, db):
+    client = login_as("admin")
+    before = counts(db)
+    response = upload(client, SAMPLE.read_bytes())
+    assert response.status_code == 200 and "No problems found (rows checked: 4)" in response.text
+    assert counts(db) == before
+
+
+def test_a_clean_file_imports_every_row_with_its_licence_and_audit(login_as, db):
+    client = login_as("admin")
+    licensees, licences, events = counts(db)
+    response = upload(client, SAMPLE.read_bytes(), "licensees-import.csv", run_import=True)
+    assert response.status_code == 303 and response.location.endswith("/admin/licensees")
+    assert counts(db) == (licensees + 4, licences + 3, events + 7)
+    cocoon = db.exec(select(Licensee).where(Licensee.uscc == USCC_D)).one()
+    assert (cocoon.county_code, cocoon.contact_name) == ("512022", "李示例")
+    ((licence, product),) = registry.licences_of(session=db, licensee=cocoon)
+    assert (product.code, licence.valid_from, licence.valid_to) == ("lezhi-cocoon", date(2026, 3, 1), date(2029, 2, 28))
+    grant = db.exec(
+        select(AuditEvent).where(AuditEvent.action == "licence.grant").order_by(AuditEvent.id.desc())
+    ).first()
+    assert grant.actor == "admin@test.cn" and "licensees-import.csv" in grant.reason
+    assert "Licensees imported: 4." in client.get("/admin/licensees?lang=en").text
+
+
+def test_one_bad_row_means_nothing_is_imported_even_when_import_is_pressed(login_as, db):
+    client = login_as("admin")
+    before = counts(db)
+    content = SAMPLE.read_bytes() + f"坏行合作社,{USCC_E[:-1]}A,安岳县,,,,,,\r\n".encode()
+    response = upload(client, content, run_import=True)
+    assert response.status_code == 422
+    assert "check character does not match" in response.text and "nothing was imported" in response.text
+    assert counts(db) == before
+
+
+def test_an_xlsx_upload_imports_too(login_as, db):
+    workbook = Workbook()
+    workbook.active.append(HEADER.split(","))
+    workbook.active.append(
+        ["新合作社", USCC_C, "安岳县", "", "", "", "anyue-lemon", date(2026, 1, 1), date(2027, 1, 1)]
+    )
+    target = io.BytesIO()
+    workbook.save(target)
+    client = login_as("admin")
+    assert upload(client, target.getvalue(), "list.xlsx", run_import=True).status_code == 303
+    assert db.exec(select(Licensee).where(Licensee.uscc == USCC_C)).one().name == "新合作社"
+
+
+def test_the_import_takes_only_the_file_that_was_checked(login_as, db):
+    client = login_as("admin")
+    dry = upload(client, csv_file(f"甲合作社,{USCC_C},安岳县,,,,,,"))
+    assert dry.status_code == 200 and 'name="checked"' in dry.text
+    digest = dry.text.split('name="checked" type="hidden" value="')[1].split('"')[0]
+    before = counts(db)
+    other = upload(client, csv_file(f"乙合作社,{USCC_D},乐至县,,,,,,"), run_import=True, checked=digest)
+    assert other.status_code == 422 and "not the file that was checked" in other.text
+    assert counts(db) == before
+    same = upload(client, csv_file(f"甲合作社,{USCC_C},安岳县,,,,,,"), run_import=True, checked=digest)
+    assert same.status_code == 303 and counts(db)[0] == before[0] + 1
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "message"),
+    [
+        ("big.csv", b"x" * (2 * 1024 * 1024 + 1), "larger than 2 MB"),
+        ("list.xls", b"\xd0\xcf\x11\xe0" + b"\x00" * 100, "Only .csv and .xlsx files can be imported."),
+        ("list.xlsx", b"not a workbook", "not a readable .xlsx workbook"),
+    ],
+)
+def test_oversize_or_wrong_files_are_refused_and_write_nothing(login_as, db, filename, content, message):
+    client = login_as("admin")
+    before = counts(db)
+    response = upload(client, content, filename, run_import=True)
+    assert response.status_code == 422 and message in response.text
+    assert counts(db) == before
+
+
+def test_the_import_form_needs_its_csrf_token(make_app, world):
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    login = client.get("/login")
+    token = login.text.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    client.post("/login", data={"email": "admin@test.cn", "password": "correct-horse-42", "csrf_token": token})
+    response = upload(client, SAMPLE.read_bytes(), run_import=True)
+    assert response.status_code == 400
+    assert client.get(IMPORT_URL).status_code == 200
+
+
+@pytest.mark.parametrize("url", EXPORTS)
+def test_a_streamed_export_gives_its_connection_back(app, login_as, scans, report, url):
+    response = login_as("regulator").get(url)
+    assert response.status_code == 200 and len(response.get_data()) > 100
+    response.close()
+    assert app.extensions["db_engine"].pool.checkedout() == 0
