@@ -127,3 +127,13 @@ def test_origin_choices_cover_the_county_and_its_townships_only(db, world):
     codes = {area.code for area in registry.origin_choices(session=db, product=world["lemon"])}
     assert "512021" in codes and "512021126" in codes  # 安岳县 and 南薰镇
     assert not any(code.startswith("512022") for code in codes)
+
+
+@pytest.mark.parametrize(("field", "limit"), [("name", 128), ("address", 200), ("contact_name", 64),
+                                              ("contact_phone", 32)])
+def test_a_licensee_field_past_its_column_is_refused_before_the_database(db, world, field, limit):
+    data = registry.LicenseeInput(name="雁江蜜柑合作社", uscc="93512002MA6Y10M03N", county_code="512002")
+    setattr(data, field, "x" * (limit + 1))
+    with pytest.raises(DomainError) as refused:
+        registry.save_licensee(session=db, data=data, actor=None)
+    assert refused.value.fields[field] == "too long"

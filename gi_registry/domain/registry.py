@@ -175,6 +175,10 @@ def _check_licensee(*, session: Session, data: LicenseeInput, existing: Licensee
     fields = {}
     if not data.name.strip():
         fields["name"] = N_("required")
+    # The columns' limits, checked here so every way in (form, API, import) refuses alike.
+    for name, limit in (("name", 128), ("address", 200), ("contact_name", 64), ("contact_phone", 32)):
+        if len(getattr(data, name) or "") > limit:
+            fields[name] = N_("too long")
     problem = uscc_problem(data.uscc)
     if problem:
         fields["uscc"] = problem
