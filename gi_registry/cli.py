@@ -29,10 +29,12 @@ def init_db() -> None:
 @with_appcontext
 def seed_demo() -> None:
     """Load the Ziyang products, the 资味 brand, demo licensees and accounts (safe to run again)."""
-    from .seed.demo import seed
+    from .seed.demo import seed, seed_batch
 
     with session_scope() as session:
         created = seed(session=session)
+        created += seed_batch(session=session, keys=current_app.extensions["code_keys"],
+                              base_url=current_app.config["GI_BASE_URL"])
     for line in created:
         click.echo(line)
     # Passwords are random and shown once; keep them beside the database so a re-run can show them again.

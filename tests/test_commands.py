@@ -45,6 +45,15 @@ def test_seed_demo_loads_the_four_marks_with_real_area_codes_once(app, db):
     }
     assert len(db.exec(select(Licensee)).all()) == 3 and len(db.exec(select(Licence)).all()) == 5
     assert {u.role for u in db.exec(select(User))} == {"admin", "regulator", "cooperative"}
+    sample = re.search(r"try a scan: (\S+)", first.output).group(1)
+    assert "try a scan" not in second.output  # the demo batch is made once
+    assert sample.startswith("HTTP://GI.TEST/Q/")
+
+
+def test_the_demo_label_scans_genuine(app, client):
+    output = run(app, "seed-demo").output
+    code = re.search(r"try a scan: \S+/Q/(\S+)", output).group(1)
+    assert client.get(f"/api/v1/verify/{code}").json["verdict"] == "genuine"
 
 
 def test_the_seeded_areas_match_the_verified_county_codes(app, db):

@@ -7,13 +7,14 @@ The licensees are fictional and marked （演示）; their USCCs are well-formed
 
 import csv
 import secrets
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, select
 
-from ..domain import accounts, registry
-from ..models import Area, Licensee, Product, User
+from ..domain import accounts, batches, registry
+from ..domain.codes import CodeKeys
+from ..models import Area, Batch, Licensee, Product, User
 
 AREAS_CSV = Path(__file__).with_name("areas.csv")
 
@@ -121,6 +122,19 @@ def load_areas(*, session: Session) -> int:
         session.add(area)
     session.flush()
     return len(rows)
+
+
+def seed_batch(*, session: Session, keys: CodeKeys, base_url: str) -> list[str]:
+    """One lemon batch with 20 unit labels, so a fresh install has a code to scan."""
+    if session.exec(select(Batch)).first() is not None:
+        return []
+    licensee = session.exec(select(Licensee).where(Licensee.uscc == LICENSEES[0][0].uscc)).one()
+    data = batches.BatchInput(product_code="anyue-lemon", quantity=100, unit="kg", origin_code="512021126",
+                              harvested_on=date.today() - timedelta(days=7), grade="一级")
+    batch = batches.register_batch(session=session, licensee=licensee, data=data, actor=None)
+    batches.issue_labels(session=session, batch=batch, count=20, keys=keys, actor=None)
+    sample = batches.label_for(batch=batch, serial=1, keys=keys, base_url=base_url).url
+    return [f"batch {batch.batch_no} created with 20 labels; try a scan: {sample}"]
 
 
 def seed(*, session: Session, passwords: dict[str, str] | None = None) -> list[str]:
