@@ -33,8 +33,9 @@ def seed_demo() -> None:
 
     with session_scope() as session:
         created = seed(session=session)
-        created += seed_batch(session=session, keys=current_app.extensions["code_keys"],
-                              base_url=current_app.config["GI_BASE_URL"])
+        created += seed_batch(
+            session=session, keys=current_app.extensions["code_keys"], base_url=current_app.config["GI_BASE_URL"]
+        )
     for line in created:
         click.echo(line)
     # Passwords are random and shown once; keep them beside the database so a re-run can show them again.

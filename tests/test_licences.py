@@ -129,8 +129,9 @@ def test_origin_choices_cover_the_county_and_its_townships_only(db, world):
     assert not any(code.startswith("512022") for code in codes)
 
 
-@pytest.mark.parametrize(("field", "limit"), [("name", 128), ("address", 200), ("contact_name", 64),
-                                              ("contact_phone", 32)])
+@pytest.mark.parametrize(
+    ("field", "limit"), [("name", 128), ("address", 200), ("contact_name", 64), ("contact_phone", 32)]
+)
 def test_a_licensee_field_past_its_column_is_refused_before_the_database(db, world, field, limit):
     data = registry.LicenseeInput(name="雁江蜜柑合作社", uscc="93512002MA6Y10M03N", county_code="512002")
     setattr(data, field, "x" * (limit + 1))

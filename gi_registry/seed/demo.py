@@ -129,8 +129,14 @@ def seed_batch(*, session: Session, keys: CodeKeys, base_url: str) -> list[str]:
     if session.exec(select(Batch)).first() is not None:
         return []
     licensee = session.exec(select(Licensee).where(Licensee.uscc == LICENSEES[0][0].uscc)).one()
-    data = batches.BatchInput(product_code="anyue-lemon", quantity=100, unit="kg", origin_code="512021126",
-                              harvested_on=date.today() - timedelta(days=7), grade="一级")
+    data = batches.BatchInput(
+        product_code="anyue-lemon",
+        quantity=100,
+        unit="kg",
+        origin_code="512021126",
+        harvested_on=date.today() - timedelta(days=7),
+        grade="一级",
+    )
     batch = batches.register_batch(session=session, licensee=licensee, data=data, actor=None)
     batches.issue_labels(session=session, batch=batch, count=20, keys=keys, actor=None)
     sample = batches.label_for(batch=batch, serial=1, keys=keys, base_url=base_url).url
