@@ -5,6 +5,7 @@ in the custom format. The archive holds manifest.json, the database file and upl
 """
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -125,7 +126,13 @@ def _restore_database(database_url: str, dump: Path) -> None:
     )
 
 
+PHOTO_NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")
+
+
 def _restore_uploads(source: Path, target: Path, names: list[str]) -> None:
+    # The manifest is data from a file; only names this app makes may be written.
+    if not all(PHOTO_NAME.match(name) for name in names):
+        raise BackupError("the backup lists an unexpected photo name")
     target.mkdir(parents=True, exist_ok=True)
     for stale in target.glob("*"):
         if stale.is_file() and stale.name not in names:

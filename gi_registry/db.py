@@ -14,7 +14,8 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # pool_recycle instead of pool_pre_ping: a ping is one more round trip on every request, the scan page included.
-    return create_engine(url, pool_recycle=300)
+    # Timestamps are read and written as UTC; the server's own zone must not leak into them.
+    return create_engine(url, pool_recycle=300, connect_args={"options": "-c timezone=UTC"})
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

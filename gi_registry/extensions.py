@@ -32,3 +32,15 @@ def copy_rules():
         far_hours=config["GI_COPY_FAR_HOURS"],
         batch_scans_per_label=config["GI_COPY_BATCH_SCANS_PER_LABEL"],
     )
+
+
+def _setting(name: str):
+    from flask import current_app
+
+    return lambda: current_app.config[name]
+
+
+# One budget per purpose, shared by every way in: the form and the API, the page and the GS1 link.
+login_limit = limiter.shared_limit(_setting("LOGIN_RATE_LIMIT"), scope="login", methods=["POST"])
+verify_limit = limiter.shared_limit(_setting("VERIFY_RATE_LIMIT"), scope="verify")
+report_limit = limiter.shared_limit(_setting("REPORT_RATE_LIMIT"), scope="report", methods=["POST"])

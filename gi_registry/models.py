@@ -2,8 +2,28 @@
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp that is always timezone-aware UTC in Python, whatever the database hands back.
+
+    SQLite stores no zone and returns naive values; PostgreSQL returns them in the session's zone.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def utcnow() -> datetime:
@@ -11,7 +31,7 @@ def utcnow() -> datetime:
 
 
 def _created() -> Field:
-    return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False)
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 PRODUCT_KINDS = ("gi_product", "gi_certification_mark", "gi_collective_mark", "public_brand")
@@ -105,7 +125,7 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(unique=True, index=True, max_length=64)
     user_id: int = Field(foreign_key="user.id", index=True)
     created_at: datetime = _created()
-    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    expires_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -148,7 +168,7 @@ class Batch(SQLModel, table=True):
     inspection_cert: str = Field(default="", max_length=64)
     status: str = Field(default="active", max_length=16)  # active | recalled
     recall_reason: str = Field(default="", max_length=1000)
-    recalled_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    recalled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Unit labels 1..labels_issued exist; codes are signed, so nothing per label is stored.
     labels_issued: int = Field(default=0)
     created_at: datetime = _created()
@@ -175,7 +195,7 @@ class Scan(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     batch_id: int | None = Field(default=None, foreign_key="batch.id")
     serial: int | None = None
-    at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False, index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
     verdict: str = Field(max_length=16, index=True)
     reasons: list | None = Field(default=None, sa_column=Column(JSON))
     channel: str = Field(default="page", max_length=8)  # page | api | gs1
@@ -205,7 +225,7 @@ class Report(SQLModel, table=True):
     assigned_to: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = _created()
     updated_at: datetime = _created()
-    closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ReportPhoto(SQLModel, table=True):
@@ -242,4 +262,12 @@ class ScanTally(SQLModel, table=True):
     batch_id: int = Field(foreign_key="batch.id", primary_key=True)
     serial: int = Field(primary_key=True)
     count: int = 0
-    first_at: datetime = Field(sa_type=DateTime(timezone=True))
+    first_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class BatchSequence(SQLModel, table=True):
+    """The last batch number given under a prefix such as AY-2026-; bumped by an upsert, so no two batches
+    get the same number and no savepoint is needed (SQLite's driver would commit a lone savepoint)."""
+
+    prefix: str = Field(primary_key=True, max_length=16)
+    last: int = 0

@@ -147,3 +147,25 @@ def test_each_api_gate_lets_only_its_roles_through(client, world, token_for, met
         assert response.status_code == 403 and error_of(response)["code"] == "forbidden"
     else:
         assert response.status_code == 422  # past the gate, stopped by the empty body
+
+
+def test_password_guessing_through_the_api_is_throttled_with_the_login_form(make_app, world):
+    client = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute").test_client()
+    wrong = {"email": "admin@test.cn", "password": "guess-guess-1"}
+    statuses = [
+        client.post("/login", data=wrong).status_code,
+        client.post("/api/v1/tokens", json=wrong).status_code,
+        client.post("/api/v1/tokens", json=wrong).status_code,
+        client.post("/api/v1/tokens", json=wrong).status_code,
+    ]
+    assert statuses == [200, 401, 401, 429]
+
+
+def test_every_time_in_an_answer_carries_its_zone(client, token_for, labelled):
+    _, codes = labelled
+    filed = client.post("/api/v1/reports", json={"description": "可疑的柠檬包装", "code": codes[1]}).json
+    answers = [client.get(f"/api/v1/reports/{filed['tracking_no']}").json["updated_at"],
+               client.get(f"/api/v1/verify/{codes[1]}").json["scans"]["first_at"],
+               client.get("/api/v1/reports", headers=token_for("regulator")).json["items"][0]["created_at"]]
+    for answer in answers:
+        assert datetime.fromisoformat(answer).utcoffset() is not None, answer

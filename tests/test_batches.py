@@ -56,7 +56,7 @@ def test_each_refusal_says_why_and_writes_nothing(db, world, changes, status, co
         _register(db, world, **changes)
     assert (refused.value.status, refused.value.code) == (status, code)
     assert field in refused.value.fields
-    db.rollback()
+    db.commit()  # not a rollback: anything the refusal left behind would be written
     assert _counts(db) == before
 
 
@@ -118,7 +118,7 @@ def test_past_the_quota_is_refused_and_changes_nothing(db, world, keys):
     with pytest.raises(DomainError) as refused:
         batches.issue_labels(session=db, batch=batch, count=6, keys=keys, actor=None)
     assert refused.value.code == "label_quota_exceeded" and "5" in refused.value.fields["count"]
-    db.rollback()
+    db.commit()  # not a rollback: anything the refusal left behind would be written
     assert db.get(Batch, batch.id).labels_issued == 15
     assert len(db.exec(select(LabelIssue)).all()) == 1
 
@@ -195,3 +195,29 @@ def test_batch_filters_by_product_status_date_and_number(db, world):
     assert ids(q="000001") == [a.id]
     assert ids(product_code="lezhi-cocoon") == []
     assert date(2026, 11, 28) - timedelta(days=1) > a.harvested_on
+
+
+@pytest.mark.parametrize("action", ["suspend", "revoke"])
+def test_no_labels_under_a_suspended_or_revoked_licence(db, world, keys, action):
+    batch = _register(db, world)
+    registry.change_licence_state(session=db, licence=world["licence_a"], action=action, reason="r", actor=None)
+    with pytest.raises(DomainError) as refused:
+        batches.issue_labels(session=db, batch=batch, count=1, keys=keys, actor=None)
+    assert (refused.value.status, refused.value.code) == (403, "licence_inactive")
+    db.commit()
+    assert db.get(Batch, batch.id).labels_issued == 0
+
+
+def test_a_renewed_licence_keeps_labels_coming(db, world, keys):
+    batch = _register(db, world)
+    world["licence_a"].valid_to = date(2026, 11, 1)  # the batch's licence ran out …
+    db.add(world["licence_a"])
+    registry.grant_licence(
+        session=db,
+        licensee=world["coop_a"],
+        product_code="anyue-lemon",  # … and was renewed
+        valid_from=date(2026, 11, 2),
+        valid_to=date(2099, 1, 1),
+        actor=None,
+    )
+    assert batches.issue_labels(session=db, batch=batch, count=2, keys=keys, actor=None).last_serial == 2

@@ -97,7 +97,7 @@ def test_a_bad_grant_names_the_field_and_writes_nothing(db, world, product_code,
             session=db, licensee=world["coop_b"], product_code=product_code, valid_from=start, valid_to=end, actor=None
         )
     assert field in refused.value.fields
-    db.rollback()
+    db.commit()  # not a rollback: anything the refusal left behind would be written
     assert (_count(db, Licence), _count(db, AuditEvent)) == before
 
 
@@ -119,7 +119,7 @@ def test_a_duplicate_licensee_is_a_conflict_and_writes_nothing(db, world):
     with pytest.raises(Conflict) as refused:
         registry.save_licensee(session=db, data=data, actor=None)
     assert refused.value.code == "duplicate_licensee"
-    db.rollback()
+    db.commit()  # not a rollback: anything the refusal left behind would be written
     assert _count(db, Licensee) == before
 
 
@@ -138,3 +138,10 @@ def test_a_licensee_field_past_its_column_is_refused_before_the_database(db, wor
     with pytest.raises(DomainError) as refused:
         registry.save_licensee(session=db, data=data, actor=None)
     assert refused.value.fields[field] == "too long"
+
+
+def test_a_gtin_13_is_kept_as_its_14_digits(db, world):
+    data = registry.LicenseeInput(
+        name="雁江蜜柑合作社", uscc="93512002MA6Y10M03N", county_code="512002", gtin="6901234000016"
+    )
+    assert registry.save_licensee(session=db, data=data, actor=None).gtin == "06901234000016"

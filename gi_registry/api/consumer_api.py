@@ -5,8 +5,8 @@ from werkzeug.datastructures import FileStorage
 
 from ..db import get_session
 from ..domain import DomainError, reports, verification
-from ..extensions import code_keys, limiter
-from ..web.consumer import read_bounded, record_scan, report_limit, verify_limit
+from ..extensions import code_keys, report_limit, verify_limit
+from ..web.consumer import read_bounded, record_scan
 from . import api
 from .schemas import ReportCreate, ReportFiled, ReportPublicStatus, VerifyPublic, parse_body, place_query, validate
 
@@ -40,7 +40,7 @@ def verify_public(result: verification.Result) -> dict:
 
 
 @api.get("/verify/<code>")
-@limiter.limit(verify_limit)
+@verify_limit
 def verify(code: str):
     if len(code) > 64:
         raise DomainError("invalid_code", "a code is at most 64 characters", fields={"code": "too long"})
@@ -49,7 +49,7 @@ def verify(code: str):
 
 
 @api.post("/reports")
-@limiter.limit(report_limit)
+@report_limit
 def file_report():
     if request.mimetype == "multipart/form-data":
         body = validate(ReportCreate, request.form.to_dict())

@@ -4,6 +4,7 @@ from flask import current_app, jsonify, request
 
 from ..db import get_session
 from ..domain import DomainError, accounts, registry
+from ..extensions import login_limit
 from ..models import Licence, Licensee, Product
 from ..web.access import api_roles, api_user
 from . import api
@@ -24,6 +25,7 @@ from .schemas import (
 
 
 @api.post("/tokens")
+@login_limit
 def create_token():
     body = parse_body(TokenCreate)
     session = get_session()

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from ..models import BATCH_UNITS, Batch, LabelIssue, Licensee, Product, Scan, User, utcnow
+from ..models import BATCH_UNITS, Batch, BatchSequence, LabelIssue, Licensee, Product, Scan, User, utcnow
 from . import N_, Conflict, DomainError, NotFound, audit, registry
 from .codes import CodeKeys, code_url, sign_code
 
@@ -58,8 +59,13 @@ def register_batch(
     licence = registry.active_licence(
         session=session, licensee_id=licensee.id, product_id=product.id, on=data.harvested_on
     )
-    # Active on the harvest date, and still in force today: an expired licence prints no new labels.
-    if licence is None or registry.licence_status(licence, today=today) != "active":
+    # Active on the harvest date, and the mark still licensed today (under that licence or its renewal).
+    in_force = (
+        licence is not None
+        and registry.active_licence(session=session, licensee_id=licensee.id, product_id=product.id, on=today)
+        is not None
+    )
+    if not in_force:
         raise DomainError(
             "licence_inactive",
             N_("no active licence for this product on the harvest date"),
@@ -101,18 +107,17 @@ def register_batch(
 def _insert_numbered(*, session: Session, batch: Batch, product: Product) -> None:
     """Give the batch the next readable number of its product and year, e.g. AY-2026-000123."""
     prefix = f"{product.batch_prefix}-{batch.harvested_on.year}-"
-    for _attempt in range(5):
-        taken = session.exec(
-            select(func.count()).select_from(Batch).where(col(Batch.batch_no).startswith(prefix))
-        ).one()
-        batch.batch_no = f"{prefix}{taken + 1:06d}"
-        try:
-            with session.begin_nested():  # a concurrent registration took the number: count again
-                session.add(batch)
-            return
-        except IntegrityError:
-            continue  # the savepoint's rollback expunged the batch; add it again with the next number
-    raise Conflict("batch_number_busy", N_("please try again"))
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    bump = (
+        insert(BatchSequence)
+        .values(prefix=prefix, last=1)
+        .on_conflict_do_update(index_elements=["prefix"], set_={"last": BatchSequence.last + 1})
+        .returning(BatchSequence.last)
+    )
+    number = session.execute(bump).scalar_one()
+    batch.batch_no = f"{prefix}{number:06d}"
+    session.add(batch)
+    session.flush()
 
 
 def batch_snapshot(batch: Batch) -> dict:
@@ -123,6 +128,8 @@ def issue_labels(*, session: Session, batch: Batch, count: int, keys: CodeKeys, 
     """Extend the batch's issued serial range by `count`: one row, however large the count."""
     if batch.status != "active":
         raise Conflict("batch_recalled", N_("a recalled batch cannot get labels"))
+    if not _licensed_today(session=session, batch=batch):
+        raise DomainError("licence_inactive", N_("no active licence for this product today"), status=403)
     if not isinstance(count, int) or count < 1:
         raise DomainError(
             "invalid_count", N_("the number of labels must be at least 1"), fields={"count": N_("must be at least 1")}
@@ -132,7 +139,7 @@ def issue_labels(*, session: Session, batch: Batch, count: int, keys: CodeKeys, 
     # One conditional UPDATE: two cooperative staff issuing at once can never overrun the quota.
     moved = session.exec(
         update(Batch)
-        .where(Batch.id == batch.id, Batch.labels_issued + count <= quota)
+        .where(Batch.id == batch.id, Batch.status == "active", Batch.labels_issued + count <= quota)
         .values(labels_issued=Batch.labels_issued + count, updated_at=utcnow())
     )
     if moved.rowcount != 1:
@@ -162,6 +169,16 @@ def issue_labels(*, session: Session, batch: Batch, count: int, keys: CodeKeys, 
         after={"first_serial": issue.first_serial, "last_serial": issue.last_serial},
     )
     return issue
+
+
+def _licensed_today(*, session: Session, batch: Batch) -> bool:
+    """Whether the licensee may use the mark today: under the batch's licence or a renewal of it."""
+    return (
+        registry.active_licence(
+            session=session, licensee_id=batch.licensee_id, product_id=batch.product_id, on=date.today()
+        )
+        is not None
+    )
 
 
 def recall_batch(*, session: Session, batch: Batch, reason: str, actor: User | None) -> Batch:

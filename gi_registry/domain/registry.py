@@ -210,7 +210,10 @@ def gtin_valid(value: str) -> bool:
 def save_licensee(
     *, session: Session, data: LicenseeInput, actor: User | None, licensee: Licensee | None = None
 ) -> Licensee:
-    data = replace(data, uscc=normalise(data.uscc), name=data.name.strip(), gtin=(data.gtin or "").strip() or None)
+    gtin = (data.gtin or "").strip()
+    # GS1 Digital Link and EPCIS name a GTIN by its 14 digits; a GTIN-8/12/13 is the same number zero-padded.
+    gtin = gtin.zfill(14) if gtin.isdigit() else gtin or None
+    data = replace(data, uscc=normalise(data.uscc), name=data.name.strip(), gtin=gtin)
     _check_licensee(session=session, data=data, existing=licensee)
     before = licensee.model_dump(exclude={"created_at", "updated_at"}) if licensee else None
     licensee = licensee or Licensee(name=data.name, uscc=data.uscc, county_code=data.county_code)

@@ -1,12 +1,12 @@
 """Login and logout for the staff pages."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from ..db import get_session
 from ..domain.accounts import authenticate
-from ..extensions import limiter
+from ..extensions import login_limit
 from .access import LoginUser, safe_next
 from .forms import LoginForm
 
@@ -15,12 +15,8 @@ bp = Blueprint("auth", __name__)
 HOME_BY_ROLE = {"admin": "admin.index", "regulator": "admin.index", "cooperative": "coop.index"}
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@login_limit
 def login():
     form = LoginForm()
     if form.validate_on_submit():

@@ -9,19 +9,11 @@ from werkzeug.datastructures import FileStorage
 
 from ..db import get_session
 from ..domain import DomainError, batches, reports, verification
-from ..extensions import code_keys, copy_rules, csrf, limiter
+from ..extensions import code_keys, copy_rules, csrf, report_limit, verify_limit
 from .forms import ReportForm, refused
 
 bp = Blueprint("consumer", __name__)
 CHINA = ZoneInfo("Asia/Shanghai")
-
-
-def verify_limit() -> str:
-    return current_app.config["VERIFY_RATE_LIMIT"]
-
-
-def report_limit() -> str:
-    return current_app.config["REPORT_RATE_LIMIT"]
 
 
 def client_ip() -> str:
@@ -68,14 +60,14 @@ def _render_scan(result: verification.Result):
 
 @bp.get("/q/<code>")
 @bp.get("/Q/<code>")
-@limiter.limit(verify_limit)
+@verify_limit
 def scan(code: str):
     return _render_scan(record_scan(code[:64], channel="page"))
 
 
 @bp.get("/01/<gtin>/10/<lot>/21/<id:serial>")
 @bp.get("/01/<gtin>/10/<lot>")
-@limiter.limit(verify_limit)
+@verify_limit
 def gs1_link(gtin: str, lot: str, serial: int = 0):
     """A GS1 Digital Link from a packer's own label resolves to the same verification as our code."""
     batch = batches.find_by_gtin_lot(session=get_session(), gtin=gtin, lot=lot)
@@ -85,7 +77,7 @@ def gs1_link(gtin: str, lot: str, serial: int = 0):
 
 @bp.post("/q/place")
 @csrf.exempt  # authorised by the signed scan token, not by a session
-@limiter.limit(verify_limit)
+@verify_limit
 def share_place():
     """The consumer chose to share a coarse place for the scan they just made."""
     payload = request.get_json(silent=True) or request.form
@@ -102,7 +94,7 @@ def share_place():
 
 
 @bp.route("/report", methods=["GET", "POST"])
-@limiter.limit(report_limit, methods=["POST"])
+@report_limit
 def report():
     form = ReportForm(code=request.args.get("code", ""))
     if form.validate_on_submit():
