@@ -164,8 +164,10 @@ def test_password_guessing_through_the_api_is_throttled_with_the_login_form(make
 def test_every_time_in_an_answer_carries_its_zone(client, token_for, labelled):
     _, codes = labelled
     filed = client.post("/api/v1/reports", json={"description": "可疑的柠檬包装", "code": codes[1]}).json
-    answers = [client.get(f"/api/v1/reports/{filed['tracking_no']}").json["updated_at"],
-               client.get(f"/api/v1/verify/{codes[1]}").json["scans"]["first_at"],
-               client.get("/api/v1/reports", headers=token_for("regulator")).json["items"][0]["created_at"]]
+    answers = [
+        client.get(f"/api/v1/reports/{filed['tracking_no']}").json["updated_at"],
+        client.get(f"/api/v1/verify/{codes[1]}").json["scans"]["first_at"],
+        client.get("/api/v1/reports", headers=token_for("regulator")).json["items"][0]["created_at"],
+    ]
     for answer in answers:
         assert datetime.fromisoformat(answer).utcoffset() is not None, answer
