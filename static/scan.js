@@ -9,9 +9,10 @@
         method: "POST",
         headers: {"Content-Type": "application/json"},
         body: JSON.stringify({token: box.dataset.token, lat: position.coords.latitude, lon: position.coords.longitude})
-      }).then(function () {
+      }).then(function (response) { return response.json(); }).then(function (answer) {
         box.querySelector("button").hidden = true;
         box.querySelector(".done").hidden = false;
+        if (answer.warning) box.querySelector(".far").hidden = false;
       });
     }, function () {}, {maximumAge: 600000, timeout: 10000});
   });

@@ -186,3 +186,14 @@ def test_admins_read_cases_but_do_not_work_them(login_as, report):
         ).status_code
         == 403
     )
+
+
+def test_api_clients_fetch_report_photos_with_a_regulators_token(client, token_for, report):
+    item = client.get("/api/v1/reports", headers=token_for("regulator")).json["items"][0]
+    photo_path = item["photos"][0].replace("http://localhost", "")
+    assert photo_path.startswith(f"/api/v1/reports/{report.tracking_no}/photos/")
+    assert client.get(photo_path, headers=token_for("regulator")).mimetype == "image/jpeg"
+    assert client.get(photo_path, headers=token_for("coop")).status_code == 403
+    assert client.get(photo_path).status_code == 401
+    other = photo_path.rsplit("/", 1)[0] + "/" + "0" * 32 + ".jpg"
+    assert client.get(other, headers=token_for("regulator")).status_code == 404

@@ -121,3 +121,26 @@ def test_reports_are_rate_limited(make_app, world):
 def test_the_scan_page_prefills_the_code_in_the_report_form(client, labelled):
     _, codes = labelled
     assert f'value="{codes[1]}"' in client.get(f"/report?code={codes[1]}").text
+
+
+def test_a_failed_commit_takes_the_photos_with_it(app, db, world, keys, monkeypatch):
+    from gi_registry.domain import reports
+
+    filed = reports.file_report(
+        session=db,
+        data=reports.ReportInput(description="可疑的柠檬包装"),
+        photo_uploads=[png()],
+        keys=keys,
+        upload_dir=app.config["GI_UPLOAD_DIR"],
+        max_bytes=10**7,
+        max_pixels=10**7,
+    )
+    assert len(upload_files(app.config["GI_UPLOAD_DIR"])) == 1
+
+    def broken_commit():
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(db, "commit", broken_commit)
+    with pytest.raises(RuntimeError):
+        reports.commit_filed(session=db, report=filed, upload_dir=app.config["GI_UPLOAD_DIR"])
+    assert upload_files(app.config["GI_UPLOAD_DIR"]) == []

@@ -140,8 +140,9 @@ def test_sharing_a_place_after_the_page_needs_the_signed_token(client, labelled,
     page = client.get(f"/q/{codes[1]}").text
     token = page.split('data-token="')[1].split('"')[0]
     assert client.post("/q/place", json={"token": "forged", "lat": 30.1, "lon": 104.6}).status_code == 400
-    assert client.post("/q/place", json={"token": token, "lat": 30.1234, "lon": 104.6789}).json == {"stored": True}
-    assert client.post("/q/place", json={"token": token, "lat": 1, "lon": 1}).json == {"stored": False}
+    shared = client.post("/q/place", json={"token": token, "lat": 30.1234, "lon": 104.6789}).json
+    assert shared == {"stored": True, "warning": False}
+    assert client.post("/q/place", json={"token": token, "lat": 1, "lon": 1}).json["stored"] is False
     scan = db.exec(select(Scan)).one()
     assert (scan.latitude, scan.longitude) == (30.12, 104.68)
 
@@ -224,3 +225,26 @@ def test_a_renewal_keeps_old_batches_genuine(client, labelled, db, world):
     )
     db.commit()
     assert client.get(f"/api/v1/verify/{codes[1]}").json["verdict"] == "genuine"
+
+
+def test_switching_language_shows_the_scan_again_without_counting_it(client, labelled, db):
+    _, codes = labelled
+    first = client.get(f"/q/{codes[3]}").text
+    switch = first.split('hreflang="en"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    english = client.get(f"/q/{codes[3]}{switch}").text
+    assert "checked 1 times" in english
+    assert db.exec(select(func.count()).select_from(Scan)).one() == 1
+    assert "此码已被查询 2 次" in client.get(f"/q/{codes[3]}?lang=zh").text  # a plain open counts again
+    forged = client.get(f"/q/{codes[3]}?seen=forged-token").text
+    assert "此码已被查询 3 次" in forged
+
+
+def test_a_place_shared_from_the_page_far_from_a_recent_one_turns_the_scan_to_warning(client, labelled, db):
+    _, codes = labelled
+    assert client.get(f"/api/v1/verify/{codes[8]}?lat=39.90&lon=116.40").json["verdict"] == "genuine"  # Beijing
+    page = client.get(f"/q/{codes[8]}").text
+    token = page.split('data-token="')[1].split('"')[0]
+    shared = client.post("/q/place", json={"token": token, "lat": 30.12, "lon": 104.63}).json  # Ziyang
+    assert shared == {"stored": True, "warning": True}
+    last = db.exec(select(Scan).order_by(Scan.id.desc())).first()
+    assert last.verdict == "warning" and last.reasons == ["seen_far_apart"]

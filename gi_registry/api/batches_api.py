@@ -34,9 +34,7 @@ def batch_public(batch: Batch, *, scan_count: int | None = None) -> dict:
         product_code=product.code,
         label_quota=batches.label_quota(batch=batch, product=product),
         scan_count=scan_count,
-        batch_url=batches.label_for(
-            batch=batch, serial=0, keys=code_keys(), base_url=current_app.config["GI_BASE_URL"]
-        ).url,
+        batch_url=downloads.batch_url(batch),
     ).model_dump(mode="json")
 
 

@@ -68,7 +68,7 @@ def file_report():
         data=reports.ReportInput(**body.model_dump()),
         photo_uploads=[read_bounded(f, config["PHOTO_MAX_BYTES"]) for f in uploads],
     )
-    session.commit()
+    reports.commit_filed(session=session, report=report, upload_dir=config["GI_UPLOAD_DIR"])
     return ReportFiled(tracking_no=report.tracking_no).model_dump(), 201
 
 

@@ -248,6 +248,16 @@ OPERATIONS = [
         tag="regulators",
     ),
     Op(
+        "get",
+        "/reports/{tracking_no}/photos/{name}",
+        "One photo of a report (re-encoded JPEG)",
+        media="image/jpeg",
+        answer=BINARY,
+        roles=("regulator", "admin"),
+        errors=(404,),
+        tag="regulators",
+    ),
+    Op(
         "patch",
         "/reports/{tracking_no}",
         "Move a report along the workflow",
@@ -266,6 +276,7 @@ _PATH_PARAMS = {
     "batch_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
     "code": {"type": "string", "maxLength": 64},
     "tracking_no": {"type": "string", "maxLength": 24},
+    "name": {"type": "string", "maxLength": 64},
 }
 
 

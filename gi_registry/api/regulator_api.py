@@ -1,9 +1,9 @@
 """Reports with their evidence, and their workflow: regulators (and admins, read-only)."""
 
-from flask import jsonify, request, url_for
+from flask import current_app, jsonify, request, send_from_directory, url_for
 
 from ..db import get_session
-from ..domain import reports
+from ..domain import NotFound, reports
 from ..models import Report
 from ..web.access import api_roles, api_user
 from . import api
@@ -15,7 +15,7 @@ def report_full(report: Report) -> dict:
     return ReportFull(
         **report.model_dump(include=set(ReportFull.model_fields) - {"photos", "events"}),
         photos=[
-            url_for("regulator.photo", name=p.filename, _external=True)
+            url_for("api.report_photo", tracking_no=report.tracking_no, name=p.filename, _external=True)
             for p in reports.photos_of(session=session, report=report)
         ],
         events=[
@@ -47,3 +47,15 @@ def step_report(tracking_no: str):
     reports.transition(session=session, report=report, to_status=body.status, note=body.note, actor=api_user())
     session.commit()
     return report_full(report)
+
+
+@api.get("/reports/<tracking_no>/photos/<name>")
+@api_roles("regulator", "admin")
+def report_photo(tracking_no: str, name: str):
+    """A report's photo for API clients with a regulator's or admin's token."""
+    report = reports.get_by_tracking_no(session=get_session(), tracking_no=tracking_no)
+    if name not in {p.filename for p in reports.photos_of(session=get_session(), report=report)}:
+        raise NotFound("photo")
+    response = send_from_directory(current_app.config["GI_UPLOAD_DIR"], name, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

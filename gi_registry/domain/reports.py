@@ -104,6 +104,17 @@ def file_report(
     return report
 
 
+def commit_filed(*, session: Session, report: Report, upload_dir: str) -> None:
+    """Commit a filed report; if the commit fails, its photos are removed with it."""
+    names = [photo.filename for photo in photos_of(session=session, report=report)]
+    try:
+        session.commit()
+    except Exception:
+        session.rollback()
+        photos.remove(names, upload_dir=upload_dir)
+        raise
+
+
 def get_by_tracking_no(*, session: Session, tracking_no: str) -> Report:
     report = session.exec(select(Report).where(Report.tracking_no == tracking_no.strip().upper())).first()
     if report is None:

@@ -230,6 +230,14 @@ def bump_tally(*, session: Session, batch_id: int, serial: int, now: datetime) -
     return History(count=count - 1, first_at=_aware(first_at) if count > 1 else None)
 
 
+def peek_tally(*, session: Session, batch_id: int, serial: int) -> History:
+    """The code's count as it stands, for showing a scan again without counting it twice."""
+    tally = session.get(ScanTally, (batch_id, serial))
+    if tally is None:
+        return History()
+    return History(count=tally.count - 1, first_at=tally.first_at)
+
+
 def recent_places(*, session: Session, batch_id: int, serial: int, now: datetime, rules: CopyRules) -> tuple:
     since = now - timedelta(hours=rules.far_hours)
     rows = session.exec(_PLACES, params={"batch_id": batch_id, "serial": serial, "since": since})
@@ -247,8 +255,12 @@ def verify(
     ua: str = "",
     channel: str = "page",
     now: datetime | None = None,
+    record: bool = True,
 ) -> Result:
-    """Judge a scanned code and append the scan; the caller commits."""
+    """Judge a scanned code and append the scan; the caller commits.
+
+    With record=False the code is judged as it stands and nothing is written: the same consumer's
+    page shown again (in another language, say) is not a second scan."""
     now = now or utcnow()
     parsed = parse_code(code, keys=keys)
     state = load_state(session=session, batch_id=parsed.batch_id) if parsed else CodeState()
@@ -256,7 +268,10 @@ def verify(
     here = coarse_place(*place, at=now) if place else None
     history = History()
     if issued:
-        history = bump_tally(session=session, batch_id=parsed.batch_id, serial=parsed.serial, now=now)
+        if record:
+            history = bump_tally(session=session, batch_id=parsed.batch_id, serial=parsed.serial, now=now)
+        else:
+            history = peek_tally(session=session, batch_id=parsed.batch_id, serial=parsed.serial)
         if here is not None:  # distances only matter when this scan has a place to compare
             places = recent_places(
                 session=session, batch_id=parsed.batch_id, serial=parsed.serial, now=now, rules=rules
@@ -275,8 +290,9 @@ def verify(
         latitude=here.latitude if here else None,
         longitude=here.longitude if here else None,
     )
-    session.add(scan)
-    session.flush()
+    if record:
+        session.add(scan)
+        session.flush()
     if verdict.verdict == INVALID:
         return Result(code=code, verdict=INVALID, reasons=verdict.reasons, scan_id=scan.id, count=0, first_at=None)
     return Result(
@@ -295,12 +311,26 @@ def verify(
     )
 
 
-def share_place(*, session: Session, scan_id: int, latitude, longitude) -> bool:
-    """Attach a place the consumer chose to share to their scan, coarsened; False if not a place."""
+@dataclass(frozen=True)
+class Shared:
+    stored: bool
+    seen_far_apart: bool = False
+
+
+def share_place(*, session: Session, scan_id: int, latitude, longitude, rules: CopyRules) -> Shared:
+    """Attach a place the consumer chose to share to their scan, coarsened, and judge it against the
+    code's other recent places: the page could not, as the place comes after the scan."""
     scan = session.get(Scan, scan_id)
     place = coarse_place(latitude, longitude, at=utcnow())
     if scan is None or place is None or scan.latitude is not None:
-        return False
+        return Shared(stored=False)
     scan.latitude, scan.longitude = place.latitude, place.longitude
+    far = False
+    if scan.batch_id is not None:
+        here = replace(place, at=scan.at)
+        seen = recent_places(session=session, batch_id=scan.batch_id, serial=scan.serial, now=scan.at, rules=rules)
+        far = any(_far_apart(here, other, rules) for other in seen)
+    if far and scan.verdict in (GENUINE, WARNING):
+        scan.verdict, scan.reasons = WARNING, [*(scan.reasons or []), "seen_far_apart"]
     session.add(scan)
-    return True
+    return Shared(stored=True, seen_far_apart=far)

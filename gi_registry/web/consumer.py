@@ -20,7 +20,7 @@ def client_ip() -> str:
     return request.remote_addr or ""
 
 
-def record_scan(code: str, *, channel: str, place=None) -> verification.Result:
+def record_scan(code: str, *, channel: str, place=None, record: bool = True) -> verification.Result:
     """Verify a code and append the scan; shared by the page, the GS1 link and the API."""
     session = get_session()
     result = verification.verify(
@@ -30,6 +30,7 @@ def record_scan(code: str, *, channel: str, place=None) -> verification.Result:
         rules=copy_rules(),
         place=place,
         channel=channel,
+        record=record,
         ip_hash=verification.ip_digest(client_ip(), salt=current_app.config["SECRET_KEY"]),
         ua=request.headers.get("User-Agent", ""),
     )
@@ -45,12 +46,25 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="scan-place")
 
 
+def _seen_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="scan-seen")
+
+
+def _already_seen(code: str) -> bool:
+    """Whether this browser scanned this very code in the last 15 minutes (the language switch carries it)."""
+    try:
+        return _seen_serializer().loads(request.args.get("seen", ""), max_age=900) == code
+    except BadSignature:
+        return False
+
+
 def _render_scan(result: verification.Result):
     response = current_app.make_response(
         render_template(
             "consumer/scan.html",
             result=result,
             place_token=_place_token(result.scan_id),
+            seen_token=_seen_serializer().dumps(result.code),
             first_at=result.first_at.astimezone(CHINA) if result.first_at else None,
         )
     )
@@ -62,7 +76,8 @@ def _render_scan(result: verification.Result):
 @bp.get("/Q/<code>")
 @verify_limit
 def scan(code: str):
-    return _render_scan(record_scan(code[:64], channel="page"))
+    code = code[:64]
+    return _render_scan(record_scan(code, channel="page", record=not _already_seen(code)))
 
 
 @bp.get("/01/<gtin>/10/<lot>/21/<id:serial>")
@@ -86,11 +101,15 @@ def share_place():
     except BadSignature:
         return jsonify({"error": {"code": "bad_token", "message": "unknown or expired scan"}}), 400
     session = get_session()
-    stored = verification.share_place(
-        session=session, scan_id=scan_id, latitude=payload.get("lat"), longitude=payload.get("lon")
+    shared = verification.share_place(
+        session=session,
+        scan_id=scan_id,
+        latitude=payload.get("lat"),
+        longitude=payload.get("lon"),
+        rules=copy_rules(),
     )
     session.commit()
-    return jsonify({"stored": stored})
+    return jsonify({"stored": shared.stored, "warning": shared.seen_far_apart})
 
 
 @bp.route("/report", methods=["GET", "POST"])
@@ -115,7 +134,7 @@ def report():
                 ),
                 photo_uploads=[read_bounded(f, current_app.config["PHOTO_MAX_BYTES"]) for f in uploads],
             )
-            session.commit()
+            reports.commit_filed(session=session, report=filed, upload_dir=current_app.config["GI_UPLOAD_DIR"])
             return redirect(url_for("consumer.report_status", no=filed.tracking_no, filed=1))
         except DomainError as error:
             session.rollback()

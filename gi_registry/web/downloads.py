@@ -15,7 +15,8 @@ from ..extensions import code_keys
 from ..models import Area, Batch, Licensee, Product, utcnow
 
 
-def _batch_url(batch: Batch) -> str:
+def batch_url(batch: Batch) -> str:
+    """The URL the batch's own QR code carries (serial 0)."""
     return batches.label_for(batch=batch, serial=0, keys=code_keys(), base_url=current_app.config["GI_BASE_URL"]).url
 
 
@@ -25,13 +26,13 @@ def _attachment(name: str) -> dict:
 
 def qr_png(batch: Batch) -> Response:
     return Response(
-        labels.qr_png(_batch_url(batch)), mimetype="image/png", headers={"Cache-Control": "private, max-age=3600"}
+        labels.qr_png(batch_url(batch)), mimetype="image/png", headers={"Cache-Control": "private, max-age=3600"}
     )
 
 
 def qr_svg(batch: Batch) -> Response:
     return Response(
-        labels.qr_svg(_batch_url(batch)), mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"}
+        labels.qr_svg(batch_url(batch)), mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"}
     )
 
 
@@ -77,7 +78,7 @@ def sheet_pdf(
         raise DomainError("no_labels", "issue labels before printing them", status=409)
     wanted = []
     if include_batch_code:
-        wanted.append(labels.Label(url=_batch_url(batch), product_name=product.name, batch_no=batch.batch_no, serial=0))
+        wanted.append(labels.Label(url=batch_url(batch), product_name=product.name, batch_no=batch.batch_no, serial=0))
     units = (
         labels.Label(url=label.url, product_name=product.name, batch_no=batch.batch_no, serial=label.serial)
         for label in _labels(batch, first, last)
