@@ -145,3 +145,18 @@ def test_a_gtin_13_is_kept_as_its_14_digits(db, world):
         name="雁江蜜柑合作社", uscc="93512002MA6Y10M03N", county_code="512002", gtin="6901234000016"
     )
     assert registry.save_licensee(session=db, data=data, actor=None).gtin == "06901234000016"
+
+
+def test_of_two_officers_acting_on_the_same_state_the_second_gets_the_conflict(app, db, world):
+    from sqlmodel import Session
+
+    with Session(app.extensions["db_engine"], expire_on_commit=False) as other:
+        stale = other.get(Licence, world["licence_a"].id)  # read while still active
+        registry.change_licence_state(session=db, licence=world["licence_a"], action="suspend", reason="a", actor=None)
+        db.commit()
+        with pytest.raises(Conflict):
+            registry.change_licence_state(session=other, licence=stale, action="suspend", reason="b", actor=None)
+        other.rollback()
+    db.expire_all()
+    events = [e.action for e in audit.history(session=db, entity_type="licence", entity_id=world["licence_a"].id)]
+    assert events.count("licence.suspend") == 1

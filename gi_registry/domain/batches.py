@@ -49,7 +49,7 @@ def register_batch(
     *, session: Session, licensee: Licensee, data: BatchInput, actor: User | None, today: date | None = None
 ) -> Batch:
     """Register a batch if the licensee may use the mark and the origin lies in the protected area."""
-    today = today or date.today()
+    today = today or registry.registry_today()
     fields = _check_fields(data, today=today)
     product = session.exec(select(Product).where(Product.code == data.product_code)).first()
     if product is None:
@@ -175,7 +175,7 @@ def _licensed_today(*, session: Session, batch: Batch) -> bool:
     """Whether the licensee may use the mark today: under the batch's licence or a renewal of it."""
     return (
         registry.active_licence(
-            session=session, licensee_id=batch.licensee_id, product_id=batch.product_id, on=date.today()
+            session=session, licensee_id=batch.licensee_id, product_id=batch.product_id, on=registry.registry_today()
         )
         is not None
     )
@@ -187,10 +187,16 @@ def recall_batch(*, session: Session, batch: Batch, reason: str, actor: User | N
     if batch.status == "recalled":
         raise Conflict("already_recalled", N_("the batch is already recalled"))
     before = batch_snapshot(batch)
-    batch.status, batch.recall_reason, batch.recalled_at = "recalled", reason.strip(), utcnow()
-    batch.updated_at = utcnow()
-    session.add(batch)
-    session.flush()
+    now = utcnow()
+    # Conditional on the batch still being active: a cooperative and a regulator recalling at once record one recall.
+    moved = session.exec(
+        update(Batch)
+        .where(Batch.id == batch.id, Batch.status == "active")
+        .values(status="recalled", recall_reason=reason.strip(), recalled_at=now, updated_at=now)
+    )
+    if moved.rowcount != 1:
+        raise Conflict("already_recalled", N_("the batch is already recalled"))
+    session.refresh(batch)
     audit.record(
         session=session,
         actor=actor,

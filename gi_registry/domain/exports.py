@@ -12,7 +12,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session, select
 
 from ..models import Batch, Licence, Licensee, Product, Report, Scan
-from .registry import licence_status
+from .registry import licence_status, registry_today
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and WPS; tab and CR act the same way.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -117,7 +117,7 @@ def scans(*, session: Session, start: date | None = None, end: date | None = Non
 
 def licensees(*, session: Session, today: date | None = None) -> Export:
     """One row per licence (one without licence columns for a licensee that holds none); no contact person."""
-    today = today or date.today()
+    today = today or registry_today()
     query = (
         select(Licensee.name, Licensee.uscc, Licensee.county_code, Licensee.address, Product.code, Licence)
         .join(Licence, Licence.licensee_id == Licensee.id, isouter=True)

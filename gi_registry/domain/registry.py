@@ -1,9 +1,9 @@
 """Products, areas, licensees, licences and the rules that bind them."""
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from ..models import PRODUCT_KINDS, Area, Licence, Licensee, Product, ProductArea, User, utcnow
@@ -18,9 +18,17 @@ TRANSITIONS = {
 }
 
 
+CHINA = timezone(timedelta(hours=8))
+
+
+def registry_today() -> date:
+    """Today in China, where the licences run: on a UTC server, 00:00–08:00 is already tomorrow here."""
+    return datetime.now(CHINA).date()
+
+
 def licence_status(licence: Licence, *, today: date | None = None) -> str:
     """The state a licence has today: its stored state, or `expired`/`pending` from its dates."""
-    today = today or date.today()
+    today = today or registry_today()
     if licence.state != "active":
         return licence.state
     if today > licence.valid_to:
@@ -31,13 +39,6 @@ def licence_status(licence: Licence, *, today: date | None = None) -> str:
 
 
 # ---- areas and products ------------------------------------------------------------------
-
-
-def get_area(*, session: Session, code: str) -> Area:
-    area = session.get(Area, code)
-    if area is None:
-        raise NotFound("area")
-    return area
 
 
 def list_areas(*, session: Session) -> list[Area]:
@@ -53,13 +54,6 @@ def list_products(*, session: Session, include_withdrawn: bool = True) -> list[P
     if not include_withdrawn:
         query = query.where(Product.status == "active")
     return list(session.exec(query))
-
-
-def get_product(*, session: Session, code: str) -> Product:
-    product = session.exec(select(Product).where(Product.code == code)).first()
-    if product is None:
-        raise NotFound("product")
-    return product
 
 
 def production_area(*, session: Session, product: Product) -> list[Area]:
@@ -334,32 +328,6 @@ def grant_licence(
     return licence
 
 
-def update_licence_term(
-    *, session: Session, licence: Licence, valid_from: date, valid_to: date, actor: User | None, reason: str = ""
-) -> Licence:
-    if licence.state == "revoked":
-        raise Conflict("licence_revoked", N_("a revoked licence cannot be changed"))
-    if valid_to < valid_from:
-        raise DomainError(
-            "invalid_licence", N_("the licence cannot be saved"), fields={"valid_to": N_("the end precedes the start")}
-        )
-    before = _licence_snapshot(licence)
-    licence.valid_from, licence.valid_to, licence.updated_at = valid_from, valid_to, utcnow()
-    session.add(licence)
-    session.flush()
-    audit.record(
-        session=session,
-        actor=actor,
-        action="licence.term",
-        entity_type="licence",
-        entity_id=licence.id,
-        reason=reason,
-        before=before,
-        after=_licence_snapshot(licence),
-    )
-    return licence
-
-
 def change_licence_state(
     *, session: Session, licence: Licence, action: str, reason: str, actor: User | None
 ) -> Licence:
@@ -372,9 +340,15 @@ def change_licence_state(
     if licence.state not in allowed_from:
         raise Conflict("transition_forbidden", N_("the licence's state does not allow this change"))
     before = _licence_snapshot(licence)
-    licence.state, licence.updated_at = target, utcnow()
-    session.add(licence)
-    session.flush()
+    # Conditional on the state just read: of two officers acting at once, the second gets the conflict.
+    moved = session.exec(
+        update(Licence)
+        .where(Licence.id == licence.id, Licence.state == licence.state)
+        .values(state=target, updated_at=utcnow())
+    )
+    if moved.rowcount != 1:
+        raise Conflict("transition_forbidden", N_("the licence's state does not allow this change"))
+    session.refresh(licence)
     audit.record(
         session=session,
         actor=actor,

@@ -4,6 +4,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from ..models import Batch, Licensee, Product, Report, ReportEvent, ReportPhoto, Scan, User, utcnow
@@ -132,11 +133,18 @@ def transition(*, session: Session, report: Report, to_status: str, note: str, a
     event = ReportEvent(
         report_id=report.id, from_status=report.status, to_status=to_status, note=note.strip(), actor_id=actor.id
     )
-    report.status, report.updated_at = to_status, utcnow()
-    if to_status == "closed":
-        report.closed_at = report.updated_at
-    session.add_all([report, event])
+    now = utcnow()
+    # Conditional on the status just read: of two regulators acting at once, the second gets the conflict.
+    moved = session.exec(
+        update(Report)
+        .where(Report.id == report.id, Report.status == report.status)
+        .values(status=to_status, updated_at=now, closed_at=now if to_status == "closed" else Report.closed_at)
+    )
+    if moved.rowcount != 1:
+        raise Conflict("transition_forbidden", N_("the report's status does not allow this step"))
+    session.add(event)
     session.flush()
+    session.refresh(report)
     audit.record(
         session=session,
         actor=actor,

@@ -217,7 +217,7 @@ def load_state(*, session: Session, batch_id: int) -> CodeState:
     if licence.state == "active" and registry.licence_status(licence) == "expired":
         # The licence the batch was made under ran out; a renewal keeps its labels good.
         renewal = registry.active_licence(
-            session=session, licensee_id=batch.licensee_id, product_id=batch.product_id, on=date.today()
+            session=session, licensee_id=batch.licensee_id, product_id=batch.product_id, on=registry.registry_today()
         )
         licence = renewal or licence
     return CodeState(batch=batch, product=product, licence=licence, licensee=licensee, origin=origin)
@@ -277,7 +277,9 @@ def verify(
                 session=session, batch_id=parsed.batch_id, serial=parsed.serial, now=now, rules=rules
             )
             history = replace(history, recent_places=places)
-    verdict = judge(parsed=parsed, state=state, history=history, here=here, rules=rules, today=now.date())
+    verdict = judge(
+        parsed=parsed, state=state, history=history, here=here, rules=rules, today=now.astimezone(registry.CHINA).date()
+    )
     scan = Scan(
         batch_id=parsed.batch_id if issued else None,
         serial=parsed.serial if issued else None,
