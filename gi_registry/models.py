@@ -1,6 +1,6 @@
 """SQLModel tables. The shapes the API reads and returns live in api/schemas.py."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -28,6 +28,11 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def utc_midnight(day: date) -> datetime:
+    """The first instant of a UTC day, for filters over whole days."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _created() -> Field:

@@ -14,8 +14,6 @@ GENESIS = "0" * 64
 
 
 def _canonical_time(at: datetime) -> str:
-    if at.tzinfo is None:  # SQLite hands back naive datetimes; they were stored as UTC.
-        at = at.replace(tzinfo=UTC)
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 

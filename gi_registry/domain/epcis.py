@@ -17,7 +17,6 @@ UNITS = {"kg": "KGM", "t": "TNE", "jin": "KGM"}  # UN/ECE Rec 20 unit codes; 斤
 
 
 def _instant(moment: datetime) -> str:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

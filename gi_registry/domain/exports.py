@@ -4,14 +4,14 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import IO
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session, select
 
-from ..models import Batch, Licence, Licensee, Product, Report, Scan
+from ..models import Batch, Licence, Licensee, Product, Report, Scan, utc_midnight
 from .registry import licence_status, registry_today
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and WPS; tab and CR act the same way.
@@ -53,13 +53,6 @@ class Export:
     rows: Iterable[tuple]
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    # SQLite hands back naive datetimes; they were stored as UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def reports(*, session: Session) -> Export:
     """Every report with what it points to; the reporter's contact is never selected."""
     query = (
@@ -84,7 +77,7 @@ def reports(*, session: Session) -> Export:
 
     def rows():
         for tracking_no, status, created, updated, *rest in session.exec(query):
-            yield (tracking_no, status, _utc(created), _utc(updated), *rest)
+            yield (tracking_no, status, created, updated, *rest)
 
     return Export("reports", REPORT_COLUMNS, rows())
 
@@ -103,14 +96,14 @@ def scans(*, session: Session, start: date | None = None, end: date | None = Non
         Scan.longitude,
     ).join(Batch, Batch.id == Scan.batch_id, isouter=True)
     if start is not None:
-        query = query.where(Scan.at >= datetime.combine(start, time.min, tzinfo=UTC))
+        query = query.where(Scan.at >= utc_midnight(start))
     if end is not None:
-        query = query.where(Scan.at < datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC))
+        query = query.where(Scan.at < utc_midnight(end + timedelta(days=1)))
     query = query.order_by(Scan.id).execution_options(yield_per=_YIELD_PER)
 
     def rows():
         for at, verdict, reasons, *rest in session.exec(query):
-            yield (_utc(at), verdict, "; ".join(str(reason) for reason in reasons or ()), *rest)
+            yield (at, verdict, "; ".join(str(reason) for reason in reasons or ()), *rest)
 
     return Export("scans", SCAN_COLUMNS, rows())
 

@@ -25,7 +25,6 @@ ENCODINGS = ("utf-8-sig", "gb18030")  # utf-8-sig reads UTF-8 with or without th
 REQUIRED = ("name", "uscc", "county")
 OPTIONAL = ("address", "contact_name", "contact_phone", "product_code", "valid_from", "valid_to")
 ALIASES = {"county_code": "county"}  # the licensee export's column name
-LIMITS = {"name": 128, "address": 200, "contact_name": 64, "contact_phone": 32}
 LICENCE_COLUMNS = ("product_code", "valid_from", "valid_to")
 _DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 
@@ -213,7 +212,7 @@ def check_rows(*, session: Session, rows: list[Row]) -> list[RowProblem]:
         uscc = normalise(row.uscc)
         if not row.name:
             found.append(("name", N_("the name is missing"), {}))
-        for name, limit in LIMITS.items():
+        for name, limit in registry.LICENSEE_LIMITS.items():
             if len(getattr(row, name)) > limit:
                 found.append((name, N_("longer than %(limit)s characters"), {"limit": limit}))
         if not uscc:

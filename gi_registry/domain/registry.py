@@ -165,12 +165,16 @@ class LicenseeInput:
     gtin: str | None = None
 
 
+# The licensee columns' lengths (models.Licensee), checked before the database would refuse them.
+LICENSEE_LIMITS = {"name": 128, "address": 200, "contact_name": 64, "contact_phone": 32}
+
+
 def _check_licensee(*, session: Session, data: LicenseeInput, existing: Licensee | None) -> None:
     fields = {}
     if not data.name.strip():
         fields["name"] = N_("required")
     # The columns' limits, checked here so every way in (form, API, import) refuses alike.
-    for name, limit in (("name", 128), ("address", 200), ("contact_name", 64), ("contact_phone", 32)):
+    for name, limit in LICENSEE_LIMITS.items():
         if len(getattr(data, name) or "") > limit:
             fields[name] = N_("too long")
     problem = uscc_problem(data.uscc)

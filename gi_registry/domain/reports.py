@@ -2,7 +2,7 @@
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
@@ -203,8 +203,7 @@ def search_reports(*, session: Session, where: ReportFilter, page: int, per_page
 
 def waiting_days(report: Report, *, now: datetime) -> float:
     """How long the report has waited in its current status."""
-    since = report.updated_at if report.updated_at.tzinfo else report.updated_at.replace(tzinfo=UTC)
-    return (now - since).total_seconds() / 86400
+    return (now - report.updated_at).total_seconds() / 86400
 
 
 def is_overdue(report: Report, *, now: datetime, deadlines: dict[str, float]) -> bool:

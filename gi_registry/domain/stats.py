@@ -6,12 +6,12 @@ numbered parameters in SELECT and GROUP BY.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, Numeric, case, cast, literal_column
 from sqlmodel import Session, col, func, select
 
-from ..models import REPORT_STATES, Area, Batch, Licensee, Product, Report, Scan, utcnow
+from ..models import REPORT_STATES, Area, Batch, Licensee, Product, Report, Scan, utc_midnight, utcnow
 from .verification import GENUINE, INVALID, REVOKED, WARNING
 
 VERDICTS = (GENUINE, WARNING, REVOKED, INVALID)
@@ -30,12 +30,12 @@ class DateRange:
 
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.first, time.min, tzinfo=UTC)
+        return utc_midnight(self.first)
 
     @property
     def end(self) -> datetime:
         """The first instant after the range."""
-        return datetime.combine(self.last + timedelta(days=1), time.min, tzinfo=UTC)
+        return utc_midnight(self.last + timedelta(days=1))
 
     @property
     def days(self) -> int:

@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import math
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -106,7 +106,7 @@ def _copy_signs(parsed, batch, product, history, here, rules) -> list[str]:
 
 
 def _far_apart(here: Place, seen: Place, rules: CopyRules) -> bool:
-    close_in_time = abs((here.at - _aware(seen.at)).total_seconds()) <= rules.far_hours * 3600
+    close_in_time = abs((here.at - seen.at).total_seconds()) <= rules.far_hours * 3600
     return close_in_time and distance_km(here, seen) > rules.far_km
 
 
@@ -116,10 +116,6 @@ def distance_km(a: Place, b: Place) -> float:
     dlat, dlon = lat2 - lat1, math.radians(b.longitude - a.longitude)
     h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
     return 2 * 6371.0 * math.asin(math.sqrt(min(h, 1.0)))
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # ---- the scan around the judgement -------------------------------------------------------
@@ -227,7 +223,7 @@ def bump_tally(*, session: Session, batch_id: int, serial: int, now: datetime) -
     """Count this scan of the code and return what came before it; the row lock orders concurrent scans."""
     statement = _TALLY[session.get_bind().dialect.name]
     count, first_at = session.execute(statement, {"batch_id": batch_id, "serial": serial, "now": now}).one()
-    return History(count=count - 1, first_at=_aware(first_at) if count > 1 else None)
+    return History(count=count - 1, first_at=first_at if count > 1 else None)
 
 
 def peek_tally(*, session: Session, batch_id: int, serial: int) -> History:

@@ -39,21 +39,18 @@ def record_scan(code: str, *, channel: str, place=None, record: bool = True) -> 
 
 
 def _place_token(scan_id: int | None) -> str:
-    return _serializer().dumps(scan_id) if scan_id else ""
+    return _signer("scan-place").dumps(scan_id) if scan_id else ""
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="scan-place")
-
-
-def _seen_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="scan-seen")
+def _signer(purpose: str) -> URLSafeTimedSerializer:
+    """Signed tokens that carry a scan to a later request: its place (scan-place), its page again (scan-seen)."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose)
 
 
 def _already_seen(code: str) -> bool:
     """Whether this browser scanned this very code in the last 15 minutes (the language switch carries it)."""
     try:
-        return _seen_serializer().loads(request.args.get("seen", ""), max_age=900) == code
+        return _signer("scan-seen").loads(request.args.get("seen", ""), max_age=900) == code
     except BadSignature:
         return False
 
@@ -64,7 +61,7 @@ def _render_scan(result: verification.Result):
             "consumer/scan.html",
             result=result,
             place_token=_place_token(result.scan_id),
-            seen_token=_seen_serializer().dumps(result.code),
+            seen_token=_signer("scan-seen").dumps(result.code),
             first_at=result.first_at.astimezone(CHINA) if result.first_at else None,
         )
     )
@@ -97,7 +94,7 @@ def share_place():
     """The consumer chose to share a coarse place for the scan they just made."""
     payload = request.get_json(silent=True) or request.form
     try:
-        scan_id = _serializer().loads(str(payload.get("token", "")), max_age=900)
+        scan_id = _signer("scan-place").loads(str(payload.get("token", "")), max_age=900)
     except BadSignature:
         return jsonify({"error": {"code": "bad_token", "message": "unknown or expired scan"}}), 400
     session = get_session()

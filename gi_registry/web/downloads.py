@@ -20,6 +20,12 @@ def batch_url(batch: Batch) -> str:
     return batches.label_for(batch=batch, serial=0, keys=code_keys(), base_url=current_app.config["GI_BASE_URL"]).url
 
 
+def check_grid(grid: str) -> None:
+    """Refuse a label grid the sheet does not know, naming the ones it does."""
+    if grid not in labels.GRIDS:
+        raise DomainError("invalid_grid", "unknown label grid", fields={"grid": ", ".join(labels.GRIDS)})
+
+
 def _attachment(name: str) -> dict:
     return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"}
 
@@ -72,8 +78,7 @@ def sheet_pdf(
     last: int | None = None,
 ) -> Response:
     """The print-ready A4 sheet of the batch's unit labels (optionally led by the batch code), streamed."""
-    if grid not in labels.GRIDS:
-        raise DomainError("invalid_grid", "unknown label grid", fields={"grid": ", ".join(labels.GRIDS)})
+    check_grid(grid)
     if batch.labels_issued == 0 and not include_batch_code:
         raise DomainError("no_labels", "issue labels before printing them", status=409)
     wanted = []

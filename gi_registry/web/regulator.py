@@ -1,6 +1,6 @@
 """The regulator's desk: the report queue, the case page, and the actions a case can lead to."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
@@ -9,10 +9,10 @@ from sqlmodel import col, select
 from ..db import get_session
 from ..domain import DomainError, NotFound, batches, registry, reports
 from ..i18n import REPORT_STATUS_LABELS
-from ..models import Area, Batch, Licence, Licensee, Product, ReportPhoto, User, utcnow
+from ..models import Area, Batch, Licence, Licensee, Product, ReportPhoto, User, utc_midnight, utcnow
 from .access import page_user, roles_required
 from .forms import AssignForm, LicenceActionForm, RecallForm, ReportStepForm, refused
-from .paging import Pagination, page_args
+from .paging import Pagination, date_arg, page_args
 
 bp = Blueprint("regulator", __name__, url_prefix="/regulator")
 STAFF = ("regulator", "admin")
@@ -20,11 +20,8 @@ STAFF = ("regulator", "admin")
 
 def _day_arg(name: str, *, days_after: int = 0) -> datetime | None:
     """A YYYY-MM-DD filter as a UTC instant (the start of that day, or of a later one for an end bound)."""
-    try:
-        day = datetime.strptime(request.args.get(name, ""), "%Y-%m-%d").date()
-    except ValueError:
-        return None
-    return datetime.combine(day + timedelta(days=days_after), time.min, tzinfo=UTC)
+    day = date_arg(name)
+    return utc_midnight(day + timedelta(days=days_after)) if day else None
 
 
 @bp.get("/reports")
