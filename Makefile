@@ -59,3 +59,4 @@ test-postgres:
 bench: install-dev
 	$(BIN)/python bench/labels.py --memory
 	$(BIN)/python bench/verify.py
+	$(BIN)/python bench/imports.py

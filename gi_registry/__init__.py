@@ -67,11 +67,12 @@ def _bind_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .api import api
-    from .web import admin, auth, consumer, coop, dashboard, public, regulator, transfer
+    from .web import accounts, admin, auth, consumer, coop, dashboard, public, regulator, transfer
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(accounts.bp)
     app.register_blueprint(coop.bp)
     app.register_blueprint(consumer.bp)
     app.register_blueprint(regulator.bp)

@@ -65,7 +65,8 @@ def create_user(email: str, password: str, role: str, licensee_uscc: str | None)
             )
             click.echo(f"created {user.role} {user.email}")
     except DomainError as error:
-        _fail(error.message)
+        details = "; ".join(f"{name}: {why}" for name, why in (error.fields or {}).items())
+        _fail(f"{error.message} ({details})" if details else error.message)
 
 
 @click.command("audit-verify")

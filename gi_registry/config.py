@@ -6,6 +6,8 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from .domain.reports import MAX_PHOTOS
+
 
 class ConfigError(RuntimeError):
     """The environment cannot run the app as asked."""
@@ -37,6 +39,7 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
     env = os.environ
     overrides = overrides or {}
     production = env.get("GI_ENV", "development") == "production"
+    photo_max_bytes = int(env.get("GI_PHOTO_MAX_BYTES", str(8 * 1024 * 1024)))
 
     def secret(name: str, dev_file: str) -> str:
         if name in overrides:
@@ -76,13 +79,14 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "REPORT_DEADLINES": _deadlines(
             env.get("GI_REPORT_DEADLINES", "new=2,triaged=5,investigating=20,confirmed=10,dismissed=10")
         ),
-        "PHOTO_MAX_BYTES": int(env.get("GI_PHOTO_MAX_BYTES", str(8 * 1024 * 1024))),
+        "PHOTO_MAX_BYTES": photo_max_bytes,
         "PHOTO_MAX_PIXELS": int(env.get("GI_PHOTO_MAX_PIXELS", str(40_000_000))),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
-        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # A report with its full quota of photos, each as large as allowed, plus its text, must get through.
+        "MAX_CONTENT_LENGTH": MAX_PHOTOS * photo_max_bytes + 1024 * 1024,
         "PROXY_COUNT": int(env.get("GI_PROXY_COUNT", "0")),
         # Data retention (flask retention): scans' hashes and places, reporters' contacts.
         "SCAN_RETENTION_DAYS": int(env.get("GI_SCAN_RETENTION_DAYS", "365")),

@@ -35,12 +35,18 @@ def _page(status: int, message: str):
     return render_template("error.html", status=status, message=message), status
 
 
+def filled(text: str, params: dict) -> str:
+    """An untranslated message with its %(name)s placeholders filled, as API clients read it."""
+    return text % params if params else text
+
+
 def _on_domain_error(error: DomainError):
     if wants_json():
-        return json_error(error.status, error.code, error.message, error.fields)
+        fields = {name: filled(why, error.params) for name, why in error.fields.items()}
+        return json_error(error.status, error.code, filled(error.message, error.params), fields)
     if isinstance(error, NotFound):
         return _page(404, _("Page not found."))
-    return _page(error.status, _(error.message))
+    return _page(error.status, _(error.message, **error.params))
 
 
 def _on_http_error(error: HTTPException):

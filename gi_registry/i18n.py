@@ -1,9 +1,13 @@
 """Language choice (Chinese first, English on request or by the browser) and shared template helpers."""
 
+from datetime import datetime
+from urllib.parse import urlencode
+
 from flask import Flask, current_app, request, session, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
+from .domain.registry import CHINA
 from .extensions import babel
 
 STATUS_LABELS = {
@@ -54,6 +58,106 @@ REASON_TEXTS = {
 }
 
 
+# A batch's quantity unit as shown after the number; the batch form's choices say more ("jin (0.5 kg)").
+UNIT_LABELS = {"kg": _l("kg"), "t": _l("tonnes"), "jin": _l("jin")}
+
+# The browser families a scan records (verification.ua_family); brand names read the same in both languages.
+UA_FAMILY_LABELS = {
+    "wechat": _l("WeChat"),
+    "alipay": _l("Alipay"),
+    "dingtalk": _l("DingTalk"),
+    "headless": _l("headless browser"),
+    "edge": "Edge",
+    "chrome": "Chrome",
+    "firefox": "Firefox",
+    "safari": "Safari",
+    "script": _l("script or command-line tool"),
+    "other": _l("other browser"),
+}
+
+# What the audit log records: the kinds of object (in the audit filter's order) and the actions on them.
+ENTITY_LABELS = {
+    "licence": _l("Licence"),
+    "licensee": _l("Licensee"),
+    "product": _l("Product"),
+    "batch": _l("Batch"),
+    "report": _l("Counterfeit report"),
+    "user": _l("User account"),
+    "scan": _l("Scan records"),
+}
+ACTION_LABELS = {
+    "product.create": _l("Product created"),
+    "product.update": _l("Product changed"),
+    "licensee.create": _l("Licensee created"),
+    "licensee.update": _l("Licensee changed"),
+    "licence.grant": _l("Licence granted"),
+    "licence.suspend": _l("Licence suspended"),
+    "licence.reinstate": _l("Licence reinstated"),
+    "licence.revoke": _l("Licence revoked"),
+    "batch.register": _l("Batch registered"),
+    "batch.labels": _l("Unit labels issued"),
+    "batch.recall": _l("Batch recalled"),
+    "report.file": _l("Report filed"),
+    "report.assign": _l("Report assigned"),
+    "user.create": _l("Account created"),
+    "user.password": _l("Password changed"),
+    "user.deactivate": _l("Account deactivated"),
+    "user.activate": _l("Account activated"),
+    "retention.scans": _l("Addresses and places of old scans removed"),
+    "retention.contacts": _l("Contact details of closed reports removed"),
+}
+# Case-history notes the registry writes itself (no actor); a person's note is shown as written.
+SYSTEM_NOTES = {"filed": _l("Report filed")}
+
+
+def unit_label(unit: str) -> str:
+    return str(UNIT_LABELS.get(unit, unit))
+
+
+def ua_family_label(family: str) -> str:
+    return str(UA_FAMILY_LABELS.get(family, family))
+
+
+def entity_label(entity_type: str) -> str:
+    return str(ENTITY_LABELS.get(entity_type, entity_type))
+
+
+def action_label(action: str) -> str:
+    """An audit action in words; a report's steps (report.<status>) name the status reached."""
+    if action in ACTION_LABELS:
+        return str(ACTION_LABELS[action])
+    kind, _dot, step = action.partition(".")
+    if kind == "report" and step in REPORT_STATUS_LABELS:
+        return gettext("Report moved to: %(status)s", status=report_status_label(step))
+    return action
+
+
+def actor_label(actor: str) -> str:
+    """Who an audit event names: an e-mail address, or the registry itself."""
+    return gettext("system") if actor == "system" else actor
+
+
+def report_note(event) -> str:
+    """A case-history note: the registry's own notes translated, a person's as written."""
+    if event.actor_id is None and event.note in SYSTEM_NOTES:
+        return str(SYSTEM_NOTES[event.note])
+    return event.note
+
+
+def local_name(obj) -> str:
+    """A product's or an area's name in the page's language: the Chinese name unless English is shown."""
+    if str(get_locale() or "zh").startswith("zh"):
+        return obj.name
+    return getattr(obj, "name_en", "") or obj.name
+
+
+def lang_url(lang: str, **extra) -> str:
+    """This page in another language: the query string kept, `lang` (and any `extra` args) set."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang" and key not in extra]
+    args += [("lang", lang)] + [(key, value) for key, value in extra.items() if value is not None]
+    return "?" + urlencode(args)
+
+
 def verdict_headline(verdict: str) -> str:
     return str(VERDICT_HEADLINES[verdict])
 
@@ -68,6 +172,13 @@ def report_status_label(status: str) -> str:
 
 def kind_label(kind: str) -> str:
     return str(KIND_LABELS.get(kind, kind))
+
+
+ROLE_LABELS = {"admin": _l("registry admin"), "regulator": _l("regulator"), "cooperative": _l("cooperative")}
+
+
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS.get(role, role))
 
 
 def select_locale() -> str:
@@ -92,15 +203,31 @@ def page_url(page: int) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def china_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) time as people in China read it; the `china_time` filter of the templates."""
+    return moment.astimezone(CHINA).strftime(fmt) if moment else ""
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters["china_time"] = china_time
     app.jinja_env.globals.update(
         status_label=status_label,
         kind_label=kind_label,
+        role_label=role_label,
         page_url=page_url,
         report_status_label=report_status_label,
         verdict_headline=verdict_headline,
         reason_text=reason_text,
+        unit_label=unit_label,
+        ua_family_label=ua_family_label,
+        entity_label=entity_label,
+        entity_labels=ENTITY_LABELS,
+        action_label=action_label,
+        actor_label=actor_label,
+        report_note=report_note,
+        local_name=local_name,
+        lang_url=lang_url,
     )
 
     @app.context_processor

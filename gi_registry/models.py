@@ -1,6 +1,6 @@
 """SQLModel tables. The shapes the API reads and returns live in api/schemas.py."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 
 from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -30,17 +30,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def utc_midnight(day: date) -> datetime:
-    """The first instant of a UTC day, for filters over whole days."""
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 def _created() -> Field:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 PRODUCT_KINDS = ("gi_product", "gi_certification_mark", "gi_collective_mark", "public_brand")
 ROLES = ("admin", "regulator", "cooperative")
+STAFF = ("admin", "regulator")  # the city's people: they read every licensee's data and work the cases
 LICENCE_STATES = ("active", "suspended", "revoked")
 
 
@@ -120,6 +116,8 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)
     licensee_id: int | None = Field(default=None, foreign_key="licensee.id", index=True)
     is_active: bool = True
+    # Part of every login cookie: raising it (logout, a new password, deactivation) ends all of them.
+    session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _created()
 
 
@@ -268,6 +266,9 @@ class ScanTally(SQLModel, table=True):
     serial: int = Field(primary_key=True)
     count: int = 0
     first_at: datetime = Field(sa_type=UTCDateTime)
+    # When two of its shared places were first found too far apart: the label has been copied, and
+    # every later scan says so, with or without a place of its own.
+    far_apart_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class BatchSequence(SQLModel, table=True):

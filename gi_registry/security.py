@@ -1,6 +1,7 @@
 """Security headers on every response: a content security policy that allows no inline script."""
 
-from flask import Flask, request
+from flask import Flask, abort, request
+from flask_babel import gettext as _
 
 CSP = "; ".join(
     [
@@ -35,5 +36,36 @@ def _production() -> bool:
     return current_app.config.get("GI_ENV") == "production"
 
 
+def _refuse_nul() -> None:
+    """No field of the registry has a use for a NUL character, and PostgreSQL's text cannot hold one:
+    refuse it at the door, for every route alike, rather than fail deep inside a query."""
+    fields = [request.path, *request.args.keys(), *(v for _k, vs in request.args.lists() for v in vs)]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        fields += [*request.form.keys(), *(v for _k, vs in request.form.lists() for v in vs)]
+    if request.is_json:
+        try:
+            fields += _strings(request.get_json(silent=True))  # parsed once; the view reads the cached value
+        except RecursionError:  # nested deeper than the parser goes: no client of ours sends that
+            abort(400, description=_("The request body is not valid JSON."))
+    if any("\x00" in field for field in fields):
+        abort(400, description=_("The request contains a NUL character, which no field accepts."))
+
+
+def _strings(value) -> list[str]:
+    """Every key and string inside a parsed JSON body, walked without recursion (bodies nest deep)."""
+    found, pending = [], [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            found.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return found
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_refuse_nul)
     app.after_request(_headers)

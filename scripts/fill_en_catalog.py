@@ -9,7 +9,10 @@ PATH = Path(__file__).resolve().parent.parent / "translations/en/LC_MESSAGES/mes
 with PATH.open("rb") as handle:
     catalog = read_po(handle, locale="en")
 for message in catalog:
-    if message.id and not message.string:
+    if isinstance(message.id, tuple):  # a plural: (singular, plural) as the English forms
+        if not all(message.string or ()):
+            message.string = message.id
+    elif message.id and not message.string:
         message.string = message.id
     message.flags.discard("fuzzy")
 with PATH.open("wb") as handle:

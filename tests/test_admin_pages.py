@@ -159,3 +159,58 @@ def test_logins_are_throttled(make_app, world):
         for _ in range(12)
     ]
     assert statuses[:10] == [200] * 10 and statuses[-1] == 429
+
+
+def test_a_pasted_uscc_with_spaces_and_lower_case_is_accepted(login_as, db):
+    response = login_as("admin").post(
+        "/admin/licensees/new", data={"name": "雁江蜜柑合作社", "uscc": " 93512002ma6y10m03n ", "county_code": "512002"}
+    )
+    assert response.status_code == 302
+    assert db.exec(select(Licensee).where(Licensee.uscc == "93512002MA6Y10M03N")).one()
+
+
+def test_a_products_code_cannot_change_once_registered(login_as, db, world):
+    client = login_as("admin")
+    lemon = world["lemon"]
+    assert "readonly" in client.get(f"/admin/products/{lemon.id}/edit").text.split('name="code"')[1].split(">")[0]
+    response = client.post(
+        f"/admin/products/{lemon.id}/edit",
+        data={
+            "code": "lemon-renamed",
+            "name": "安岳柠檬",
+            "name_en": "Anyue Lemon",
+            "kind": "gi_product",
+            "status": "active",
+            "kg_per_label": "0.5",
+            "batch_prefix": "AY",
+            "area_codes": ["512021"],
+        },
+    )
+    assert response.status_code == 422
+    db.expire_all()
+    assert db.get(Product, lemon.id).code == "anyue-lemon"
+
+
+def test_admin_pages_name_the_county_not_its_code(login_as, world):
+    client = login_as("admin")
+    assert "<td>安岳县</td>" in client.get("/admin/licensees?lang=zh").text
+    assert "<td>Anyue County</td>" in client.get("/admin/licensees?lang=en").text
+    page = client.get(f"/admin/licensees/{world['coop_a'].id}?lang=zh").text
+    assert "<dd>安岳县</dd>" in page and "<td>安岳柠檬</td>" in page
+    english = client.get(f"/admin/licensees/{world['coop_a'].id}?lang=en").text
+    assert (
+        "<dd>Anyue County</dd>" in english and "<td>Anyue Lemon</td>" in english and ">Anyue Lemon</option>" in english
+    )
+
+
+def test_licence_history_and_audit_log_say_what_happened_in_words(login_as, world):
+    client = login_as("admin")
+    chinese = client.get(f"/admin/licences/{world['licence_a'].id}?lang=zh").text
+    assert "<td>licence.grant</td>" not in chinese and "<dd>安岳柠檬</dd>" in chinese
+    english = client.get(f"/admin/licences/{world['licence_a'].id}?lang=en").text
+    assert "<td>Licence granted</td><td>system</td>" in english and "<dd>Anyue Lemon</dd>" in english
+    audit = client.get("/admin/audit?lang=zh").text
+    assert 'value="licensee" >用标单位</option>' in audit and ">licensee</option>" not in audit
+    assert "使用许可 #" in audit and "licence #" not in audit
+    english = client.get("/admin/audit?lang=en").text
+    assert 'value="licensee" >Licensee</option>' in english and "Licence granted" in english

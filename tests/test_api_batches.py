@@ -57,6 +57,7 @@ def test_labels_issue_within_the_quota_and_past_it_is_422(client, token_for, mak
     assert first.status_code == 201 and first.json == {"first_serial": 1, "last_serial": 12, "count": 12}
     over = client.post(f"/api/v1/batches/{batch.id}/labels", json={"count": 9}, headers=coop)
     assert over.status_code == 422 and error_of(over)["code"] == "label_quota_exceeded"
+    assert error_of(over)["fields"] == {"count": "at most 8 more"}  # the placeholder filled, in English
     for bad in ({"count": 0}, {"count": "5"}, {"count": 1.5}, {}):
         assert client.post(f"/api/v1/batches/{batch.id}/labels", json=bad, headers=coop).status_code == 422
 

@@ -16,6 +16,30 @@ def test_an_untouched_chain_verifies(db, world):
     assert audit.verify_chain(session=db) == []
 
 
+def test_a_rolled_back_event_is_not_linked_to(db, world):
+    """The chain head carried through a transaction is forgotten when the transaction is not kept."""
+    licence = world["licence_a"]
+    registry.change_licence_state(session=db, licence=licence, action="suspend", reason="kept?", actor=None)
+    db.rollback()
+    registry.change_licence_state(session=db, licence=licence, action="suspend", reason="kept", actor=None)
+    db.commit()
+    assert audit.verify_chain(session=db) == []
+    assert [e.reason for e in audit.history(session=db, entity_type="licence", entity_id=licence.id)][-1] == "kept"
+
+
+def test_an_event_appended_by_another_session_is_linked_to(db, world, app):
+    """A session that already appended once reads the head afresh in its next transaction."""
+    _suspend_and_reinstate(db, world)
+    from gi_registry.db import session_scope
+
+    with app.app_context(), session_scope() as other:
+        licence = other.get(type(world["licence_a"]), world["licence_a"].id)
+        registry.change_licence_state(session=other, licence=licence, action="revoke", reason="other", actor=None)
+    registry.change_licence_state(session=db, licence=world["licence_b"], action="suspend", reason="mine", actor=None)
+    db.commit()
+    assert audit.verify_chain(session=db) == []
+
+
 def test_an_edited_reason_is_found_and_named(db, world):
     _suspend_and_reinstate(db, world)
     target = audit.history(session=db, entity_type="licence", entity_id=world["licence_a"].id)[-1]

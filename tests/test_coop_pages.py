@@ -122,3 +122,47 @@ def test_recall_from_the_page(login_as, make_batch, db):
     db.refresh(batch)
     assert batch.status == "recalled"
     assert "已召回" in client.get(f"/coop/batches/{batch.id}").text
+
+
+@pytest.mark.parametrize("query", ["first=8&last=3", "first=11", "first=20&last=30"])
+def test_a_label_range_with_no_issued_label_is_refused_not_printed_blank(login_as, make_batch, db, keys, query):
+    batch = make_batch(quantity=5)
+    batches.issue_labels(session=db, batch=batch, count=10, keys=keys, actor=None)
+    db.commit()
+    client = login_as("coop")
+    assert client.get(f"/coop/batches/{batch.id}/labels.pdf?first=3&last=8").status_code == 200
+    assert client.get(f"/coop/batches/{batch.id}/labels.pdf?{query}").status_code == 422
+
+
+def test_quantities_show_their_unit_in_words(login_as, make_batch):
+    kilos = make_batch(quantity=100)
+    tonnes = make_batch(quantity=2, unit="t")
+    client = login_as("coop")
+    for path in (f"/coop/batches/{kilos.id}", "/coop/batches"):
+        assert "100 千克" in client.get(f"{path}?lang=zh").text
+        assert "100 kg" in client.get(f"{path}?lang=en").text
+    assert "2 吨" in client.get(f"/coop/batches/{tonnes.id}?lang=zh").text
+    assert "2 tonnes" in client.get(f"/coop/batches/{tonnes.id}?lang=en").text
+
+
+def test_the_portal_names_products_and_origins_in_the_pages_language(login_as, make_batch):
+    batch = make_batch()
+    client = login_as("coop")
+    chinese = client.get("/coop/batches?lang=zh").text
+    assert ">安岳柠檬</option>" in chinese and ">安岳柠檬</td>" in chinese
+    english = client.get("/coop/batches?lang=en").text
+    assert ">Anyue Lemon</option>" in english and ">Anyue Lemon</td>" in english and "安岳柠檬<" not in english
+    form = client.get("/coop/batches/new?lang=en").text
+    assert 'label="Anyue Lemon"' in form and ">Anyue Lemon</option>" in form and "Nanxun Town (512021126)" in form
+    assert "南薰镇" not in form and "安岳柠檬<" not in form
+    assert "南薰镇" in client.get("/coop/batches/new?lang=zh").text
+    assert "Nanxun Town" in client.get(f"/coop/batches/{batch.id}?lang=en").text
+    assert "南薰镇" in client.get(f"/coop/batches/{batch.id}?lang=zh").text
+
+
+def test_past_the_quota_the_page_names_how_many_are_left(login_as, make_batch):
+    batch = make_batch(quantity=5)  # quota 10
+    client = login_as("coop")
+    assert client.post(f"/coop/batches/{batch.id}/labels?lang=en", data={"count": "8"}).status_code == 302
+    over = client.post(f"/coop/batches/{batch.id}/labels?lang=en", data={"count": "5"})
+    assert over.status_code == 422 and "at most 2 more" in over.text and "%(left)s" not in over.text

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from gi_registry.domain import batches, reports, stats
+from gi_registry.domain import batches, registry, reports, stats
 from gi_registry.models import Report, Scan, utcnow
 from gi_registry.web import charts
 
@@ -14,7 +14,7 @@ BEIJING = (39.90, 116.40)
 
 
 def _this_month():
-    return stats.date_range(first=None, last=None, today=utcnow().date())
+    return stats.date_range(first=None, last=None, today=registry.registry_today())
 
 
 @pytest.fixture
@@ -74,15 +74,15 @@ def test_warnings_are_placed_and_their_batches_named(db, scanned):
     assert [(b.batch_no, b.product, b.count) for b in warned] == [(scanned["lemon"].batch_no, "安岳柠檬", 1)]
 
 
-def test_scans_per_day_are_utc_days_with_empty_days_as_zero(db, world):
+def test_scans_per_day_are_days_in_china_with_empty_days_as_zero(db, world):
     if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SET TIME ZONE 'Asia/Shanghai'"))  # a UTC day must not follow the session's zone
+        db.execute(text("SET TIME ZONE 'America/New_York'"))  # a day in China must not follow the session's zone
     moments = [
-        datetime(2026, 3, 1, 0, 0, 0, tzinfo=UTC),
-        datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC),
-        datetime(2026, 3, 3, 12, 0, tzinfo=UTC),
-        datetime(2026, 3, 4, 0, 0, tzinfo=UTC),  # the day after the range
-        datetime(2026, 2, 28, 23, 59, 59, tzinfo=UTC),  # the day before it
+        datetime(2026, 2, 28, 16, 0, 0, tzinfo=UTC),  # 1 March 00:00 in China
+        datetime(2026, 3, 1, 15, 59, 59, tzinfo=UTC),  # 1 March 23:59:59 in China
+        datetime(2026, 3, 2, 16, 30, tzinfo=UTC),  # 3 March 00:30 in China, still 2 March in UTC
+        datetime(2026, 3, 3, 16, 0, tzinfo=UTC),  # 4 March in China: the day after the range
+        datetime(2026, 2, 28, 15, 59, 59, tzinfo=UTC),  # 28 February in China: the day before it
     ]
     db.add_all(Scan(at=at, verdict="invalid") for at in moments)
     db.commit()
@@ -151,6 +151,28 @@ def test_the_page_draws_the_figures_as_svg(login_as, scanned, db, file_report):
     assert "Anyue Lemon: 5; Lezhi Cocoon: 1" in page  # the chart's description for screen readers
     assert "8–30 days: 1" in page
     assert scanned["lemon"].batch_no in page and "39.90" in page and "116.40" in page
+
+
+def test_a_scan_after_midnight_in_china_counts_on_chinas_day(login_as, db, world):
+    """16:30 UTC on 28 November is 00:30 on the 29th in Ziyang: the dashboard counts it on the 29th."""
+    at = datetime(2026, 11, 28, 16, 30, tzinfo=UTC)
+    db.add(Scan(at=at, verdict="invalid"))
+    db.add(Report(tracking_no="JB-20261129-TESTTEST", description="标签是复印的", created_at=at, updated_at=at))
+    db.commit()
+    the_29th = stats.DateRange(date(2026, 11, 29), date(2026, 11, 29))
+    assert [(d.day, d.count) for d in stats.scans_per_day(session=db, period=the_29th)] == [(date(2026, 11, 29), 1)]
+    assert {c.key: c.count for c in stats.reports_by_status(session=db, period=the_29th)}["new"] == 1
+    the_28th = stats.DateRange(date(2026, 11, 28), date(2026, 11, 28))
+    assert sum(c.count for c in stats.verdict_mix(session=db, period=the_28th)) == 0
+    assert {c.key: c.count for c in stats.reports_by_status(session=db, period=the_28th)}["new"] == 0
+    page = login_as("admin").get("/dashboard/?lang=en&from=2026-11-29&to=2026-11-29").text
+    assert "Invalid 1 (100%)" in page
+
+
+def test_the_dashboard_ends_on_todays_date_in_china(login_as, monkeypatch):
+    monkeypatch.setattr(registry, "registry_today", lambda: date(2026, 11, 29))
+    page = login_as("admin").get("/dashboard/?lang=en").text
+    assert 'value="2026-10-31"' in page and 'value="2026-11-29"' in page
 
 
 def test_the_page_follows_the_date_filter(login_as, scanned):

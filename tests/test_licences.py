@@ -160,3 +160,11 @@ def test_of_two_officers_acting_on_the_same_state_the_second_gets_the_conflict(a
     db.expire_all()
     events = [e.action for e in audit.history(session=db, entity_type="licence", entity_id=world["licence_a"].id)]
     assert events.count("licence.suspend") == 1
+
+
+@pytest.mark.parametrize("gtin", ["0", "123", "6901234000017"])
+def test_a_short_or_wrong_gtin_is_refused_not_padded(db, world, gtin):
+    data = registry.LicenseeInput(name="雁江蜜柑合作社", uscc="93512002MA6Y10M03N", county_code="512002", gtin=gtin)
+    with pytest.raises(DomainError) as refused:
+        registry.save_licensee(session=db, data=data, actor=None)
+    assert "gtin" in refused.value.fields

@@ -1,6 +1,8 @@
 """Public pages, languages and the catalogues."""
 
+import html
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 from babel.messages.pofile import read_po
@@ -64,3 +66,38 @@ def test_every_string_in_the_code_is_in_the_catalogue():
     with (CATALOGUES / "zh/LC_MESSAGES/messages.po").open("rb") as handle:
         known = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle)}
     assert sorted(found - known) == []
+
+
+def _language_link(page: str, lang: str) -> str:
+    """The href of the page's link to the other language."""
+    return html.unescape(page.split(f'hreflang="{lang}"')[0].rsplit('href="', 1)[1].split('"')[0])
+
+
+def test_the_products_page_names_areas_in_the_pages_language(client, world):
+    assert "安岳县" in client.get("/products?lang=zh").text
+    english = client.get("/products?lang=en").text
+    assert "Anyue County" in english and "安岳县" not in english
+
+
+def test_the_directory_names_products_and_counties_in_the_pages_language(client, world):
+    chinese = client.get("/licensees?lang=zh").text
+    assert ">安岳柠檬</option>" in chinese and ">安岳县</td>" in chinese and "<div>安岳柠檬 " in chinese
+    english = client.get("/licensees?lang=en").text
+    assert ">Anyue Lemon</option>" in english and ">安岳柠檬</option>" not in english
+    assert ">Anyue County</td>" in english and "安岳县" not in english
+    assert "<div>Anyue Lemon " in english and "<div>安岳柠檬 " not in english
+
+
+def test_the_language_link_keeps_the_pages_query(client, world):
+    page = client.get("/licensees?q=安岳&product=anyue-lemon&lang=zh").text
+    link = _language_link(page, "en")
+    assert link.startswith("?") and parse_qs(link[1:]) == {"q": ["安岳"], "product": ["anyue-lemon"], "lang": ["en"]}
+    english = client.get(f"/licensees{link}").text
+    assert '<html lang="en">' in english and 'value="anyue-lemon" selected' in english and 'value="安岳"' in english
+    back = _language_link(english, "zh")
+    assert parse_qs(back[1:]) == {"q": ["安岳"], "product": ["anyue-lemon"], "lang": ["zh"]}
+
+
+def test_the_consumer_pages_language_link_keeps_the_code(client, world):
+    link = _language_link(client.get("/report?code=CAAQ1234&lang=zh").text, "en")
+    assert parse_qs(link[1:]) == {"code": ["CAAQ1234"], "lang": ["en"]}

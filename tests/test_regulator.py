@@ -1,7 +1,7 @@
 """The regulator's desk: the report workflow, the queue, the case actions and who may reach them."""
 
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image
@@ -23,22 +23,29 @@ ALLOWED = {
 }
 
 
+def file_report(db, keys, tmp_path, data: reports.ReportInput, photos=(), **extra) -> Report:
+    """A report as the consumer pages file it, committed."""
+    filed = reports.file_report(
+        session=db,
+        data=data,
+        photo_uploads=list(photos),
+        keys=keys,
+        upload_dir=str(tmp_path / "uploads"),
+        max_bytes=10**7,
+        max_pixels=10**7,
+        **extra,
+    )
+    db.commit()
+    return filed
+
+
 @pytest.fixture
 def report(db, world, labelled, keys, tmp_path):
     _, codes = labelled
     out = io.BytesIO()
     Image.new("RGB", (64, 48), (1, 2, 3)).save(out, format="PNG")
-    filed = reports.file_report(
-        session=db,
-        data=reports.ReportInput(description="标签是复印的", code=codes[2], contact="13800000000"),
-        photo_uploads=[out.getvalue()],
-        keys=keys,
-        upload_dir=str(tmp_path / "uploads"),
-        max_bytes=10**7,
-        max_pixels=10**7,
-    )
-    db.commit()
-    return filed
+    data = reports.ReportInput(description="标签是复印的", code=codes[2], contact="13800000000")
+    return file_report(db, keys, tmp_path, data, photos=[out.getvalue()])
 
 
 @pytest.mark.parametrize(("start", "target"), [(a, b) for a in STATES for b in STATES])
@@ -124,6 +131,24 @@ def test_the_queue_filters_and_marks_overdue_cases(login_as, db, report, world):
     assert report.tracking_no not in client.get("/regulator/reports?from=2099-01-01").text
 
 
+def test_the_queue_and_the_case_count_days_and_times_in_china(login_as, client, db, world, keys, tmp_path):
+    """Filed at 16:30 UTC on 28 November, which is 00:30 on the 29th in Ziyang."""
+    data = reports.ReportInput(description="半夜买到的假柠檬")
+    filed = file_report(db, keys, tmp_path, data, now=datetime(2026, 11, 28, 16, 30, tzinfo=UTC))
+    assert filed.tracking_no.startswith("JB-20261129-")
+    staff = login_as("regulator")
+    assert filed.tracking_no in staff.get("/regulator/reports?from=2026-11-29").text
+    the_29th = staff.get("/regulator/reports?from=2026-11-29&to=2026-11-29").text
+    assert filed.tracking_no in the_29th and "2026-11-29" in the_29th and "2026-11-28" not in the_29th
+    assert filed.tracking_no not in staff.get("/regulator/reports?to=2026-11-28").text
+    assert filed.tracking_no not in staff.get("/regulator/reports?from=2026-11-30").text
+    case = staff.get(f"/regulator/reports/{filed.id}?lang=en").text
+    assert "Filed 2026-11-29 00:30;" in case and "UTC" not in case
+    assert "2026-11-29 00:30</td>" in case  # the history of the case
+    status = client.get(f"/report/status?no={filed.tracking_no}").text
+    assert "2026-11-29" in status and "2026-11-28" not in status
+
+
 def test_the_case_page_shows_photos_history_batch_and_licensee(login_as, client, db, report, labelled):
     batch, codes = labelled
     client.get(f"/q/{codes[2]}")
@@ -197,3 +222,48 @@ def test_api_clients_fetch_report_photos_with_a_regulators_token(client, token_f
     assert client.get(photo_path).status_code == 401
     other = photo_path.rsplit("/", 1)[0] + "/" + "0" * 32 + ".jpg"
     assert client.get(other, headers=token_for("regulator")).status_code == 404
+
+
+def test_the_case_page_offers_the_usual_next_step_first_never_dismissal(login_as, report):
+    page = login_as("regulator").get(f"/regulator/reports/{report.id}").text
+    options = page.split('name="step-status"')[1].split("</select>")[0]
+    assert options.index('value="triaged"') < options.index('value="dismissed"')
+
+
+def test_the_queue_puts_open_cases_first_oldest_on_top(login_as, db, report, world, keys, tmp_path):
+    newer = file_report(db, keys, tmp_path, reports.ReportInput(description="又一个假标签"))
+    for status in ("dismissed", "closed"):
+        reports.transition(
+            session=db, report=report, to_status=status, note="不成立", actor=world["users"]["regulator"]
+        )
+    db.commit()
+    page = login_as("regulator").get("/regulator/reports").text
+    assert page.index(newer.tracking_no) < page.index(report.tracking_no)
+
+
+def test_the_case_page_shows_scans_and_notes_in_words(login_as, client, db, report, labelled):
+    batch, codes = labelled
+    client.get(f"/q/{codes[2]}", headers={"User-Agent": "curl/8.5"})
+    batch.status = "recalled"
+    db.add(batch)
+    db.commit()
+    client.get(f"/q/{codes[2]}", headers={"User-Agent": "Mozilla/5.0 MicroMessenger/8.0"})
+    desk = login_as("regulator")
+    chinese = desk.get(f"/regulator/reports/{report.id}?lang=zh").text
+    assert ">正品</span>" in chinese and ">请勿轻信此产品</span>" in chinese
+    assert "生产单位或市场监管部门已召回该批次。" in chinese and "南薰镇" in chinese
+    for code in (">genuine<", ">revoked<", "batch_recalled", ">script<", ">wechat<", ">filed<"):
+        assert code not in chinese
+    english = desk.get(f"/regulator/reports/{report.id}?lang=en").text
+    assert ">Genuine</span>" in english and "The batch was recalled by its producer" in english
+    assert "script or command-line tool" in english and "WeChat" in english and ">Report filed<" in english
+    assert "Anyue Lemon" in english and "Nanxun Town" in english
+
+
+def test_the_queue_names_products_and_counties_in_the_pages_language(login_as, report):
+    desk = login_as("regulator")
+    chinese = desk.get("/regulator/reports?lang=zh").text
+    assert ">安岳柠檬</option>" in chinese and ">安岳县</option>" in chinese and ">安岳柠檬</td>" in chinese
+    english = desk.get("/regulator/reports?lang=en").text
+    assert ">Anyue Lemon</option>" in english and ">Anyue County</option>" in english and ">Anyue Lemon</td>" in english
+    assert "安岳柠檬<" not in english and "安岳县" not in english

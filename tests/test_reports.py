@@ -2,11 +2,13 @@
 
 import io
 import os
+from datetime import UTC, datetime
 
 import pytest
 from PIL import Image
 from sqlmodel import select
 
+from gi_registry.domain import reports
 from gi_registry.models import Report, ReportPhoto
 
 
@@ -107,6 +109,17 @@ def test_a_json_report_without_a_code(client, world):
     assert response.status_code == 201 and response.json["tracking_no"].startswith("JB-")
 
 
+def test_the_tracking_number_carries_the_day_in_china(client, world, db, monkeypatch):
+    """Filed at 16:30 UTC on 28 November, which is already 00:30 on the 29th in Ziyang."""
+    monkeypatch.setattr(reports, "utcnow", lambda: datetime(2026, 11, 28, 16, 30, tzinfo=UTC))
+    response = post_report(client)
+    assert response.status_code == 302
+    report = db.exec(select(Report)).one()
+    assert report.tracking_no.startswith("JB-20261129-")
+    page = client.get(response.location).text
+    assert "2026-11-29" in page and "2026-11-28" not in page  # the last update, in China too
+
+
 def test_an_unknown_tracking_number_is_404_on_page_and_api(client, world):
     assert client.get("/report/status?no=JB-20260101-AAAAAAAA").status_code == 404
     assert client.get("/api/v1/reports/JB-20260101-AAAAAAAA").status_code == 404
@@ -144,3 +157,11 @@ def test_a_failed_commit_takes_the_photos_with_it(app, db, world, keys, monkeypa
     with pytest.raises(RuntimeError):
         reports.commit_filed(session=db, report=filed, upload_dir=app.config["GI_UPLOAD_DIR"])
     assert upload_files(app.config["GI_UPLOAD_DIR"]) == []
+
+
+def test_three_photos_each_within_the_limit_get_through_together(client, world, db):
+    # 3 × 6 MB is more than a 16 MB request cap would let in, but well within "up to 8 MB each".
+    padded = jpeg_with_gps() + b"\0" * (6 * 1024 * 1024)  # a decoder stops at the image's end marker
+    response = post_report(client, photos=[(f"{n}.jpg", padded) for n in range(3)])
+    assert response.status_code == 302, response.status_code
+    assert len(db.exec(select(ReportPhoto)).all()) == 3

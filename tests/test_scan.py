@@ -16,7 +16,7 @@ def test_the_page_says_genuine_with_who_where_and_when(client, labelled):
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     text = page.text
     assert "正品" in text and "安岳柠檬" in text and "安岳柠檬合作社" in text and "南薰镇" in text
-    assert "2026-10-01" in text and batch.batch_no in text and "No. 3" in text
+    assert "2026-10-01" in text and batch.batch_no in text and "第 3 号" in text
     assert "此码已被查询 1 次" in text
 
 
@@ -28,7 +28,8 @@ def test_the_upper_case_path_of_the_printed_url_works(client, labelled):
 def test_english_on_request(client, labelled):
     _, codes = labelled
     text = client.get(f"/q/{codes[1]}?lang=en").text
-    assert "Genuine" in text and "Anyue Lemon" in text and "checked 1 times" in text
+    assert "Genuine" in text and "Anyue Lemon" in text and "checked 1 time;" in text
+    assert "has been checked 2 times" in client.get(f"/q/{codes[1]}?lang=en").text
 
 
 def test_the_count_and_first_time_carry_over_between_page_and_api(client, labelled):
@@ -78,6 +79,10 @@ def test_places_far_apart_within_hours_turn_warning(client, labelled):
     assert client.get(f"/api/v1/verify/{codes[7]}?lat=30.12&lon=104.63").json["verdict"] == "genuine"
     far = client.get(f"/api/v1/verify/{codes[7]}?lat=39.90&lon=116.40").json
     assert far["verdict"] == "warning" and far["reasons"] == ["seen_far_apart"]
+    # The label has been copied: later scans say so, with a place or without one, and the neighbours do not.
+    assert client.get(f"/api/v1/verify/{codes[7]}").json["reasons"] == ["seen_far_apart"]
+    assert "相距很远" in client.get(f"/q/{codes[7]}").text
+    assert client.get(f"/api/v1/verify/{codes[6]}").json["verdict"] == "genuine"
 
 
 def _one_off(code: str, rng: random.Random) -> str:
@@ -128,7 +133,7 @@ def test_a_recall_and_a_suspension_change_the_verdict_at_once(client, labelled, 
 def test_a_gs1_digital_link_resolves_to_the_same_verification(client, labelled):
     batch, codes = labelled
     page = client.get(f"/01/06901234000016/10/{batch.batch_no}/21/4")
-    assert page.status_code == 200 and "正品" in page.text and "No. 4" in page.text
+    assert page.status_code == 200 and "正品" in page.text and "第 4 号" in page.text
     assert "此码已被查询 2 次" in client.get(f"/q/{codes[4]}").text  # one count for both ways in
     assert "正品" not in client.get(f"/01/06901234000016/10/{batch.batch_no}/21/99").text
     assert "正品" not in client.get(f"/01/00000000000000/10/{batch.batch_no}/21/4").text
@@ -232,7 +237,7 @@ def test_switching_language_shows_the_scan_again_without_counting_it(client, lab
     first = client.get(f"/q/{codes[3]}").text
     switch = first.split('hreflang="en"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
     english = client.get(f"/q/{codes[3]}{switch}").text
-    assert "checked 1 times" in english
+    assert "checked 1 time;" in english
     assert db.exec(select(func.count()).select_from(Scan)).one() == 1
     assert "此码已被查询 2 次" in client.get(f"/q/{codes[3]}?lang=zh").text  # a plain open counts again
     forged = client.get(f"/q/{codes[3]}?seen=forged-token").text
@@ -248,3 +253,16 @@ def test_a_place_shared_from_the_page_far_from_a_recent_one_turns_the_scan_to_wa
     assert shared == {"stored": True, "warning": True}
     last = db.exec(select(Scan).order_by(Scan.id.desc())).first()
     assert last.verdict == "warning" and last.reasons == ["seen_far_apart"]
+    # The page reloads itself without counting a scan, and now its verdict is the warning.
+    again = page.split('data-again="')[1].split('"')[0].replace("&amp;", "&")
+    assert "相距很远" in client.get(again).text
+    assert db.exec(select(func.count()).select_from(Scan)).one() == 2
+
+
+def test_switching_language_on_a_gs1_link_does_not_count_a_second_scan(client, labelled, db):
+    batch, _ = labelled
+    link = f"/01/06901234000016/10/{batch.batch_no}/21/5"
+    first = client.get(link).text
+    switch = first.split('hreflang="en"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    assert client.get(f"{link}{switch}").status_code == 200
+    assert db.exec(select(func.count()).select_from(Scan)).one() == 1

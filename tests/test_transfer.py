@@ -156,12 +156,32 @@ def test_the_scans_export_has_no_ip_hash_and_honours_the_dates(login_as, scans, 
     assert [row["at"][:10] for row in middle] == ["2026-03-02"]
     assert len(read_csv(client.get("/transfer/scans.csv?from=2026-03-02"))) == 2
     assert len(read_csv(client.get("/transfer/scans.csv?to=2026-03-01"))) == 1
-    assert len(read_csv(client.get("/transfer/scans.csv?from=nonsense"))) == 3  # a malformed bound is ignored
+    assert client.get("/transfer/scans.csv?from=nonsense").status_code == 400  # not all scans instead
     xlsx = client.get("/transfer/scans.xlsx?from=2026-03-02")
     header, *values = read_xlsx(xlsx)
     assert header[0] == "at" and [row[0] for row in values] == [datetime(2026, 3, 2, 12), datetime(2026, 3, 3, 12)]
     for response in (client.get("/transfer/scans.csv"), xlsx):
         assert IP_HASH.encode() not in response.data
+
+
+def test_the_scans_export_counts_its_dates_as_days_in_china(login_as, db, labelled, keys):
+    """A scan at 16:30 UTC on 28 November is one of the 29th in Ziyang; its time is still written in UTC."""
+    _, codes = labelled
+    verification.verify(
+        session=db,
+        code=codes[1],
+        keys=keys,
+        rules=verification.CopyRules(),
+        ip_hash=IP_HASH,
+        ua="",
+        now=datetime(2026, 11, 28, 16, 30, tzinfo=UTC),
+    )
+    db.commit()
+    client = login_as("regulator")
+    (row,) = read_csv(client.get("/transfer/scans.csv?from=2026-11-29&to=2026-11-29"))
+    assert row["at"].startswith("2026-11-28") and row["at"].endswith("+00:00")
+    assert read_csv(client.get("/transfer/scans.csv?to=2026-11-28")) == []
+    assert read_csv(client.get("/transfer/scans.csv?from=2026-11-30")) == []
 
 
 def test_the_licensees_export_has_one_row_per_licence_with_its_status(login_as, db, world):

@@ -92,6 +92,7 @@ def test_an_issued_code_of_an_active_batch_under_an_active_licence_is_genuine():
             "warning",
             "seen_far_apart",
         ),
+        ({"history": History(count=1, far_apart_at=NOW)}, "warning", "seen_far_apart"),
         ({"serial": 0, "history": History(count=400)}, "warning", "batch_code_overscanned"),
     ],
 )

@@ -9,6 +9,7 @@ from pydantic.json_schema import models_json_schema
 
 from ..domain import DomainError
 from ..domain.labels import GRIDS
+from ..models import ROLES, STAFF
 from . import api
 from . import schemas as s
 
@@ -79,6 +80,14 @@ OPERATIONS = [
     Op(
         "post", "/tokens", "A bearer token for an account", 201, s.TokenPublic, s.TokenCreate, errors=(401,), tag="auth"
     ),
+    Op(
+        "delete",
+        "/tokens/current",
+        "Revoke the token presented (the API's logout)",
+        answer={"type": "object", "required": ["revoked"], "properties": {"revoked": {"const": True}}},
+        roles=ROLES,
+        tag="auth",
+    ),
     Op("get", "/products", "Products and brands with their protected areas", answer=_page(s.ProductPublic)),
     Op(
         "get",
@@ -107,7 +116,7 @@ OPERATIONS = [
             200,
             s.LicencePublic,
             s.LicenceAction,
-            ("admin", "regulator"),
+            STAFF,
             errors=(404, 409),
         )
         for action in ("suspend", "reinstate", "revoke")
@@ -243,7 +252,7 @@ OPERATIONS = [
         "/reports",
         "Reports with their evidence",
         answer=_page(s.ReportFull),
-        roles=("regulator", "admin"),
+        roles=STAFF,
         query=PAGING + (_q("status", {"type": "string"}),),
         tag="regulators",
     ),
@@ -253,7 +262,7 @@ OPERATIONS = [
         "One photo of a report (re-encoded JPEG)",
         media="image/jpeg",
         answer=BINARY,
-        roles=("regulator", "admin"),
+        roles=STAFF,
         errors=(404,),
         tag="regulators",
     ),

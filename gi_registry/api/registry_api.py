@@ -5,7 +5,7 @@ from flask import current_app, jsonify, request
 from ..db import get_session
 from ..domain import DomainError, accounts, registry
 from ..extensions import login_limit
-from ..models import Licence, Licensee, Product
+from ..models import ROLES, STAFF, Licence, Licensee, Product
 from ..web.access import api_roles, api_user
 from . import api
 from .schemas import (
@@ -35,6 +35,17 @@ def create_token():
     token, expires_at = accounts.issue_token(session=session, user=user, hours=current_app.config["API_TOKEN_HOURS"])
     session.commit()
     return TokenPublic(token=token, role=user.role, expires_at=expires_at).model_dump(mode="json"), 201
+
+
+@api.delete("/tokens/current")
+@api_roles(*ROLES)
+def revoke_token():
+    """The API's logout: the token presented stops working at once (tokens otherwise live API_TOKEN_HOURS)."""
+    session = get_session()
+    token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+    accounts.revoke_token(session=session, token=token)
+    session.commit()
+    return {"revoked": True}
 
 
 def product_public(product: Product) -> dict:
@@ -129,7 +140,7 @@ def grant_licence(licensee_id: int):
 
 
 @api.post("/licences/<id:licence_id>/<any(suspend, reinstate, revoke):action>")
-@api_roles("admin", "regulator")
+@api_roles(*STAFF)
 def licence_action(licence_id: int, action: str):
     session = get_session()
     licence = registry.get_licence(session=session, licence_id=licence_id)

@@ -4,7 +4,7 @@ from flask import current_app, jsonify, request, send_from_directory, url_for
 
 from ..db import get_session
 from ..domain import NotFound, reports
-from ..models import Report
+from ..models import STAFF, Report
 from ..web.access import api_roles, api_user
 from . import api
 from .schemas import ReportEventPublic, ReportFull, ReportStep, page_of, page_query, parse_body
@@ -26,7 +26,7 @@ def report_full(report: Report) -> dict:
 
 
 @api.get("/reports")
-@api_roles("regulator", "admin")
+@api_roles(*STAFF)
 def list_reports():
     page, per_page = page_query()
     where = reports.ReportFilter(
@@ -50,7 +50,7 @@ def step_report(tracking_no: str):
 
 
 @api.get("/reports/<tracking_no>/photos/<name>")
-@api_roles("regulator", "admin")
+@api_roles(*STAFF)
 def report_photo(tracking_no: str, name: str):
     """A report's photo for API clients with a regulator's or admin's token."""
     report = reports.get_by_tracking_no(session=get_session(), tracking_no=tracking_no)

@@ -7,15 +7,28 @@ def N_(message: str) -> str:
 
 
 class DomainError(Exception):
-    """A refused operation, with a stable snake_case code and per-field reasons."""
+    """A refused operation, with a stable snake_case code and per-field reasons.
+
+    `params` fill the %(name)s placeholders of the message and the field reasons once translated, so the
+    catalogue holds one msgid whatever the numbers.
+    """
 
     status = 422
 
-    def __init__(self, code: str, message: str, *, fields: dict | None = None, status: int | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        fields: dict | None = None,
+        status: int | None = None,
+        params: dict | None = None,
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.fields = fields or {}
+        self.params = params or {}
         if status is not None:
             self.status = status
 

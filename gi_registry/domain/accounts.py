@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, func, select
 
 from ..models import ROLES, ApiToken, Licensee, User, utcnow
 from . import N_, Conflict, DomainError, audit
@@ -22,7 +23,7 @@ def password_problem(password: str) -> str | None:
     if len(password) < MIN_PASSWORD_LENGTH:
         return N_("at least 10 characters")
     if password.isdigit() or password.isalpha() or len(set(password)) < 5:
-        return "mix letters with digits or symbols"
+        return N_("mix letters with digits or symbols")
     return None
 
 
@@ -42,9 +43,11 @@ def create_user(
         raise DomainError("invalid_role", f"role must be one of {', '.join(ROLES)}", fields={"role": N_("invalid")})
     problem = password_problem(password)
     if problem:
-        raise DomainError("weak_password", f"weak password: {problem}", fields={"password": problem})
+        raise DomainError("weak_password", N_("weak password"), fields={"password": problem})
     if session.exec(select(User).where(User.email == email)).first():
-        raise Conflict("duplicate_email", f"an account for {email} already exists", fields={"email": N_("taken")})
+        raise Conflict(
+            "duplicate_email", N_("an account with this e-mail already exists"), fields={"email": N_("taken")}
+        )
     licensee_id = None
     if role == "cooperative":
         licensee = session.exec(select(Licensee).where(Licensee.uscc == normalise(licensee_uscc or ""))).first()
@@ -108,3 +111,76 @@ def user_for_token(*, session: Session, token: str) -> User | None:
         return None
     user = session.get(User, row.user_id)
     return user if user and user.is_active else None
+
+
+def revoke_token(*, session: Session, token: str) -> bool:
+    """Forget one bearer token (the API's logout); whether it existed."""
+    done = session.execute(delete(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    return bool(done.rowcount)
+
+
+def end_sessions(*, session: Session, user: User, tokens: bool) -> None:
+    """End every browser login of the account (their cookies carry the old epoch) and, with tokens,
+    its API tokens too. A logout spares the tokens: scripts of the same account keep running."""
+    user.session_epoch += 1
+    session.add(user)
+    if tokens:
+        session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+
+
+def new_password() -> str:
+    """A password to hand over once (a new account, a reset): letters and digits, about 96 bits."""
+    return f"gi-{secrets.token_urlsafe(12)}-{secrets.randbelow(900) + 100}"
+
+
+def set_password(*, session: Session, user: User, password: str, actor: User | None) -> None:
+    """A new password (the user's own choice, or a reset by an admin); every earlier login ends."""
+    problem = password_problem(password)
+    if problem:
+        raise DomainError("weak_password", N_("weak password"), fields={"password": problem})
+    user.password_hash = _hasher.hash(password)
+    end_sessions(session=session, user=user, tokens=True)
+    # Who changed whose password and when; never the password or its hash.
+    audit.record(session=session, actor=actor, action="user.password", entity_type="user", entity_id=user.id)
+
+
+def change_own_password(*, session: Session, user: User, current: str, new: str) -> None:
+    if not _verify(user.password_hash, current):
+        raise DomainError(
+            "wrong_password", N_("the current password is wrong"), status=403, fields={"current": N_("wrong")}
+        )
+    set_password(session=session, user=user, password=new, actor=user)
+
+
+def set_active(*, session: Session, user: User, active: bool, reason: str, actor: User) -> None:
+    """Deactivate an account (it can no longer log in, and every login ends) or activate it again."""
+    if user.id == actor.id and not active:
+        raise Conflict("own_account", N_("you cannot deactivate your own account"))
+    if user.is_active == active:
+        raise Conflict("unchanged", N_("the account already is in that state"))
+    user.is_active = active
+    if not active:
+        end_sessions(session=session, user=user, tokens=True)
+    session.add(user)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="user.activate" if active else "user.deactivate",
+        entity_type="user",
+        entity_id=user.id,
+        reason=reason,
+        before={"is_active": not active},
+        after={"is_active": active},
+    )
+
+
+def search_users(*, session: Session, q: str = "", role: str = "", page: int = 1, per_page: int = 20):
+    """(accounts on this page, by e-mail, total)."""
+    query = select(User)
+    if q.strip():
+        query = query.where(col(User.email).ilike(f"%{q.strip().lower()}%"))
+    if role in ROLES:
+        query = query.where(User.role == role)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(User.email).offset((page - 1) * per_page).limit(per_page))
+    return list(rows), total

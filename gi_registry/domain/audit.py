@@ -5,12 +5,15 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import text
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, func, select
 
 from ..models import AuditEvent, User, utcnow
 
 GENESIS = "0" * 64
+_HEAD = "audit_chain_head"  # session.info key: the hash the transaction's next event links to
 
 
 def _canonical_time(at: datetime) -> str:
@@ -47,10 +50,6 @@ def record(
     after: dict | None = None,
 ) -> AuditEvent:
     """Append an event to the chain inside the caller's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise appends so two transactions never read the same chain head.
-        session.exec(text("SELECT pg_advisory_xact_lock(471100)"))
-    head = session.exec(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
     event = AuditEvent(
         at=utcnow(),
         actor_id=actor.id if actor else None,
@@ -61,12 +60,31 @@ def record(
         reason=reason,
         before=_jsonable(before),
         after=_jsonable(after),
-        prev_hash=head or GENESIS,
+        prev_hash=_chain_head(session),
         hash="",
     )
     event.hash = event_hash(event)
     session.add(event)
+    session.info[_HEAD] = event.hash
     return event
+
+
+def _chain_head(session: Session) -> str:
+    """The hash the next event links to: read once per transaction, then carried forward in memory,
+    so a transaction that appends thousands of events (a bulk import) does not query for each."""
+    head = session.info.get(_HEAD)
+    if head is None:
+        if session.get_bind().dialect.name == "postgresql":
+            # Serialise appends so two transactions never read the same chain head.
+            session.exec(text("SELECT pg_advisory_xact_lock(471100)"))
+        head = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)).first() or GENESIS
+    return head
+
+
+@sa_event.listens_for(OrmSession, "after_transaction_end")
+def _forget_head(session: OrmSession, transaction) -> None:
+    # A commit publishes the head, a rollback (of a savepoint too) may discard it: read it afresh next time.
+    session.info.pop(_HEAD, None)
 
 
 def _jsonable(values: dict | None) -> dict | None:

@@ -148,7 +148,8 @@ def issue_labels(*, session: Session, batch: Batch, count: int, keys: CodeKeys, 
         raise DomainError(
             "label_quota_exceeded",
             N_("the batch's label quota would be exceeded"),
-            fields={"count": f"at most {left} more"},
+            fields={"count": N_("at most %(left)s more")},
+            params={"left": left},
         )
     session.refresh(batch)
     issue = LabelIssue(

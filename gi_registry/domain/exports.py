@@ -11,8 +11,8 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session, select
 
-from ..models import Batch, Licence, Licensee, Product, Report, Scan, utc_midnight
-from .registry import licence_status, registry_today
+from ..models import Batch, Licence, Licensee, Product, Report, Scan
+from .registry import china_midnight, licence_status, registry_today
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and WPS; tab and CR act the same way.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -83,7 +83,10 @@ def reports(*, session: Session) -> Export:
 
 
 def scans(*, session: Session, start: date | None = None, end: date | None = None) -> Export:
-    """Scans from the start of `start` to the end of `end` (UTC days, both optional); never the IP hash."""
+    """Scans from the start of `start` to the end of `end` (days in China, both optional); never the IP hash.
+
+    The times themselves are written in UTC, as stored.
+    """
     query = select(
         Scan.at,
         Scan.verdict,
@@ -96,9 +99,9 @@ def scans(*, session: Session, start: date | None = None, end: date | None = Non
         Scan.longitude,
     ).join(Batch, Batch.id == Scan.batch_id, isouter=True)
     if start is not None:
-        query = query.where(Scan.at >= utc_midnight(start))
+        query = query.where(Scan.at >= china_midnight(start))
     if end is not None:
-        query = query.where(Scan.at < utc_midnight(end + timedelta(days=1)))
+        query = query.where(Scan.at < china_midnight(end + timedelta(days=1)))
     query = query.order_by(Scan.id).execution_options(yield_per=_YIELD_PER)
 
     def rows():

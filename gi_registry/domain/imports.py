@@ -12,7 +12,7 @@ from datetime import date, datetime
 from openpyxl import load_workbook
 from sqlmodel import Session, col, select
 
-from ..models import Licensee, Product, User
+from ..models import Licence, Licensee, Product, User
 from . import N_, DomainError, registry
 from .uscc import normalise, uscc_problem
 
@@ -273,25 +273,37 @@ def import_rows(*, session: Session, rows: list[Row], actor: User | None, source
             problems=problems,
         )
     counties = _county_codes(session)
-    reason = f"bulk import {source[:200]}".strip()
-    for row in rows:
-        data = registry.LicenseeInput(
+    products = {product.code: product for product in registry.list_products(session=session)}
+    # check_rows has applied every rule save_licensee and grant_licence would, to all rows at once,
+    # so the rows are written in two statements instead of a dozen round trips each.
+    licensees = [
+        Licensee(
             name=row.name,
-            uscc=row.uscc,
+            uscc=normalise(row.uscc),
             county_code=counties[row.county.lower()],
             address=row.address,
             contact_name=row.contact_name,
             contact_phone=row.contact_phone,
         )
-        licensee = registry.save_licensee(session=session, data=data, actor=actor)
-        if row.product_code:
-            registry.grant_licence(
-                session=session,
-                licensee=licensee,
-                product_code=row.product_code,
-                valid_from=parse_date(row.valid_from),
-                valid_to=parse_date(row.valid_to),
-                actor=actor,
-                reason=reason,
-            )
+        for row in rows
+    ]
+    session.add_all(licensees)
+    session.flush()
+    licences = {
+        row.line: Licence(
+            licensee_id=licensee.id,
+            product_id=products[row.product_code].id,
+            valid_from=parse_date(row.valid_from),
+            valid_to=parse_date(row.valid_to),
+        )
+        for row, licensee in zip(rows, licensees, strict=True)
+        if row.product_code
+    }
+    session.add_all(licences.values())
+    session.flush()
+    reason = f"bulk import {source[:200]}".strip()
+    for row, licensee in zip(rows, licensees, strict=True):
+        registry.audit_licensee(session=session, licensee=licensee, actor=actor, before=None)
+        if row.line in licences:
+            registry.audit_grant(session=session, licence=licences[row.line], actor=actor, reason=reason)
     return len(rows)

@@ -47,8 +47,10 @@ def _reencode(image: Image.Image) -> CleanPhoto:
     image = ImageOps.exif_transpose(image)  # keep the picture upright once the EXIF is gone
     image = image.convert("RGB")
     image.thumbnail((MAX_SIDE, MAX_SIDE))
+    # Pillow carries a JPEG comment (and other text) over in info and writes it back: drop it all.
+    image.info = {}
     out = io.BytesIO()
-    # A fresh image saved without exif= or icc_profile= carries no GPS, camera or other metadata.
+    # Saved without exif= or icc_profile= and with an empty info, it carries no GPS, camera or other metadata.
     image.save(out, format="JPEG", quality=85, optimize=True)
     return CleanPhoto(jpeg=out.getvalue(), width=image.width, height=image.height)
 

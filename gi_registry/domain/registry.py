@@ -1,7 +1,7 @@
 """Products, areas, licensees, licences and the rules that bind them."""
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
@@ -24,6 +24,16 @@ CHINA = timezone(timedelta(hours=8))
 def registry_today() -> date:
     """Today in China, where the licences run: on a UTC server, 00:00–08:00 is already tomorrow here."""
     return datetime.now(CHINA).date()
+
+
+def china_day(moment: datetime) -> date:
+    """The calendar day in China of a stored (aware, UTC) instant."""
+    return moment.astimezone(CHINA).date()
+
+
+def china_midnight(day: date) -> datetime:
+    """The first instant of a day in China, as an aware UTC datetime: the bound of a filter over whole days."""
+    return datetime.combine(day, time.min, tzinfo=CHINA).astimezone(UTC)
 
 
 def licence_status(licence: Licence, *, today: date | None = None) -> str:
@@ -100,6 +110,9 @@ def _check_product(*, session: Session, data: ProductInput, existing: Product | 
     clash = session.exec(select(Product).where(Product.code == data.code)).first()
     if clash is not None and clash is not existing:
         fields["code"] = N_("another product already uses this code")
+    if existing is not None and data.code != existing.code:
+        # Integrators, exports and printed GS1 links name a product by its code: it never changes.
+        fields["code"] = N_("the code of a registered product cannot change")
     if data.kind not in PRODUCT_KINDS:
         fields["kind"] = N_("unknown kind")
     if not data.area_codes:
@@ -210,7 +223,8 @@ def save_licensee(
 ) -> Licensee:
     gtin = (data.gtin or "").strip()
     # GS1 Digital Link and EPCIS name a GTIN by its 14 digits; a GTIN-8/12/13 is the same number zero-padded.
-    gtin = gtin.zfill(14) if gtin.isdigit() else gtin or None
+    # Only a valid one is padded: "123" must be refused, not become 00000000000123.
+    gtin = gtin.zfill(14) if gtin_valid(gtin) else gtin or None
     data = replace(data, uscc=normalise(data.uscc), name=data.name.strip(), gtin=gtin)
     _check_licensee(session=session, data=data, existing=licensee)
     before = licensee.model_dump(exclude={"created_at", "updated_at"}) if licensee else None
@@ -220,6 +234,11 @@ def save_licensee(
     licensee.updated_at = utcnow()
     session.add(licensee)
     session.flush()
+    audit_licensee(session=session, licensee=licensee, actor=actor, before=before)
+    return licensee
+
+
+def audit_licensee(*, session: Session, licensee: Licensee, actor: User | None, before: dict | None) -> None:
     audit.record(
         session=session,
         actor=actor,
@@ -229,7 +248,6 @@ def save_licensee(
         before=before,
         after=licensee.model_dump(exclude={"created_at", "updated_at"}),
     )
-    return licensee
 
 
 def get_licensee(*, session: Session, licensee_id: int) -> Licensee:
@@ -320,6 +338,11 @@ def grant_licence(
     licence = Licence(licensee_id=licensee.id, product_id=product.id, valid_from=valid_from, valid_to=valid_to)
     session.add(licence)
     session.flush()
+    audit_grant(session=session, licence=licence, actor=actor, reason=reason)
+    return licence
+
+
+def audit_grant(*, session: Session, licence: Licence, actor: User | None, reason: str) -> None:
     audit.record(
         session=session,
         actor=actor,
@@ -329,7 +352,6 @@ def grant_licence(
         reason=reason,
         after=_licence_snapshot(licence),
     )
-    return licence
 
 
 def change_licence_state(

@@ -4,12 +4,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlmodel import Session, col, func, select
 
-from ..models import Batch, Licensee, Product, Report, ReportEvent, ReportPhoto, Scan, User, utcnow
+from ..models import STAFF, Batch, Licensee, Product, Report, ReportEvent, ReportPhoto, Scan, User, utcnow
 from . import N_, Conflict, DomainError, NotFound, audit, photos
 from .codes import CodeKeys, parse_code
+from .registry import china_day
 
 MAX_PHOTOS = 3
 # The workflow: which status may follow which.
@@ -32,10 +33,10 @@ class ReportInput:
     contact: str = ""
 
 
-def new_tracking_no(today: datetime) -> str:
-    """JB-YYYYMMDD-XXXXXXXX: the date for people, 40 random bits so numbers cannot be guessed."""
+def new_tracking_no(now: datetime) -> str:
+    """JB-YYYYMMDD-XXXXXXXX: the day in China for people, 40 random bits so numbers cannot be guessed."""
     tail = "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(8))
-    return f"JB-{today:%Y%m%d}-{tail}"
+    return f"JB-{china_day(now):%Y%m%d}-{tail}"
 
 
 def _check(data: ReportInput) -> dict:
@@ -57,6 +58,7 @@ def file_report(
     upload_dir: str,
     max_bytes: int,
     max_pixels: int,
+    now: datetime | None = None,
 ) -> Report:
     """Check everything first, then write the photos and the report; a refusal leaves nothing behind."""
     fields = _check(data)
@@ -67,7 +69,7 @@ def file_report(
     cleaned = [photos.clean_photo(raw, max_bytes=max_bytes, max_pixels=max_pixels) for raw in photo_uploads]
     code = data.code.strip().upper()
     parsed = parse_code(code, keys=keys) if code else None
-    now = utcnow()
+    now = now or utcnow()
     report = Report(
         tracking_no=new_tracking_no(now),
         code=code,
@@ -197,7 +199,8 @@ def search_reports(*, session: Session, where: ReportFilter, page: int, per_page
     if where.filed_to:
         query = query.where(Report.created_at < where.filed_to)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(Report.id).offset((page - 1) * per_page).limit(per_page))
+    closed_last = case((Report.status == "closed", 1), else_=0)  # open cases first, the oldest on top
+    rows = session.exec(query.order_by(closed_last, col(Report.id)).offset((page - 1) * per_page).limit(per_page))
     return list(rows), total
 
 
@@ -213,7 +216,7 @@ def is_overdue(report: Report, *, now: datetime, deadlines: dict[str, float]) ->
 
 
 def assign(*, session: Session, report: Report, assignee: User | None, actor: User) -> Report:
-    if assignee is not None and assignee.role not in ("regulator", "admin"):
+    if assignee is not None and assignee.role not in STAFF:
         raise DomainError("invalid_assignee", N_("only a regulator can take a case"))
     before = {"assigned_to": report.assigned_to}
     report.assigned_to = assignee.id if assignee else None

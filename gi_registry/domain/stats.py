@@ -1,6 +1,7 @@
 """Figures for the dashboard: scans by day, product, county and verdict, warnings and their places, open reports.
 
-Days are UTC days. Every count is one SQL GROUP BY that runs on SQLite and PostgreSQL alike; where the grouped
+Days are China's calendar days (UTC+8, as the licences and batches count them), though the times are stored in
+UTC. Every count is one SQL GROUP BY that runs on SQLite and PostgreSQL alike; where the grouped
 expression carries a parameter it is computed in a subquery first, so PostgreSQL never compares two differently
 numbered parameters in SELECT and GROUP BY.
 """
@@ -11,7 +12,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Date, Numeric, case, cast, literal_column
 from sqlmodel import Session, col, func, select
 
-from ..models import REPORT_STATES, Area, Batch, Licensee, Product, Report, Scan, utc_midnight, utcnow
+from ..models import REPORT_STATES, Area, Batch, Licensee, Product, Report, Scan, utcnow
+from .registry import CHINA, china_midnight
 from .verification import GENUINE, INVALID, REVOKED, WARNING
 
 VERDICTS = (GENUINE, WARNING, REVOKED, INVALID)
@@ -23,19 +25,19 @@ MAX_DAYS = 731  # two years: a longer range is cut to its last two years
 
 @dataclass(frozen=True)
 class DateRange:
-    """Whole UTC days, both ends included."""
+    """Whole days in China, both ends included."""
 
     first: date
     last: date
 
     @property
     def start(self) -> datetime:
-        return utc_midnight(self.first)
+        return china_midnight(self.first)
 
     @property
     def end(self) -> datetime:
         """The first instant after the range."""
-        return utc_midnight(self.last + timedelta(days=1))
+        return china_midnight(self.last + timedelta(days=1))
 
     @property
     def days(self) -> int:
@@ -109,18 +111,22 @@ def _in_range(period: DateRange):
     return (Scan.at >= period.start, Scan.at < period.end)
 
 
-def _utc_day(session: Session, column):
-    """The UTC calendar day of a timestamp column, as SQL."""
+_CHINA_HOURS = int(CHINA.utcoffset(None).total_seconds() // 3600)  # a fixed offset: China keeps no summer time
+
+
+def _china_day(session: Session, column):
+    """The calendar day in China of a timestamp column, as SQL: the UTC time shifted by China's fixed offset."""
     if session.get_bind().dialect.name == "sqlite":
-        # SQLite keeps the UTC time as text without an offset; date() takes its day.
-        return func.date(column)
-    # A timestamptz cast straight to date takes the session's time zone's day; pin it to UTC.
-    return cast(func.timezone(literal_column("'UTC'"), column), Date)
+        # SQLite keeps the UTC time as text without an offset; date() shifts it and takes its day.
+        return func.date(column, literal_column(f"'{_CHINA_HOURS:+d} hours'"))
+    # A timestamptz cast straight to date takes the session's time zone's day; pin it to China's offset
+    # (an interval zone is a fixed offset east of UTC, unlike a POSIX '+08' that counts west).
+    return cast(func.timezone(literal_column(f"INTERVAL '{_CHINA_HOURS:+d}:00'"), column), Date)
 
 
 def scans_per_day(*, session: Session, period: DateRange) -> list[DayCount]:
-    """Scans per UTC day of the range, with days without scans as zero."""
-    days = select(_utc_day(session, Scan.at).label("day")).where(*_in_range(period)).subquery()
+    """Scans per day in China of the range, with days without scans as zero."""
+    days = select(_china_day(session, Scan.at).label("day")).where(*_in_range(period)).subquery()
     rows = session.exec(select(days.c.day, func.count()).group_by(days.c.day))
     counted = {_as_date(day): count for day, count in rows}
     return [DayCount(day, counted.get(day, 0)) for day in (period.first + timedelta(n) for n in range(period.days))]

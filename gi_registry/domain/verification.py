@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -44,6 +44,7 @@ class History:
     count: int = 0
     first_at: datetime | None = None
     recent_places: tuple[Place, ...] = ()
+    far_apart_at: datetime | None = None  # the code was seen in places too far apart before
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,9 @@ def _copy_signs(parsed, batch, product, history, here, rules) -> list[str]:
         return signs
     if scans > rules.max_serial_scans:
         signs.append("scanned_often")
-    if here and any(_far_apart(here, seen, rules) for seen in history.recent_places):
+    if history.far_apart_at is not None or (
+        here and any(_far_apart(here, seen, rules) for seen in history.recent_places)
+    ):
         signs.append("seen_far_apart")
     return signs
 
@@ -125,7 +128,7 @@ def coarse_place(latitude, longitude, *, at: datetime) -> Place | None:
     """A place the consumer chose to share, rounded to 0.01° (about a kilometre); None if not a place."""
     try:
         lat, lon = float(latitude), float(longitude)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer too long for a float
         return None
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
         return None
@@ -197,7 +200,7 @@ def _tally_statement(insert):
         insert(ScanTally)
         .values(batch_id=bindparam("batch_id"), serial=bindparam("serial"), count=1, first_at=bindparam("now"))
         .on_conflict_do_update(index_elements=["batch_id", "serial"], set_={"count": ScanTally.count + 1})
-        .returning(ScanTally.count, ScanTally.first_at)
+        .returning(ScanTally.count, ScanTally.first_at, ScanTally.far_apart_at)
     )
 
 
@@ -222,8 +225,10 @@ def load_state(*, session: Session, batch_id: int) -> CodeState:
 def bump_tally(*, session: Session, batch_id: int, serial: int, now: datetime) -> History:
     """Count this scan of the code and return what came before it; the row lock orders concurrent scans."""
     statement = _TALLY[session.get_bind().dialect.name]
-    count, first_at = session.execute(statement, {"batch_id": batch_id, "serial": serial, "now": now}).one()
-    return History(count=count - 1, first_at=first_at if count > 1 else None)
+    count, first_at, far_apart_at = session.execute(
+        statement, {"batch_id": batch_id, "serial": serial, "now": now}
+    ).one()
+    return History(count=count - 1, first_at=first_at if count > 1 else None, far_apart_at=far_apart_at)
 
 
 def peek_tally(*, session: Session, batch_id: int, serial: int) -> History:
@@ -231,7 +236,7 @@ def peek_tally(*, session: Session, batch_id: int, serial: int) -> History:
     tally = session.get(ScanTally, (batch_id, serial))
     if tally is None:
         return History()
-    return History(count=tally.count - 1, first_at=tally.first_at)
+    return History(count=tally.count - 1, first_at=tally.first_at, far_apart_at=tally.far_apart_at)
 
 
 def recent_places(*, session: Session, batch_id: int, serial: int, now: datetime, rules: CopyRules) -> tuple:
@@ -291,6 +296,8 @@ def verify(
     if record:
         session.add(scan)
         session.flush()
+        if "seen_far_apart" in verdict.reasons and history.far_apart_at is None:
+            mark_far_apart(session=session, batch_id=parsed.batch_id, serial=parsed.serial, at=now)
     if verdict.verdict == INVALID:
         return Result(code=code, verdict=INVALID, reasons=verdict.reasons, scan_id=scan.id, count=0, first_at=None)
     return Result(
@@ -306,6 +313,15 @@ def verify(
         licence=state.licence,
         licensee=state.licensee,
         origin=state.origin,
+    )
+
+
+def mark_far_apart(*, session: Session, batch_id: int, serial: int, at: datetime) -> None:
+    """Remember on the code's tally that it was seen too far apart; the first time is kept."""
+    session.execute(
+        update(ScanTally)
+        .where(ScanTally.batch_id == batch_id, ScanTally.serial == serial, col(ScanTally.far_apart_at).is_(None))
+        .values(far_apart_at=at)
     )
 
 
@@ -330,5 +346,7 @@ def share_place(*, session: Session, scan_id: int, latitude, longitude, rules: C
         far = any(_far_apart(here, other, rules) for other in seen)
     if far and scan.verdict in (GENUINE, WARNING):
         scan.verdict, scan.reasons = WARNING, [*(scan.reasons or []), "seen_far_apart"]
+    if far:
+        mark_far_apart(session=session, batch_id=scan.batch_id, serial=scan.serial, at=scan.at)
     session.add(scan)
     return Shared(stored=True, seen_far_apart=far)

@@ -134,7 +134,7 @@ def seed_batch(*, session: Session, keys: CodeKeys, base_url: str) -> list[str]:
         quantity=100,
         unit="kg",
         origin_code="512021126",
-        harvested_on=date.today() - timedelta(days=7),
+        harvested_on=registry.registry_today() - timedelta(days=7),
         grade="一级",
     )
     batch = batches.register_batch(session=session, licensee=licensee, data=data, actor=None)
@@ -150,7 +150,7 @@ def seed(*, session: Session, passwords: dict[str, str] | None = None) -> list[s
         if session.exec(select(Product).where(Product.code == data.code)).first() is None:
             registry.save_product(session=session, data=data, actor=None)
             lines.append(f"product {data.code} created")
-    this_year = date.today().year
+    this_year = registry.registry_today().year
     for data, product_codes in LICENSEES:
         licensee = session.exec(select(Licensee).where(Licensee.uscc == data.uscc)).first()
         if licensee is None:

@@ -17,9 +17,12 @@ def init_login(manager: LoginManager) -> None:
     manager.session_protection = "strong"
 
     @manager.user_loader
-    def _load(user_id: str):
-        user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
-        return LoginUser(user) if user and user.is_active else None
+    def _load(login_id: str):
+        user_id, _, epoch = login_id.partition(":")
+        user = get_session().get(User, int(user_id)) if user_id.isdigit() and epoch.isdigit() else None
+        # A cookie from before a logout, a new password or a deactivation carries an older epoch.
+        current = user is not None and user.is_active and int(epoch) == user.session_epoch
+        return LoginUser(user) if current else None
 
 
 class LoginUser:
@@ -33,7 +36,7 @@ class LoginUser:
         self.user = user
 
     def get_id(self) -> str:
-        return str(self.user.id)
+        return f"{self.user.id}:{self.user.session_epoch}"
 
     def __getattr__(self, name):
         return getattr(self.user, name)

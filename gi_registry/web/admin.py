@@ -5,14 +5,13 @@ from flask_babel import gettext as _
 
 from ..db import get_session
 from ..domain import DomainError, audit, registry
-from ..models import Product
+from ..i18n import local_name
+from ..models import STAFF, Product
 from .access import page_user, roles_required
 from .forms import LicenceActionForm, LicenceForm, LicenseeForm, ProductForm, refused
 from .paging import Pagination, page_args
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-STAFF = ("admin", "regulator")
 
 
 @bp.get("/")
@@ -28,7 +27,9 @@ def index():
 def _product_form(product: Product | None) -> ProductForm:
     session = get_session()
     form = ProductForm(obj=product)
-    form.area_codes.choices = [(a.code, f"{a.code} {a.name}") for a in registry.list_areas(session=session)]
+    if product is not None:
+        form.code.render_kw = {"readonly": True}  # the domain refuses a change; the form does not invite one
+    form.area_codes.choices = [(a.code, f"{a.code} {local_name(a)}") for a in registry.list_areas(session=session)]
     if product is not None and not form.is_submitted():
         form.area_codes.data = [a.code for a in registry.production_area(session=session, product=product)]
     return form
@@ -75,8 +76,13 @@ def product_form(product_id: int | None = None):
 
 def _licensee_form(licensee=None) -> LicenseeForm:
     form = LicenseeForm(obj=licensee)
-    form.county_code.choices = [(a.code, a.name) for a in registry.counties(session=get_session())]
+    form.county_code.choices = [(a.code, local_name(a)) for a in registry.counties(session=get_session())]
     return form
+
+
+def _counties() -> dict:
+    """The counties by code, for pages that name a licensee's county."""
+    return {a.code: a for a in registry.counties(session=get_session())}
 
 
 @bp.get("/licensees")
@@ -86,7 +92,13 @@ def licensees():
     page, per_page = page_args()
     q = request.args.get("q", "")
     found, total = registry.search_licensees(session=session, q=q, page=page, per_page=per_page)
-    return render_template("admin/licensees.html", licensees=found, q=q, pagination=Pagination(page, per_page, total))
+    return render_template(
+        "admin/licensees.html",
+        licensees=found,
+        q=q,
+        pagination=Pagination(page, per_page, total),
+        counties=_counties(),
+    )
 
 
 @bp.route("/licensees/new", methods=["GET", "POST"])
@@ -120,7 +132,7 @@ def licensee(licensee_id: int):
     licensee = registry.get_licensee(session=session, licensee_id=licensee_id)
     form = LicenceForm()
     form.product_code.choices = [
-        (p.code, p.name) for p in registry.list_products(session=session, include_withdrawn=False)
+        (p.code, local_name(p)) for p in registry.list_products(session=session, include_withdrawn=False)
     ]
     status = 200
     if request.method == "POST":
@@ -146,7 +158,12 @@ def licensee(licensee_id: int):
         status = 422
     licences = registry.licences_of(session=session, licensee=licensee)
     return render_template(
-        "admin/licensee.html", licensee=licensee, licences=licences, form=form, status_of=registry.licence_status
+        "admin/licensee.html",
+        licensee=licensee,
+        licences=licences,
+        form=form,
+        status_of=registry.licence_status,
+        counties=_counties(),
     ), status
 
 

@@ -84,7 +84,7 @@ def gs1_link(gtin: str, lot: str, serial: int = 0):
     """A GS1 Digital Link from a packer's own label resolves to the same verification as our code."""
     batch = batches.find_by_gtin_lot(session=get_session(), gtin=gtin, lot=lot)
     code = batches.label_for(batch=batch, serial=serial, keys=code_keys(), base_url="").code if batch else "-"
-    return _render_scan(record_scan(code, channel="gs1"))
+    return _render_scan(record_scan(code, channel="gs1", record=not _already_seen(code)))
 
 
 @bp.post("/q/place")
@@ -92,7 +92,8 @@ def gs1_link(gtin: str, lot: str, serial: int = 0):
 @verify_limit
 def share_place():
     """The consumer chose to share a coarse place for the scan they just made."""
-    payload = request.get_json(silent=True) or request.form
+    body = request.get_json(silent=True)
+    payload = body if isinstance(body, dict) else request.form
     try:
         scan_id = _signer("scan-place").loads(str(payload.get("token", "")), max_age=900)
     except BadSignature:

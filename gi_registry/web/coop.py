@@ -1,13 +1,12 @@
 """The cooperative's portal: its licences, its batches, labels and downloads; staff may read every batch."""
 
-from datetime import date
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..db import get_session
 from ..domain import DomainError, batches, labels, registry
 from ..extensions import code_keys
+from ..i18n import local_name
 from ..models import Area, Batch, Licensee, Product
 from . import downloads
 from .access import page_user, roles_required
@@ -77,16 +76,19 @@ def _batch_form() -> BatchForm:
         for licence, product in registry.licences_of(session=session, licensee=_my_licensee())
         if registry.licence_status(licence) == "active"
     }
-    form.product_code.choices = [(p.code, p.name) for p in licensed.values()]
+    form.product_code.choices = [(p.code, local_name(p)) for p in licensed.values()]
     form.origin_code.choices = {
-        product.name: [(a.code, _area_label(a)) for a in registry.origin_choices(session=session, product=product)]
+        local_name(product): [
+            (a.code, _area_label(a)) for a in registry.origin_choices(session=session, product=product)
+        ]
         for product in licensed.values()
     }
     return form
 
 
 def _area_label(area: Area) -> str:
-    return f"{area.name} ({area.code})" if area.level != "township" else f"　{area.name} ({area.code})"
+    label = f"{local_name(area)} ({area.code})"
+    return label if area.level != "township" else f"　{label}"
 
 
 @bp.route("/batches/new", methods=["GET", "POST"])
@@ -114,7 +116,7 @@ def batch_new():
             session.rollback()
             refused(form, error)
     status = 422 if form.is_submitted() else 200
-    return render_template("coop/batch_form.html", form=form, today=date.today().isoformat()), status
+    return render_template("coop/batch_form.html", form=form, today=registry.registry_today().isoformat()), status
 
 
 @bp.get("/batches/<id:batch_id>")

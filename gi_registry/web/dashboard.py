@@ -7,9 +7,9 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from ..db import get_session
-from ..domain import stats
+from ..domain import registry, stats
 from ..i18n import report_status_label
-from ..models import utcnow
+from ..models import STAFF
 from . import charts
 from .access import roles_required
 from .paging import date_arg
@@ -28,9 +28,9 @@ AGE_LABELS = {"0-2": _l("0–2 days"), "3-7": _l("3–7 days"), "8-30": _l("8–
 
 
 @bp.get("/")
-@roles_required("regulator", "admin")
+@roles_required(*STAFF)
 def index():
-    period = stats.date_range(first=date_arg("from"), last=date_arg("to"), today=utcnow().date())
+    period = stats.date_range(first=date_arg("from"), last=date_arg("to"), today=registry.registry_today())
     figures = stats.figures(session=get_session(), period=period)
     return render_template(
         "dashboard/index.html", figures=figures, period=period, charts=_charts(figures), verdict_labels=VERDICT_LABELS
@@ -49,7 +49,7 @@ def _charts(figures: stats.Figures) -> dict[str, Markup]:
     return {
         "per_day": charts.line_chart(
             [(d.day, d.count) for d in figures.per_day],
-            title=_("Scans per day (UTC)"),
+            title=_("Scans per day (China time)"),
             width=WIDE,
             height=220,
             empty=empty,

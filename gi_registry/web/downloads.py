@@ -4,12 +4,11 @@ import csv
 import io
 import itertools
 import json
-from datetime import date
 
 from flask import Response, current_app, stream_with_context
 
 from ..db import get_session
-from ..domain import DomainError, batches, labels
+from ..domain import N_, DomainError, batches, labels, registry
 from ..domain import epcis as epcis_document
 from ..extensions import code_keys
 from ..models import Area, Batch, Licensee, Product, utcnow
@@ -23,7 +22,7 @@ def batch_url(batch: Batch) -> str:
 def check_grid(grid: str) -> None:
     """Refuse a label grid the sheet does not know, naming the ones it does."""
     if grid not in labels.GRIDS:
-        raise DomainError("invalid_grid", "unknown label grid", fields={"grid": ", ".join(labels.GRIDS)})
+        raise DomainError("invalid_grid", N_("unknown label grid"), fields={"grid": ", ".join(labels.GRIDS)})
 
 
 def _attachment(name: str) -> dict:
@@ -80,7 +79,15 @@ def sheet_pdf(
     """The print-ready A4 sheet of the batch's unit labels (optionally led by the batch code), streamed."""
     check_grid(grid)
     if batch.labels_issued == 0 and not include_batch_code:
-        raise DomainError("no_labels", "issue labels before printing them", status=409)
+        raise DomainError("no_labels", N_("issue labels before printing them"), status=409)
+    if not include_batch_code and first > min(last or batch.labels_issued, batch.labels_issued):
+        # A reversed range, or one past the last label issued, would print a blank sheet.
+        raise DomainError(
+            "empty_range",
+            N_("no issued labels in that serial range"),
+            status=422,
+            fields={"first": N_("from 1 to the last label issued, first before last")},
+        )
     wanted = []
     if include_batch_code:
         wanted.append(labels.Label(url=batch_url(batch), product_name=product.name, batch_no=batch.batch_no, serial=0))
@@ -88,7 +95,7 @@ def sheet_pdf(
         labels.Label(url=label.url, product_name=product.name, batch_no=batch.batch_no, serial=label.serial)
         for label in _labels(batch, first, last)
     )
-    title = f"{product.name} {batch.batch_no} {date.today().isoformat()}"
+    title = f"{product.name} {batch.batch_no} {registry.registry_today().isoformat()}"
 
     def sheet():
         yield from labels.label_sheet_pdf(itertools.chain(wanted, units), grid=grid, title=title)

@@ -16,10 +16,21 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..domain import DomainError
 from ..i18n import KIND_LABELS
+
+
+class FiniteDecimalField(DecimalField):
+    """A decimal that is a number: "NaN", "Infinity" and "sNaN" parse as decimals but are no quantity,
+    and a signalling NaN even breaks the range check."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
 
 
 class LoginForm(FlaskForm):
@@ -44,7 +55,7 @@ class ProductForm(FlaskForm):
     registered_on = DateField(_l("Registered on"), validators=[Optional()])
     standard = StringField(_l("Standard"), validators=[Optional(), Length(max=128)])
     shelf_life_days = IntegerField(_l("Shelf life (days)"), validators=[Optional(), NumberRange(min=1, max=3650)])
-    kg_per_label = DecimalField(
+    kg_per_label = FiniteDecimalField(
         _l("Kilograms per unit label"),
         default=0.5,
         places=3,
@@ -61,7 +72,11 @@ class ProductForm(FlaskForm):
 
 class LicenseeForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=128)])
-    uscc = StringField(_l("Unified social credit code"), validators=[DataRequired(), Length(min=18, max=18)])
+    uscc = StringField(
+        _l("Unified social credit code"),
+        filters=[lambda value: value.strip().upper() if value else value],  # as pasted: spaces, lower case
+        validators=[DataRequired(), Length(min=18, max=18)],
+    )
     county_code = SelectField(_l("County"))
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
     contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=64)])
@@ -82,7 +97,9 @@ class LicenceActionForm(FlaskForm):
 
 class BatchForm(FlaskForm):
     product_code = SelectField(_l("Product"))
-    quantity = DecimalField(_l("Quantity"), places=3, validators=[InputRequired(), NumberRange(min=0.001, max=1e9)])
+    quantity = FiniteDecimalField(
+        _l("Quantity"), places=3, validators=[InputRequired(), NumberRange(min=0.001, max=1e9)]
+    )
     unit = SelectField(_l("Unit"), choices=[("kg", _l("kg")), ("t", _l("tonnes")), ("jin", _l("jin (0.5 kg)"))])
     harvested_on = DateField(_l("Harvest or production date"), validators=[DataRequired()])
     origin_code = SelectField(_l("Origin (inside the protected area)"))
@@ -105,8 +122,33 @@ def refused(form: FlaskForm, error: DomainError) -> None:
     for name, why in error.fields.items():
         field = getattr(form, aliases.get(name, name), None)
         if field is not None:
-            field.errors = list(field.errors) + [_(why)]
-    flash(_(error.message), "error")
+            field.errors = list(field.errors) + [_(why, **error.params)]
+    flash(_(error.message, **error.params), "error")
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    repeat = PasswordField(
+        _l("New password again"), validators=[DataRequired(), EqualTo("new", message=_l("the two do not match"))]
+    )
+
+
+class AccountForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    role = SelectField(
+        _l("Role"),
+        choices=[("cooperative", _l("cooperative")), ("regulator", _l("regulator")), ("admin", _l("admin"))],
+    )
+    licensee_uscc = StringField(
+        _l("Licensee's unified social credit code (cooperative accounts)"),
+        filters=[lambda value: value.strip().upper() if value else value],
+        validators=[Optional(), Length(min=18, max=18)],
+    )
+
+
+class AccountActionForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)])
 
 
 class ReportForm(FlaskForm):

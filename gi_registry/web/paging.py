@@ -6,19 +6,34 @@ from math import ceil
 
 from flask import current_app, request
 
+from ..domain import N_, DomainError
+
+MAX_PAGE = 10**9  # as the API's: the offset must fit the database's integers
+# Filters add and subtract days and months; the calendar's own ends would overflow, and no record is near them.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
 
 def page_args(max_per_page: int = 200) -> tuple[int, int]:
     page = request.args.get("page", 1, type=int) or 1
     per_page = request.args.get("per_page", current_app.config["PER_PAGE"], type=int) or current_app.config["PER_PAGE"]
-    return max(page, 1), min(max(per_page, 1), max_per_page)
+    return min(max(page, 1), MAX_PAGE), min(max(per_page, 1), max_per_page)
 
 
-def date_arg(name: str) -> date | None:
-    """A YYYY-MM-DD query argument, or None when it is missing or malformed."""
+def date_arg(name: str, *, strict: bool = False) -> date | None:
+    """A YYYY-MM-DD query argument, or None when it is missing, malformed or out of any record's reach.
+
+    strict: a malformed date is refused (400) rather than ignored, where ignoring it would hand over
+    something else than was asked for (an export of every scan instead of one month's)."""
+    value = request.args.get(name, "")
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        day = date.fromisoformat(value)
     except ValueError:
-        return None
+        day = None
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        day = None
+    if day is None and value and strict:
+        raise DomainError("invalid_date", N_("Write dates as YYYY-MM-DD."), status=400, fields={name: value[:20]})
+    return day
 
 
 @dataclass

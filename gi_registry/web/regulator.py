@@ -9,19 +9,18 @@ from sqlmodel import col, select
 from ..db import get_session
 from ..domain import DomainError, NotFound, batches, registry, reports
 from ..i18n import REPORT_STATUS_LABELS
-from ..models import Area, Batch, Licence, Licensee, Product, ReportPhoto, User, utc_midnight, utcnow
+from ..models import REPORT_STATES, STAFF, Area, Batch, Licence, Licensee, Product, ReportPhoto, User, utcnow
 from .access import page_user, roles_required
 from .forms import AssignForm, LicenceActionForm, RecallForm, ReportStepForm, refused
 from .paging import Pagination, date_arg, page_args
 
 bp = Blueprint("regulator", __name__, url_prefix="/regulator")
-STAFF = ("regulator", "admin")
 
 
 def _day_arg(name: str, *, days_after: int = 0) -> datetime | None:
-    """A YYYY-MM-DD filter as a UTC instant (the start of that day, or of a later one for an end bound)."""
+    """A YYYY-MM-DD filter, a day in China, as an instant: the start of that day, or of a later one for an end bound."""
     day = date_arg(name)
-    return utc_midnight(day + timedelta(days=days_after)) if day else None
+    return registry.china_midnight(day + timedelta(days=days_after)) if day else None
 
 
 @bp.get("/reports")
@@ -54,7 +53,8 @@ def queue():
 
 def _case_forms(report) -> tuple[ReportStepForm, AssignForm]:
     step = ReportStepForm(prefix="step")
-    step.status.choices = [(s, str(REPORT_STATUS_LABELS[s])) for s in sorted(reports.NEXT[report.status])]
+    # The workflow's own order, so the usual next step comes first and dismissal is never the default.
+    step.status.choices = [(s, str(REPORT_STATUS_LABELS[s])) for s in REPORT_STATES if s in reports.NEXT[report.status]]
     assign = AssignForm(prefix="assign", assignee=report.assigned_to or 0)
     staff = get_session().exec(select(User).where(col(User.role).in_(STAFF), User.is_active).order_by(User.email))
     assign.assignee.choices = [(0, _("nobody"))] + [(u.id, u.email) for u in staff]

@@ -2,7 +2,6 @@
 
 import hashlib
 import tempfile
-from datetime import date
 
 from flask import Blueprint, Response, flash, redirect, render_template, send_file, stream_with_context, url_for
 from flask_babel import gettext as _
@@ -12,13 +11,13 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SubmitField
 
 from ..db import get_session
-from ..domain import N_, exports, imports
+from ..domain import N_, exports, imports, registry
+from ..models import STAFF
 from .access import page_user, roles_required
 from .paging import date_arg
 
 bp = Blueprint("transfer", __name__, url_prefix="/transfer")
 
-STAFF = ("admin", "regulator")
 PREVIEW_ROWS = 100
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -34,32 +33,39 @@ class ImportForm(FlaskForm):
 @bp.get("/")
 @roles_required(*STAFF)
 def index():
-    return render_template("transfer/index.html", today=date.today())
+    return render_template("transfer/index.html", today=registry.registry_today())
 
 
 # ---- exports -----------------------------------------------------------------------------
 
 
-def _export(table: str) -> exports.Export:
+def _period() -> tuple:
+    """The scans export's from/to, read (and refused if malformed) before a response starts streaming."""
+    return date_arg("from", strict=True), date_arg("to", strict=True)
+
+
+def _export(table: str, period: tuple) -> exports.Export:
     session = get_session()
     if table == "reports":
         return exports.reports(session=session)
     if table == "scans":
-        return exports.scans(session=session, start=date_arg("from"), end=date_arg("to"))
+        return exports.scans(session=session, start=period[0], end=period[1])
     return exports.licensees(session=session)
 
 
 def _headers(table: str, suffix: str) -> dict:
-    name = f"{table}-{date.today():%Y%m%d}.{suffix}"
+    name = f"{table}-{registry.registry_today():%Y%m%d}.{suffix}"
     return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"}
 
 
 @bp.get("/<any(reports, scans, licensees):table>.csv")
 @roles_required(*STAFF)
 def export_csv(table: str):
+    period = _period()
+
     def chunks():
         # The query runs while the response streams: the session must be that context's, which closes after it.
-        yield from exports.csv_chunks(_export(table))
+        yield from exports.csv_chunks(_export(table, period))
 
     return Response(stream_with_context(chunks()), mimetype="text/csv", headers=_headers(table, "csv"))
 
@@ -68,7 +74,7 @@ def export_csv(table: str):
 @roles_required(*STAFF)
 def export_xlsx(table: str):
     workbook = tempfile.TemporaryFile()  # on disk, not in memory: a scan export may be large
-    exports.write_xlsx(_export(table), workbook)
+    exports.write_xlsx(_export(table, _period()), workbook)
     workbook.seek(0)
     response = send_file(workbook, mimetype=XLSX_MIMETYPE, max_age=0)
     response.headers.update(_headers(table, "xlsx"))

@@ -1,0 +1,180 @@
+"""Accounts over their life: admins create, reset and deactivate them; everyone changes their own password;
+a logout, a new password or a deactivation really ends the logins it should."""
+
+import pytest
+from sqlmodel import select
+
+from gi_registry.models import ApiToken, AuditEvent, User
+
+PASSWORD = "correct-horse-42"  # the world fixture's
+USCC_B = "93512022MA6L00C02X"
+
+NEW_PASSWORD = "another-horse-77"
+
+
+def session_cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def replay(client, cookie: str, path: str = "/admin/"):
+    """The request a stolen copy of an earlier cookie would make."""
+    client.set_cookie("session", cookie)
+    return client.get(path)
+
+
+def log_in(client, email: str, password: str):
+    return client.post("/login", data={"email": email, "password": password})
+
+
+def test_a_copied_cookie_stops_working_after_logout(login_as):
+    client = login_as("admin")
+    copied = session_cookie(client)
+    assert replay(client, copied).status_code == 200
+    client.post("/logout")
+    assert replay(client, copied).status_code == 302  # back to the login page
+
+
+def test_a_logout_spares_the_accounts_api_tokens(login_as, token_for, client):
+    bearer = token_for("regulator")
+    login_as("regulator")
+    client.post("/logout")
+    assert client.get("/api/v1/reports", headers=bearer).status_code == 200
+
+
+def test_changing_ones_password_needs_the_current_one(login_as, world, db):
+    client = login_as("coop")
+    wrong = client.post(
+        "/account/password", data={"current": "not-it-123", "new": NEW_PASSWORD, "repeat": NEW_PASSWORD}
+    )
+    assert wrong.status_code == 403
+    mismatch = client.post("/account/password", data={"current": PASSWORD, "new": NEW_PASSWORD, "repeat": "x"})
+    assert mismatch.status_code == 422
+    weak = client.post("/account/password", data={"current": PASSWORD, "new": "aaaaaaaaaaaa", "repeat": "aaaaaaaaaaaa"})
+    assert weak.status_code == 422
+    client.post("/logout")
+    assert log_in(client, "coop@test.cn", PASSWORD).status_code == 302  # nothing changed
+
+
+def test_a_new_password_ends_other_logins_and_tokens_but_not_this_one(login_as, token_for, world, make_app, db):
+    bearer = token_for("coop")
+    client = login_as("coop")
+    other_device = session_cookie(client)
+    changed = client.post("/account/password", data={"current": PASSWORD, "new": NEW_PASSWORD, "repeat": NEW_PASSWORD})
+    assert changed.status_code == 302
+    assert client.get("/coop/").status_code == 200  # this browser stays in
+    mine = session_cookie(client)
+    assert replay(client, other_device, "/coop/").status_code == 302
+    assert client.get("/api/v1/batches", headers=bearer).status_code == 401
+    client.set_cookie("session", mine)
+    client.post("/logout")
+    assert log_in(client, "coop@test.cn", PASSWORD).status_code == 200  # the old password is refused
+    assert log_in(client, "coop@test.cn", NEW_PASSWORD).status_code == 302
+    event = db.exec(select(AuditEvent).where(AuditEvent.action == "user.password")).one()
+    assert event.actor == "coop@test.cn" and event.after is None  # who and when, never the hash
+
+
+ACCOUNT_PAGES = [
+    ("GET", "/admin/accounts/"),
+    ("GET", "/admin/accounts/new"),
+    ("POST", "/admin/accounts/new"),
+    ("GET", "/admin/accounts/{user}"),
+    ("POST", "/admin/accounts/{user}/deactivate"),
+    ("POST", "/admin/accounts/{user}/activate"),
+    ("POST", "/admin/accounts/{user}/reset-password"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ACCOUNT_PAGES)
+@pytest.mark.parametrize("who", [None, "coop", "regulator", "admin"])
+def test_only_admins_reach_the_account_pages(login_as, world, db, method, path, who):
+    client = login_as(who)
+    target = world["users"]["coop_b"]
+    response = client.open(path.format(user=target.id), method=method, data={"reason": "test"})
+    if who is None:
+        assert response.status_code == 302 and "/login" in response.location
+    elif who != "admin":
+        assert response.status_code == 403
+    else:
+        assert response.status_code in (200, 302, 409, 422)  # 409: activating an active account
+    if who != "admin":
+        db.expire_all()
+        assert db.get(User, target.id).is_active and db.get(User, target.id).session_epoch == 0
+
+
+def test_an_admin_creates_a_cooperative_account_whose_password_is_shown_once(login_as, client, db, world):
+    admin = login_as("admin")
+    page = admin.post(
+        "/admin/accounts/new", data={"email": "New@Coop.cn ", "role": "cooperative", "licensee_uscc": USCC_B.lower()}
+    )
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    password = page.text.split('<code class="secret">')[1].split("</code>")[0]
+    assert password not in session_cookie(admin)  # never flashed into the cookie
+    assert password not in admin.get(page.request.path).text
+    user = db.exec(select(User).where(User.email == "new@coop.cn")).one()
+    assert user.licensee_id == world["coop_b"].id
+    admin.post("/logout")
+    assert log_in(client, "new@coop.cn", password).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "text"),
+    [
+        ({"email": "x@coop.cn", "role": "cooperative", "licensee_uscc": ""}, 422, "USCC"),
+        ({"email": "coop@test.cn", "role": "regulator"}, 409, "already exists"),
+        ({"email": "not-an-email", "role": "regulator"}, 422, ""),
+    ],
+)
+def test_an_account_that_cannot_be_made_is_explained_and_not_made(login_as, db, data, status, text):
+    before = len(db.exec(select(User)).all())
+    response = login_as("admin").post("/admin/accounts/new?lang=en", data=data)
+    assert response.status_code == status
+    assert text in response.text
+    assert len(db.exec(select(User)).all()) == before
+
+
+def test_deactivating_ends_the_accounts_logins_and_tokens(login_as, token_for, world, db, make_app):
+    bearer = token_for("regulator")
+    victim = make_app().test_client()
+    assert log_in(victim, "reg@test.cn", PASSWORD).status_code == 302
+    admin = login_as("admin")
+    target = world["users"]["regulator"]
+    assert admin.post(f"/admin/accounts/{target.id}/deactivate", data={"reason": "left"}).status_code == 302
+    assert victim.get("/regulator/reports").status_code == 302
+    assert admin.get("/api/v1/reports", headers=bearer).status_code == 401
+    assert db.exec(select(ApiToken).where(ApiToken.user_id == target.id)).all() == []
+    assert log_in(victim, "reg@test.cn", PASSWORD).status_code == 200  # refused
+    event = db.exec(select(AuditEvent).where(AuditEvent.action == "user.deactivate")).one()
+    assert event.reason == "left" and event.entity_id == str(target.id)
+    assert admin.post(f"/admin/accounts/{target.id}/activate", data={"reason": "back"}).status_code == 302
+    assert log_in(victim, "reg@test.cn", PASSWORD).status_code == 302
+
+
+def test_an_admin_cannot_deactivate_their_own_account(login_as, world, db):
+    me = world["users"]["admin"]
+    assert login_as("admin").post(f"/admin/accounts/{me.id}/deactivate", data={}).status_code == 409
+    db.expire_all()
+    assert db.get(User, me.id).is_active
+
+
+def test_a_reset_shows_a_new_password_and_the_old_one_stops_working(login_as, client, world):
+    target = world["users"]["coop"]
+    page = login_as("admin").post(f"/admin/accounts/{target.id}/reset-password", data={})
+    password = page.text.split('<code class="secret">')[1].split("</code>")[0]
+    client.post("/logout")
+    assert log_in(client, "coop@test.cn", PASSWORD).status_code == 200
+    assert log_in(client, "coop@test.cn", password).status_code == 302
+
+
+def test_the_accounts_list_filters_by_role_and_email(login_as, world):
+    admin = login_as("admin")
+    page = admin.get("/admin/accounts/?role=cooperative").text
+    assert "coop@test.cn" in page and "coopb@test.cn" in page and "reg@test.cn" not in page
+    page = admin.get("/admin/accounts/?q=coopb").text
+    assert "coopb@test.cn" in page and "coop@test.cn" not in page
+
+
+def test_an_api_token_can_be_revoked_by_its_holder(client, token_for):
+    bearer = token_for("coop")
+    assert client.delete("/api/v1/tokens/current").status_code == 401
+    assert client.delete("/api/v1/tokens/current", headers=bearer).json == {"revoked": True}
+    assert client.get("/api/v1/batches", headers=bearer).status_code == 401

@@ -1,0 +1,118 @@
+"""Odd input answers with a clear 4xx or is ignored, never a 500, on SQLite and PostgreSQL alike."""
+
+import io
+
+import pytest
+from PIL import Image
+from sqlmodel import select
+
+from gi_registry.domain import photos
+from gi_registry.models import Batch, Report
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/licensees?q=a%00b",
+        "/api/v1/licensees?q=a%00b",
+        "/report/status?no=JB%00",
+        "/api/v1/reports/JB%00X",
+        "/01/06901234000016/10/AY%00",
+    ],
+)
+def test_a_nul_character_in_a_query_or_path_is_refused(client, world, path):
+    # PostgreSQL's text cannot hold NUL: without the guard these are 500s there.
+    response = client.get(path)
+    assert response.status_code == 400
+    if path.startswith("/api/"):
+        assert response.json["error"]["code"] == "bad_request"
+
+
+def test_a_nul_character_in_a_json_or_form_body_is_refused_and_nothing_is_filed(client, world, db):
+    assert client.post("/api/v1/reports", json={"description": "hello\u0000world"}).status_code == 400
+    assert client.post("/api/v1/tokens", json={"email": "a\u0000@b.cn", "password": "x"}).status_code == 400
+    form = client.post("/report", data={"description": "假货\x00", "place": "资阳"}, content_type="multipart/form-data")
+    assert form.status_code == 400
+    assert db.exec(select(Report)).all() == []
+
+
+def test_an_ordinary_body_passes_the_nul_guard(client, world):
+    # A backslash-u written as text is escaped in JSON and must not be mistaken for a NUL.
+    assert client.post("/api/v1/reports", json={"description": "二维码 \\u0000 模糊"}).status_code == 201
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "9223372036854775807"])
+def test_a_huge_page_number_shows_an_empty_page(client, login_as, world, page):
+    assert client.get(f"/licensees?page={page}").status_code == 200
+    staff = login_as("admin")
+    assert staff.get(f"/admin/audit?page={page}").status_code == 200
+    assert staff.get(f"/admin/licensees?page={page}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/dashboard/?to=9999-12-31",
+        "/dashboard/?to=0001-01-01",
+        "/dashboard/?from=9999-12-31",
+        "/regulator/reports?to=9999-12-31",
+        "/regulator/reports?from=0001-01-01",
+    ],
+)
+def test_dates_at_the_calendars_ends_are_ignored_not_overflowed(login_as, world, path):
+    assert login_as("regulator").get(path).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query", ["from=0001-01-01&to=9999-12-31", "to=9999-12-31", "from=garbage", "to=2026-13-01", "from=2026-1-5"]
+)
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_an_export_refuses_a_date_it_cannot_honour_rather_than_export_everything(login_as, world, query, suffix):
+    response = login_as("regulator").get(f"/transfer/scans.{suffix}?{query}")
+    assert response.status_code == 400
+    assert "YYYY-MM-DD" in response.text
+
+
+@pytest.mark.parametrize("body", ["[1]", '"abc"', "12", "null"])
+def test_a_place_body_that_is_not_an_object_is_a_bad_token(client, world, body):
+    response = client.post("/q/place", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "bad_token"
+
+
+def test_a_latitude_too_long_for_a_float_is_not_a_place(client, labelled):
+    _, codes = labelled
+    token = client.get(f"/q/{codes[1]}").text.split('data-token="')[1].split('"')[0]
+    huge = int("1" + "0" * 400)
+    response = client.post("/q/place", json={"token": token, "lat": huge, "lon": 30})
+    assert response.status_code == 200 and response.json["stored"] is False
+
+
+@pytest.mark.parametrize("value", ["sNaN", "NaN", "Infinity", "-Infinity"])
+def test_a_quantity_that_is_no_number_is_refused_on_the_form(login_as, db, world, value):
+    response = login_as("coop").post(
+        "/coop/batches/new",
+        data={
+            "product_code": "anyue-lemon",
+            "quantity": value,
+            "unit": "kg",
+            "harvested_on": "2026-10-20",
+            "origin_code": "512021126",
+        },
+    )
+    assert response.status_code == 422
+    assert db.exec(select(Batch)).all() == []
+
+
+def test_a_jpeg_comment_does_not_survive_the_re_encoding():
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 10, 10)).save(out, format="JPEG", comment=b"reporter 13800138000")
+    clean = photos.clean_photo(out.getvalue(), max_bytes=1 << 20, max_pixels=10**6)
+    assert b"13800138000" not in clean.jpeg
+    assert "comment" not in Image.open(io.BytesIO(clean.jpeg)).info
+
+
+@pytest.mark.parametrize("depth", [900, 100_000])
+def test_a_json_body_nested_too_deep_is_a_bad_request(client, world, depth):
+    response = client.post("/api/v1/reports", data="[" * depth + "]" * depth, content_type="application/json")
+    assert response.status_code in (400, 422)
