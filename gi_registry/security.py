@@ -42,6 +42,8 @@ def _refuse_nul() -> None:
     fields = [request.path, *request.args.keys(), *(v for _k, vs in request.args.lists() for v in vs)]
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         fields += [*request.form.keys(), *(v for _k, vs in request.form.lists() for v in vs)]
+        # File contents may hold anything; their names reach the audit log (the import's source).
+        fields += [*request.files.keys(), *(f.filename or "" for _k, fs in request.files.lists() for f in fs)]
     if request.is_json:
         try:
             fields += _strings(request.get_json(silent=True))  # parsed once; the view reads the cached value

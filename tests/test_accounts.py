@@ -178,3 +178,18 @@ def test_an_api_token_can_be_revoked_by_its_holder(client, token_for):
     assert client.delete("/api/v1/tokens/current").status_code == 401
     assert client.delete("/api/v1/tokens/current", headers=bearer).json == {"revoked": True}
     assert client.get("/api/v1/batches", headers=bearer).status_code == 401
+
+
+def test_the_registry_keeps_an_active_admin(db, world):
+    from gi_registry.domain import Conflict, accounts
+
+    first = world["users"]["admin"]
+    second = accounts.create_user(session=db, email="admin2@test.cn", password=PASSWORD, role="admin")
+    accounts.set_active(session=db, user=second, active=False, reason="left", actor=first)
+    db.commit()
+    # The deactivated admin's last request (or a race with the first) cannot take the first one down too.
+    with pytest.raises(Conflict) as refused:
+        accounts.set_active(session=db, user=first, active=False, reason="x", actor=second)
+    assert refused.value.code == "last_admin"
+    db.rollback()
+    assert db.get(User, first.id).is_active

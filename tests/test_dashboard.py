@@ -79,7 +79,7 @@ def test_scans_per_day_are_days_in_china_with_empty_days_as_zero(db, world):
         db.execute(text("SET TIME ZONE 'America/New_York'"))  # a day in China must not follow the session's zone
     moments = [
         datetime(2026, 2, 28, 16, 0, 0, tzinfo=UTC),  # 1 March 00:00 in China
-        datetime(2026, 3, 1, 15, 59, 59, tzinfo=UTC),  # 1 March 23:59:59 in China
+        datetime(2026, 3, 1, 15, 59, 59, 999999, tzinfo=UTC),  # 1 March 23:59:59.999999 in China
         datetime(2026, 3, 2, 16, 30, tzinfo=UTC),  # 3 March 00:30 in China, still 2 March in UTC
         datetime(2026, 3, 3, 16, 0, tzinfo=UTC),  # 4 March in China: the day after the range
         datetime(2026, 2, 28, 15, 59, 59, tzinfo=UTC),  # 28 February in China: the day before it

@@ -519,3 +519,12 @@ def test_a_streamed_export_gives_its_connection_back(app, login_as, scans, repor
     assert response.status_code == 200 and len(response.get_data()) > 100
     response.close()
     assert app.extensions["db_engine"].pool.checkedout() == 0
+
+
+def test_a_nul_in_the_uploaded_files_name_is_refused_and_nothing_imported(login_as, db):
+    # The file's name goes into the audit reason, and PostgreSQL's text cannot hold a NUL.
+    before = counts(db)
+    sample = csv_file("name,uscc,county", "雁江蜜柑合作社,93512002MA6Y10M03N,512002")
+    response = upload(login_as("admin"), sample, "a\x00b.csv", run_import=True)
+    assert response.status_code == 400
+    assert counts(db) == before

@@ -158,6 +158,11 @@ def set_active(*, session: Session, user: User, active: bool, reason: str, actor
         raise Conflict("own_account", N_("you cannot deactivate your own account"))
     if user.is_active == active:
         raise Conflict("unchanged", N_("the account already is in that state"))
+    if not active and user.role == "admin":
+        # Locked, so two admins deactivating each other at once cannot leave the registry without one.
+        admins = session.exec(select(User.id).where(User.role == "admin", User.is_active).with_for_update()).all()
+        if actor.id not in admins or not set(admins) - {user.id}:
+            raise Conflict("last_admin", N_("the registry must keep at least one other active admin"))
     user.is_active = active
     if not active:
         end_sessions(session=session, user=user, tokens=True)

@@ -118,7 +118,9 @@ def _china_day(session: Session, column):
     """The calendar day in China of a timestamp column, as SQL: the UTC time shifted by China's fixed offset."""
     if session.get_bind().dialect.name == "sqlite":
         # SQLite keeps the UTC time as text without an offset; date() shifts it and takes its day.
-        return func.date(column, literal_column(f"'{_CHINA_HOURS:+d} hours'"))
+        # The seconds are cut first: with a modifier, date() rounds to milliseconds, and 15:59:59.9999 UTC
+        # would round into the next day in China.
+        return func.date(func.substr(column, 1, 19), literal_column(f"'{_CHINA_HOURS:+d} hours'"))
     # A timestamptz cast straight to date takes the session's time zone's day; pin it to China's offset
     # (an interval zone is a fixed offset east of UTC, unlike a POSIX '+08' that counts west).
     return cast(func.timezone(literal_column(f"INTERVAL '{_CHINA_HOURS:+d}:00'"), column), Date)
