@@ -84,6 +84,7 @@ ENTITY_LABELS = {
     "report": _l("Counterfeit report"),
     "user": _l("User account"),
     "scan": _l("Scan records"),
+    "export": _l("Data export"),
 }
 ACTION_LABELS = {
     "product.create": _l("Product created"),
@@ -100,6 +101,9 @@ ACTION_LABELS = {
     "report.file": _l("Report filed"),
     "report.assign": _l("Report assigned"),
     "user.create": _l("Account created"),
+    "export.reports": _l("Reports exported"),
+    "export.scans": _l("Scans exported"),
+    "export.licensees": _l("Licensees exported"),
     "user.password": _l("Password changed"),
     "user.deactivate": _l("Account deactivated"),
     "user.activate": _l("Account activated"),

@@ -528,3 +528,16 @@ def test_a_nul_in_the_uploaded_files_name_is_refused_and_nothing_imported(login_
     response = upload(login_as("admin"), sample, "a\x00b.csv", run_import=True)
     assert response.status_code == 400
     assert counts(db) == before
+
+
+def test_each_export_is_in_the_audit_log_with_who_and_what(login_as, db, world):
+    client = login_as("regulator")
+    assert client.get("/transfer/scans.csv?from=2026-03-01&to=2026-03-31").status_code == 200
+    assert client.get("/transfer/licensees.xlsx").status_code == 200
+    db.commit()
+    events = db.exec(select(AuditEvent).where(AuditEvent.entity_type == "export").order_by(AuditEvent.id)).all()
+    assert [(e.action, e.actor, e.after["format"]) for e in events] == [
+        ("export.scans", "reg@test.cn", "csv"),
+        ("export.licensees", "reg@test.cn", "xlsx"),
+    ]
+    assert (events[0].after["from"], events[0].after["to"]) == ("2026-03-01", "2026-03-31")

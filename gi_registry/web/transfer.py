@@ -11,7 +11,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SubmitField
 
 from ..db import get_session
-from ..domain import N_, exports, imports, registry
+from ..domain import N_, audit, exports, imports, registry
 from ..models import STAFF
 from .access import page_user, roles_required
 from .paging import date_arg
@@ -39,9 +39,21 @@ def index():
 # ---- exports -----------------------------------------------------------------------------
 
 
-def _period() -> tuple:
-    """The scans export's from/to, read (and refused if malformed) before a response starts streaming."""
-    return date_arg("from", strict=True), date_arg("to", strict=True)
+def _period(table: str, suffix: str) -> tuple:
+    """The scans export's from/to, read (and refused if malformed) before a response starts streaming;
+    the export itself is logged first: it carries licensees' contact persons and the scan history."""
+    period = date_arg("from", strict=True), date_arg("to", strict=True)
+    session = get_session()
+    audit.record(
+        session=session,
+        actor=page_user(),
+        action="export." + table,
+        entity_type="export",
+        entity_id=table,
+        after={"format": suffix, "from": period[0], "to": period[1]} if table == "scans" else {"format": suffix},
+    )
+    session.commit()
+    return period
 
 
 def _export(table: str, period: tuple) -> exports.Export:
@@ -61,7 +73,7 @@ def _headers(table: str, suffix: str) -> dict:
 @bp.get("/<any(reports, scans, licensees):table>.csv")
 @roles_required(*STAFF)
 def export_csv(table: str):
-    period = _period()
+    period = _period(table, "csv")
 
     def chunks():
         # The query runs while the response streams: the session must be that context's, which closes after it.
@@ -74,7 +86,7 @@ def export_csv(table: str):
 @roles_required(*STAFF)
 def export_xlsx(table: str):
     workbook = tempfile.TemporaryFile()  # on disk, not in memory: a scan export may be large
-    exports.write_xlsx(_export(table, _period()), workbook)
+    exports.write_xlsx(_export(table, _period(table, "xlsx")), workbook)
     workbook.seek(0)
     response = send_file(workbook, mimetype=XLSX_MIMETYPE, max_age=0)
     response.headers.update(_headers(table, "xlsx"))
