@@ -32,7 +32,7 @@ extract-messages: $(VENV)/.runtime
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/python scripts/fill_en_catalog.py
 
-# Debian's poppler-utils (pdftoppm, for the label scan test) and chromium (browser tests).
+# Debian's poppler-utils (pdftoppm, for the label scan test), chromium (browser tests) and a CJK font (label text).
 system-deps:
 	@./scripts/system-deps.sh
 

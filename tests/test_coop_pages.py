@@ -112,6 +112,7 @@ def test_issue_labels_then_download_csv_and_pdf(login_as, make_batch):
     assert client.get(f"/coop/batches/{batch.id}/labels.csv").text.count("\n") == 11
     pdf = client.get(f"/coop/batches/{batch.id}/labels.pdf?grid=a4-24&first=3&last=4&batch_code=1")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert b"/Font" not in pdf.data and b"/Subtype /Form" in pdf.data  # text as outlines: no font to lack
 
 
 def test_recall_from_the_page(login_as, make_batch, db):

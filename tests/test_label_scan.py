@@ -12,6 +12,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from gi_registry.domain import outlines
 from gi_registry.domain.codes import CodeKeys, code_url, sign_code
 from gi_registry.domain.labels import GRIDS, Label, label_sheet_pdf
 
@@ -54,13 +55,15 @@ def centre_in_slot(position, grid, slot: int) -> bool:
     return left < x < left + grid.width and top < y < top + grid.height
 
 
+@pytest.mark.parametrize("outlined", [True, False], ids=["outlined-text", "named-fonts"])
 @pytest.mark.parametrize("base", BASES)
 @pytest.mark.parametrize("grid_name", sorted(GRIDS))
-def test_every_printed_code_scans_back(tmp_path, grid_name, base):
+def test_every_printed_code_scans_back(tmp_path, grid_name, base, outlined):
     grid, printed = GRIDS[grid_name], sheet_labels(grid_name, base)
+    font = outlines.load(outlines.find_font()) if outlined else None
     pdf = tmp_path / "sheet.pdf"
     with open(pdf, "wb") as out:
-        out.writelines(label_sheet_pdf(printed, grid=grid_name))
+        out.writelines(label_sheet_pdf(printed, grid=grid_name, font=font))
     pages = render(pdf, tmp_path / "page")
     assert len(pages) == 2
     for number, page in enumerate(pages):

@@ -10,12 +10,14 @@ import string
 import subprocess
 import types
 import xml.etree.ElementTree as ET
+import zlib
 
 import pytest
 import qrcode
 import zxingcpp
 from PIL import Image
 
+from gi_registry.domain import outlines
 from gi_registry.domain.codes import CodeKeys, code_url, sign_code
 from gi_registry.domain.labels import (
     A4_MM,
@@ -229,3 +231,72 @@ def test_renders_without_errors(tmp_path):
     result = poppler("pdftoppm", "-r", "50", "-png", str(path), str(tmp_path / "page"))
     assert result.stderr == ""
     assert math.isclose(Image.open(tmp_path / "page-1.png").size[0], 210 / 25.4 * 50, abs_tol=1)
+
+
+# ---------------------------------------------------------------- outlined text
+
+
+@pytest.fixture(scope="module")
+def font():
+    path = outlines.find_font()
+    if not path:
+        pytest.fail("no CJK outline font: install Debian's fonts-wqy-microhei (make system-deps)")
+    return outlines.load(path)
+
+
+def content_streams(data: bytes) -> str:
+    """Every stream of the file, inflated, as text."""
+    streams = re.findall(rb"stream\n(.*?)\nendstream", data, re.S)
+    return "\n".join(zlib.decompress(stream).decode("latin-1") for stream in streams)
+
+
+def test_an_outlined_sheet_holds_no_font_at_all(tmp_path, font):
+    path = tmp_path / "sheet.pdf"
+    write_pdf(path, label_sheet_pdf(labels(3), grid="a4-40", font=font))
+    listed = poppler("pdffonts", str(path)).stdout.strip().splitlines()
+    assert len(listed) == 2  # the header lines only: nothing for a print shop's preflight to miss
+    assert b"/Font" not in path.read_bytes()
+    result = poppler("pdftoppm", "-r", "50", "-png", str(path), str(tmp_path / "page"))
+    assert result.stderr == ""
+
+
+def test_outlined_text_keeps_its_words_as_actualtext(font):
+    sheet = labels(2) + [Label(url(9), "资阳" * 30, "ZY-(2026)\\<>", 9)]
+    content = content_streams(b"".join(label_sheet_pdf(sheet, grid="a4-40", font=font)))
+    spans = {bytes.fromhex(hex_).decode("utf-16-be") for hex_ in re.findall(r"/ActualText <feff([0-9a-f]*)>", content)}
+    assert {"安岳柠檬", "AY-2026-000123", "批次码", "No. 000001", "ZY-(2026)\\<>"} <= spans
+    # Cut to the label with an ellipsis, measured with the outline font's own widths.
+    assert any(span.startswith("资阳资阳") and span.endswith("…") for span in spans)
+
+
+def test_each_glyph_is_drawn_from_one_object_however_often_it_is_used(font):
+    data = b"".join(label_sheet_pdf(labels(130), grid="a4-65", font=font))
+    forms = data.count(b"/Subtype /Form")
+    # 安岳柠檬, 批次码, the batch number's and serials' characters: a few dozen, not one per label.
+    assert 20 <= forms <= 60
+    assert content_streams(data).count("/G") > 130 * 10
+
+
+def test_a_character_the_font_lacks_prints_as_its_box_not_an_error(font):
+    assert font.glyph("\U0001f34b").gid == 0  # .notdef
+    b"".join(label_sheet_pdf([Label(url(1), "柠檬\U0001f34b", "AY-1", 1)], font=font))
+
+
+def test_an_outlined_sheets_xref_points_at_its_objects_and_lists_the_unused_numbers_free(font):
+    data = b"".join(label_sheet_pdf(labels(70), font=font))
+    start = int(data.rsplit(b"startxref\n", 1)[1].split()[0])
+    table = data[start:].split(b"trailer")[0].split(b"\n")
+    count = int(table[1].split()[1])
+    rows = table[2 : 2 + count]
+    free = [number for number, row in enumerate(rows) if row.endswith(b"f ")]
+    assert free[0] == 0 and len(free) > 1  # the named fonts' numbers, unused
+    # The free list is linked: each free row names the next free number, the last names 0.
+    assert [int(rows[n][:10]) for n in free] == [*free[1:], 0]
+    for number, row in enumerate(rows):
+        if number not in free:
+            assert data[int(row[:10]) :].startswith(b"%d 0 obj\n" % number)
+
+
+def test_a_configured_font_that_is_missing_means_named_fonts():
+    assert outlines.find_font("/nowhere/font.ttf") == ""
+    assert outlines.load("") is None

@@ -31,6 +31,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase._cidfontdata import CIDFontInfo
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 
+from .outlines import Glyph, OutlineFont
+
 # ---------------------------------------------------------------- QR matrices
 
 _ECL = qrcode.constants.ERROR_CORRECT_M
@@ -406,16 +408,19 @@ def _unit_width(text: str, font: str) -> float:
 
 
 @functools.lru_cache(maxsize=4096)
-def _fit_text(text: str, size: float, width: float) -> tuple[str, float]:
+def _fit_text(text: str, size: float, width: float, outline: OutlineFont | None = None) -> tuple[str, float]:
     """Shrink to fit width (points), down to MIN_FONT_PT, then cut with an ellipsis."""
     font = _font(text)
-    unit = _unit_width(text, font)
-    if unit * size <= width:
+
+    def unit(value: str) -> float:
+        return outline.advance(value) if outline else _unit_width(value, font)
+
+    if unit(text) * size <= width:
         return text, size
-    if unit * MIN_FONT_PT <= width:
-        return text, width / unit
+    if unit(text) * MIN_FONT_PT <= width:
+        return text, width / unit(text)
     ellipsis = "..." if font == _HELVETICA else "…"
-    while text and _unit_width(text + ellipsis, font) * MIN_FONT_PT > width:
+    while text and unit(text + ellipsis) * MIN_FONT_PT > width:
         text = text[:-1]
     return text + ellipsis, MIN_FONT_PT
 
@@ -434,14 +439,23 @@ def _label_lines(label: Label) -> list[tuple[str, float]]:
     return [(label.product_name, 1.0), (label.batch_no, 0.85), (serial, 0.85)]
 
 
-def _text_ops(label: Label, *, left: float, middle: float, width: float, base: float) -> str:
-    """A BT … ET block centred vertically on middle; all in points."""
-    lines = [_fit_text(text, base * scale, width) for text, scale in _label_lines(label)]
+def _text_ops(label: Label, *, left: float, middle: float, width: float, base: float, glyphs: _Glyphs | None) -> str:
+    """The lines beside the code, centred vertically on middle; all in points.
+
+    With glyphs (an outline font) each line is drawn as glyph outlines, else as text in named fonts."""
+    outline = glyphs.font if glyphs else None
+    lines = [_fit_text(text, base * scale, width, outline) for text, scale in _label_lines(label)]
     lines = [(text, size) for text, size in lines if text]
     if not lines:
         return ""
     leading = [size * 1.25 for _, size in lines]
     baseline = middle + sum(leading) / 2 - lines[0][1] * 0.85
+    if glyphs is not None:
+        ops = []
+        for text, size in lines:
+            ops.append(glyphs.line(text, size=size, x=left, y=baseline))
+            baseline -= size * 1.25
+        return "".join(ops)
     ops, previous = ["BT"], None
     for text, size in lines:
         move = f"{left:.2f} {baseline:.2f}" if previous is None else f"0 {-previous * 1.25:.2f}"
@@ -449,6 +463,48 @@ def _text_ops(label: Label, *, left: float, middle: float, width: float, base: f
         previous = size
     ops.append("ET\n")
     return "\n".join(ops)
+
+
+class _Glyphs:
+    """A sheet's outlined text: one Form XObject per glyph used, numbered as the pages first need them."""
+
+    def __init__(self, font: OutlineFont, writer: _PdfWriter) -> None:
+        self.font, self.writer = font, writer
+        self.objects: dict[int, int] = {}  # glyph id → object number
+        self.pending: list[Glyph] = []  # used on the page being made, not yet written
+
+    def line(self, text: str, *, size: float, x: float, y: float) -> str:
+        """One line as glyph XObjects; ActualText keeps it searchable and copyable."""
+        draws, used = _glyph_run(text, self.font)
+        for glyph in used:
+            if glyph.gid not in self.objects:
+                self.objects[glyph.gid] = self.writer.reserve()
+                self.pending.append(glyph)
+        scale = size / self.font.units_per_em
+        actual = "<feff" + text.encode("utf-16-be", "replace").hex() + ">"
+        return f"/Span << /ActualText {actual} >> BDC q {scale:.6f} 0 0 {scale:.6f} {x:.2f} {y:.2f} cm {draws} Q EMC\n"
+
+    def written(self) -> bytes:
+        """The glyphs the last page introduced, as objects."""
+        chunks = [self.writer.stream(self.objects[g.gid], g.path.encode() + b"\nf", form=g.bbox) for g in self.pending]
+        self.pending.clear()
+        return b"".join(chunks)
+
+    def resources(self) -> str:
+        return " ".join(f"/G{gid} {number} 0 R" for gid, number in self.objects.items())
+
+
+@functools.lru_cache(maxsize=4096)
+def _glyph_run(text: str, font: OutlineFont) -> tuple[str, tuple[Glyph, ...]]:
+    """The Do and move operators of a line in font units, and the glyphs with an outline it draws."""
+    ops, used = [], []
+    for char in text:
+        glyph = font.glyph(char)
+        if glyph.path:  # a space has none: it only moves on
+            ops.append(f"/G{glyph.gid} Do")
+            used.append(glyph)
+        ops.append(f"1 0 0 1 {glyph.advance} 0 cm")
+    return " ".join(ops), tuple(used)
 
 
 # ---------------------------------------------------------------- PDF sheet
@@ -488,7 +544,7 @@ def _qr_ops(board: int, stride: int, *, x: float, y: float, module: float) -> st
     return f"q 0 {-module:.4f} {module:.4f} 0 {x:.2f} {y:.2f} cm\n{rects}f\nQ\n"
 
 
-def _label_ops(label: Label, grid: LabelGrid, slot: int, *, cut_guides: bool) -> str:
+def _label_ops(label: Label, grid: LabelGrid, slot: int, *, cut_guides: bool, glyphs: _Glyphs | None) -> str:
     """Content operators of one label; mm are converted to points, y up."""
     board, size, stride = _encode(label.url)
     left, top = grid.origin(slot)
@@ -503,7 +559,11 @@ def _label_ops(label: Label, grid: LabelGrid, slot: int, *, cut_guides: bool) ->
     text_width = left + grid.width - max(1.5, grid.pad) - text_left
     middle = page_h - (top + grid.height / 2) * PT_PER_MM
     base = min(11.0, max(5.5, grid.height * 0.3))
-    ops.append(_text_ops(label, left=text_left * PT_PER_MM, middle=middle, width=text_width * PT_PER_MM, base=base))
+    ops.append(
+        _text_ops(
+            label, left=text_left * PT_PER_MM, middle=middle, width=text_width * PT_PER_MM, base=base, glyphs=glyphs
+        )
+    )
     if cut_guides:
         x, y = left * PT_PER_MM, page_h - (top + grid.height) * PT_PER_MM
         w, h = grid.width * PT_PER_MM, grid.height * PT_PER_MM
@@ -511,8 +571,8 @@ def _label_ops(label: Label, grid: LabelGrid, slot: int, *, cut_guides: bool) ->
     return "".join(ops)
 
 
-def _page_content(labels: list[Label], grid: LabelGrid, *, cut_guides: bool) -> bytes:
-    ops = [_label_ops(label, grid, slot, cut_guides=cut_guides) for slot, label in enumerate(labels)]
+def _page_content(labels: list[Label], grid: LabelGrid, *, cut_guides: bool, glyphs: _Glyphs | None) -> bytes:
+    ops = [_label_ops(label, grid, slot, cut_guides=cut_guides, glyphs=glyphs) for slot, label in enumerate(labels)]
     return "".join(ops).encode("ascii")
 
 
@@ -548,12 +608,13 @@ _FIRST_FREE = 9
 _MEDIA_BOX = f"[0 0 {A4_MM[0] * PT_PER_MM:.2f} {A4_MM[1] * PT_PER_MM:.2f}]"
 
 
-def _fixed_objects(title: str) -> Iterator[tuple[int, bytes]]:
+def _fixed_objects(title: str, *, named_fonts: bool) -> Iterator[tuple[int, bytes]]:
     yield _CATALOG, b"<< /Type /Catalog /Pages %d 0 R >>" % _PAGES
-    fonts = f"<< /{_HELVETICA} {_HELV} 0 R /{_SONG} {_TYPE0} 0 R >>"
-    yield _RESOURCES, f"<< /Font {fonts} /ProcSet [/PDF /Text] >>".encode()
-    yield _HELV, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
-    yield from zip((_TYPE0, _CIDFONT, _DESCRIPTOR), _song_objects(), strict=True)
+    if named_fonts:
+        fonts = f"<< /{_HELVETICA} {_HELV} 0 R /{_SONG} {_TYPE0} 0 R >>"
+        yield _RESOURCES, f"<< /Font {fonts} /ProcSet [/PDF /Text] >>".encode()
+        yield _HELV, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+        yield from zip((_TYPE0, _CIDFONT, _DESCRIPTOR), _song_objects(), strict=True)
     info = "<< /Producer (gi-registry)"
     if title:
         info += " /Title <feff" + title.encode("utf-16-be", "replace").hex() + ">"
@@ -580,16 +641,23 @@ class _PdfWriter:
         self.offsets[number] = self.position
         return self.emit(b"%d 0 obj\n%b\nendobj\n" % (number, body))
 
-    def stream(self, number: int, data: bytes) -> bytes:
+    def stream(self, number: int, data: bytes, *, form: tuple | None = None) -> bytes:
         # Level 5 costs half of level 6's time for ~15% more bytes on QR paths.
         packed = zlib.compress(data, 5)
-        head = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed)
+        kind = b"/Type /XObject /Subtype /Form /BBox [%d %d %d %d] " % form if form else b""
+        head = b"<< %b/Length %d /Filter /FlateDecode >>\nstream\n" % (kind, len(packed))
         return self.object(number, head + packed + b"\nendstream")
 
     def trailer(self) -> bytes:
         size = self.next_id
-        rows = [b"%010d 00000 n \n" % self.offsets[n] for n in range(1, size)]
-        xref = b"xref\n0 %d\n0000000000 65535 f \n%b" % (size, b"".join(rows))
+        # Numbers never written (the named fonts of an outlined sheet) are free, linked as the xref wants.
+        free = [n for n in range(1, size) if n not in self.offsets]
+        next_free = dict(zip([0, *free], [*free, 0], strict=True))
+        rows = [
+            b"%010d 00000 n \n" % self.offsets[n] if n in self.offsets else b"%010d 00001 f \n" % next_free[n]
+            for n in range(1, size)
+        ]
+        xref = b"xref\n0 %d\n%010d 65535 f \n%b" % (size, next_free[0], b"".join(rows))
         tail = b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
         return xref + tail % (size, _CATALOG, _INFO, self.position)
 
@@ -609,14 +677,21 @@ def _page_objects(writer: _PdfWriter, content: bytes, kids: list[int]) -> bytes:
     return writer.stream(content_id, content) + writer.object(page_id, page)
 
 
-def _sheet(labels: Iterable[Label], grid: LabelGrid, title: str, cut_guides: bool) -> Iterator[bytes]:
+def _sheet(
+    labels: Iterable[Label], grid: LabelGrid, title: str, cut_guides: bool, font: OutlineFont | None
+) -> Iterator[bytes]:
     writer = _PdfWriter()
+    glyphs = _Glyphs(font, writer) if font else None
     yield writer.emit(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    for number, body in _fixed_objects(title):
+    for number, body in _fixed_objects(title, named_fonts=glyphs is None):
         yield writer.object(number, body)
     kids: list[int] = []
     for page in _chunked(labels, grid.per_page):
-        yield _page_objects(writer, _page_content(page, grid, cut_guides=cut_guides), kids)
+        content = _page_content(page, grid, cut_guides=cut_guides, glyphs=glyphs)
+        yield (glyphs.written() if glyphs else b"") + _page_objects(writer, content, kids)
+    if glyphs is not None:
+        # The page dictionaries name this object; it lists every glyph once the last page is made.
+        yield writer.object(_RESOURCES, f"<< /XObject << {glyphs.resources()} >> /ProcSet [/PDF] >>".encode())
     if not kids:
         # A sheet without labels still gets a blank page: a PDF needs at least one.
         yield _page_objects(writer, b"", kids)
@@ -626,13 +701,20 @@ def _sheet(labels: Iterable[Label], grid: LabelGrid, title: str, cut_guides: boo
 
 
 def label_sheet_pdf(
-    labels: Iterable[Label], *, grid: str = "a4-65", title: str = "", cut_guides: bool = False
+    labels: Iterable[Label],
+    *,
+    grid: str = "a4-65",
+    title: str = "",
+    cut_guides: bool = False,
+    font: OutlineFont | None = None,
 ) -> Iterator[bytes]:
     """A vector A4 label sheet, streamed as byte chunks, one per page.
 
-    Labels are read lazily, a page at a time; no labels give one blank page.
+    Labels are read lazily, a page at a time; no labels give one blank page. With an outline font the
+    text is drawn as glyph outlines and the sheet holds no font at all (what print shops ask for);
+    without one it names Helvetica and STSong-Light, which the printing machine must have.
     """
     if grid not in GRIDS:
         raise ValueError(f"unknown label grid {grid!r}; choose one of {', '.join(GRIDS)}")
     # Checked here, not in the generator, so a bad grid fails before any byte is sent.
-    return _sheet(labels, GRIDS[grid], title, cut_guides)
+    return _sheet(labels, GRIDS[grid], title, cut_guides, font)

@@ -8,7 +8,7 @@ import json
 from flask import Response, current_app, stream_with_context
 
 from ..db import get_session
-from ..domain import N_, DomainError, batches, labels, registry
+from ..domain import N_, DomainError, batches, labels, outlines, registry
 from ..domain import epcis as epcis_document
 from ..extensions import code_keys
 from ..models import Area, Batch, Licensee, Product, utcnow
@@ -17,6 +17,14 @@ from ..models import Area, Batch, Licensee, Product, utcnow
 def batch_url(batch: Batch) -> str:
     """The URL the batch's own QR code carries (serial 0)."""
     return batches.label_for(batch=batch, serial=0, keys=code_keys(), base_url=current_app.config["GI_BASE_URL"]).url
+
+
+def label_font() -> outlines.OutlineFont | None:
+    """The font that outlines label text; without one the sheet names fonts the printer must have."""
+    font = outlines.load(outlines.find_font(current_app.config["GI_LABEL_FONT"]))
+    if font is None:
+        current_app.logger.warning("no label font (GI_LABEL_FONT, fonts-wqy-microhei): the PDF names its fonts")
+    return font
 
 
 def check_grid(grid: str) -> None:
@@ -96,9 +104,10 @@ def sheet_pdf(
         for label in _labels(batch, first, last)
     )
     title = f"{product.name} {batch.batch_no} {registry.registry_today().isoformat()}"
+    font = label_font()
 
     def sheet():
-        yield from labels.label_sheet_pdf(itertools.chain(wanted, units), grid=grid, title=title)
+        yield from labels.label_sheet_pdf(itertools.chain(wanted, units), grid=grid, title=title, font=font)
 
     return Response(
         stream_with_context(sheet()), mimetype="application/pdf", headers=_attachment(f"{batch.batch_no}-{grid}.pdf")
