@@ -6,6 +6,7 @@ server removes the question. Each glyph becomes one Form XObject, drawn as often
 """
 
 import functools
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,7 @@ class OutlineFont:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._lock = threading.Lock()
         self._font = TTFont(path, fontNumber=0, lazy=True) if path.endswith((".ttc", ".otc")) else TTFont(path)
         self.units_per_em = self._font["head"].unitsPerEm
         self._cmap = self._font.getBestCmap()
@@ -74,8 +76,9 @@ class OutlineFont:
         """The character's glyph; one the font lacks is its .notdef box, so the gap shows on the print."""
         name = self._cmap.get(ord(char), ".notdef")
         pen = _PdfPen(self._glyph_set)
-        self._glyph_set[name].draw(pen)
-        gid = self._font.getGlyphID(name)
+        with self._lock:  # fontTools reads a lazy font's tables on first use, not safely from two threads
+            self._glyph_set[name].draw(pen)
+            gid = self._font.getGlyphID(name)
         return Glyph(gid=gid, advance=self._metrics[name][0], path="\n".join(pen.ops), bbox=self._bbox)
 
     def advance(self, text: str) -> float:
