@@ -38,7 +38,7 @@ def labels(count: int, keys: CodeKeys) -> Iterator[Label]:
     """Signed labels made lazily, as the app would read an issued range."""
     for serial in range(1, count + 1):
         code = sign_code(keys=keys, batch_id=BATCH_ID, serial=serial)
-        yield Label(code_url(BASE_URL, code), PRODUCT, BATCH_NO, serial)
+        yield Label(code_url(BASE_URL, code), PRODUCT, BATCH_NO, serial, mark="地理标志产品")
 
 
 def ours(count: int, keys: CodeKeys, path: str) -> tuple[float, int]:

@@ -22,11 +22,14 @@ KEYS = CodeKeys.from_setting("scan-test-secret-0123456789")
 BASES = ["http://127.0.0.1:5000", "https://gi.ziyang.gov.cn"]
 
 
+MARK = "地理标志产品"  # the GI mark area: a framed line beside the code must not disturb the decoder
+
+
 def sheet_labels(grid: str, base: str) -> list[Label]:
     """Two full pages, starting with the batch code (serial 0)."""
     count = 2 * GRIDS[grid].per_page
     return [
-        Label(code_url(base, sign_code(keys=KEYS, batch_id=4321, serial=s)), "雁江蜜柑", "YJ-2026-000042", s)
+        Label(code_url(base, sign_code(keys=KEYS, batch_id=4321, serial=s)), "雁江蜜柑", "YJ-2026-000042", s, MARK)
         for s in range(count)
     ]
 

@@ -42,7 +42,7 @@ def url(serial: int, *, base: str = LOCAL, batch_id: int = 1234) -> str:
 
 
 def labels(count: int, *, base: str = LOCAL) -> list[Label]:
-    return [Label(url(s, base=base), "安岳柠檬", "AY-2026-000123", s) for s in range(count)]
+    return [Label(url(s, base=base), "安岳柠檬", "AY-2026-000123", s, mark="地理标志产品") for s in range(count)]
 
 
 def library_matrix(text: str) -> list[list[bool]]:
@@ -219,7 +219,9 @@ def test_text_is_extractable(tmp_path):
     sheet = labels(3) + [Label(url(9), "资阳" * 30, "ZY-(2026)\\<>", 9)]
     write_pdf(path, label_sheet_pdf(sheet, grid="a4-40", cut_guides=True))
     text = poppler("pdftotext", str(path), "-").stdout
-    for expected in ("安岳柠檬", "AY-2026-000123", "批次码", "No. 000001", "No. 000002", "ZY-(2026)\\<>"):
+    for expected in ("安岳柠檬", "地理标志产品", "AY-2026-000123", "批次码", "No. 000001", "No. 000002"):
+        assert expected in text
+    for expected in ("ZY-(2026)\\<>",):
         assert expected in text
     # A name too long for the label is cut, not spilled over the next label.
     assert "资阳资阳…" in text and "资阳" * 30 not in text
@@ -264,7 +266,7 @@ def test_outlined_text_keeps_its_words_as_actualtext(font):
     sheet = labels(2) + [Label(url(9), "资阳" * 30, "ZY-(2026)\\<>", 9)]
     content = content_streams(b"".join(label_sheet_pdf(sheet, grid="a4-40", font=font)))
     spans = {bytes.fromhex(hex_).decode("utf-16-be") for hex_ in re.findall(r"/ActualText <feff([0-9a-f]*)>", content)}
-    assert {"安岳柠檬", "AY-2026-000123", "批次码", "No. 000001", "ZY-(2026)\\<>"} <= spans
+    assert {"安岳柠檬", "地理标志产品", "AY-2026-000123", "批次码", "No. 000001", "ZY-(2026)\\<>"} <= spans
     # Cut to the label with an ellipsis, measured with the outline font's own widths.
     assert any(span.startswith("资阳资阳") and span.endswith("…") for span in spans)
 
@@ -300,3 +302,12 @@ def test_an_outlined_sheets_xref_points_at_its_objects_and_lists_the_unused_numb
 def test_a_configured_font_that_is_missing_means_named_fonts():
     assert outlines.find_font("/nowhere/font.ttf") == ""
     assert outlines.load("") is None
+
+
+@pytest.mark.parametrize("outlined", [True, False], ids=["outlined-text", "named-fonts"])
+def test_the_gi_mark_area_is_framed_and_only_where_there_is_a_mark(font, outlined):
+    chosen = font if outlined else None
+    framed = content_streams(b"".join(label_sheet_pdf(labels(3), grid="a4-40", font=chosen)))
+    assert framed.count("0.4 w") == 3  # one frame per label
+    plain = [Label(url(1), "安岳柠檬", "AY-2026-000123", 1)]
+    assert "0.4 w" not in content_streams(b"".join(label_sheet_pdf(plain, grid="a4-40", font=chosen)))

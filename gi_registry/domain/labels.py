@@ -392,6 +392,7 @@ class Label:
     product_name: str
     batch_no: str
     serial: int  # 0 is the batch-level code
+    mark: str = ""  # the words of the GI mark area, e.g. 地理标志产品; none, no frame
 
 
 def _font(text: str) -> str:
@@ -433,36 +434,49 @@ def _pdf_string(text: str) -> str:
     return "<" + text.encode("utf-16-be", "replace").hex() + ">"
 
 
+MARK_PAD = 1.2  # points between the GI mark's words and its frame
+
+
 def _label_lines(label: Label) -> list[tuple[str, float]]:
-    """(text, relative size) of the lines beside the code."""
+    """(text, relative size) of the lines beside the code; the mark's line is the framed one."""
     serial = "批次码" if label.serial == 0 else f"No. {label.serial:06d}"
-    return [(label.product_name, 1.0), (label.batch_no, 0.85), (serial, 0.85)]
+    return [(label.product_name, 1.0), (label.mark, 0.7), (label.batch_no, 0.85), (serial, 0.85)]
 
 
 def _text_ops(label: Label, *, left: float, middle: float, width: float, base: float, glyphs: _Glyphs | None) -> str:
     """The lines beside the code, centred vertically on middle; all in points.
 
-    With glyphs (an outline font) each line is drawn as glyph outlines, else as text in named fonts."""
+    With glyphs (an outline font) each line is drawn as glyph outlines, else as text in named fonts.
+    The GI mark area is the mark's words in a thin frame, the space a licensee's printer fills."""
     outline = glyphs.font if glyphs else None
-    lines = [_fit_text(text, base * scale, width, outline) for text, scale in _label_lines(label)]
-    lines = [(text, size) for text, size in lines if text]
+    lines = []
+    for number, (text, scale) in enumerate(_label_lines(label)):
+        room = width - 2 * MARK_PAD if number == 1 else width
+        text, size = _fit_text(text, base * scale, room, outline)
+        if text:
+            lines.append((text, size, number == 1))
     if not lines:
         return ""
-    leading = [size * 1.25 for _, size in lines]
-    baseline = middle + sum(leading) / 2 - lines[0][1] * 0.85
-    if glyphs is not None:
-        ops = []
-        for text, size in lines:
-            ops.append(glyphs.line(text, size=size, x=left, y=baseline))
-            baseline -= size * 1.25
-        return "".join(ops)
-    ops, previous = ["BT"], None
-    for text, size in lines:
-        move = f"{left:.2f} {baseline:.2f}" if previous is None else f"0 {-previous * 1.25:.2f}"
-        ops.append(f"/{_font(text)} {size:.2f} Tf {move} Td {_pdf_string(text)} Tj")
-        previous = size
-    ops.append("ET\n")
-    return "\n".join(ops)
+    # The framed line takes two pads more, so its frame touches neither neighbour.
+    height = sum(size * 1.25 + (2 * MARK_PAD if framed else 0) for _, size, framed in lines)
+    baseline = middle + height / 2 - lines[0][1] * 0.85
+    ops = []
+    for text, size, framed in lines:
+        x = left + MARK_PAD if framed else left
+        ops.append(
+            glyphs.line(text, size=size, x=x, y=baseline) if glyphs else _named_font_line(text, size, x, baseline)
+        )
+        if framed:
+            wide = (outline.advance(text) if outline else _unit_width(text, _font(text))) * size + 2 * MARK_PAD
+            bottom, tall = baseline - size * 0.22 - MARK_PAD / 2, size * 1.1 + MARK_PAD
+            ops.append(f"q 0.4 w {left:.2f} {bottom:.2f} {wide:.2f} {tall:.2f} re S Q\n")
+            baseline -= 2 * MARK_PAD
+        baseline -= size * 1.25
+    return "".join(ops)
+
+
+def _named_font_line(text: str, size: float, x: float, y: float) -> str:
+    return f"BT /{_font(text)} {size:.2f} Tf {x:.2f} {y:.2f} Td {_pdf_string(text)} Tj ET\n"
 
 
 class _Glyphs:

@@ -10,6 +10,14 @@ from ..models import PRODUCT_KINDS, Area, Licence, Licensee, Product, ProductAre
 from . import N_, Conflict, DomainError, NotFound, audit
 from .uscc import normalise, uscc_problem
 
+# The words of a label's GI mark area: each kind's official Chinese name (labels are printed in Chinese).
+KIND_MARKS = {
+    "gi_product": "地理标志产品",
+    "gi_certification_mark": "地理标志证明商标",
+    "gi_collective_mark": "地理标志集体商标",
+    "public_brand": "区域公用品牌",
+}
+
 # The licence life cycle: which action moves which stored state where.
 TRANSITIONS = {
     "suspend": ({"active"}, "suspended"),

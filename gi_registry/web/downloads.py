@@ -96,11 +96,11 @@ def sheet_pdf(
             status=422,
             fields={"first": N_("from 1 to the last label issued, first before last")},
         )
-    wanted = []
+    wanted, mark = [], registry.KIND_MARKS.get(product.kind, "")
     if include_batch_code:
-        wanted.append(labels.Label(url=batch_url(batch), product_name=product.name, batch_no=batch.batch_no, serial=0))
+        wanted.append(labels.Label(batch_url(batch), product.name, batch.batch_no, serial=0, mark=mark))
     units = (
-        labels.Label(url=label.url, product_name=product.name, batch_no=batch.batch_no, serial=label.serial)
+        labels.Label(label.url, product.name, batch.batch_no, serial=label.serial, mark=mark)
         for label in _labels(batch, first, last)
     )
     title = f"{product.name} {batch.batch_no} {registry.registry_today().isoformat()}"
