@@ -66,6 +66,20 @@ def test_an_invalid_code_on_a_phone_offers_the_report(browser, live):
     assert page.locator("input[name=code]").input_value() == "FAKE2CODE3XYZ"
 
 
+def test_a_photo_too_large_is_named_before_the_upload_and_the_text_stays(browser, live, tmp_path):
+    big = tmp_path / "huge.jpg"
+    big.write_bytes(b"\xff\xd8" + b"0" * (9 * 1024 * 1024))  # more than the 8 MB each photo may have
+    phone = browser.new_context(**PHONE).new_page()
+    phone.goto(f"{live.url}/report")
+    phone.locator("textarea[name=description]").fill("标签上的二维码扫不出来")
+    phone.locator("input[type=file]").set_input_files(str(big))
+    problem = phone.locator("#photo-problem")
+    assert problem.is_visible() and "huge.jpg" in problem.inner_text()
+    phone.get_by_role("button", name="提交举报").click()  # held back: nothing is sent, nothing is lost
+    assert phone.url.endswith("/report")
+    assert phone.locator("textarea[name=description]").input_value() == "标签上的二维码扫不出来"
+
+
 def test_a_report_with_a_photo_reaches_the_regulators_queue(browser, live, labelled, tmp_path):
     _, codes = labelled
     photo = tmp_path / "fake.jpg"

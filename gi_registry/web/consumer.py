@@ -141,7 +141,8 @@ def report():
                 [_(error.message)] if error.code.startswith("photo") else []
             )
     status = 422 if form.is_submitted() else 200
-    return render_template("consumer/report.html", form=form), status
+    limits = {"max_bytes": current_app.config["PHOTO_MAX_BYTES"], "max_photos": reports.MAX_PHOTOS}
+    return render_template("consumer/report.html", form=form, **limits), status
 
 
 def read_bounded(upload: FileStorage, limit: int) -> bytes:

@@ -1,0 +1,21 @@
+// Optional: says at once when chosen photos are too many or too large, before a long upload is refused.
+// The server checks the same limits; without this script the form still works.
+(function () {
+  var input = document.querySelector("input[type=file][data-max-bytes]");
+  if (!input || !window.FileList) return;
+  var form = input.form, note = document.getElementById("photo-problem");
+  function problem() {
+    var files = Array.prototype.slice.call(input.files || []);
+    if (files.length > Number(input.dataset.maxCount)) return note.dataset.tooMany;
+    var big = files.filter(function (file) { return file.size > Number(input.dataset.maxBytes); });
+    return big.length ? note.dataset.tooLarge.replace("%s", big.map(function (f) { return f.name; }).join(", ")) : "";
+  }
+  function show() {
+    var text = problem();
+    note.textContent = text;
+    note.hidden = !text;
+    return !text;
+  }
+  input.addEventListener("change", show);
+  form.addEventListener("submit", function (event) { if (!show()) event.preventDefault(); });
+})();
