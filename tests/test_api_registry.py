@@ -1,10 +1,11 @@
 """The registry's JSON API: tokens, products, licensees, licences, and its error shape."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from sqlmodel import select
 
+from gi_registry.domain import registry
 from gi_registry.models import AuditEvent, Licence, Licensee
 
 NEW_LICENSEE = {"name": "雁江蜜柑合作社", "uscc": "93512002MA6Y10M03N", "county": "512002"}
@@ -62,6 +63,19 @@ def test_admin_creates_a_licensee_and_grants_a_licence(client, token_for, db):
         json={"product_code": "anyue-lemon", "valid_from": "2026-01-01", "valid_to": "2028-12-31"},
     )
     assert granted.status_code == 201 and granted.json["status"] == "active"
+    assert granted.json["in_force"] is (date.fromisoformat("2026-01-01") <= registry.registry_today())
+
+
+def test_a_licence_whose_term_begins_later_is_active_but_not_yet_in_force(client, token_for, world):
+    # The contract knows four states; whether the term has begun is a separate fact.
+    admin = token_for("admin")
+    granted = client.post(
+        f"/api/v1/licensees/{world['coop_b'].id}/licences",
+        headers=admin,
+        json={"product_code": "anyue-lemon", "valid_from": "2099-01-01", "valid_to": "2099-12-31"},
+    )
+    assert granted.status_code == 201
+    assert (granted.json["status"], granted.json["in_force"]) == ("active", False)
 
 
 @pytest.mark.parametrize(

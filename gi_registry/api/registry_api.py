@@ -74,10 +74,14 @@ def licensee_public(licensee: Licensee) -> dict:
 
 
 def licence_public(licence: Licence, product: Product) -> LicencePublic:
+    status = registry.licence_status(licence)
     return LicencePublic(
         id=licence.id,
         product_code=product.code,
-        status=registry.licence_status(licence),
+        # The contract's states (active, suspended, revoked, expired): a term yet to begin is still an
+        # active licence; `in_force` says whether it may be used today.
+        status="active" if status == "pending" else status,
+        in_force=status == "active",
         valid_from=licence.valid_from,
         valid_to=licence.valid_to,
     )

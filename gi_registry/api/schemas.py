@@ -189,7 +189,8 @@ class ProductPublic(BaseModel):
 class LicencePublic(BaseModel):
     id: int
     product_code: str
-    status: str
+    status: Literal["active", "suspended", "revoked", "expired"]
+    in_force: bool  # active and within its term today (China's day)
     valid_from: date
     valid_to: date
 
