@@ -237,6 +237,28 @@ def keys(app):
 
 
 @pytest.fixture
+def file_report(app, db, keys):
+    """File a counterfeit report as the consumer pages do (photos as uploaded bytes), and commit it."""
+    from gi_registry.domain import reports
+
+    def file(data, *, photos=(), **extra):
+        filed = reports.file_report(
+            session=db,
+            data=data,
+            photo_uploads=list(photos),
+            keys=keys,
+            upload_dir=app.config["GI_UPLOAD_DIR"],
+            max_bytes=10**7,
+            max_pixels=10**7,
+            **extra,
+        )
+        db.commit()
+        return filed
+
+    return file
+
+
+@pytest.fixture
 def labelled(db, make_batch, keys):
     """A lemon batch with 10 issued labels; returns (batch, [codes of serial 0..10])."""
     from gi_registry.domain import batches

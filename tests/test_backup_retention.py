@@ -17,23 +17,14 @@ def _photo() -> bytes:
     return out.getvalue()
 
 
-def _file_report(db, app, keys, **changes):
-    data = reports.ReportInput(description="可疑的包装", contact="13800000000", **changes)
-    report = reports.file_report(
-        session=db,
-        data=data,
-        photo_uploads=[_photo()],
-        keys=keys,
-        upload_dir=app.config["GI_UPLOAD_DIR"],
-        max_bytes=10**7,
-        max_pixels=10**7,
+def _file_report(file_report, **changes):
+    return file_report(
+        reports.ReportInput(description="可疑的包装", contact="13800000000", **changes), photos=[_photo()]
     )
-    db.commit()
-    return report
 
 
-def test_backup_and_restore_round_trip_the_database_and_the_photos(app, db, world, keys, tmp_path):
-    report = _file_report(db, app, keys)
+def test_backup_and_restore_round_trip_the_database_and_the_photos(app, db, world, file_report, tmp_path):
+    report = _file_report(file_report)
     photo = db.exec(select(ReportPhoto)).one()
     runner = app.test_cli_runner()
     made = runner.invoke(args=["backup", "--to", str(tmp_path / "backups")])
@@ -80,10 +71,10 @@ def test_old_scans_lose_their_hash_and_place_but_still_count(client, db, labelle
     assert client.get(f"/api/v1/verify/{codes[1]}").json["scans"]["count"] == 3
 
 
-def test_contacts_go_once_a_case_has_been_closed_long_enough(app, db, world, keys):
-    closed_long_ago = _file_report(db, app, keys)
-    closed_recently = _file_report(db, app, keys)
-    still_open = _file_report(db, app, keys)
+def test_contacts_go_once_a_case_has_been_closed_long_enough(app, db, world, file_report):
+    closed_long_ago = _file_report(file_report)
+    closed_recently = _file_report(file_report)
+    still_open = _file_report(file_report)
     for report, days in ((closed_long_ago, 200), (closed_recently, 10)):
         report.status, report.closed_at = "closed", utcnow() - timedelta(days=days)
         db.add(report)

@@ -106,20 +106,11 @@ def test_a_report_with_a_photo_reaches_the_regulators_queue(browser, live, label
     assert image.evaluate("img => img.complete && img.naturalWidth") == 800
 
 
-def test_a_regulator_works_a_case_from_new_to_closed_with_a_recall(browser, live, labelled, db, keys, tmp_path, app):
+def test_a_regulator_works_a_case_from_new_to_closed_with_a_recall(browser, live, labelled, db, file_report):
     from gi_registry.domain import reports
 
     _, codes = labelled
-    filed = reports.file_report(
-        session=db,
-        data=reports.ReportInput(description="标签是复印的", code=codes[4]),
-        photo_uploads=[],
-        keys=keys,
-        upload_dir=app.config["GI_UPLOAD_DIR"],
-        max_bytes=10**7,
-        max_pixels=10**7,
-    )
-    db.commit()
+    filed = file_report(reports.ReportInput(description="标签是复印的", code=codes[4]))
     desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
     desk.goto(f"{live.url}/login?next=/regulator/reports")
     desk.locator("input[name=email]").fill("reg@test.cn")

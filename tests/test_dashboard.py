@@ -108,17 +108,9 @@ def test_the_date_range_a_filter_asks_for(first, last, expected):
 
 
 @pytest.fixture
-def file_report(db, keys, tmp_path):
+def aged_report(db, file_report):
     def file(*, age: timedelta, status: str = "new", now: datetime) -> Report:
-        report = reports.file_report(
-            session=db,
-            data=reports.ReportInput(description="标签印刷模糊，疑似假冒"),
-            photo_uploads=[],
-            keys=keys,
-            upload_dir=str(tmp_path / "uploads"),
-            max_bytes=10**7,
-            max_pixels=10**7,
-        )
+        report = file_report(reports.ReportInput(description="标签印刷模糊，疑似假冒"))
         report.created_at, report.status = now - age, status
         db.add(report)
         db.commit()
@@ -127,12 +119,12 @@ def file_report(db, keys, tmp_path):
     return file
 
 
-def test_open_reports_are_counted_by_age(db, world, file_report):
+def test_open_reports_are_counted_by_age(db, world, aged_report):
     now = utcnow()
     hours = [1, 71, 73, 7 * 24 + 23, 8 * 24 + 1, 30 * 24 + 23, 31 * 24 + 1, 400 * 24]
     for age in hours:
-        file_report(age=timedelta(hours=age), status="investigating" if age > 100 else "new", now=now)
-    file_report(age=timedelta(days=60), status="closed", now=now)  # closed cases are not a backlog
+        aged_report(age=timedelta(hours=age), status="investigating" if age > 100 else "new", now=now)
+    aged_report(age=timedelta(days=60), status="closed", now=now)  # closed cases are not a backlog
     ages = {c.key: c.count for c in stats.open_reports_by_age(session=db, now=now)}
     assert ages == {"0-2": 2, "3-7": 2, "8-30": 2, ">30": 2}
     by_status = {c.key: c.count for c in stats.reports_by_status(session=db)}
@@ -142,8 +134,8 @@ def test_open_reports_are_counted_by_age(db, world, file_report):
     assert sum(c.count for c in figures.reports_by_status) == 5  # filed within the last 30 days
 
 
-def test_the_page_draws_the_figures_as_svg(login_as, scanned, db, file_report):
-    file_report(age=timedelta(days=10), now=utcnow())
+def test_the_page_draws_the_figures_as_svg(login_as, scanned, db, aged_report):
+    aged_report(age=timedelta(days=10), now=utcnow())
     page = login_as("regulator").get("/dashboard/?lang=en").text
     assert page.count("<svg") == 6 and 'role="img"' in page
     assert 'font-weight="bold">5</text>' in page  # the lemon's bar

@@ -23,29 +23,13 @@ ALLOWED = {
 }
 
 
-def file_report(db, keys, tmp_path, data: reports.ReportInput, photos=(), **extra) -> Report:
-    """A report as the consumer pages file it, committed."""
-    filed = reports.file_report(
-        session=db,
-        data=data,
-        photo_uploads=list(photos),
-        keys=keys,
-        upload_dir=str(tmp_path / "uploads"),
-        max_bytes=10**7,
-        max_pixels=10**7,
-        **extra,
-    )
-    db.commit()
-    return filed
-
-
 @pytest.fixture
-def report(db, world, labelled, keys, tmp_path):
+def report(world, labelled, file_report):
     _, codes = labelled
     out = io.BytesIO()
     Image.new("RGB", (64, 48), (1, 2, 3)).save(out, format="PNG")
     data = reports.ReportInput(description="标签是复印的", code=codes[2], contact="13800000000")
-    return file_report(db, keys, tmp_path, data, photos=[out.getvalue()])
+    return file_report(data, photos=[out.getvalue()])
 
 
 @pytest.mark.parametrize(("start", "target"), [(a, b) for a in STATES for b in STATES])
@@ -131,10 +115,10 @@ def test_the_queue_filters_and_marks_overdue_cases(login_as, db, report, world):
     assert report.tracking_no not in client.get("/regulator/reports?from=2099-01-01").text
 
 
-def test_the_queue_and_the_case_count_days_and_times_in_china(login_as, client, db, world, keys, tmp_path):
+def test_the_queue_and_the_case_count_days_and_times_in_china(login_as, client, db, world, file_report):
     """Filed at 16:30 UTC on 28 November, which is 00:30 on the 29th in Ziyang."""
     data = reports.ReportInput(description="半夜买到的假柠檬")
-    filed = file_report(db, keys, tmp_path, data, now=datetime(2026, 11, 28, 16, 30, tzinfo=UTC))
+    filed = file_report(data, now=datetime(2026, 11, 28, 16, 30, tzinfo=UTC))
     assert filed.tracking_no.startswith("JB-20261129-")
     staff = login_as("regulator")
     assert filed.tracking_no in staff.get("/regulator/reports?from=2026-11-29").text
@@ -230,8 +214,8 @@ def test_the_case_page_offers_the_usual_next_step_first_never_dismissal(login_as
     assert options.index('value="triaged"') < options.index('value="dismissed"')
 
 
-def test_the_queue_puts_open_cases_first_oldest_on_top(login_as, db, report, world, keys, tmp_path):
-    newer = file_report(db, keys, tmp_path, reports.ReportInput(description="又一个假标签"))
+def test_the_queue_puts_open_cases_first_oldest_on_top(login_as, db, report, world, file_report):
+    newer = file_report(reports.ReportInput(description="又一个假标签"))
     for status in ("dismissed", "closed"):
         reports.transition(
             session=db, report=report, to_status=status, note="不成立", actor=world["users"]["regulator"]

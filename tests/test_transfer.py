@@ -90,19 +90,11 @@ def test_the_index_offers_the_import_only_to_admins(login_as):
 
 
 @pytest.fixture
-def report(db, labelled, keys, tmp_path):
+def report(labelled, file_report):
     _, codes = labelled
-    filed = reports.file_report(
-        session=db,
-        data=reports.ReportInput(description='=HYPERLINK("http://evil")假冒柠檬', code=codes[3], contact=CONTACT),
-        photo_uploads=[],
-        keys=keys,
-        upload_dir=str(tmp_path / "uploads"),
-        max_bytes=10**7,
-        max_pixels=10**7,
+    return file_report(
+        reports.ReportInput(description='=HYPERLINK("http://evil")假冒柠檬', code=codes[3], contact=CONTACT)
     )
-    db.commit()
-    return filed
 
 
 @pytest.fixture
