@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from . import migrate
 from .db import session_scope
 from .domain import DomainError, accounts, audit
+from .models import ROLES
 
 
 def _fail(message: str) -> None:
@@ -54,7 +55,7 @@ def seed_demo() -> None:
 @with_appcontext
 @click.option("--email", required=True)
 @click.option("--password", required=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "regulator", "cooperative"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--licensee", "licensee_uscc", default=None, help="USCC of the cooperative's licensee")
 def create_user(email: str, password: str, role: str, licensee_uscc: str | None) -> None:
     """Create an account; a cooperative account belongs to the licensee with that USCC."""

@@ -26,6 +26,8 @@ KIND_LABELS = {
     "gi_collective_mark": _l("GI collective mark"),
     "public_brand": _l("Regional public brand"),
 }
+# In the order the account form offers them: the usual new account first, never an admin by default.
+ROLE_LABELS = {"cooperative": _l("cooperative"), "regulator": _l("regulator"), "admin": _l("registry admin")}
 
 REPORT_STATUS_LABELS = {
     "new": _l("received"),
@@ -114,16 +116,23 @@ ACTION_LABELS = {
 SYSTEM_NOTES = {"filed": _l("Report filed")}
 
 
-def unit_label(unit: str) -> str:
-    return str(UNIT_LABELS.get(unit, unit))
+def _labels_of(table: dict):
+    """A template function naming a stored code in the page's language; an unknown code shows as itself."""
+
+    def label(code: str) -> str:
+        return str(table.get(code, code))
+
+    return label
 
 
-def ua_family_label(family: str) -> str:
-    return str(UA_FAMILY_LABELS.get(family, family))
-
-
-def entity_label(entity_type: str) -> str:
-    return str(ENTITY_LABELS.get(entity_type, entity_type))
+unit_label = _labels_of(UNIT_LABELS)
+ua_family_label = _labels_of(UA_FAMILY_LABELS)
+entity_label = _labels_of(ENTITY_LABELS)
+reason_text = _labels_of(REASON_TEXTS)
+report_status_label = _labels_of(REPORT_STATUS_LABELS)
+kind_label = _labels_of(KIND_LABELS)
+role_label = _labels_of(ROLE_LABELS)
+status_label = _labels_of(STATUS_LABELS)
 
 
 def action_label(action: str) -> str:
@@ -166,25 +175,6 @@ def verdict_headline(verdict: str) -> str:
     return str(VERDICT_HEADLINES[verdict])
 
 
-def reason_text(reason: str) -> str:
-    return str(REASON_TEXTS.get(reason, reason))
-
-
-def report_status_label(status: str) -> str:
-    return str(REPORT_STATUS_LABELS.get(status, status))
-
-
-def kind_label(kind: str) -> str:
-    return str(KIND_LABELS.get(kind, kind))
-
-
-ROLE_LABELS = {"admin": _l("registry admin"), "regulator": _l("regulator"), "cooperative": _l("cooperative")}
-
-
-def role_label(role: str) -> str:
-    return str(ROLE_LABELS.get(role, role))
-
-
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     chosen = request.args.get("lang")
@@ -194,10 +184,6 @@ def select_locale() -> str:
     if session.get("lang") in languages:
         return session["lang"]
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
-
-
-def status_label(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
 
 
 def page_url(page: int) -> str:

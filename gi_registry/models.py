@@ -37,6 +37,7 @@ def _created() -> Field:
 PRODUCT_KINDS = ("gi_product", "gi_certification_mark", "gi_collective_mark", "public_brand")
 ROLES = ("admin", "regulator", "cooperative")
 STAFF = ("admin", "regulator")  # the city's people: they read every licensee's data and work the cases
+BATCH_READERS = ("cooperative", *STAFF)  # a cooperative reads its own batches, the staff every one
 LICENCE_STATES = ("active", "suspended", "revoked")
 
 

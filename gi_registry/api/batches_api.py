@@ -5,7 +5,7 @@ from flask import current_app, jsonify, request
 from ..db import get_session
 from ..domain import DomainError, batches
 from ..extensions import code_keys
-from ..models import Batch, Licensee, Product
+from ..models import BATCH_READERS, Batch, Licensee, Product
 from ..web import downloads
 from ..web.access import api_roles, api_user
 from . import api
@@ -20,8 +20,6 @@ from .schemas import (
     page_query,
     parse_body,
 )
-
-READERS = ("cooperative", "admin", "regulator")
 
 
 def batch_public(batch: Batch, *, scan_count: int | None = None) -> dict:
@@ -56,7 +54,7 @@ def create_batch():
 
 
 @api.get("/batches")
-@api_roles(*READERS)
+@api_roles(*BATCH_READERS)
 def list_batches():
     page, per_page = page_query()
     where = batches.BatchFilter(
@@ -71,7 +69,7 @@ def list_batches():
 
 
 @api.get("/batches/<id:batch_id>")
-@api_roles(*READERS)
+@api_roles(*BATCH_READERS)
 def get_batch(batch_id: int):
     return batch_public(_own_batch(batch_id))
 
@@ -90,7 +88,7 @@ def issue_labels(batch_id: int):
 
 
 @api.get("/batches/<id:batch_id>/labels")
-@api_roles(*READERS)
+@api_roles(*BATCH_READERS)
 def list_labels(batch_id: int):
     batch = _own_batch(batch_id)
     kind, grid = request.args.get("format", "json"), request.args.get("grid", "a4-65")
@@ -122,19 +120,19 @@ def list_labels(batch_id: int):
 
 
 @api.get("/batches/<id:batch_id>/qr.png")
-@api_roles(*READERS)
+@api_roles(*BATCH_READERS)
 def batch_qr_png(batch_id: int):
     return downloads.qr_png(_own_batch(batch_id))
 
 
 @api.get("/batches/<id:batch_id>/qr.svg")
-@api_roles(*READERS)
+@api_roles(*BATCH_READERS)
 def batch_qr_svg(batch_id: int):
     return downloads.qr_svg(_own_batch(batch_id))
 
 
 @api.get("/batches/<id:batch_id>/epcis")
-@api_roles(*READERS)
+@api_roles(*BATCH_READERS)
 def batch_epcis(batch_id: int):
     return downloads.epcis(_own_batch(batch_id))
 

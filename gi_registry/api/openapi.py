@@ -9,7 +9,7 @@ from pydantic.json_schema import models_json_schema
 
 from ..domain import DomainError
 from ..domain.labels import GRIDS
-from ..models import ROLES, STAFF
+from ..models import BATCH_READERS, ROLES, STAFF
 from . import api
 from . import schemas as s
 
@@ -136,7 +136,7 @@ OPERATIONS = [
         "/batches",
         "Batches (a cooperative sees its own)",
         answer=_page(s.BatchPublic),
-        roles=("cooperative", "admin", "regulator"),
+        roles=BATCH_READERS,
         tag="batches",
         query=PAGING
         + (_q("product", {"type": "string"}), _q("status", {"type": "string"}), _q("q", {"type": "string"})),
@@ -146,7 +146,7 @@ OPERATIONS = [
         BATCH,
         "One batch",
         answer=s.BatchPublic,
-        roles=("cooperative", "admin", "regulator"),
+        roles=BATCH_READERS,
         errors=(404,),
         tag="batches",
     ),
@@ -166,7 +166,7 @@ OPERATIONS = [
         f"{BATCH}/labels",
         "The issued labels as JSON, CSV or a PDF sheet",
         answer=_page(s.LabelPublic),
-        roles=("cooperative", "admin", "regulator"),
+        roles=BATCH_READERS,
         errors=(404, 409, 422),
         tag="batches",
         query=_paging(1000)
@@ -182,7 +182,7 @@ OPERATIONS = [
         "The batch's own QR code",
         media="image/png",
         answer=BINARY,
-        roles=("cooperative", "admin", "regulator"),
+        roles=BATCH_READERS,
         errors=(404,),
         tag="batches",
     ),
@@ -192,7 +192,7 @@ OPERATIONS = [
         "The batch's own QR code",
         media="image/svg+xml",
         answer=BINARY,
-        roles=("cooperative", "admin", "regulator"),
+        roles=BATCH_READERS,
         errors=(404,),
         tag="batches",
     ),
@@ -202,7 +202,7 @@ OPERATIONS = [
         "The batch's events as an EPCIS 2.0 JSON-LD document",
         media="application/ld+json",
         answer={"type": "object", "required": ["@context", "type", "schemaVersion", "epcisBody"]},
-        roles=("cooperative", "admin", "regulator"),
+        roles=BATCH_READERS,
         errors=(404,),
         tag="batches",
     ),

@@ -401,9 +401,11 @@ def _font(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _unit_width(text: str, font: str) -> float:
-    """Width in points at 1 pt."""
-    if font == _HELVETICA:
+def _unit_width(text: str, outline: OutlineFont | None = None) -> float:
+    """Width in points at 1 pt, as the text will be drawn: in the outline font, else in its named font."""
+    if outline is not None:
+        return outline.advance(text)
+    if _font(text) == _HELVETICA:
         return pdfmetrics.stringWidth(text, "Helvetica", 1)
     return _SONG_METRICS.stringWidth(text, 1)
 
@@ -411,17 +413,13 @@ def _unit_width(text: str, font: str) -> float:
 @functools.lru_cache(maxsize=4096)
 def _fit_text(text: str, size: float, width: float, outline: OutlineFont | None = None) -> tuple[str, float]:
     """Shrink to fit width (points), down to MIN_FONT_PT, then cut with an ellipsis."""
-    font = _font(text)
-
-    def unit(value: str) -> float:
-        return outline.advance(value) if outline else _unit_width(value, font)
-
-    if unit(text) * size <= width:
+    unit = _unit_width(text, outline)
+    if unit * size <= width:
         return text, size
-    if unit(text) * MIN_FONT_PT <= width:
-        return text, width / unit(text)
-    ellipsis = "..." if font == _HELVETICA else "…"
-    while text and unit(text + ellipsis) * MIN_FONT_PT > width:
+    if unit * MIN_FONT_PT <= width:
+        return text, width / unit
+    ellipsis = "..." if _font(text) == _HELVETICA else "…"
+    while text and _unit_width(text + ellipsis, outline) * MIN_FONT_PT > width:
         text = text[:-1]
     return text + ellipsis, MIN_FONT_PT
 
@@ -437,10 +435,15 @@ def _pdf_string(text: str) -> str:
 MARK_PAD = 1.2  # points between the GI mark's words and its frame
 
 
-def _label_lines(label: Label) -> list[tuple[str, float]]:
-    """(text, relative size) of the lines beside the code; the mark's line is the framed one."""
+def _label_lines(label: Label) -> list[tuple[str, float, bool]]:
+    """(text, relative size, framed) of the lines beside the code; the GI mark's line is the framed one."""
     serial = "批次码" if label.serial == 0 else f"No. {label.serial:06d}"
-    return [(label.product_name, 1.0), (label.mark, 0.7), (label.batch_no, 0.85), (serial, 0.85)]
+    return [
+        (label.product_name, 1.0, False),
+        (label.mark, 0.7, True),
+        (label.batch_no, 0.85, False),
+        (serial, 0.85, False),
+    ]
 
 
 def _text_ops(label: Label, *, left: float, middle: float, width: float, base: float, glyphs: _Glyphs | None) -> str:
@@ -450,11 +453,10 @@ def _text_ops(label: Label, *, left: float, middle: float, width: float, base: f
     The GI mark area is the mark's words in a thin frame, the space a licensee's printer fills."""
     outline = glyphs.font if glyphs else None
     lines = []
-    for number, (text, scale) in enumerate(_label_lines(label)):
-        room = width - 2 * MARK_PAD if number == 1 else width
-        text, size = _fit_text(text, base * scale, room, outline)
+    for text, scale, framed in _label_lines(label):
+        text, size = _fit_text(text, base * scale, width - 2 * MARK_PAD if framed else width, outline)
         if text:
-            lines.append((text, size, number == 1))
+            lines.append((text, size, framed))
     if not lines:
         return ""
     # The framed line takes two pads more, so its frame touches neither neighbour.
@@ -467,7 +469,7 @@ def _text_ops(label: Label, *, left: float, middle: float, width: float, base: f
             glyphs.line(text, size=size, x=x, y=baseline) if glyphs else _named_font_line(text, size, x, baseline)
         )
         if framed:
-            wide = (outline.advance(text) if outline else _unit_width(text, _font(text))) * size + 2 * MARK_PAD
+            wide = _unit_width(text, outline) * size + 2 * MARK_PAD
             bottom, tall = baseline - size * 0.22 - MARK_PAD / 2, size * 1.1 + MARK_PAD
             ops.append(f"q 0.4 w {left:.2f} {bottom:.2f} {wide:.2f} {tall:.2f} re S Q\n")
             baseline -= 2 * MARK_PAD
@@ -500,7 +502,9 @@ class _Glyphs:
 
     def written(self) -> bytes:
         """The glyphs the last page introduced, as objects."""
-        chunks = [self.writer.stream(self.objects[g.gid], g.path.encode() + b"\nf", form=g.bbox) for g in self.pending]
+        chunks = [
+            self.writer.stream(self.objects[g.gid], g.path.encode() + b"\nf", form=self.font.bbox) for g in self.pending
+        ]
         self.pending.clear()
         return b"".join(chunks)
 

@@ -54,7 +54,6 @@ class Glyph:
     gid: int  # the glyph's index in the font: names its XObject
     advance: int  # font units
     path: str  # PDF path operators in font units, empty for a space
-    bbox: tuple[int, int, int, int]
 
 
 class OutlineFont:
@@ -64,12 +63,12 @@ class OutlineFont:
         self.path = path
         self._lock = threading.Lock()
         self._font = TTFont(path, fontNumber=0, lazy=True) if path.endswith((".ttc", ".otc")) else TTFont(path)
-        self.units_per_em = self._font["head"].unitsPerEm
+        head = self._font["head"]
+        self.units_per_em = head.unitsPerEm
         self._cmap = self._font.getBestCmap()
         self._glyph_set = self._font.getGlyphSet()
         self._metrics = self._font["hmtx"].metrics
-        head = self._font["head"]
-        self._bbox = (head.xMin, head.yMin, head.xMax, head.yMax)
+        self.bbox = (head.xMin, head.yMin, head.xMax, head.yMax)  # every glyph's Form XObject bounds
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - a few fonts per process, each kept for its life
     def glyph(self, char: str) -> Glyph:
@@ -79,7 +78,7 @@ class OutlineFont:
         with self._lock:  # fontTools reads a lazy font's tables on first use, not safely from two threads
             self._glyph_set[name].draw(pen)
             gid = self._font.getGlyphID(name)
-        return Glyph(gid=gid, advance=self._metrics[name][0], path="\n".join(pen.ops), bbox=self._bbox)
+        return Glyph(gid=gid, advance=self._metrics[name][0], path="\n".join(pen.ops))
 
     def advance(self, text: str) -> float:
         """The text's width in em (1.0 = the font size)."""

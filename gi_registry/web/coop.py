@@ -7,15 +7,13 @@ from ..db import get_session
 from ..domain import DomainError, batches, labels, registry
 from ..extensions import code_keys
 from ..i18n import local_name
-from ..models import Area, Batch, Licensee, Product
+from ..models import BATCH_READERS, Area, Batch, Licensee, Product
 from . import downloads
 from .access import page_user, roles_required
 from .forms import BatchForm, LabelIssueForm, RecallForm, refused
 from .paging import Pagination, date_arg, page_args
 
 bp = Blueprint("coop", __name__, url_prefix="/coop")
-
-READERS = ("cooperative", "admin", "regulator")
 
 
 def _my_licensee() -> Licensee:
@@ -45,7 +43,7 @@ def index():
 
 
 @bp.get("/batches")
-@roles_required(*READERS)
+@roles_required(*BATCH_READERS)
 def batch_list():
     session = get_session()
     page, per_page = page_args()
@@ -120,7 +118,7 @@ def batch_new():
 
 
 @bp.get("/batches/<id:batch_id>")
-@roles_required(*READERS)
+@roles_required(*BATCH_READERS)
 def batch_detail(batch_id: int):
     return _render_detail(_batch(batch_id), LabelIssueForm(), RecallForm())
 
@@ -186,26 +184,26 @@ def batch_recall(batch_id: int):
 
 
 @bp.get("/batches/<id:batch_id>/qr.<any(png, svg):kind>")
-@roles_required(*READERS)
+@roles_required(*BATCH_READERS)
 def batch_qr(batch_id: int, kind: str):
     batch = _batch(batch_id)
     return downloads.qr_png(batch) if kind == "png" else downloads.qr_svg(batch)
 
 
 @bp.get("/batches/<id:batch_id>/epcis.jsonld")
-@roles_required(*READERS)
+@roles_required(*BATCH_READERS)
 def batch_epcis(batch_id: int):
     return downloads.epcis(_batch(batch_id))
 
 
 @bp.get("/batches/<id:batch_id>/labels.csv")
-@roles_required(*READERS)
+@roles_required(*BATCH_READERS)
 def batch_labels_csv(batch_id: int):
     return downloads.labels_csv(_batch(batch_id))
 
 
 @bp.get("/batches/<id:batch_id>/labels.pdf")
-@roles_required(*READERS)
+@roles_required(*BATCH_READERS)
 def batch_labels_pdf(batch_id: int):
     batch = _batch(batch_id)
     grid = request.args.get("grid", "a4-65")

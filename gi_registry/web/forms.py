@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..domain import DomainError
-from ..i18n import KIND_LABELS
+from ..i18n import KIND_LABELS, ROLE_LABELS
 
 
 class FiniteDecimalField(DecimalField):
@@ -136,10 +136,7 @@ class PasswordForm(FlaskForm):
 
 class AccountForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
-    role = SelectField(
-        _l("Role"),
-        choices=[("cooperative", _l("cooperative")), ("regulator", _l("regulator")), ("admin", _l("admin"))],
-    )
+    role = SelectField(_l("Role"), choices=list(ROLE_LABELS.items()))
     licensee_uscc = StringField(
         _l("Licensee's unified social credit code (cooperative accounts)"),
         filters=[lambda value: value.strip().upper() if value else value],

@@ -39,9 +39,9 @@ def index():
 # ---- exports -----------------------------------------------------------------------------
 
 
-def _period(table: str, suffix: str) -> tuple:
-    """The scans export's from/to, read (and refused if malformed) before a response starts streaming;
-    the export itself is logged first: it carries licensees' contact persons and the scan history."""
+def _begin_export(table: str, suffix: str) -> tuple:
+    """Read the scans export's from/to (refused if malformed) and log the export, before a response starts
+    streaming; the log matters: exports carry licensees' contact persons and the scan history."""
     period = date_arg("from", strict=True), date_arg("to", strict=True)
     session = get_session()
     audit.record(
@@ -73,7 +73,7 @@ def _headers(table: str, suffix: str) -> dict:
 @bp.get("/<any(reports, scans, licensees):table>.csv")
 @roles_required(*STAFF)
 def export_csv(table: str):
-    period = _period(table, "csv")
+    period = _begin_export(table, "csv")
 
     def chunks():
         # The query runs while the response streams: the session must be that context's, which closes after it.
@@ -86,7 +86,7 @@ def export_csv(table: str):
 @roles_required(*STAFF)
 def export_xlsx(table: str):
     workbook = tempfile.TemporaryFile()  # on disk, not in memory: a scan export may be large
-    exports.write_xlsx(_export(table, _period(table, "xlsx")), workbook)
+    exports.write_xlsx(_export(table, _begin_export(table, "xlsx")), workbook)
     workbook.seek(0)
     response = send_file(workbook, mimetype=XLSX_MIMETYPE, max_age=0)
     response.headers.update(_headers(table, "xlsx"))
