@@ -193,3 +193,9 @@ def test_the_registry_keeps_an_active_admin(db, world):
     assert refused.value.code == "last_admin"
     db.rollback()
     assert db.get(User, first.id).is_active
+
+
+def test_anonymous_visitors_are_sent_to_log_in_before_changing_a_password(client, world):
+    for method in ("GET", "POST"):
+        response = client.open("/account/password", method=method, data={"current": "x", "new": "y", "repeat": "y"})
+        assert response.status_code == 302 and "/login" in response.location
