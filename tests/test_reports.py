@@ -165,3 +165,39 @@ def test_three_photos_each_within_the_limit_get_through_together(client, world, 
     response = post_report(client, photos=[(f"{n}.jpg", padded) for n in range(3)])
     assert response.status_code == 302, response.status_code
     assert len(db.exec(select(ReportPhoto)).all()) == 3
+
+
+def jpeg_with_exif(exif: bytes, size=(40, 30)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 180, 40)).save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def test_a_photo_is_turned_upright_as_its_exif_says_before_the_exif_goes(client, app, world, db):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the camera was held on its side
+    assert post_report(client, photos=[("side.jpg", jpeg_with_exif(exif.tobytes()))]).status_code == 302
+    with Image.open(os.path.join(app.config["GI_UPLOAD_DIR"], db.exec(select(ReportPhoto)).one().filename)) as image:
+        assert image.size == (30, 40) and not image.getexif()
+
+
+@pytest.mark.parametrize("path", ["/report", "/api/v1/reports"])
+def test_a_photo_with_a_broken_exif_block_is_still_taken(client, app, world, db, path):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "Canon"
+    broken = bytearray(exif.tobytes())
+    # The first entry's tag 0x010F (Make, text) becomes 0x011F (XPosition, a number) still holding text:
+    # Pillow reads the block but fails to write it back (the way exif_transpose would have).
+    assert broken[6 + 10 : 6 + 12] == b"\x01\x0f"
+    broken[6 + 11] = 0x1F
+    content = jpeg_with_exif(bytes(broken))
+    response = client.post(
+        path,
+        content_type="multipart/form-data",
+        data={"description": "标签的EXIF坏了", "photos": [(io.BytesIO(content), "odd.jpg")]},
+    )
+    assert response.status_code in (201, 302), response.text
+    [photo] = db.exec(select(ReportPhoto)).all()
+    with Image.open(os.path.join(app.config["GI_UPLOAD_DIR"], photo.filename)) as image:
+        assert image.format == "JPEG" and not image.getexif()

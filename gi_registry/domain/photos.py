@@ -7,7 +7,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from . import N_, DomainError
 
@@ -43,9 +43,32 @@ def clean_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanPhoto:
     return _reencode(image)
 
 
+# EXIF orientation → the turn that makes the picture upright (as ImageOps.exif_transpose does).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """The picture turned as its EXIF orientation says, since the EXIF goes.
+
+    Not ImageOps.exif_transpose: it writes the EXIF block back, and Pillow fails in a dozen ways on
+    the broken blocks some phones and chat apps save. A block that cannot be read leaves it as it is."""
+    try:
+        turn = _UPRIGHT.get(image.getexif().get(0x0112))
+    except Exception:  # Pillow raises struct.error, TypeError, ValueError… on a broken block
+        return image
+    return image.transpose(turn) if turn is not None else image
+
+
 def _reencode(image: Image.Image) -> CleanPhoto:
-    image = ImageOps.exif_transpose(image)  # keep the picture upright once the EXIF is gone
-    image = image.convert("RGB")
+    image = _upright(image).convert("RGB")
     image.thumbnail((MAX_SIDE, MAX_SIDE))
     # Pillow carries a JPEG comment (and other text) over in info and writes it back: drop it all.
     image.info = {}
