@@ -75,6 +75,7 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "GI_COPY_BATCH_SCANS_PER_LABEL": float(env.get("GI_COPY_BATCH_SCANS_PER_LABEL", "2")),
         "VERIFY_RATE_LIMIT": env.get("GI_VERIFY_RATE_LIMIT", "60 per minute"),
         "REPORT_RATE_LIMIT": env.get("GI_REPORT_RATE_LIMIT", "5 per hour;20 per day"),
+        "REPORT_ATTEMPT_RATE_LIMIT": env.get("GI_REPORT_ATTEMPT_RATE_LIMIT", "30 per hour"),
         # Days a report may wait in each status before it is marked overdue.
         "REPORT_DEADLINES": _deadlines(
             env.get("GI_REPORT_DEADLINES", "new=2,triaged=5,investigating=20,confirmed=10,dismissed=10")

@@ -201,3 +201,18 @@ def test_a_photo_with_a_broken_exif_block_is_still_taken(client, app, world, db,
     [photo] = db.exec(select(ReportPhoto)).all()
     with Image.open(os.path.join(app.config["GI_UPLOAD_DIR"], photo.filename)) as image:
         assert image.format == "JPEG" and not image.getexif()
+
+
+def test_a_refused_report_does_not_use_up_the_report_budget(make_app, world):
+    client = make_app(RATELIMIT_ENABLED=True, REPORT_RATE_LIMIT="2 per hour").test_client()
+    too_short = [client.post("/api/v1/reports", json={"description": "假"}).status_code for _ in range(2)]
+    filed = [client.post("/report", data={"description": "包装上的二维码是印上去的"}).status_code for _ in range(2)]
+    assert too_short == [422, 422] and filed == [302, 302]
+    assert client.post("/api/v1/reports", json={"description": "第三份举报"}).status_code == 429  # two filed an hour
+
+
+def test_a_flood_of_refused_reports_is_limited_by_the_attempts_budget(make_app, world):
+    client = make_app(RATELIMIT_ENABLED=True, REPORT_ATTEMPT_RATE_LIMIT="3 per hour").test_client()
+    refused = [client.post("/report", data={"description": "假"}).status_code for _ in range(3)]
+    assert refused == [422, 422, 422]
+    assert client.post("/api/v1/reports", json={"description": "包装上的二维码是印上去的"}).status_code == 429

@@ -5,7 +5,7 @@ from werkzeug.datastructures import FileStorage
 
 from ..db import get_session
 from ..domain import DomainError, reports, verification
-from ..extensions import code_keys, report_limit, verify_limit
+from ..extensions import code_keys, report_attempt_limit, report_limit, verify_limit
 from ..web.consumer import read_bounded, record_scan
 from . import api
 from .schemas import ReportCreate, ReportFiled, ReportPublicStatus, VerifyPublic, parse_body, place_query, validate
@@ -50,6 +50,7 @@ def verify(code: str):
 
 @api.post("/reports")
 @report_limit
+@report_attempt_limit
 def file_report():
     if request.mimetype == "multipart/form-data":
         body = validate(ReportCreate, request.form.to_dict())

@@ -9,7 +9,7 @@ from werkzeug.datastructures import FileStorage
 
 from ..db import get_session
 from ..domain import DomainError, batches, reports, verification
-from ..extensions import code_keys, copy_rules, csrf, report_limit, verify_limit
+from ..extensions import code_keys, copy_rules, csrf, report_attempt_limit, report_limit, verify_limit
 from .forms import ReportForm, refused
 
 bp = Blueprint("consumer", __name__)
@@ -112,6 +112,7 @@ def share_place():
 
 @bp.route("/report", methods=["GET", "POST"])
 @report_limit
+@report_attempt_limit
 def report():
     form = ReportForm(code=request.args.get("code", ""))
     if form.validate_on_submit():
