@@ -125,7 +125,7 @@ def test_recall_from_the_page(login_as, make_batch, db):
     assert "已召回" in client.get(f"/coop/batches/{batch.id}").text
 
 
-@pytest.mark.parametrize("query", ["first=8&last=3", "first=11", "first=20&last=30"])
+@pytest.mark.parametrize("query", ["first=8&last=3", "first=11", "first=20&last=30", "last=0"])
 def test_a_label_range_with_no_issued_label_is_refused_not_printed_blank(login_as, make_batch, db, keys, query):
     batch = make_batch(quantity=5)
     batches.issue_labels(session=db, batch=batch, count=10, keys=keys, actor=None)

@@ -88,7 +88,8 @@ def sheet_pdf(
     check_grid(grid)
     if batch.labels_issued == 0 and not include_batch_code:
         raise DomainError("no_labels", N_("issue labels before printing them"), status=409)
-    if not include_batch_code and first > min(last or batch.labels_issued, batch.labels_issued):
+    last_wanted = batch.labels_issued if last is None else min(last, batch.labels_issued)
+    if not include_batch_code and first > last_wanted:
         # A reversed range, or one past the last label issued, would print a blank sheet.
         raise DomainError(
             "empty_range",
