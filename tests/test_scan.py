@@ -32,6 +32,16 @@ def test_english_on_request(client, labelled):
     assert "has been checked 2 times" in client.get(f"/q/{codes[1]}?lang=en").text
 
 
+def test_a_second_check_of_a_unit_label_asks_to_ask_the_seller_but_of_the_batch_code_not(client, labelled):
+    """A package's label is checked once by its buyer; the batch code on a crate or a stall is checked by many."""
+    _, codes = labelled
+    hint = "请向商家核实"
+    assert hint not in client.get(f"/q/{codes[4]}").text and hint in client.get(f"/q/{codes[4]}").text
+    client.get(f"/q/{codes[0]}")
+    again = client.get(f"/q/{codes[0]}").text
+    assert "此码已被查询 2 次" in again and "正品" in again and hint not in again
+
+
 def test_the_count_and_first_time_carry_over_between_page_and_api(client, labelled):
     _, codes = labelled
     first = client.get(f"/api/v1/verify/{codes[2]}").json
