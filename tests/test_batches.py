@@ -221,3 +221,18 @@ def test_a_renewed_licence_keeps_labels_coming(db, world, keys):
         actor=None,
     )
     assert batches.issue_labels(session=db, batch=batch, count=2, keys=keys, actor=None).last_serial == 2
+
+
+def test_a_withdrawn_product_gets_no_new_batch_nor_new_labels(db, world, keys):
+    batch = _register(db, world)
+    world["lemon"].status = "withdrawn"
+    db.add(world["lemon"])
+    with pytest.raises(DomainError) as refused:
+        _register(db, world)
+    assert (refused.value.status, refused.value.code) == (422, "invalid_batch")
+    assert refused.value.fields == {"product_code": "the product is withdrawn"}
+    with pytest.raises(DomainError) as refused:
+        batches.issue_labels(session=db, batch=batch, count=1, keys=keys, actor=None)
+    assert (refused.value.status, refused.value.code) == (409, "product_withdrawn")
+    db.commit()
+    assert db.get(Batch, batch.id).labels_issued == 0 and len(db.exec(select(Batch)).all()) == 1

@@ -54,6 +54,8 @@ def register_batch(
     product = session.exec(select(Product).where(Product.code == data.product_code)).first()
     if product is None:
         fields["product_code"] = N_("unknown product")
+    elif product.status != "active":
+        fields["product_code"] = N_("the product is withdrawn")
     if fields:
         raise DomainError("invalid_batch", N_("the batch cannot be registered"), fields=fields)
     licence = registry.active_licence(
@@ -135,6 +137,8 @@ def issue_labels(*, session: Session, batch: Batch, count: int, keys: CodeKeys, 
             "invalid_count", N_("the number of labels must be at least 1"), fields={"count": N_("must be at least 1")}
         )
     product = session.get(Product, batch.product_id)
+    if product.status != "active":
+        raise Conflict("product_withdrawn", N_("the product is withdrawn"))
     quota = label_quota(batch=batch, product=product)
     # One conditional UPDATE: two cooperative staff issuing at once can never overrun the quota.
     moved = session.exec(
