@@ -69,10 +69,15 @@ def test_labels_list_as_paginated_json_and_as_csv(client, token_for, make_batch,
     coop = token_for("coop")
     page = client.get(f"/api/v1/batches/{batch.id}/labels?format=json&per_page=3&page=3", headers=coop).json
     assert page["total"] == 7 and [x["serial"] for x in page["items"]] == [7]
-    assert page["items"][0]["url"] == f"HTTP://GI.TEST/Q/{page['items'][0]['code']}"
+    label = page["items"][0]
+    assert label["url"] == f"HTTP://GI.TEST/Q/{label['code']}"
+    # The licensee has a GTIN: the same label as a signed GS1 Digital Link, which resolves to it.
+    assert label["gs1_url"] == f"http://gi.test/01/06901234000016/10/{batch.batch_no}/21/7?8030={label['code']}"
+    assert "正品" in client.get(label["gs1_url"].removeprefix("http://gi.test")).text
     response = client.get(f"/api/v1/batches/{batch.id}/labels?format=csv", headers=coop)
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert response.mimetype == "text/csv" and [int(r["serial"]) for r in rows] == list(range(1, 8))
+    assert rows[-1]["gs1_url"] == label["gs1_url"]
     assert client.get(f"/api/v1/batches/{batch.id}/labels?format=xml", headers=coop).status_code == 422
 
 

@@ -140,14 +140,42 @@ def test_a_recall_and_a_suspension_change_the_verdict_at_once(client, labelled, 
     assert "已召回" in client.get(f"/q/{codes[1]}").text
 
 
-def test_a_gs1_digital_link_resolves_to_the_same_verification(client, labelled):
+def gs1_path(batch, serial, keys, gtin="06901234000016") -> str:
+    """The GS1 Digital Link of a label as the labels list gives it, without the host."""
+    return batches.label_for(batch=batch, serial=serial, keys=keys, base_url="", gtin=gtin).gs1_url
+
+
+def test_a_gs1_digital_link_resolves_to_the_same_verification(client, labelled, keys):
     batch, codes = labelled
-    page = client.get(f"/01/06901234000016/10/{batch.batch_no}/21/4")
+    assert gs1_path(batch, 4, keys) == f"/01/06901234000016/10/{batch.batch_no}/21/4?8030={codes[4]}"
+    page = client.get(gs1_path(batch, 4, keys))
     assert page.status_code == 200 and "正品" in page.text and "第 4 号" in page.text
     assert "此码已被查询 2 次" in client.get(f"/q/{codes[4]}").text  # one count for both ways in
-    assert "正品" not in client.get(f"/01/06901234000016/10/{batch.batch_no}/21/99").text
-    assert "正品" not in client.get(f"/01/00000000000000/10/{batch.batch_no}/21/4").text
-    assert "批次码" in client.get(f"/01/6901234000016/10/{batch.batch_no}").text
+    lot_only = client.get(gs1_path(batch, 0, keys)).text
+    assert "正品" in lot_only and "批次码" in lot_only
+
+
+def test_a_gs1_link_counts_only_with_the_signature_of_the_very_label_it_names(client, labelled, db, make_batch, keys):
+    """GTIN, lot and serial are printed in plain sight: a link written from them proves nothing."""
+    batch, codes = labelled
+    other = make_batch()
+    batches.issue_labels(session=db, batch=other, count=5, keys=keys, actor=None)
+    db.commit()
+    lot = f"/01/06901234000016/10/{batch.batch_no}"
+    forged = [
+        f"{lot}/21/4",  # no signature
+        f"{lot}",
+        f"{lot}/21/5?8030={codes[4]}",  # another label's signature
+        f"{lot}?8030={codes[4]}",
+        f"{lot}/21/4?8030={codes[4][:-1]}A",
+        f"{lot}/21/4?8030={batches.label_for(batch=other, serial=4, keys=keys, base_url='').code}",  # another batch
+        f"/01/00000000000000/10/{batch.batch_no}/21/4?8030={codes[4]}",  # another GTIN
+        f"{lot}/21/99?8030={codes[4]}",
+    ]
+    for path in forged:
+        page = client.get(path)
+        assert page.status_code == 200 and "正品" not in page.text and "无效码" in page.text, path
+    assert db.exec(select(func.count()).select_from(Scan).where(Scan.batch_id.is_not(None))).one() == 0
 
 
 def test_sharing_a_place_after_the_page_needs_the_signed_token(client, labelled, db):
@@ -205,21 +233,21 @@ def test_rate_limits_are_shared_through_redis_between_workers(make_app, labelled
     assert counters, "the counts must live in Redis, where every worker sees them"
 
 
-def test_the_page_the_gs1_link_and_the_api_share_one_scan_budget(make_app, labelled):
+def test_the_page_the_gs1_link_and_the_api_share_one_scan_budget(make_app, labelled, keys):
     batch, codes = labelled
     client = make_app(RATELIMIT_ENABLED=True, VERIFY_RATE_LIMIT="3 per minute").test_client()
     paths = [
         f"/q/{codes[1]}",
         f"/api/v1/verify/{codes[1]}",
-        f"/01/06901234000016/10/{batch.batch_no}/21/1",
+        gs1_path(batch, 1, keys),
         f"/api/v1/verify/{codes[2]}",
     ]
     assert [client.get(path).status_code for path in paths] == [200, 200, 200, 429]
 
 
-def test_a_gs1_link_with_the_13_digit_gtin_finds_the_batch(client, labelled):
+def test_a_gs1_link_with_the_13_digit_gtin_finds_the_batch(client, labelled, keys):
     batch, _ = labelled
-    assert "正品" in client.get(f"/01/6901234000016/10/{batch.batch_no}/21/2").text
+    assert "正品" in client.get(gs1_path(batch, 2, keys, gtin="6901234000016")).text
 
 
 def test_a_renewal_keeps_old_batches_genuine(client, labelled, db, world):
@@ -269,10 +297,11 @@ def test_a_place_shared_from_the_page_far_from_a_recent_one_turns_the_scan_to_wa
     assert db.exec(select(func.count()).select_from(Scan)).one() == 2
 
 
-def test_switching_language_on_a_gs1_link_does_not_count_a_second_scan(client, labelled, db):
+def test_switching_language_on_a_gs1_link_does_not_count_a_second_scan(client, labelled, db, keys):
     batch, _ = labelled
-    link = f"/01/06901234000016/10/{batch.batch_no}/21/5"
+    link = gs1_path(batch, 5, keys)
     first = client.get(link).text
     switch = first.split('hreflang="en"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
-    assert client.get(f"{link}{switch}").status_code == 200
+    english = client.get(link.split("?")[0] + switch)
+    assert english.status_code == 200 and "Genuine" in english.text  # the switch keeps the signature
     assert db.exec(select(func.count()).select_from(Scan)).one() == 1

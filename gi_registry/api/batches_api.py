@@ -1,6 +1,6 @@
 """Batches and their labels: cooperatives register and issue; staff read; a cooperative sees only its own."""
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 
 from ..db import get_session
 from ..domain import DomainError, batches
@@ -102,13 +102,7 @@ def list_labels(batch_id: int):
         raise DomainError("invalid_format", "format must be json, csv or pdf", fields={"format": "json, csv, pdf"})
     page, per_page = page_query(max_per_page=1000)
     first = (page - 1) * per_page + 1
-    items = batches.issued_labels(
-        batch=batch,
-        keys=code_keys(),
-        base_url=current_app.config["GI_BASE_URL"],
-        first=first,
-        last=first + per_page - 1,
-    )
+    items = downloads.labels_of(batch, first, first + per_page - 1)
     return jsonify(
         page_of(
             [LabelPublic(**vars(x)).model_dump() for x in items],

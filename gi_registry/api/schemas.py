@@ -86,6 +86,9 @@ class LabelPublic(BaseModel):
     serial: int
     code: str
     url: str
+    gs1_url: str | None = Field(
+        default=None, description="the label as a GS1 Digital Link, signed (?8030=code); where the licensee has a GTIN"
+    )
 
 
 class ReportCreate(Input):

@@ -3,6 +3,7 @@
 import math
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import quote
 
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -11,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from ..models import BATCH_UNITS, Batch, BatchSequence, LabelIssue, Licensee, Product, Scan, User, utcnow
 from . import N_, Conflict, DomainError, NotFound, audit, registry
-from .codes import CodeKeys, code_url, sign_code
+from .codes import CodeKeys, code_url, parse_code, sign_code
 
 
 @dataclass
@@ -275,18 +276,44 @@ class IssuedLabel:
     serial: int
     code: str
     url: str
+    gs1_url: str | None = None  # where the licensee has a GTIN
 
 
-def label_for(*, batch: Batch, serial: int, keys: CodeKeys, base_url: str) -> IssuedLabel:
+# The GS1 application identifier "digital signature", carried as a data attribute (?8030=…) of a Digital Link.
+GS1_SIGNATURE_AI = "8030"
+
+
+def label_for(*, batch: Batch, serial: int, keys: CodeKeys, base_url: str, gtin: str | None = None) -> IssuedLabel:
     code = sign_code(keys=keys, batch_id=batch.id, serial=serial)
-    return IssuedLabel(serial=serial, code=code, url=code_url(base_url, code))
+    gs1_url = gs1_link(base_url=base_url, gtin=gtin, batch=batch, serial=serial, code=code) if gtin else None
+    return IssuedLabel(serial=serial, code=code, url=code_url(base_url, code), gs1_url=gs1_url)
 
 
-def issued_labels(*, batch: Batch, keys: CodeKeys, base_url: str, first: int = 1, last: int | None = None):
+def issued_labels(
+    *, batch: Batch, keys: CodeKeys, base_url: str, first: int = 1, last: int | None = None, gtin: str | None = None
+):
     """The batch's unit labels from `first` to `last` (default: all issued), made on the fly."""
     last = batch.labels_issued if last is None else min(last, batch.labels_issued)
     for serial in range(max(first, 1), last + 1):
-        yield label_for(batch=batch, serial=serial, keys=keys, base_url=base_url)
+        yield label_for(batch=batch, serial=serial, keys=keys, base_url=base_url, gtin=gtin)
+
+
+def gs1_link(*, base_url: str, gtin: str, batch: Batch, serial: int, code: str) -> str:
+    """A label as a GS1 Digital Link, for packers who print their own: GTIN, lot and serial in the path
+    (no serial for the batch code), and the label's signed code as the link's digital signature."""
+    path = f"/01/{gtin}/10/{quote(batch.batch_no, safe='')}" + (f"/21/{serial}" if serial else "")
+    return f"{base_url.rstrip('/')}{path}?{GS1_SIGNATURE_AI}={code}"
+
+
+def gs1_code(*, session: Session, gtin: str, lot: str, serial: int, signature: str, keys: CodeKeys) -> str | None:
+    """The code a GS1 Digital Link carries as its signature, if it is the signed code of the very label the
+    link names; None otherwise. GTIN, lot and serial are printed in plain sight and serials run 1, 2, 3 …:
+    without the signature anyone could write the link of a label never printed."""
+    parsed = parse_code(signature, keys=keys)
+    if parsed is None or parsed.serial != serial:
+        return None
+    batch = find_by_gtin_lot(session=session, gtin=gtin, lot=lot)
+    return signature if batch is not None and batch.id == parsed.batch_id else None
 
 
 def find_by_gtin_lot(*, session: Session, gtin: str, lot: str) -> Batch | None:

@@ -81,9 +81,12 @@ def scan(code: str):
 @bp.get("/01/<gtin>/10/<lot>")
 @verify_limit
 def gs1_link(gtin: str, lot: str, serial: int = 0):
-    """A GS1 Digital Link from a packer's own label resolves to the same verification as our code."""
-    batch = batches.find_by_gtin_lot(session=get_session(), gtin=gtin, lot=lot)
-    code = batches.label_for(batch=batch, serial=serial, keys=code_keys(), base_url="").code if batch else "-"
+    """A GS1 Digital Link resolves to the verification of the code it carries as its signature (?8030=…)."""
+    signature = request.args.get(batches.GS1_SIGNATURE_AI, "")
+    code = batches.gs1_code(
+        session=get_session(), gtin=gtin, lot=lot, serial=serial, signature=signature, keys=code_keys()
+    )
+    code = code or "-"  # an unsigned or mismatched link is judged as a code the registry never issued
     return _render_scan(record_scan(code, channel="gs1", record=not _already_seen(code)))
 
 

@@ -49,9 +49,15 @@ def qr_svg(batch: Batch) -> Response:
     )
 
 
-def _labels(batch: Batch, first: int = 1, last: int | None = None):
+def labels_of(batch: Batch, first: int = 1, last: int | None = None):
+    """The batch's issued labels, each with its GS1 Digital Link where the licensee has a GTIN."""
     return batches.issued_labels(
-        batch=batch, keys=code_keys(), base_url=current_app.config["GI_BASE_URL"], first=first, last=last
+        batch=batch,
+        keys=code_keys(),
+        base_url=current_app.config["GI_BASE_URL"],
+        first=first,
+        last=last,
+        gtin=get_session().get(Licensee, batch.licensee_id).gtin,
     )
 
 
@@ -61,9 +67,9 @@ def labels_csv(batch: Batch) -> Response:
     def rows():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["batch_no", "serial", "code", "url"])
-        for label in _labels(batch):
-            writer.writerow([batch.batch_no, label.serial, label.code, label.url])
+        writer.writerow(["batch_no", "serial", "code", "url", "gs1_url"])
+        for label in labels_of(batch):
+            writer.writerow([batch.batch_no, label.serial, label.code, label.url, label.gs1_url or ""])
             if buffer.tell() > 64_000:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -102,7 +108,7 @@ def sheet_pdf(
         wanted.append(labels.Label(batch_url(batch), product.name, batch.batch_no, serial=0, mark=mark))
     units = (
         labels.Label(label.url, product.name, batch.batch_no, serial=label.serial, mark=mark)
-        for label in _labels(batch, first, last)
+        for label in labels_of(batch, first, last)
     )
     title = f"{product.name} {batch.batch_no} {registry.registry_today().isoformat()}"
     font = label_font()
