@@ -195,6 +195,8 @@ _PLACES = (
 )
 
 
+# The tally and the scan log are written as Core statements on the session's connection: the ORM's
+# unit of work (flush, identity map, bulk persistence) cost more than the statements themselves.
 def _tally_statement(insert):
     return (
         insert(ScanTally)
@@ -205,6 +207,7 @@ def _tally_statement(insert):
 
 
 _TALLY = {"sqlite": _tally_statement(sqlite_insert), "postgresql": _tally_statement(postgresql_insert)}
+_SCAN_LOG = Scan.__table__.insert().returning(Scan.__table__.c.id)
 
 
 def load_state(*, session: Session, batch_id: int) -> CodeState:
@@ -225,9 +228,9 @@ def load_state(*, session: Session, batch_id: int) -> CodeState:
 def bump_tally(*, session: Session, batch_id: int, serial: int, now: datetime) -> History:
     """Count this scan of the code and return what came before it; the row lock orders concurrent scans."""
     statement = _TALLY[session.get_bind().dialect.name]
-    count, first_at, far_apart_at = session.execute(
-        statement, {"batch_id": batch_id, "serial": serial, "now": now}
-    ).one()
+    count, first_at, far_apart_at = (
+        session.connection().execute(statement, {"batch_id": batch_id, "serial": serial, "now": now}).one()
+    )
     return History(count=count - 1, first_at=first_at if count > 1 else None, far_apart_at=far_apart_at)
 
 
@@ -281,30 +284,30 @@ def verify(
     verdict = judge(
         parsed=parsed, state=state, history=history, here=here, rules=rules, today=now.astimezone(registry.CHINA).date()
     )
-    scan = Scan(
-        batch_id=parsed.batch_id if issued else None,
-        serial=parsed.serial if issued else None,
-        at=now,
-        verdict=verdict.verdict,
-        reasons=list(verdict.reasons),
-        channel=channel,
-        ip_hash=ip_hash,
-        ua_family=ua_family(ua),
-        latitude=here.latitude if here else None,
-        longitude=here.longitude if here else None,
-    )
+    scan_id = None
     if record:
-        session.add(scan)
-        session.flush()
+        scan_id = append_scan(
+            session=session,
+            batch_id=parsed.batch_id if issued else None,
+            serial=parsed.serial if issued else None,
+            at=now,
+            verdict=verdict.verdict,
+            reasons=list(verdict.reasons),
+            channel=channel,
+            ip_hash=ip_hash,
+            ua_family=ua_family(ua),
+            latitude=here.latitude if here else None,
+            longitude=here.longitude if here else None,
+        )
         if "seen_far_apart" in verdict.reasons and history.far_apart_at is None:
             mark_far_apart(session=session, batch_id=parsed.batch_id, serial=parsed.serial, at=now)
     if verdict.verdict == INVALID:
-        return Result(code=code, verdict=INVALID, reasons=verdict.reasons, scan_id=scan.id, count=0, first_at=None)
+        return Result(code=code, verdict=INVALID, reasons=verdict.reasons, scan_id=scan_id, count=0, first_at=None)
     return Result(
         code=code,
         verdict=verdict.verdict,
         reasons=verdict.reasons,
-        scan_id=scan.id,
+        scan_id=scan_id,
         count=history.count + 1,
         first_at=history.first_at or now,
         serial=parsed.serial,
@@ -314,6 +317,11 @@ def verify(
         licensee=state.licensee,
         origin=state.origin,
     )
+
+
+def append_scan(*, session: Session, **row) -> int:
+    """Append one row to the scan log (the columns of Scan) and return its id."""
+    return session.connection().execute(_SCAN_LOG, row).scalar_one()
 
 
 def mark_far_apart(*, session: Session, batch_id: int, serial: int, at: datetime) -> None:
