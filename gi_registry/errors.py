@@ -1,6 +1,6 @@
 """One error vocabulary: JSON clients get {"error": {...}}, browsers get a page."""
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -52,14 +52,28 @@ def _on_domain_error(error: DomainError):
 def _on_http_error(error: HTTPException):
     status = error.code or 500
     if wants_json():
-        return json_error(status, _CODES.get(status, "error"), error.description or error.name)
+        return _with_retry_after(
+            json_error(status, _CODES.get(status, "error"), error.description or error.name), error
+        )
     messages = {
         403: _("You are not allowed to see this page."),
         404: _("Page not found."),
         429: _("Too many requests. Please wait a minute and try again."),
         413: _("The upload is too large."),
     }
-    return _page(status, messages.get(status, error.description or error.name))
+    response = _page(status, messages.get(status, error.description or error.name))
+    return _with_retry_after(response, error)
+
+
+def _with_retry_after(answer, error: HTTPException):
+    """Keep the Retry-After a 429 raised by the app itself carries (the limiter's own adds it later)."""
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is None:
+        return answer
+    body, status = answer
+    response = make_response(body, status)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def init_app(app: Flask) -> None:

@@ -43,14 +43,7 @@ def _setting(name: str):
 # One budget per purpose, shared by every way in: the form and the API, the page and the GS1 link.
 login_limit = limiter.shared_limit(_setting("LOGIN_RATE_LIMIT"), scope="login", methods=["POST"])
 verify_limit = limiter.shared_limit(_setting("VERIFY_RATE_LIMIT"), scope="verify")
-# A report counts once it is filed; a refused attempt (a form to correct, a photo that is no image) counts only
-# against the larger attempts budget, so a consumer fixing a form is not locked out and a flood of bad uploads is.
-report_limit = limiter.shared_limit(
-    _setting("REPORT_RATE_LIMIT"),
-    scope="report",
-    methods=["POST"],
-    deduct_when=lambda response: response.status_code < 400,
-)
+# Every report submission, refused or filed; the budget of reports filed is counted in budgets.py.
 report_attempt_limit = limiter.shared_limit(
     _setting("REPORT_ATTEMPT_RATE_LIMIT"), scope="report-attempt", methods=["POST"]
 )

@@ -47,6 +47,10 @@ VERDICT_HEADLINES = {
 }
 REASON_TEXTS = {
     "not_issued_by_registry": _l("This code was not issued by the Ziyang GI registry: it may be mistyped or forged."),
+    "unsigned_gs1_link": _l(
+        "This link names a registered batch but carries no signature of the registry, so it cannot prove the "
+        "package genuine: scan the registry's own label on the package."
+    ),
     "unknown_batch": _l("This code points to no registered batch."),
     "serial_not_issued": _l("This label number was never issued for its batch."),
     "batch_recalled": _l("The batch was recalled by its producer or by market supervision."),
@@ -164,11 +168,16 @@ def local_name(obj) -> str:
     return getattr(obj, "name_en", "") or obj.name
 
 
+def query_with(**changes) -> str:
+    """This page's query string with some arguments set, the others kept (a GS1 link's signature among them)."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key not in changes]
+    args += [(key, value) for key, value in changes.items() if value is not None]
+    return "?" + urlencode(args)
+
+
 def lang_url(lang: str, **extra) -> str:
     """This page in another language: the query string kept, `lang` (and any `extra` args) set."""
-    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang" and key not in extra]
-    args += [("lang", lang)] + [(key, value) for key, value in extra.items() if value is not None]
-    return "?" + urlencode(args)
+    return query_with(lang=lang, **extra)
 
 
 def verdict_headline(verdict: str) -> str:
@@ -218,6 +227,7 @@ def init_app(app: Flask) -> None:
         report_note=report_note,
         local_name=local_name,
         lang_url=lang_url,
+        query_with=query_with,
     )
 
     @app.context_processor

@@ -62,6 +62,18 @@ def test_labels_issue_within_the_quota_and_past_it_is_422(client, token_for, mak
         assert client.post(f"/api/v1/batches/{batch.id}/labels", json=bad, headers=coop).status_code == 422
 
 
+def test_a_withdrawn_product_takes_no_batch_and_no_labels_through_the_api(client, token_for, world, make_batch, db):
+    batch = make_batch()
+    world["lemon"].status = "withdrawn"
+    db.add(world["lemon"])
+    db.commit()
+    coop = token_for("coop")
+    refused = client.post("/api/v1/batches", json=BODY, headers=coop)
+    assert refused.status_code == 422 and error_of(refused)["fields"] == {"product_code": "the product is withdrawn"}
+    labels = client.post(f"/api/v1/batches/{batch.id}/labels", json={"count": 1}, headers=coop)
+    assert labels.status_code == 409 and error_of(labels)["code"] == "product_withdrawn"
+
+
 def test_labels_list_as_paginated_json_and_as_csv(client, token_for, make_batch, keys, db):
     batch = make_batch()
     batches.issue_labels(session=db, batch=batch, count=7, keys=keys, actor=None)

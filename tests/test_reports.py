@@ -2,6 +2,9 @@
 
 import io
 import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -216,3 +219,38 @@ def test_a_flood_of_refused_reports_is_limited_by_the_attempts_budget(make_app, 
     refused = [client.post("/report", data={"description": "假"}).status_code for _ in range(3)]
     assert refused == [422, 422, 422]
     assert client.post("/api/v1/reports", json={"description": "包装上的二维码是印上去的"}).status_code == 429
+
+
+def test_reports_sent_at_once_cannot_slip_past_the_budget(make_app, world, db, monkeypatch):
+    app = make_app(RATELIMIT_ENABLED=True, REPORT_RATE_LIMIT="2 per hour")
+    file_report = reports.file_report
+
+    def file_slowly(**kwargs):  # every submission is past the door before the first one is filed
+        filed = file_report(**kwargs)
+        time.sleep(0.3)
+        return filed
+
+    monkeypatch.setattr(reports, "file_report", file_slowly)
+    together = threading.Barrier(6)
+
+    def post(path):
+        client = app.test_client()
+        together.wait()
+        if path == "/report":
+            return client.post(path, data={"description": "同时寄出的举报"}).status_code
+        return client.post(path, json={"description": "同时寄出的举报"}).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(post, ["/report", "/api/v1/reports"] * 3))
+    assert statuses.count(429) == 4 and set(statuses) - {429} <= {201, 302}
+    assert len(db.exec(select(Report)).all()) == 2 and upload_files(app.config["GI_UPLOAD_DIR"]) == []
+
+
+def test_a_spent_budget_answers_429_with_the_wait_on_page_and_api(make_app, world):
+    client = make_app(RATELIMIT_ENABLED=True, REPORT_RATE_LIMIT="1 per hour").test_client()
+    assert client.post("/api/v1/reports", json={"description": "第一份举报"}).status_code == 201
+    for refused in (
+        client.post("/api/v1/reports", json={"description": "第二份举报"}),
+        client.post("/report", data={"description": "第二份举报"}),
+    ):
+        assert refused.status_code == 429 and 3000 < int(refused.headers["Retry-After"]) <= 3600

@@ -162,20 +162,38 @@ def test_a_gs1_link_counts_only_with_the_signature_of_the_very_label_it_names(cl
     batches.issue_labels(session=db, batch=other, count=5, keys=keys, actor=None)
     db.commit()
     lot = f"/01/06901234000016/10/{batch.batch_no}"
-    forged = [
-        f"{lot}/21/4",  # no signature
-        f"{lot}",
+    unsigned = [
+        f"{lot}/21/4",
         f"{lot}/21/5?8030={codes[4]}",  # another label's signature
-        f"{lot}?8030={codes[4]}",
         f"{lot}/21/4?8030={codes[4][:-1]}A",
         f"{lot}/21/4?8030={batches.label_for(batch=other, serial=4, keys=keys, base_url='').code}",  # another batch
-        f"/01/00000000000000/10/{batch.batch_no}/21/4?8030={codes[4]}",  # another GTIN
         f"{lot}/21/99?8030={codes[4]}",
     ]
-    for path in forged:
+    for path in unsigned:
         page = client.get(path)
-        assert page.status_code == 200 and "正品" not in page.text and "无效码" in page.text, path
+        assert page.status_code == 200 and "无效码" in page.text and "不带本平台的签名" in page.text, path
+    nothing = client.get(f"/01/00000000000000/10/{batch.batch_no}/21/4?8030={codes[4]}").text  # another GTIN
+    assert "无效码" in nothing and "非本平台发放" in nothing
     assert db.exec(select(func.count()).select_from(Scan).where(Scan.batch_id.is_not(None))).one() == 0
+    assert {scan.reasons[0] for scan in db.exec(select(Scan))} == {"unsigned_gs1_link", "not_issued_by_registry"}
+
+
+def test_the_lot_alone_stands_for_the_public_batch_code(client, labelled, keys):
+    batch, codes = labelled
+    assert gs1_path(batch, 0, keys) == f"/01/06901234000016/10/{batch.batch_no}"
+    for path in (gs1_path(batch, 0, keys), f"{gs1_path(batch, 0, keys)}?8030={codes[4]}"):
+        page = client.get(path).text
+        assert "正品" in page and "批次码" in page
+    assert "此码已被查询 3 次" in client.get(f"/q/{codes[0]}").text
+
+
+def test_a_gs1_scan_shown_again_after_a_shared_place_keeps_its_signature(client, labelled, keys):
+    batch, _ = labelled
+    page = client.get(gs1_path(batch, 3, keys)).text
+    again = page.split('data-again="')[1].split('"')[0].replace("&amp;", "&")
+    assert again.startswith(f"/01/06901234000016/10/{batch.batch_no}/21/3?8030=") and "seen=" in again
+    shown = client.get(again).text
+    assert "正品" in shown and "此码已被查询 1 次" in shown  # the same scan, not a second one
 
 
 def test_sharing_a_place_after_the_page_needs_the_signed_token(client, labelled, db):

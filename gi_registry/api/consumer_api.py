@@ -3,9 +3,10 @@
 from flask import current_app, request
 from werkzeug.datastructures import FileStorage
 
+from ..budgets import report_budget_checked, spend_report_budget
 from ..db import get_session
 from ..domain import DomainError, reports, verification
-from ..extensions import code_keys, report_attempt_limit, report_limit, verify_limit
+from ..extensions import code_keys, report_attempt_limit, verify_limit
 from ..web.consumer import read_bounded, record_scan
 from . import api
 from .schemas import ReportCreate, ReportFiled, ReportPublicStatus, VerifyPublic, parse_body, place_query, validate
@@ -49,8 +50,8 @@ def verify(code: str):
 
 
 @api.post("/reports")
-@report_limit
 @report_attempt_limit
+@report_budget_checked
 def file_report():
     if request.mimetype == "multipart/form-data":
         body = validate(ReportCreate, request.form.to_dict())
@@ -69,7 +70,9 @@ def file_report():
         data=reports.ReportInput(**body.model_dump()),
         photo_uploads=[read_bounded(f, config["PHOTO_MAX_BYTES"]) for f in uploads],
     )
-    reports.commit_filed(session=session, report=report, upload_dir=config["GI_UPLOAD_DIR"])
+    reports.commit_filed(
+        session=session, report=report, upload_dir=config["GI_UPLOAD_DIR"], before_commit=spend_report_budget
+    )
     return ReportFiled(tracking_no=report.tracking_no).model_dump(), 201
 
 

@@ -299,21 +299,28 @@ def issued_labels(
 
 
 def gs1_link(*, base_url: str, gtin: str, batch: Batch, serial: int, code: str) -> str:
-    """A label as a GS1 Digital Link, for packers who print their own: GTIN, lot and serial in the path
-    (no serial for the batch code), and the label's signed code as the link's digital signature."""
-    path = f"/01/{gtin}/10/{quote(batch.batch_no, safe='')}" + (f"/21/{serial}" if serial else "")
-    return f"{base_url.rstrip('/')}{path}?{GS1_SIGNATURE_AI}={code}"
+    """A label as a GS1 Digital Link, for packers who print their own: GTIN, lot and serial in the path and
+    the label's signed code as the link's digital signature; the batch code's link is the lot alone."""
+    lot = f"{base_url.rstrip('/')}/01/{gtin}/10/{quote(batch.batch_no, safe='')}"
+    return f"{lot}/21/{serial}?{GS1_SIGNATURE_AI}={code}" if serial else lot
 
 
-def gs1_code(*, session: Session, gtin: str, lot: str, serial: int, signature: str, keys: CodeKeys) -> str | None:
-    """The code a GS1 Digital Link carries as its signature, if it is the signed code of the very label the
-    link names; None otherwise. GTIN, lot and serial are printed in plain sight and serials run 1, 2, 3 …:
-    without the signature anyone could write the link of a label never printed."""
-    parsed = parse_code(signature, keys=keys)
-    if parsed is None or parsed.serial != serial:
-        return None
+def resolve_gs1(
+    *, session: Session, gtin: str, lot: str, serial: int, signature: str, keys: CodeKeys
+) -> tuple[Batch | None, str | None]:
+    """The batch a GS1 Digital Link names, and the code it stands for (None: the link proves nothing).
+
+    The lot alone stands for the batch code, public anyway like the batch QR on a crate. A serial stands
+    for its label only with that label's signed code as the link's signature: GTIN, lot and serial are
+    printed in plain sight and serials run 1, 2, 3 …, so anyone could write the link of a label never made."""
     batch = find_by_gtin_lot(session=session, gtin=gtin, lot=lot)
-    return signature if batch is not None and batch.id == parsed.batch_id else None
+    if batch is None:
+        return None, None
+    if serial == 0:
+        return batch, sign_code(keys=keys, batch_id=batch.id, serial=0)
+    parsed = parse_code(signature, keys=keys)
+    signed = parsed is not None and (parsed.batch_id, parsed.serial) == (batch.id, serial)
+    return batch, signature if signed else None
 
 
 def find_by_gtin_lot(*, session: Session, gtin: str, lot: str) -> Batch | None:

@@ -107,10 +107,13 @@ def file_report(
     return report
 
 
-def commit_filed(*, session: Session, report: Report, upload_dir: str) -> None:
-    """Commit a filed report; if the commit fails, its photos are removed with it."""
+def commit_filed(*, session: Session, report: Report, upload_dir: str, before_commit=None) -> None:
+    """Commit a filed report; if the commit (or `before_commit`, the reporter's budget say) fails, its photos
+    are removed with it."""
     names = [photo.filename for photo in photos_of(session=session, report=report)]
     try:
+        if before_commit is not None:
+            before_commit()
         session.commit()
     except Exception:
         session.rollback()

@@ -65,11 +65,20 @@ class Verdict:
 
 
 def judge(
-    *, parsed: ParsedCode | None, state: CodeState, history: History, here: Place | None, rules: CopyRules, today: date
+    *,
+    parsed: ParsedCode | None,
+    state: CodeState,
+    history: History,
+    here: Place | None,
+    rules: CopyRules,
+    today: date,
+    refusal: str = "not_issued_by_registry",
 ) -> Verdict:
-    """The verdict on one scan; a pure function, so every rule is tested without a database."""
+    """The verdict on one scan; a pure function, so every rule is tested without a database.
+
+    `refusal` is the reason a code that is not the registry's is given (a GS1 link without its signature)."""
     if parsed is None:
-        return Verdict(INVALID, ("not_issued_by_registry",))
+        return Verdict(INVALID, (refusal,))
     batch, product, licence = state.batch, state.product, state.licence
     if batch is None or product is None or licence is None:
         return Verdict(INVALID, ("unknown_batch",))
@@ -260,6 +269,7 @@ def verify(
     channel: str = "page",
     now: datetime | None = None,
     record: bool = True,
+    refusal: str = "not_issued_by_registry",
 ) -> Result:
     """Judge a scanned code and append the scan; the caller commits.
 
@@ -281,9 +291,8 @@ def verify(
                 session=session, batch_id=parsed.batch_id, serial=parsed.serial, now=now, rules=rules
             )
             history = replace(history, recent_places=places)
-    verdict = judge(
-        parsed=parsed, state=state, history=history, here=here, rules=rules, today=now.astimezone(registry.CHINA).date()
-    )
+    today = now.astimezone(registry.CHINA).date()
+    verdict = judge(parsed=parsed, state=state, history=history, here=here, rules=rules, today=today, refusal=refusal)
     scan_id = None
     if record:
         scan_id = append_scan(

@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import FileStorage
 
+from ..budgets import report_budget_checked, spend_report_budget
 from ..db import get_session
 from ..domain import DomainError, batches, reports, verification
-from ..extensions import code_keys, copy_rules, csrf, report_attempt_limit, report_limit, verify_limit
+from ..extensions import code_keys, copy_rules, csrf, report_attempt_limit, verify_limit
 from .forms import ReportForm, refused
 
 bp = Blueprint("consumer", __name__)
@@ -20,7 +21,9 @@ def client_ip() -> str:
     return request.remote_addr or ""
 
 
-def record_scan(code: str, *, channel: str, place=None, record: bool = True) -> verification.Result:
+def record_scan(
+    code: str, *, channel: str, place=None, record: bool = True, refusal: str = "not_issued_by_registry"
+) -> verification.Result:
     """Verify a code and append the scan; shared by the page, the GS1 link and the API."""
     session = get_session()
     result = verification.verify(
@@ -31,6 +34,7 @@ def record_scan(code: str, *, channel: str, place=None, record: bool = True) -> 
         place=place,
         channel=channel,
         record=record,
+        refusal=refusal,
         ip_hash=verification.ip_digest(client_ip(), salt=current_app.config["SECRET_KEY"]),
         ua=request.headers.get("User-Agent", ""),
     )
@@ -81,13 +85,15 @@ def scan(code: str):
 @bp.get("/01/<gtin>/10/<lot>")
 @verify_limit
 def gs1_link(gtin: str, lot: str, serial: int = 0):
-    """A GS1 Digital Link resolves to the verification of the code it carries as its signature (?8030=…)."""
+    """A GS1 Digital Link resolves to the verification of the code it stands for (batches.resolve_gs1)."""
     signature = request.args.get(batches.GS1_SIGNATURE_AI, "")
-    code = batches.gs1_code(
+    batch, code = batches.resolve_gs1(
         session=get_session(), gtin=gtin, lot=lot, serial=serial, signature=signature, keys=code_keys()
     )
-    code = code or "-"  # an unsigned or mismatched link is judged as a code the registry never issued
-    return _render_scan(record_scan(code, channel="gs1", record=not _already_seen(code)))
+    # A link that names a registered label without its signature is told apart from one naming nothing.
+    refusal = "unsigned_gs1_link" if batch is not None and code is None else "not_issued_by_registry"
+    code = code or "-"
+    return _render_scan(record_scan(code, channel="gs1", record=not _already_seen(code), refusal=refusal))
 
 
 @bp.post("/q/place")
@@ -114,8 +120,8 @@ def share_place():
 
 
 @bp.route("/report", methods=["GET", "POST"])
-@report_limit
 @report_attempt_limit
+@report_budget_checked
 def report():
     form = ReportForm(code=request.args.get("code", ""))
     if form.validate_on_submit():
@@ -136,7 +142,12 @@ def report():
                 ),
                 photo_uploads=[read_bounded(f, current_app.config["PHOTO_MAX_BYTES"]) for f in uploads],
             )
-            reports.commit_filed(session=session, report=filed, upload_dir=current_app.config["GI_UPLOAD_DIR"])
+            reports.commit_filed(
+                session=session,
+                report=filed,
+                upload_dir=current_app.config["GI_UPLOAD_DIR"],
+                before_commit=spend_report_budget,
+            )
             return redirect(url_for("consumer.report_status", no=filed.tracking_no, filed=1))
         except DomainError as error:
             session.rollback()

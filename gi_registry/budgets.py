@@ -1,0 +1,53 @@
+"""The counterfeit-report budget, counted by hand at the moment a report is filed.
+
+A limiter decorator counts a request before it runs, or (deduct_when) after it answers. Neither fits:
+counted before, a form sent back to be corrected uses up the budget; counted after, reports sent at once
+all pass the check before any of them is counted. So the budget is checked as a submission arrives (to
+spare the work on one that cannot be filed) and spent, atomically in the limiter's storage, just before
+the report's commit. Every submission, refused or not, also counts against the attempts budget
+(extensions.report_attempt_limit).
+"""
+
+import time
+from functools import wraps
+
+from flask import current_app, request
+from flask_limiter.util import get_remote_address
+from limits import parse_many
+from werkzeug.exceptions import TooManyRequests
+
+from .extensions import limiter
+
+SCOPE = "report-filed"
+
+
+def _budget():
+    key = get_remote_address()
+    return [(item, SCOPE, key) for item in parse_many(current_app.config["REPORT_RATE_LIMIT"])]
+
+
+def _exhausted(item, keys) -> TooManyRequests:
+    reset = limiter.limiter.get_window_stats(item, *keys).reset_time
+    return TooManyRequests(retry_after=max(int(reset - time.time()), 1))
+
+
+def report_budget_checked(view):
+    """Refuse (429) a report from an address whose budget is spent, before any work is done on it."""
+
+    @wraps(view)
+    def checked(*args, **kwargs):
+        if request.method == "POST" and limiter.enabled:
+            for item, *keys in _budget():
+                if not limiter.limiter.test(item, *keys):
+                    raise _exhausted(item, keys)
+        return view(*args, **kwargs)
+
+    return checked
+
+
+def spend_report_budget() -> None:
+    """Count one filed report; past the budget, 429, and the caller's transaction is rolled back."""
+    if limiter.enabled:
+        for item, *keys in _budget():
+            if not limiter.limiter.hit(item, *keys):
+                raise _exhausted(item, keys)
