@@ -20,8 +20,10 @@ Exactness: 300 requests (30 threads x 10, released by a barrier) verify one fres
 code at once; one more call must report scans.count == 301 and the scan table must
 hold 301 rows for the code.  Exit status 1 on a lost scan or any 5xx.
 
---profile N runs N /q/<code> requests in-process (Flask test client, SQLite) under
-cProfile and prints the top costs, so a missed target can be explained.
+--profile N times N in-process requests (Flask test client, SQLite) of /healthz, the JSON
+call, the page, and the page with its verification replaced by a fixed result (its floor
+with no database work), then runs N /q/<code> under cProfile and prints the top costs, so
+a missed target can be explained.
 """
 
 from __future__ import annotations
@@ -359,17 +361,41 @@ def summary(outcomes: list[Outcome], args) -> None:
 
 
 PROFILE_SNIPPET = """
-import cProfile, pstats, sys
+import cProfile, pstats, sys, time
 from gi_registry import create_app
+from gi_registry.web import consumer
 
 requests, codes = int(sys.argv[1]), sys.stdin.read().split()
-client = create_app().test_client()
-for code in codes[:50]:  # warm caches, templates and the pool
-    client.get(f"/q/{code}")
+app = create_app()
+client = app.test_client()
+
+
+def ms_each(path_of):
+    for i in range(50):  # warm caches, templates and the pool
+        client.get(path_of(i))
+    start = time.perf_counter()
+    for i in range(requests):
+        assert client.get(path_of(i)).status_code == 200
+    return (time.perf_counter() - start) / requests * 1000
+
+
+code_of = lambda i: codes[i % len(codes)]
+print(f"in process, {requests} requests each, unprofiled:")
+print(f"  /healthz                {ms_each(lambda i: '/healthz'):.3f} ms")
+print(f"  /api/v1/verify/<code>   {ms_each(lambda i: f'/api/v1/verify/{code_of(i)}'):.3f} ms")
+print(f"  /q/<code>               {ms_each(lambda i: f'/q/{code_of(i)}'):.3f} ms")
+# The page's floor: the verification replaced by one fixed result, so no database work at all.
+with app.test_request_context():
+    fixed = consumer.record_scan(codes[0], channel="page")
+record_scan, consumer.record_scan = consumer.record_scan, lambda code, **_: fixed
+floor = ms_each(lambda i: f"/q/{code_of(i)}")
+print(f"  /q/<code>, no database  {floor:.3f} ms (verification replaced by a fixed result)")
+consumer.record_scan = record_scan
+
 profiler = cProfile.Profile()
 profiler.enable()
 for i in range(requests):
-    assert client.get(f"/q/{codes[i % len(codes)]}").status_code == 200
+    assert client.get(f"/q/{code_of(i)}").status_code == 200
 profiler.disable()
 stats = pstats.Stats(profiler).strip_dirs()
 print(f"{requests} x /q/<code> in {stats.total_tt:.2f} s = {stats.total_tt / requests * 1000:.2f} ms each (profiled)")
