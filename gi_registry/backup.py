@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 FORMAT = 1
+PHOTO_NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")  # the names photos.store gives
 
 
 class BackupError(RuntimeError):
@@ -68,7 +69,8 @@ def backup(*, database_url: str, upload_dir: str, out_dir: str) -> Path:
         work = Path(scratch)
         database_file = _dump_database(database_url, work)
         uploads = Path(upload_dir)
-        photos = sorted(p.name for p in uploads.glob("*") if p.is_file()) if uploads.is_dir() else []
+        # Only the photos the app wrote: a stray file there would make the archive one restore refuses.
+        photos = sorted(p.name for p in uploads.glob("*") if p.is_file() and PHOTO_NAME.match(p.name))
         manifest = {
             "format": FORMAT,
             "created_at": stamp,
@@ -98,9 +100,23 @@ def restore(*, archive: str, database_url: str, upload_dir: str) -> dict:
         if manifest["database"] != _kind(database_url):
             target = _kind(database_url)
             raise BackupError(f"the backup holds a {manifest['database']} database; the target is {target}")
-        _restore_database(database_url, work / manifest["database_file"])
+        dump = work / Path(str(manifest["database_file"])).name  # a name inside the archive, never a path
+        _check_contents(work, dump, manifest)  # all of it before anything is replaced
+        _restore_database(database_url, dump)
         _restore_uploads(work / "uploads", Path(upload_dir), manifest["uploads"])
     return manifest
+
+
+def _check_contents(work: Path, dump: Path, manifest: dict) -> None:
+    """The archive holds the database and every photo its manifest lists, under names this app makes."""
+    if not dump.is_file():
+        raise BackupError("the backup has no database file")
+    # The manifest is data from a file; only names this app makes may be written.
+    if not all(isinstance(name, str) and PHOTO_NAME.match(name) for name in manifest["uploads"]):
+        raise BackupError("the backup lists an unexpected photo name")
+    missing = [name for name in manifest["uploads"] if not (work / "uploads" / name).is_file()]
+    if missing:
+        raise BackupError(f"the backup lacks {len(missing)} of the photos it lists")
 
 
 def _restore_database(database_url: str, dump: Path) -> None:
@@ -126,13 +142,8 @@ def _restore_database(database_url: str, dump: Path) -> None:
     )
 
 
-PHOTO_NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")
-
 
 def _restore_uploads(source: Path, target: Path, names: list[str]) -> None:
-    # The manifest is data from a file; only names this app makes may be written.
-    if not all(PHOTO_NAME.match(name) for name in names):
-        raise BackupError("the backup lists an unexpected photo name")
     target.mkdir(parents=True, exist_ok=True)
     for stale in target.glob("*"):
         if stale.is_file() and stale.name not in names:

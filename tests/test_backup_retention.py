@@ -2,6 +2,7 @@
 
 import io
 import os
+import tarfile
 from datetime import timedelta
 
 from PIL import Image
@@ -85,3 +86,40 @@ def test_contacts_go_once_a_case_has_been_closed_long_enough(app, db, world, fil
     assert db.get(Report, closed_long_ago.id).contact == ""
     assert db.get(Report, closed_recently.id).contact == "13800000000"
     assert db.get(Report, still_open.id).contact == "13800000000"
+
+
+def _backup(app, tmp_path) -> str:
+    made = app.test_cli_runner().invoke(args=["backup", "--to", str(tmp_path / "backups")])
+    assert made.exit_code == 0, made.output
+    return made.output.split("backup written: ")[1].strip()
+
+
+def test_a_stray_file_in_the_uploads_does_not_spoil_the_backup(app, db, world, file_report, tmp_path):
+    _file_report(file_report)
+    open(os.path.join(app.config["GI_UPLOAD_DIR"], ".gitkeep"), "wb").close()
+    archive = _backup(app, tmp_path)
+    with tarfile.open(archive) as tar:
+        assert [n for n in tar.getnames() if n.startswith("uploads/")] == [
+            f"uploads/{db.exec(select(ReportPhoto)).one().filename}"
+        ]
+    db.close()
+    restored = app.test_cli_runner().invoke(args=["restore", archive, "--yes"])
+    assert restored.exit_code == 0, restored.output
+
+
+def test_an_archive_missing_a_listed_photo_is_refused_before_the_database_is_touched(
+    app, db, world, file_report, tmp_path
+):
+    _file_report(file_report)
+    archive = _backup(app, tmp_path)
+    damaged = tmp_path / "damaged.tar.gz"
+    with tarfile.open(archive) as source, tarfile.open(damaged, "w:gz") as target:
+        for member in source.getmembers():
+            if not member.name.startswith("uploads/"):
+                target.addfile(member, source.extractfile(member))
+    db.add(Licensee(name="后来加的", uscc="91110000802100433B", county_code="512002"))
+    db.commit()
+    db.close()
+    refused = app.test_cli_runner().invoke(args=["restore", str(damaged), "--yes"])
+    assert refused.exit_code != 0 and "lacks 1 of the photos" in refused.output
+    assert "后来加的" in {x.name for x in db.exec(select(Licensee))}  # the database as it was
