@@ -142,7 +142,6 @@ def _restore_database(database_url: str, dump: Path) -> None:
     )
 
 
-
 def _restore_uploads(source: Path, target: Path, names: list[str]) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for stale in target.glob("*"):

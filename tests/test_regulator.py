@@ -251,3 +251,24 @@ def test_the_queue_names_products_and_counties_in_the_pages_language(login_as, r
     english = desk.get("/regulator/reports?lang=en").text
     assert ">Anyue Lemon</option>" in english and ">Anyue County</option>" in english and ">Anyue Lemon</td>" in english
     assert "安岳柠檬<" not in english and "安岳县" not in english
+
+
+def test_a_case_goes_only_to_an_active_regulator(login_as, db, report, world):
+    from gi_registry.domain import DomainError, accounts
+
+    other = accounts.create_user(session=db, email="reg2@test.cn", password="Ziyang-GI-2026!", role="regulator")
+    other.is_active = False
+    db.add(other)
+    db.commit()
+    desk = login_as("regulator")
+    case = desk.get(f"/regulator/reports/{report.id}").text
+    assert "reg@test.cn" in case.split('name="assign-assignee"')[1].split("</select>")[0]
+    for who in (world["users"]["admin"], other):  # the admin reads cases but cannot work them
+        assert f'value="{who.id}"' not in case.split('name="assign-assignee"')[1].split("</select>")[0]
+        answer = desk.post(f"/regulator/reports/{report.id}/assign", data={"assign-assignee": who.id})
+        assert answer.status_code == 422
+        with pytest.raises(DomainError):
+            reports.assign(session=db, report=report, assignee=who, actor=world["users"]["regulator"])
+    db.rollback()
+    db.expire_all()
+    assert db.get(Report, report.id).assigned_to is None

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
-from sqlmodel import col, select
+from sqlmodel import select
 
 from ..db import get_session
 from ..domain import DomainError, NotFound, batches, registry, reports
@@ -56,8 +56,8 @@ def _case_forms(report) -> tuple[ReportStepForm, AssignForm]:
     # The workflow's own order, so the usual next step comes first and dismissal is never the default.
     step.status.choices = [(s, str(REPORT_STATUS_LABELS[s])) for s in REPORT_STATES if s in reports.NEXT[report.status]]
     assign = AssignForm(prefix="assign", assignee=report.assigned_to or 0)
-    staff = get_session().exec(select(User).where(col(User.role).in_(STAFF), User.is_active).order_by(User.email))
-    assign.assignee.choices = [(0, _("nobody"))] + [(u.id, u.email) for u in staff]
+    desk = get_session().exec(select(User).where(User.role == "regulator", User.is_active).order_by(User.email))
+    assign.assignee.choices = [(0, _("nobody"))] + [(u.id, u.email) for u in desk]
     return step, assign
 
 
