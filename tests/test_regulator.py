@@ -272,3 +272,29 @@ def test_a_case_goes_only_to_an_active_regulator(login_as, db, report, world):
     db.rollback()
     db.expire_all()
     assert db.get(Report, report.id).assigned_to is None
+
+
+def test_a_licence_action_from_a_case_reaches_the_renewal_the_labels_answer_to(login_as, client, db, report, world):
+    from datetime import date
+
+    from gi_registry.domain import registry
+
+    today = registry.registry_today()
+    world["licence_a"].valid_to = today - timedelta(days=1)  # the batch was made under a licence that ran out …
+    db.add(world["licence_a"])
+    renewal = registry.grant_licence(  # … and was renewed
+        session=db,
+        licensee=world["coop_a"],
+        product_code="anyue-lemon",
+        valid_from=today,
+        valid_to=date(2099, 1, 1),
+        actor=None,
+    )
+    db.commit()
+    desk = login_as("regulator")
+    answer = desk.post(f"/regulator/reports/{report.id}/licence/revoke", data={"licence-reason": "屡次假冒"})
+    assert answer.status_code == 302
+    db.expire_all()
+    assert db.get(Licence, renewal.id).state == "revoked" and db.get(Licence, world["licence_a"].id).state == "active"
+    assert "已撤销" in desk.get(f"/regulator/reports/{report.id}").text
+    assert client.get(f"/api/v1/verify/{report.code}").json["verdict"] == "revoked"

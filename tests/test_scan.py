@@ -2,6 +2,7 @@
 
 import random
 import string
+from datetime import date, timedelta
 
 import pytest
 from sqlmodel import func, select
@@ -286,6 +287,24 @@ def test_a_renewal_keeps_old_batches_genuine(client, labelled, db, world):
     )
     db.commit()
     assert client.get(f"/api/v1/verify/{codes[1]}").json["verdict"] == "genuine"
+
+
+def test_a_suspended_renewal_takes_the_old_batches_down_with_it(client, labelled, db, world):
+    _, codes = labelled
+    today = registry.registry_today()
+    world["licence_a"].valid_to = today - timedelta(days=1)
+    db.add(world["licence_a"])
+    renewal = registry.grant_licence(
+        session=db,
+        licensee=world["coop_a"],
+        product_code="anyue-lemon",
+        valid_from=today,
+        valid_to=date(2099, 1, 1),
+        actor=None,
+    )
+    registry.change_licence_state(session=db, licence=renewal, action="suspend", reason="抽检不合格", actor=None)
+    db.commit()
+    assert client.get(f"/api/v1/verify/{codes[1]}").json["reasons"] == ["licence_suspended"]
 
 
 def test_switching_language_shows_the_scan_again_without_counting_it(client, labelled, db):

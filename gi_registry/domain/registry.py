@@ -396,6 +396,25 @@ def change_licence_state(
     return licence
 
 
+def governing_licence(*, session: Session, licence: Licence, today: date) -> Licence:
+    """The licence that governs a batch's labels today: the one it was made under or, once that has run out,
+    its renewal (the licensee's licence for the product that covers today, an active one first). A renewal
+    keeps old labels good; a suspended or revoked renewal takes them down with it."""
+    if licence_status(licence, today=today) != "expired":
+        return licence
+    renewal = session.exec(
+        select(Licence)
+        .where(
+            Licence.licensee_id == licence.licensee_id,
+            Licence.product_id == licence.product_id,
+            Licence.valid_from <= today,
+            Licence.valid_to >= today,
+        )
+        .order_by(Licence.state != "active", col(Licence.id).desc())
+    ).first()
+    return renewal or licence
+
+
 def active_licence(*, session: Session, licensee_id: int, product_id: int, on: date) -> Licence | None:
     """The licence that allows this licensee to use this product's mark on that day, if any."""
     candidates = session.exec(

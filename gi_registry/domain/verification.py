@@ -225,12 +225,7 @@ def load_state(*, session: Session, batch_id: int) -> CodeState:
     if row is None:
         return CodeState()
     batch, product, licence, licensee, origin = row
-    if licence.state == "active" and registry.licence_status(licence) == "expired":
-        # The licence the batch was made under ran out; a renewal keeps its labels good.
-        renewal = registry.active_licence(
-            session=session, licensee_id=batch.licensee_id, product_id=batch.product_id, on=registry.registry_today()
-        )
-        licence = renewal or licence
+    licence = registry.governing_licence(session=session, licence=licence, today=registry.registry_today())
     return CodeState(batch=batch, product=product, licence=licence, licensee=licensee, origin=origin)
 
 

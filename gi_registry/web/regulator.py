@@ -61,11 +61,17 @@ def _case_forms(report) -> tuple[ReportStepForm, AssignForm]:
     return step, assign
 
 
+def _governing_licence(session, batch: Batch) -> Licence:
+    """The licence a case acts on: the one its labels answer to today, a renewal if the batch's ran out."""
+    licence = registry.get_licence(session=session, licence_id=batch.licence_id)
+    return registry.governing_licence(session=session, licence=licence, today=registry.registry_today())
+
+
 def _render_case(report, *, step=None, assign=None, status: int = 200):
     session = get_session()
     default_step, default_assign = _case_forms(report)
     batch = session.get(Batch, report.batch_id) if report.batch_id else None
-    licence = session.get(Licence, batch.licence_id) if batch else None
+    licence = _governing_licence(session, batch) if batch else None
     now = utcnow()
     return render_template(
         "regulator/case.html",
@@ -178,7 +184,7 @@ def licence_action(report_id: int, action: str):
     """Suspend, reinstate or revoke the licence behind the reported batch."""
 
     def act(session, batch, reason):
-        licence = registry.get_licence(session=session, licence_id=batch.licence_id)
+        licence = _governing_licence(session, batch)
         registry.change_licence_state(session=session, licence=licence, action=action, reason=reason, actor=page_user())
 
     return _act_on_case(report_id, LicenceActionForm(prefix="licence"), act, _("Licence updated."))
