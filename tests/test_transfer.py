@@ -2,6 +2,8 @@
 
 import csv
 import io
+import re
+import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -351,6 +353,55 @@ def test_an_xlsx_reads_numbers_and_dates_as_people_typed_them():
         "2026-01-01",
         "2027-01-01",
     )
+
+
+def _as_chinese_excel_saves_it(workbook_bytes: bytes) -> bytes:
+    """The workbook as Chinese Excel or WPS stores a 年月日 date: built-in format 31, no format code."""
+    source, out = zipfile.ZipFile(io.BytesIO(workbook_bytes)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/styles.xml":
+                styles = re.sub(r"<numFmts.*?</numFmts>", "", data.decode()).replace('numFmtId="164"', 'numFmtId="31"')
+                data = styles.encode()
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+def test_an_xlsx_from_chinese_excel_reads_its_dates(db, world):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["name", "uscc", "county", "product_code", "valid_from", "valid_to"])
+    sheet.append(["新合作社", USCC_C, "512021", "anyue-lemon", date(2026, 1, 1), date(2028, 12, 31)])
+    for cell in ("E2", "F2"):
+        sheet[cell].number_format = 'yyyy"年"m"月"d"日"'
+    target = io.BytesIO()
+    workbook.save(target)
+    (row,) = imports.parse_rows(filename="zh.xlsx", content=_as_chinese_excel_saves_it(target.getvalue()))
+    assert (imports.parse_date(row.valid_from), imports.parse_date(row.valid_to)) == (
+        date(2026, 1, 1),
+        date(2028, 12, 31),
+    )
+    assert imports.check_rows(session=db, rows=[row]) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("2026-01-01", date(2026, 1, 1)),
+        ("2026/3/1", date(2026, 3, 1)),
+        ("2026年3月1日", date(2026, 3, 1)),
+        ("46023", date(2026, 1, 1)),
+    ],
+)
+def test_a_date_as_people_and_spreadsheets_write_it(text, day):
+    assert imports.parse_date(text) == day
+
+
+@pytest.mark.parametrize("text", ["2026", "20260101", "2026年3月", "46023.5", "1/3/2026"])
+def test_a_year_alone_or_a_date_in_another_order_is_not_a_date(text):
+    with pytest.raises(ValueError):
+        imports.parse_date(text)
 
 
 @pytest.mark.parametrize(

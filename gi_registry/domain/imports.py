@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from openpyxl import load_workbook
+from openpyxl.utils.datetime import from_excel
 from sqlmodel import Session, col, select
 
 from ..models import Licence, Licensee, Product, User
@@ -26,7 +27,11 @@ REQUIRED = ("name", "uscc", "county")
 OPTIONAL = ("address", "contact_name", "contact_phone", "product_code", "valid_from", "valid_to")
 ALIASES = {"county_code": "county"}  # the licensee export's column name
 LICENCE_COLUMNS = ("product_code", "valid_from", "valid_to")
-_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+_DATE = re.compile(r"^(\d{4})(?:[-/.]|年)(\d{1,2})(?:[-/.]|月)(\d{1,2})日?$")
+# Excel keeps a date as a day number. Chinese Excel and WPS save their built-in 年月日 formats without a
+# format code openpyxl knows, so the bare number arrives. Only day numbers of 1990–2100 count as dates:
+# a year typed alone (2026) must stay an error, not turn into a day in 1905.
+_EXCEL_DAYS = range(32874, 73416)
 
 
 class ImportRefused(DomainError):
@@ -177,7 +182,9 @@ def _rows(table) -> list[Row]:
 
 
 def parse_date(value: str) -> date:
-    """YYYY-MM-DD, or YYYY/M/D as Excel in China writes it into a CSV."""
+    """YYYY-MM-DD, or YYYY/M/D and YYYY年M月D日 as Excel in China writes them, or Excel's day number."""
+    if value.isdigit() and int(value) in _EXCEL_DAYS:
+        return from_excel(int(value)).date()
     match = _DATE.match(value)
     if not match:
         raise ValueError(value)
