@@ -71,13 +71,23 @@ def create_user(email: str, password: str, role: str, licensee_uscc: str | None)
 
 
 @click.command("audit-verify")
+@click.option("--head", "known_head", default=None, help="a head an earlier run printed: it must still be there")
 @with_appcontext
-def audit_verify() -> None:
-    """Check the audit log's hash chain; name every edited or removed event."""
+def audit_verify(known_head: str | None) -> None:
+    """Check the audit log's hash chain; name every edited or removed event.
+
+    It prints the chain's head: keep it outside the database and pass it with --head next time, as only
+    that finds the newest events cut off (their removal breaks no link)."""
+    try:
+        head = audit.Head.parse(known_head) if known_head else None
+    except ValueError as error:
+        _fail(str(error))
     with session_scope() as session:
-        problems = audit.verify_chain(session=session)
+        problems = audit.verify_chain(session=session, known_head=head)
+        newest = audit.chain_head(session=session)
     if not problems:
         click.echo("audit chain intact")
+        click.echo(f"head: {newest or 'none (no events yet)'}")
         return
     for problem in problems:
         click.echo(f"event {problem.event_id}: {problem.problem}", err=True)

@@ -50,14 +50,36 @@ def test_an_edited_reason_is_found_and_named(db, world):
     assert [(p.event_id, "content edited" in p.problem) for p in problems] == [(target.id, True)]
 
 
-def test_a_deleted_event_is_found_at_its_successor(db, world):
+def test_a_deleted_event_is_found_at_its_successor_and_named(db, world):
     _suspend_and_reinstate(db, world)
     events = audit.history(session=db, entity_type="licence", entity_id=world["licence_a"].id)
     db.exec(text("DELETE FROM auditevent WHERE id = :id").bindparams(id=events[-2].id))
     db.commit()
     problems = audit.verify_chain(session=db)
     assert [p.event_id for p in problems] == [events[-1].id]
-    assert "deleted" in problems[0].problem
+    assert f"event {events[-2].id} before it is missing (deleted)" in problems[0].problem
+
+
+def test_the_newest_events_cut_off_are_found_against_a_head_written_down_before(app, db, world):
+    runner = app.test_cli_runner()
+    _suspend_and_reinstate(db, world)
+    intact = runner.invoke(args=["audit-verify"])
+    head = intact.output.split("head: ")[1].strip()
+    assert intact.exit_code == 0 and head == str(audit.chain_head(session=db))
+    db.exec(text("DELETE FROM auditevent WHERE id = :id").bindparams(id=audit.chain_head(session=db).event_id))
+    db.commit()
+    assert runner.invoke(args=["audit-verify"]).exit_code == 0  # the chain alone cannot tell its end is gone
+    cut = runner.invoke(args=["audit-verify", "--head", head])
+    assert cut.exit_code == 1 and "the head written down earlier is deleted: the log was cut off" in cut.output
+    assert runner.invoke(args=["audit-verify", "--head", "12:abc"]).exit_code == 1  # not a head: said so
+
+
+def test_a_head_written_down_before_still_holds_as_the_chain_grows(app, db, world):
+    runner = app.test_cli_runner()
+    head = runner.invoke(args=["audit-verify"]).output.split("head: ")[1].strip()
+    _suspend_and_reinstate(db, world)
+    grown = runner.invoke(args=["audit-verify", "--head", head])
+    assert grown.exit_code == 0 and grown.output.split("head: ")[1].strip() != head
 
 
 def test_audit_verify_command_exits_nonzero_on_tampering(app, db, world):
@@ -75,7 +97,8 @@ def test_the_audit_page_lists_events_and_finds_tampering(login_as, db, world):
     client = login_as("regulator")
     page = client.get("/admin/audit?entity_type=licence").text
     assert "licence.suspend" in page and "licence.reinstate" in page and "licensee.create" not in page
-    assert "哈希链完整" in client.get("/admin/audit?verify=1").text
+    intact = client.get("/admin/audit?verify=1").text
+    assert "哈希链完整" in intact and str(audit.chain_head(session=db)) in intact
     db.exec(text("UPDATE auditevent SET reason = 'x' WHERE id = 2"))
     db.commit()
     assert 'role="alert"' in client.get("/admin/audit?verify=1").text

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -99,17 +100,55 @@ class ChainProblem:
     problem: str
 
 
-def verify_chain(*, session: Session) -> list[ChainProblem]:
-    """Walk the chain and name every event whose content or link does not add up."""
+@dataclass(frozen=True)
+class Head:
+    """The newest event: write it down outside the database to find a cut-off end later."""
+
+    event_id: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.event_id}:{self.hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Head":
+        event_id, _colon, digest = text.strip().partition(":")
+        if not (event_id.isdigit() and re.fullmatch(r"[0-9a-f]{64}", digest)):
+            raise ValueError("a head is written <event id>:<64 hex digits>, as audit-verify prints it")
+        return cls(int(event_id), digest)
+
+
+def verify_chain(*, session: Session, known_head: Head | None = None) -> list[ChainProblem]:
+    """Walk the chain and name every event whose content or link does not add up.
+
+    A chain proves its own middle; its end it cannot, as deleting the newest events breaks no link.
+    `known_head`, a head written down earlier, must still be in the chain with the same hash."""
     problems = []
-    expected_prev = GENESIS
+    expected_prev, previous_id, seen_head = GENESIS, 0, None
     for event in session.exec(select(AuditEvent).order_by(AuditEvent.id)):
         if event.prev_hash != expected_prev:
-            problems.append(ChainProblem(event.id, "link broken: an earlier event was deleted or edited"))
+            problems.append(ChainProblem(event.id, _broken_link(previous_id, event.id)))
         if event_hash(event) != event.hash:
             problems.append(ChainProblem(event.id, "content edited: hash does not match"))
-        expected_prev = event.hash
+        if known_head is not None and event.id == known_head.event_id:
+            seen_head = event.hash
+        expected_prev, previous_id = event.hash, event.id
+    if known_head is not None and seen_head != known_head.hash:
+        what = "deleted: the log was cut off" if seen_head is None else "changed"
+        problems.append(ChainProblem(known_head.event_id, f"the head written down earlier is {what}"))
     return problems
+
+
+def _broken_link(previous_id: int, event_id: int) -> str:
+    if event_id - previous_id > 1:
+        missing = f"{previous_id + 1}" if event_id - previous_id == 2 else f"{previous_id + 1}–{event_id - 1}"
+        return f"link broken: event {missing} before it is missing (deleted)"
+    return f"link broken: event {previous_id} before it, or this link, was edited"
+
+
+def chain_head(*, session: Session) -> Head | None:
+    newest = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(1)).first()
+    return Head(newest.id, newest.hash) if newest else None
 
 
 def history(*, session: Session, entity_type: str, entity_id) -> list[AuditEvent]:

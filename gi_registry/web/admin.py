@@ -224,5 +224,6 @@ def audit_log():
         events=events,
         filters=filters,
         problems=problems,
+        head=audit.chain_head(session=session) if problems == [] else None,
         pagination=Pagination(page, per_page, total),
     )
