@@ -110,6 +110,10 @@ def backup_command(out_dir: str) -> None:
     except BackupError as error:
         _fail(str(error))
     click.echo(f"backup written: {archive}")
+    with session_scope() as session:
+        head = audit.chain_head(session=session)
+    if head:  # written down with the backup, for audit-verify --head
+        click.echo(f"audit head: {head}")
 
 
 @click.command("restore")
