@@ -15,6 +15,8 @@
         // The code now counts as copied: show the page again (not a new scan) so its verdict says so.
         if (answer.warning) location.replace(box.dataset.again);
       });
-    }, function () {}, {maximumAge: 600000, timeout: 10000});
+    }, function () {
+      box.querySelector(".denied").hidden = false;  // refused or unavailable: say so, the verdict stands
+    }, {maximumAge: 600000, timeout: 10000});
   });
 })();

@@ -254,3 +254,19 @@ def test_a_spent_budget_answers_429_with_the_wait_on_page_and_api(make_app, worl
         client.post("/report", data={"description": "第二份举报"}),
     ):
         assert refused.status_code == 429 and 3000 < int(refused.headers["Retry-After"]) <= 3600
+
+
+def test_a_refused_form_says_what_to_fix_once_and_in_plain_words(client, world):
+    short = client.post("/report", data={"description": "假"})
+    assert short.status_code == 422 and "请至少写 5 个字，最多 4000 个字" in short.text
+    not_an_image = post_report(client, photos=[("fruit.jpg", b"not an image at all")])
+    assert not_an_image.status_code == 422
+    assert not_an_image.text.count("照片须为JPEG、PNG、WebP、GIF或BMP格式") == 1
+
+
+def test_the_status_page_in_the_other_language_keeps_the_thanks(client, world):
+    response = post_report(client)
+    thanks = client.get(response.location).text
+    switch = thanks.split('hreflang="en"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    english = client.get(f"/report/status{switch}").text
+    assert "Thank you. Your report was received." in english and "Received" in english

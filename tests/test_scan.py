@@ -18,7 +18,7 @@ def test_the_page_says_genuine_with_who_where_and_when(client, labelled):
     text = page.text
     assert "正品" in text and "安岳柠檬" in text and "安岳柠檬合作社" in text and "南薰镇" in text
     assert "2026-10-01" in text and batch.batch_no in text and "第 3 号" in text
-    assert "此码已被查询 1 次" in text
+    assert "此码已被查询 1 次" in text and "建议您这样做" not in text  # nothing to do but enjoy it
 
 
 def test_the_upper_case_path_of_the_printed_url_works(client, labelled):
@@ -139,6 +139,23 @@ def test_a_recall_and_a_suspension_change_the_verdict_at_once(client, labelled, 
     db.commit()
     assert client.get(f"/api/v1/verify/{codes[1]}").json["verdict"] == "revoked"
     assert "已召回" in client.get(f"/q/{codes[1]}").text
+
+
+def test_a_recalled_product_says_why_and_what_to_do(client, labelled, db):
+    batch, codes = labelled
+    batches.recall_batch(session=db, batch=batch, reason="农药残留超标，请勿食用", actor=None)
+    db.commit()
+    page = client.get(f"/q/{codes[1]}").text
+    assert "召回原因：农药残留超标，请勿食用" in page
+    assert "请勿食用或使用该产品" in page and "退回商家" in page and '<a href="tel:12315">12315</a>' in page
+
+
+def test_a_warning_tells_the_consumer_to_ask_the_seller(client, labelled, db, world):
+    _, codes = labelled
+    registry.change_licence_state(session=db, licence=world["licence_a"], action="suspend", reason="r", actor=None)
+    db.commit()
+    page = client.get(f"/q/{codes[1]}").text
+    assert "请商家说明产品来源" in page and "tel:12315" in page and "召回原因" not in page
 
 
 def gs1_path(batch, serial, keys, gtin="06901234000016") -> str:

@@ -151,10 +151,10 @@ def report():
             return redirect(url_for("consumer.report_status", no=filed.tracking_no, filed=1))
         except DomainError as error:
             session.rollback()
-            refused(form, error)
-            form.photos.errors = list(form.photos.errors) + (
-                [_(error.message)] if error.code.startswith("photo") else []
-            )
+            if error.code.startswith("photo"):  # said once, under the photos
+                form.photos.errors = list(form.photos.errors) + [_(error.message)]
+            else:
+                refused(form, error)
     status = 422 if form.is_submitted() else 200
     limits = {"max_bytes": current_app.config["PHOTO_MAX_BYTES"], "max_photos": reports.MAX_PHOTOS}
     return render_template("consumer/report.html", form=form, **limits), status

@@ -150,7 +150,13 @@ class AccountActionForm(FlaskForm):
 
 class ReportForm(FlaskForm):
     code = StringField(_l("Code on the label (if any)"), validators=[Optional(), Length(max=64)])
-    description = TextAreaField(_l("What looks wrong?"), validators=[DataRequired(), Length(min=5, max=4000)])
+    description = TextAreaField(
+        _l("What looks wrong?"),
+        validators=[
+            DataRequired(),
+            Length(min=5, max=4000, message=_l("Please write at least %(min)d and at most %(max)d characters.")),
+        ],
+    )
     place = StringField(_l("Where did you buy or see it?"), validators=[Optional(), Length(max=200)])
     contact = StringField(
         _l("Phone or e-mail (optional, only for the investigator)"), validators=[Optional(), Length(max=200)]
