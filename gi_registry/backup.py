@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -111,12 +112,29 @@ def _check_contents(work: Path, dump: Path, manifest: dict) -> None:
     """The archive holds the database and every photo its manifest lists, under names this app makes."""
     if not dump.is_file():
         raise BackupError("the backup has no database file")
+    _check_dump(manifest["database"], dump)
     # The manifest is data from a file; only names this app makes may be written.
     if not all(isinstance(name, str) and PHOTO_NAME.match(name) for name in manifest["uploads"]):
         raise BackupError("the backup lists an unexpected photo name")
     missing = [name for name in manifest["uploads"] if not (work / "uploads" / name).is_file()]
     if missing:
         raise BackupError(f"the backup lacks {len(missing)} of the photos it lists")
+
+
+def _check_dump(kind: str, dump: Path) -> None:
+    """The database file reads as a database of its kind (pg_restore --list reads a dump's table of contents)."""
+    if kind != "sqlite":
+        try:
+            _run(["pg_restore", "--list", str(dump)])
+        except BackupError as error:
+            raise BackupError(f"the backup's database file is not a PostgreSQL dump ({error})") from None
+        return
+    try:
+        with closing(sqlite3.connect(f"{dump.as_uri()}?mode=ro", uri=True)) as database:
+            if database.execute("PRAGMA quick_check").fetchone() != ("ok",):
+                raise BackupError("the backup's database file is damaged")
+    except sqlite3.DatabaseError:
+        raise BackupError("the backup's database file is not a SQLite database") from None
 
 
 def _restore_database(database_url: str, dump: Path) -> None:

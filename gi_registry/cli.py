@@ -101,6 +101,8 @@ def backup_command(out_dir: str) -> None:
     """Write the database and the report photos into one .tar.gz archive."""
     from .backup import BackupError, backup
 
+    with session_scope() as session:
+        head = audit.chain_head(session=session)  # before the copy, so the archive surely holds it
     try:
         archive = backup(
             database_url=current_app.config["DATABASE_URL"],
@@ -110,8 +112,6 @@ def backup_command(out_dir: str) -> None:
     except BackupError as error:
         _fail(str(error))
     click.echo(f"backup written: {archive}")
-    with session_scope() as session:
-        head = audit.chain_head(session=session)
     if head:  # written down with the backup, for audit-verify --head
         click.echo(f"audit head: {head}")
 

@@ -124,3 +124,39 @@ def test_an_archive_missing_a_listed_photo_is_refused_before_the_database_is_tou
     refused = app.test_cli_runner().invoke(args=["restore", str(damaged), "--yes"])
     assert refused.exit_code != 0 and "lacks 1 of the photos" in refused.output
     assert "后来加的" in {x.name for x in db.exec(select(Licensee))}  # the database as it was
+
+
+def test_an_archive_whose_database_is_no_database_is_refused_with_a_reason(app, db, world, tmp_path):
+    archive = _backup(app, tmp_path)
+    damaged = tmp_path / "damaged.tar.gz"
+    with tarfile.open(archive) as source, tarfile.open(damaged, "w:gz") as target:
+        for member in source.getmembers():
+            content = source.extractfile(member).read()
+            if member.name not in ("manifest.json",) and not member.name.startswith("uploads/"):
+                content = b"not a database at all" * 100
+            member.size = len(content)
+            target.addfile(member, io.BytesIO(content))
+    refused = app.test_cli_runner().invoke(args=["restore", str(damaged), "--yes"])
+    assert refused.exit_code == 1 and "error: the backup's database file" in refused.output
+    assert len(db.exec(select(Licensee)).all()) == 2
+
+
+def test_the_audit_head_a_backup_prints_is_one_its_archive_holds(app, db, world, tmp_path, monkeypatch):
+    from gi_registry import backup as backups
+    from gi_registry.domain import registry
+
+    dump = backups._dump_database
+
+    def dump_then_busy(*args):  # the app goes on changing things while the archive is written
+        written = dump(*args)
+        registry.change_licence_state(session=db, licence=world["licence_a"], action="suspend", reason="r", actor=None)
+        db.commit()
+        return written
+
+    monkeypatch.setattr(backups, "_dump_database", dump_then_busy)
+    made = app.test_cli_runner().invoke(args=["backup", "--to", str(tmp_path / "backups")])
+    archive = made.output.split("backup written: ")[1].splitlines()[0].strip()
+    head = made.output.split("audit head: ")[1].strip()
+    db.close()
+    assert app.test_cli_runner().invoke(args=["restore", archive, "--yes"]).exit_code == 0
+    assert app.test_cli_runner().invoke(args=["audit-verify", "--head", head.upper()]).exit_code == 0

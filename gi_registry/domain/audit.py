@@ -112,7 +112,7 @@ class Head:
 
     @classmethod
     def parse(cls, text: str) -> "Head":
-        event_id, _colon, digest = text.strip().partition(":")
+        event_id, _colon, digest = text.strip().lower().partition(":")
         if not (event_id.isdigit() and re.fullmatch(r"[0-9a-f]{64}", digest)):
             raise ValueError("a head is written <event id>:<64 hex digits>, as audit-verify prints it")
         return cls(int(event_id), digest)
@@ -142,7 +142,8 @@ def verify_chain(*, session: Session, known_head: Head | None = None) -> list[Ch
 def _broken_link(previous_id: int, event_id: int) -> str:
     if event_id - previous_id > 1:
         missing = f"{previous_id + 1}" if event_id - previous_id == 2 else f"{previous_id + 1}–{event_id - 1}"
-        return f"link broken: event {missing} before it is missing (deleted)"
+        # A gap alone is no proof (a PostgreSQL transaction rolled back burns an id); with a broken link it is.
+        return f"link broken: event {missing} before it is missing (deleted), or an earlier hash was edited"
     return f"link broken: event {previous_id} before it, or this link, was edited"
 
 

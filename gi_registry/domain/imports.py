@@ -28,10 +28,7 @@ OPTIONAL = ("address", "contact_name", "contact_phone", "product_code", "valid_f
 ALIASES = {"county_code": "county"}  # the licensee export's column name
 LICENCE_COLUMNS = ("product_code", "valid_from", "valid_to")
 _DATE = re.compile(r"^(\d{4})(?:[-/.]|年)(\d{1,2})(?:[-/.]|月)(\d{1,2})日?$")
-# Excel keeps a date as a day number. Chinese Excel and WPS save their built-in 年月日 formats without a
-# format code openpyxl knows, so the bare number arrives. Only day numbers of 1990–2100 count as dates:
-# a year typed alone (2026) must stay an error, not turn into a day in 1905.
-_EXCEL_DAYS = range(32874, 73416)
+DATE_COLUMNS = ("valid_from", "valid_to")
 
 
 class ImportRefused(DomainError):
@@ -111,15 +108,43 @@ def _xlsx_table(content: bytes) -> Iterator:
     try:
         sheet = workbook.worksheets[0]
         for values in sheet.iter_rows(values_only=True):
-            yield [_text(value) for value in values]
+            yield [_ExcelNumber(value, workbook.epoch) if _whole_number(value) else value for value in values]
     except Exception:
         raise ImportRefused("unreadable_file", N_("The file is not a readable .xlsx workbook.")) from None
     finally:
         workbook.close()
 
 
+def _whole_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
+
+
+class _ExcelNumber(int):
+    """A whole number from a workbook cell. In a date column it is Excel's day number: Chinese Excel and WPS
+    save their built-in 年月日 formats without a format code openpyxl knows, so the date arrives bare."""
+
+    # Day numbers of 1990–2100 only: a year typed alone (2026) stays an error, not a day in 1905.
+    DAYS = range(32874, 73416)
+
+    def __new__(cls, value, epoch: datetime):
+        number = super().__new__(cls, int(value))
+        number.epoch = epoch  # the workbook's date system: 1900, or 1904 from old Mac Excel
+        return number
+
+    def as_date(self) -> str | None:
+        return from_excel(int(self), epoch=self.epoch).date().isoformat() if self in self.DAYS else None
+
+
+def _cell_text(column: str, value) -> str:
+    if isinstance(value, _ExcelNumber) and column in DATE_COLUMNS and value.as_date():
+        return value.as_date()
+    return _text(value)
+
+
 def _text(value) -> str:
     """A cell's value as the text a person typed: whole numbers without ".0", dates as YYYY-MM-DD."""
+    if isinstance(value, _ExcelNumber):
+        return str(int(value))
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -160,10 +185,10 @@ def _rows(table) -> list[Row]:
         header = next(iter(table), None)
         if header is None:
             raise ImportRefused("empty_file", N_("The file is empty."))
-        names = _columns([str(cell) for cell in header])
+        names = _columns([_text(cell) for cell in header])
         rows = []
         for line, values in enumerate(table, start=2):
-            cells = {name: str(value).strip() for name, value in zip(names, values, strict=False) if name}
+            cells = {name: _cell_text(name, value).strip() for name, value in zip(names, values, strict=False) if name}
             if not any(cells.values()):
                 continue  # spreadsheets often end in blank rows
             if len(rows) == MAX_ROWS:
@@ -182,9 +207,7 @@ def _rows(table) -> list[Row]:
 
 
 def parse_date(value: str) -> date:
-    """YYYY-MM-DD, or YYYY/M/D and YYYY年M月D日 as Excel in China writes them, or Excel's day number."""
-    if value.isdigit() and int(value) in _EXCEL_DAYS:
-        return from_excel(int(value)).date()
+    """YYYY-MM-DD, or YYYY/M/D and YYYY年M月D日 as Excel in China writes them."""
     match = _DATE.match(value)
     if not match:
         raise ValueError(value)
@@ -251,7 +274,7 @@ def _licence_problems(row: Row, products: dict[str, Product]) -> list[tuple]:
     elif product.status != "active":
         found.append(("product_code", N_("the product is withdrawn"), {}))
     term = {}
-    for name in ("valid_from", "valid_to"):
+    for name in DATE_COLUMNS:
         value = getattr(row, name)
         try:
             term[name] = parse_date(value)
