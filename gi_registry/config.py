@@ -85,6 +85,8 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         # The font whose outlines draw the label text (so the PDF holds no font); "" = look for Debian's.
         "GI_LABEL_FONT": env.get("GI_LABEL_FONT", ""),
         "SESSION_COOKIE_HTTPONLY": True,
+        # A form's CSRF token lasts a working day: a case note written over lunch must still go through.
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,

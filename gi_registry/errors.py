@@ -2,9 +2,11 @@
 
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .domain import DomainError, NotFound
+from .i18n import same_site_referrer
 
 _CODES = {
     400: "bad_request",
@@ -32,7 +34,7 @@ def json_error(status: int, code: str, message: str, fields: dict | None = None)
 
 
 def _page(status: int, message: str):
-    return render_template("error.html", status=status, message=message), status
+    return render_template("error.html", status=status, message=message, back=same_site_referrer()), status
 
 
 def filled(text: str, params: dict) -> str:
@@ -56,10 +58,14 @@ def _on_http_error(error: HTTPException):
             json_error(status, _CODES.get(status, "error"), error.description or error.name), error
         )
     messages = {
+        400: _("This form has expired or was sent twice. Go back, reload the page and send it again.")
+        if isinstance(error, CSRFError)
+        else _("The request could not be understood."),
         403: _("You are not allowed to see this page."),
         404: _("Page not found."),
         429: _("Too many requests. Please wait a minute and try again."),
         413: _("The upload is too large."),
+        405: _("This address only takes a form. Open the page again from its link."),
     }
     response = _page(status, messages.get(status, error.description or error.name))
     return _with_retry_after(response, error)

@@ -1,7 +1,7 @@
 """Language choice (Chinese first, English on request or by the browser) and shared template helpers."""
 
 from datetime import datetime
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Flask, current_app, request, session, url_for
 from flask_babel import get_locale, gettext
@@ -176,8 +176,25 @@ def query_with(**changes) -> str:
 
 
 def lang_url(lang: str, **extra) -> str:
-    """This page in another language: the query string kept, `lang` (and any `extra` args) set."""
-    return query_with(lang=lang, **extra)
+    """This page in another language: the query string kept, `lang` (and any `extra` args) set.
+
+    A page drawn for a form sent (a refusal) switches on the page the form came from, as its own address
+    takes only forms."""
+    if request.method == "GET":
+        return query_with(lang=lang, **extra)
+    came_from = same_site_referrer()
+    if came_from is None:
+        return url_for("public.home", lang=lang)
+    path, _mark, query = came_from.partition("?")
+    return path + "?" + urlencode([(key, value) for key, value in parse_qsl(query) if key != "lang"] + [("lang", lang)])
+
+
+def same_site_referrer() -> str | None:
+    """The page (path and query) the visitor came from, if it is one of ours."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or (request.method == "GET" and referrer.path == request.path):
+        return None
+    return referrer.path + (f"?{referrer.query}" if referrer.query else "")
 
 
 def verdict_headline(verdict: str) -> str:
@@ -202,6 +219,11 @@ def page_url(page: int) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def quantity(value: float) -> str:
+    """A batch's quantity as people write it: thousands grouped, up to three decimals, never 1e+06."""
+    return f"{value:,.3f}".rstrip("0").rstrip(".")
+
+
 def china_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored (UTC) time as people in China read it; the `china_time` filter of the templates."""
     return moment.astimezone(CHINA).strftime(fmt) if moment else ""
@@ -210,6 +232,7 @@ def china_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["china_time"] = china_time
+    app.jinja_env.filters["quantity"] = quantity
     app.jinja_env.globals.update(
         status_label=status_label,
         kind_label=kind_label,

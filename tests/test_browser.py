@@ -108,8 +108,9 @@ def test_a_report_with_a_photo_reaches_the_regulators_queue(browser, live, label
 
 def test_a_regulator_works_a_case_from_new_to_closed_with_a_recall(browser, live, labelled, db, file_report):
     from gi_registry.domain import reports
+    from gi_registry.models import Batch
 
-    _, codes = labelled
+    batch, codes = labelled
     filed = file_report(reports.ReportInput(description="标签是复印的", code=codes[4]))
     desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
     desk.goto(f"{live.url}/login?next=/regulator/reports")
@@ -127,8 +128,15 @@ def test_a_regulator_works_a_case_from_new_to_closed_with_a_recall(browser, live
     step("triaged", "受理")
     step("investigating", "现场核查")
     desk.locator("textarea[name=recall-reason]").fill("核实为假冒标签流通批次")
-    desk.locator("form.recall button").click()
-    assert desk.locator(".flash.success").count() == 1
+    asked = []
+    desk.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    desk.locator("form.recall button").click()  # a recall cannot be undone: asked first, and not confirmed …
+    assert asked == ["确定召回该批次？此操作不可撤回。"]
+    db.expire_all()
+    assert db.get(Batch, batch.id).status == "active"
+    desk.once("dialog", lambda dialog: dialog.accept())
+    desk.locator("form.recall button").click()  # … then confirmed
+    assert desk.locator(".flash.success").count() == 1 and desk.locator("form.recall").count() == 0
     phone = browser.new_context(**PHONE).new_page()
     phone.goto(f"{live.url}/q/{codes[1]}")
     assert phone.locator(".verdict").get_attribute("class") == "verdict revoked"

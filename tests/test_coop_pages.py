@@ -132,7 +132,10 @@ def test_a_label_range_with_no_issued_label_is_refused_not_printed_blank(login_a
     db.commit()
     client = login_as("coop")
     assert client.get(f"/coop/batches/{batch.id}/labels.pdf?first=3&last=8").status_code == 200
-    assert client.get(f"/coop/batches/{batch.id}/labels.pdf?{query}").status_code == 422
+    refused = client.get(f"/coop/batches/{batch.id}/labels.pdf?{query}")
+    assert refused.status_code == 303 and refused.location.endswith(f"/coop/batches/{batch.id}")
+    why = "编号范围颠倒" if query in ("first=8&last=3", "last=0") else "该编号范围内没有已发放的标签"
+    assert why in client.get(refused.location).text  # said on the batch page, where the sheet's choices are
 
 
 def test_quantities_show_their_unit_in_words(login_as, make_batch):
@@ -167,3 +170,11 @@ def test_past_the_quota_the_page_names_how_many_are_left(login_as, make_batch):
     assert client.post(f"/coop/batches/{batch.id}/labels?lang=en", data={"count": "8"}).status_code == 302
     over = client.post(f"/coop/batches/{batch.id}/labels?lang=en", data={"count": "5"})
     assert over.status_code == 422 and "at most 2 more" in over.text and "%(left)s" not in over.text
+
+
+def test_a_large_quantity_reads_as_people_write_it(login_as, make_batch):
+    batch = make_batch(quantity=1234567)
+    client = login_as("coop")
+    assert "1,234,567" in client.get(f"/coop/batches/{batch.id}").text
+    listing = client.get("/coop/batches").text
+    assert "1,234,567" in listing and "e+" not in listing

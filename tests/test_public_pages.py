@@ -101,3 +101,23 @@ def test_the_language_link_keeps_the_pages_query(client, world):
 def test_the_consumer_pages_language_link_keeps_the_code(client, world):
     link = _language_link(client.get("/report?code=CAAQ1234&lang=zh").text, "en")
     assert parse_qs(link[1:]) == {"code": ["CAAQ1234"], "lang": ["en"]}
+
+
+def test_an_expired_form_says_what_to_do_in_chinese_and_leads_back(make_app, world):
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    refused = client.post(
+        "/report",
+        data={"description": "包装上的二维码是印上去的"},
+        headers={"Referer": "http://localhost/report?code=AB"},
+    )
+    assert refused.status_code == 400
+    assert "表单已过期或已提交过" in refused.text and 'href="/report?code=AB"' in refused.text
+
+
+def test_the_language_switch_on_a_refused_form_goes_to_the_page_the_form_came_from(client, world):
+    refused = client.post(
+        "/report?lang=zh", data={"description": "假"}, headers={"Referer": "http://localhost/report?code=AB"}
+    )
+    assert refused.status_code == 422
+    switch = refused.text.split('hreflang="en"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    assert switch == "/report?code=AB&lang=en"

@@ -298,3 +298,24 @@ def test_a_licence_action_from_a_case_reaches_the_renewal_the_labels_answer_to(l
     assert db.get(Licence, renewal.id).state == "revoked" and db.get(Licence, world["licence_a"].id).state == "active"
     assert "已撤销" in desk.get(f"/regulator/reports/{report.id}").text
     assert client.get(f"/api/v1/verify/{report.code}").json["verdict"] == "revoked"
+
+
+def test_the_case_page_lists_what_was_done_about_it_besides_its_steps(login_as, db, report, world):
+    desk = login_as("regulator")
+    regulator = world["users"]["regulator"]
+    assigned = desk.post(f"/regulator/reports/{report.id}/assign", data={"assign-assignee": regulator.id})
+    assert '<p class="flash success" role="status">分派举报</p>' in desk.get(assigned.location).text
+    desk.post(f"/regulator/reports/{report.id}/recall", data={"recall-reason": "核实为假冒标签流通批次"})
+    suspended = desk.post(f"/regulator/reports/{report.id}/licence/suspend", data={"licence-reason": "暂停待查"})
+    page = desk.get(suspended.location).text
+    actions = page.split("举报以来采取的措施")[1].split("</table>")[0]
+    assert "核实为假冒标签流通批次" in actions and "暂停待查" in actions and regulator.email in actions
+    assert '<p class="flash success" role="status">暂停使用许可</p>' in page
+    assert "分派举报" in actions and "召回批次" in actions and "暂停使用许可" in actions
+
+
+def test_irreversible_steps_ask_first(login_as, report, world):
+    case = login_as("regulator").get(f"/regulator/reports/{report.id}").text
+    assert 'data-confirm="确定召回该批次？此操作不可撤回。"' in case
+    assert 'data-confirm="确定撤销该使用许可？此操作不可撤回。"' in case
+    assert "confirm.js" in case

@@ -38,7 +38,9 @@ def create_user(
 ) -> User:
     email = email.strip().lower()
     if "@" not in email or len(email) > 254:
-        raise DomainError("invalid_email", N_("not an e-mail address"), fields={"email": N_("invalid")})
+        raise DomainError(
+            "invalid_email", N_("not an e-mail address"), fields={"email": N_("write an address like name@example.cn")}
+        )
     if role not in ROLES:
         raise DomainError("invalid_role", f"role must be one of {', '.join(ROLES)}", fields={"role": N_("invalid")})
     problem = password_problem(password)

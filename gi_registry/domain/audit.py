@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import and_, or_, text
 from sqlalchemy import event as sa_event
-from sqlalchemy import text
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, func, select
 
@@ -150,6 +150,12 @@ def _broken_link(previous_id: int, event_id: int) -> str:
 def chain_head(*, session: Session) -> Head | None:
     newest = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(1)).first()
     return Head(newest.id, newest.hash) if newest else None
+
+
+def about(*, session: Session, subjects: list[tuple[str, object]], since: datetime) -> list[AuditEvent]:
+    """The events on any of these (kind, id) objects since a moment, oldest first."""
+    on_any = or_(*(and_(AuditEvent.entity_type == kind, AuditEvent.entity_id == str(key)) for kind, key in subjects))
+    return list(session.exec(select(AuditEvent).where(on_any, AuditEvent.at >= since).order_by(AuditEvent.id)))
 
 
 def history(*, session: Session, entity_type: str, entity_id) -> list[AuditEvent]:

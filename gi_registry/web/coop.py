@@ -209,11 +209,15 @@ def batch_labels_pdf(batch_id: int):
     grid = request.args.get("grid", "a4-65")
     first = max(request.args.get("first", 1, type=int) or 1, 1)
     last = request.args.get("last", None, type=int)
-    return downloads.sheet_pdf(
-        batch,
-        get_session().get(Product, batch.product_id),
-        grid=grid,
-        first=first,
-        last=last,
-        include_batch_code=request.args.get("batch_code") == "1",
-    )
+    try:
+        return downloads.sheet_pdf(
+            batch,
+            get_session().get(Product, batch.product_id),
+            grid=grid,
+            first=first,
+            last=last,
+            include_batch_code=request.args.get("batch_code") == "1",
+        )
+    except DomainError as error:  # back to the batch, where the sheet's choices are, with the reason
+        flash(_(error.message, **error.params), "error")
+        return redirect(url_for("coop.batch_detail", batch_id=batch.id), 303)

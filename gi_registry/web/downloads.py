@@ -94,6 +94,13 @@ def sheet_pdf(
     check_grid(grid)
     if batch.labels_issued == 0 and not include_batch_code:
         raise DomainError("no_labels", N_("issue labels before printing them"), status=409)
+    if last is not None and last < first:
+        raise DomainError(
+            "empty_range",
+            N_("the range runs backwards: the first serial comes after the last"),
+            status=422,
+            fields={"first": N_("from 1 to the last label issued, first before last")},
+        )
     last_wanted = batch.labels_issued if last is None else min(last, batch.labels_issued)
     if not include_batch_code and first > last_wanted:
         # A reversed range, or one past the last label issued, would print a blank sheet.

@@ -98,7 +98,12 @@ class LicenceActionForm(FlaskForm):
 class BatchForm(FlaskForm):
     product_code = SelectField(_l("Product"))
     quantity = FiniteDecimalField(
-        _l("Quantity"), places=3, validators=[InputRequired(), NumberRange(min=0.001, max=1e9)]
+        _l("Quantity"),
+        places=3,
+        validators=[
+            InputRequired(),
+            NumberRange(min=0.001, max=1e9, message=_l("more than 0 and at most 1,000,000,000")),
+        ],
     )
     unit = SelectField(_l("Unit"), choices=[("kg", _l("kg")), ("t", _l("tonnes")), ("jin", _l("jin (0.5 kg)"))])
     harvested_on = DateField(_l("Harvest or production date"), validators=[DataRequired()])

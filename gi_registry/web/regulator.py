@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from sqlmodel import select
 
 from ..db import get_session
-from ..domain import DomainError, NotFound, batches, registry, reports
-from ..i18n import REPORT_STATUS_LABELS
+from ..domain import DomainError, NotFound, audit, batches, registry, reports
+from ..i18n import REPORT_STATUS_LABELS, action_label
 from ..models import REPORT_STATES, STAFF, Area, Batch, Licence, Licensee, Product, ReportPhoto, User, utcnow
 from .access import page_user, roles_required
 from .forms import AssignForm, LicenceActionForm, RecallForm, ReportStepForm, refused
@@ -67,6 +67,15 @@ def _governing_licence(session, batch: Batch) -> Licence:
     return registry.governing_licence(session=session, licence=licence, today=registry.registry_today())
 
 
+def _actions_since(session, report, batch, licence) -> list:
+    """What was done about the case besides its steps: assignment, and the batch's and licence's changes
+    since it was filed (from the case or elsewhere), as the audit log holds them."""
+    subjects = [("report", report.id)] + ([("batch", batch.id), ("licence", licence.id)] if batch else [])
+    events = audit.about(session=session, subjects=subjects, since=report.created_at)
+    # The steps are the case history already.
+    return [event for event in events if event.entity_type != "report" or event.action == "report.assign"]
+
+
 def _render_case(report, *, step=None, assign=None, status: int = 200):
     session = get_session()
     default_step, default_assign = _case_forms(report)
@@ -82,6 +91,7 @@ def _render_case(report, *, step=None, assign=None, status: int = 200):
         licence_form=LicenceActionForm(prefix="licence"),
         photos=reports.photos_of(session=session, report=report),
         events=reports.events_of(session=session, report=report),
+        actions=_actions_since(session, report, batch, licence),
         history=reports.code_history(session=session, report=report),
         batch=batch,
         licence=licence,
@@ -134,6 +144,7 @@ def assign(report_id: int):
         try:
             reports.assign(session=session, report=report, assignee=assignee, actor=page_user())
             session.commit()
+            flash(action_label("report.assign"), "success")
             return redirect(url_for("regulator.case", report_id=report.id))
         except DomainError as error:
             session.rollback()
@@ -187,7 +198,7 @@ def licence_action(report_id: int, action: str):
         licence = _governing_licence(session, batch)
         registry.change_licence_state(session=session, licence=licence, action=action, reason=reason, actor=page_user())
 
-    return _act_on_case(report_id, LicenceActionForm(prefix="licence"), act, _("Licence updated."))
+    return _act_on_case(report_id, LicenceActionForm(prefix="licence"), act, action_label(f"licence.{action}"))
 
 
 @bp.get("/photos/<name>")
