@@ -115,6 +115,26 @@ def test_the_queue_filters_and_marks_overdue_cases(login_as, db, report, world):
     assert report.tracking_no not in client.get("/regulator/reports?from=2099-01-01").text
 
 
+def test_the_queue_finds_a_case_by_part_of_its_number_by_who_has_it_and_while_open(
+    login_as, db, report, world, file_report
+):
+    other = file_report(reports.ReportInput(description="另一份举报：包装可疑"))
+    desk = login_as("regulator")
+    tail = report.tracking_no[-4:].lower()  # as read out over the phone
+    found = desk.get(f"/regulator/reports?q={tail}").text
+    assert report.tracking_no in found and other.tracking_no not in found
+    wildcard = desk.get("/regulator/reports?q=%25").text  # a % is a character to find, not a wildcard
+    assert report.tracking_no not in wildcard and other.tracking_no not in wildcard
+    desk.post(f"/regulator/reports/{report.id}/assign", data={"assign-assignee": world["users"]["regulator"].id})
+    mine = desk.get("/regulator/reports?mine=1").text
+    assert report.tracking_no in mine and other.tracking_no not in mine
+    other.status = "closed"
+    db.add(other)
+    db.commit()
+    still_open = desk.get("/regulator/reports?status=open").text
+    assert report.tracking_no in still_open and other.tracking_no not in still_open
+
+
 def test_the_queue_and_the_case_count_days_and_times_in_china(login_as, client, db, world, file_report):
     """Filed at 16:30 UTC on 28 November, which is 00:30 on the 29th in Ziyang."""
     data = reports.ReportInput(description="半夜买到的假柠檬")

@@ -176,11 +176,16 @@ def events_of(*, session: Session, report: Report) -> list[ReportEvent]:
 
 @dataclass
 class ReportFilter:
-    status: str = ""
+    status: str = ""  # a status, or OPEN for every one but closed
     product_code: str = ""
     county_code: str = ""
     filed_from: datetime | None = None
     filed_to: datetime | None = None
+    tracking_no: str = ""  # a part of the number, as read out over the phone
+    assigned_to: int | None = None
+
+
+OPEN = "open"
 
 
 def search_reports(*, session: Session, where: ReportFilter, page: int, per_page: int):
@@ -191,8 +196,14 @@ def search_reports(*, session: Session, where: ReportFilter, page: int, per_page
         .join(Product, Product.id == Batch.product_id, isouter=True)
         .join(Licensee, Licensee.id == Batch.licensee_id, isouter=True)
     )
-    if where.status:
+    if where.status == OPEN:
+        query = query.where(Report.status != "closed")
+    elif where.status:
         query = query.where(Report.status == where.status)
+    if where.tracking_no:
+        query = query.where(col(Report.tracking_no).contains(where.tracking_no.strip().upper(), autoescape=True))
+    if where.assigned_to is not None:
+        query = query.where(Report.assigned_to == where.assigned_to)
     if where.product_code:
         query = query.where(Product.code == where.product_code)
     if where.county_code:

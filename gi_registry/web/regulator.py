@@ -34,6 +34,8 @@ def queue():
         county_code=request.args.get("county", ""),
         filed_from=_day_arg("from"),
         filed_to=_day_arg("to", days_after=1),
+        tracking_no=request.args.get("q", "")[:24],
+        assigned_to=page_user().id if request.args.get("mine") == "1" else None,
     )
     rows, total = reports.search_reports(session=session, where=where, page=page, per_page=per_page)
     now, deadlines = utcnow(), current_app.config["REPORT_DEADLINES"]
