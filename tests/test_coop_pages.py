@@ -178,3 +178,9 @@ def test_a_large_quantity_reads_as_people_write_it(login_as, make_batch):
     assert "1,234,567" in client.get(f"/coop/batches/{batch.id}").text
     listing = client.get("/coop/batches").text
     assert "1,234,567" in listing and "e+" not in listing
+
+
+def test_a_recall_without_a_reason_says_so_at_the_top(login_as, make_batch):
+    batch = make_batch()
+    refused = login_as("coop").post(f"/coop/batches/{batch.id}/recall", data={"reason": ""})
+    assert refused.status_code == 422 and refused.text.index("未召回该批次") < refused.text.index("<h2>")

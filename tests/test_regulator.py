@@ -339,3 +339,9 @@ def test_irreversible_steps_ask_first(login_as, report, world):
     assert 'data-confirm="确定召回该批次？此操作不可撤回。"' in case
     assert 'data-confirm="确定撤销该使用许可？此操作不可撤回。"' in case
     assert "confirm.js" in case
+
+
+def test_a_case_action_without_a_reason_names_the_box_meant(login_as, report):
+    desk = login_as("regulator")
+    refused = desk.post(f"/regulator/reports/{report.id}/licence/suspend", data={"licence-reason": ""})
+    assert "暂停许可：请填写原因。" in desk.get(refused.location).text

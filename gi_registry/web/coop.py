@@ -180,6 +180,8 @@ def batch_recall(batch_id: int):
             session.rollback()
             session.refresh(batch)
             refused(form, error)
+    else:  # the recall form sits at the foot of the page: say at its top that nothing happened
+        flash(_("The batch was not recalled: see the reason below."), "error")
     return _render_detail(batch, LabelIssueForm(), form, status=422)
 
 

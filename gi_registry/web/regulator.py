@@ -161,12 +161,12 @@ def _case_batch(report) -> Batch:
     return batch
 
 
-def _act_on_case(report_id: int, form, act, done: str):
+def _act_on_case(report_id: int, form, act, done: str, step: str):
     """Run one case action that needs a reason; flash its outcome and go back to the case."""
     session = get_session()
     report = reports.get_report(session=session, report_id=report_id)
-    if not form.validate_on_submit():
-        flash(_("A reason is required."), "error")
+    if not form.validate_on_submit():  # the case page has several reason boxes: name the one meant
+        flash(_("%(step)s: a reason is required.", step=step), "error")
     else:
         try:
             act(session, _case_batch(report), form.reason.data)
@@ -186,9 +186,8 @@ def recall(report_id: int):
     def act(session, batch, reason):
         batches.recall_batch(session=session, batch=batch, reason=reason, actor=page_user())
 
-    return _act_on_case(
-        report_id, RecallForm(prefix="recall"), act, _("The batch is recalled; every scan of its labels now says so.")
-    )
+    done = _("The batch is recalled; every scan of its labels now says so.")
+    return _act_on_case(report_id, RecallForm(prefix="recall"), act, done, _("Recall the batch"))
 
 
 @bp.post("/reports/<id:report_id>/licence/<any(suspend, reinstate, revoke):action>")
@@ -200,7 +199,14 @@ def licence_action(report_id: int, action: str):
         licence = _governing_licence(session, batch)
         registry.change_licence_state(session=session, licence=licence, action=action, reason=reason, actor=page_user())
 
-    return _act_on_case(report_id, LicenceActionForm(prefix="licence"), act, action_label(f"licence.{action}"))
+    step = {
+        "suspend": _("Suspend the licence"),
+        "reinstate": _("Reinstate the licence"),
+        "revoke": _("Revoke the licence"),
+    }
+    return _act_on_case(
+        report_id, LicenceActionForm(prefix="licence"), act, action_label(f"licence.{action}"), step[action]
+    )
 
 
 @bp.get("/photos/<name>")
