@@ -32,6 +32,7 @@ def seed_demo() -> None:
     """Load the Ziyang products, the 资味 brand, demo licensees and accounts (safe to run again)."""
     from .seed.demo import seed, seed_batch
 
+    migrate.upgrade(current_app.config["DATABASE_URL"])  # a fresh database gets its schema first
     with session_scope() as session:
         created = seed(session=session)
         created += seed_batch(
@@ -43,12 +44,19 @@ def seed_demo() -> None:
     record = Path(current_app.config["GI_DEMO_ACCOUNTS_FILE"])
     new_accounts = [line for line in created if "password:" in line]
     if new_accounts:
-        with record.open("a", encoding="utf-8") as handle:
-            handle.write("\n".join(new_accounts) + "\n")
-        record.chmod(0o600)
+        _keep_demo_accounts(record, new_accounts)
     if record.exists():
         click.echo(f"demo accounts (kept in {record}):")
         click.echo(record.read_text(encoding="utf-8").rstrip())
+
+
+def _keep_demo_accounts(record: Path, lines: list[str]) -> None:
+    """One line per account: a database seeded afresh replaces the passwords of the one before."""
+    kept = record.read_text(encoding="utf-8").splitlines() if record.exists() else []
+    by_email = {line.split()[2]: line for line in kept + lines if len(line.split()) > 2}
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text("\n".join(by_email.values()) + "\n", encoding="utf-8")
+    record.chmod(0o600)
 
 
 @click.command("create-user")

@@ -58,7 +58,7 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'gi_registry.db'}",
         "GI_BASE_URL": env.get("GI_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "GI_UPLOAD_DIR": env.get("GI_UPLOAD_DIR") or str(instance_dir / "uploads"),
-        "GI_DEMO_ACCOUNTS_FILE": str(instance_dir / "demo-accounts.txt"),
+        "GI_DEMO_ACCOUNTS_FILE": env.get("GI_DEMO_ACCOUNTS_FILE") or str(instance_dir / "demo-accounts.txt"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _truthy(env.get("RATELIMIT_ENABLED", "true")),
         "RATELIMIT_HEADERS_ENABLED": True,

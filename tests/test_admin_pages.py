@@ -214,3 +214,25 @@ def test_licence_history_and_audit_log_say_what_happened_in_words(login_as, worl
     assert "使用许可 #" in audit and "licence #" not in audit
     english = client.get("/admin/audit?lang=en").text
     assert 'value="licensee" >Licensee</option>' in english and "Licence granted" in english
+
+
+def test_the_protected_area_is_chosen_with_checkboxes_and_one_is_needed(login_as, world):
+    admin = login_as("admin")
+    form = admin.get(f"/admin/products/{world['lemon'].id}/edit").text
+    boxes = form.split('class="checklist"')[1].split("</ul>")[0]
+    box = {item.split('value="')[1].split('"')[0]: item for item in boxes.split("<li>")[1:]}
+    assert "checked" in box["512021"] and "checked" not in box["512022"]  # the lemon's county, not Lezhi's
+    assert "required" not in boxes
+    refused = admin.post(
+        f"/admin/products/{world['lemon'].id}/edit",
+        data={
+            "code": "anyue-lemon",
+            "name": "安岳柠檬",
+            "name_en": "Anyue Lemon",
+            "kind": "gi_product",
+            "status": "active",
+            "kg_per_label": "0.5",
+            "batch_prefix": "AY",
+        },
+    )
+    assert refused.status_code == 422 and "请至少选择一个区域。" in refused.text

@@ -109,3 +109,16 @@ def test_create_user_makes_a_cooperative_account_for_its_licensee(app, world, db
     assert result.exit_code == 0, result.output
     user = db.exec(select(User).where(User.email == "new@test.cn")).one()
     assert user.licensee_id == world["coop_b"].id and user.password_hash.startswith("$argon2")
+
+
+def test_seed_demo_on_an_empty_database_makes_its_schema_and_keeps_one_password_per_account(make_app, tmp_path):
+    if not make_app().config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("an empty SQLite file stands for a fresh database")
+    record = tmp_path / "accounts.txt"
+    for name in ("first.db", "second.db"):  # two fresh databases seeded in turn, one record
+        fresh = make_app(DATABASE_URL=f"sqlite:///{tmp_path / name}", GI_DEMO_ACCOUNTS_FILE=str(record))
+        seeded = run(fresh, "seed-demo")
+        assert seeded.exit_code == 0, seeded.output
+        fresh.extensions["db_engine"].dispose()
+    lines = record.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 4 and lines[0].split()[-1] in seeded.output  # the second database's passwords only

@@ -16,10 +16,38 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..domain import DomainError
 from ..i18n import KIND_LABELS, ROLE_LABELS
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as checkboxes: unlike a multiple select, one plain click cannot drop all the others.
+
+    `at_least_one` instead of DataRequired, whose flag would mark every single box `required`."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, label=None, validators=None, *, at_least_one=None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.at_least_one = at_least_one
+
+    def pre_validate(self, form) -> None:
+        super().pre_validate(form)
+        if self.at_least_one and not self.data:
+            raise ValidationError(self.at_least_one)
 
 
 class FiniteDecimalField(DecimalField):
@@ -66,7 +94,7 @@ class ProductForm(FlaskForm):
         default="GI",
         validators=[DataRequired(), Regexp(r"^[A-Z]{1,6}$", message=_l("1 to 6 capital letters"))],
     )
-    area_codes = SelectMultipleField(_l("Protected production area"), validators=[DataRequired()])
+    area_codes = CheckboxesField(_l("Protected production area"), at_least_one=_l("Choose at least one area."))
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
 
 
