@@ -1,5 +1,7 @@
 """The hash-chained audit log finds an edited or a deleted event."""
 
+from datetime import timedelta
+
 from sqlalchemy import text
 
 from gi_registry.domain import audit, registry
@@ -96,7 +98,9 @@ def test_the_audit_page_lists_events_and_finds_tampering(login_as, db, world):
     _suspend_and_reinstate(db, world)
     client = login_as("regulator")
     page = client.get("/admin/audit?entity_type=licence").text
-    assert "licence.suspend" in page and "licence.reinstate" in page and "licensee.create" not in page
+    assert (
+        "licence.suspend</code>" in page and "licence.reinstate</code>" in page and "licensee.create</code>" not in page
+    )
     intact = client.get("/admin/audit?verify=1").text
     assert "哈希链完整" in intact and str(audit.chain_head(session=db)) in intact
     db.exec(text("UPDATE auditevent SET reason = 'x' WHERE id = 2"))
@@ -107,3 +111,17 @@ def test_the_audit_page_lists_events_and_finds_tampering(login_as, db, world):
 def test_cooperatives_and_anonymous_never_see_the_audit_log(login_as, world):
     assert login_as("coop").get("/admin/audit").status_code == 403
     assert login_as(None).get("/admin/audit").status_code == 302
+
+
+def test_the_audit_page_filters_by_action_and_day_and_links_each_object(login_as, db, world):
+    _suspend_and_reinstate(db, world)
+    admin = login_as("admin")
+    page = admin.get("/admin/audit?action=licence.suspend").text
+    licence_id = world["licence_a"].id
+    assert f'<a href="/admin/licences/{licence_id}">' in page and "licence.reinstate</code>" not in page
+    assert '<option value="licence.suspend" selected>' in page
+    today = registry.registry_today()
+    assert "licence.suspend</code>" in admin.get(f"/admin/audit?from={today}&to={today}").text
+    assert "licence.suspend</code>" not in admin.get(f"/admin/audit?to={today - timedelta(days=1)}").text
+    regulator = login_as("regulator").get("/admin/audit?entity_type=product").text
+    assert "/admin/products/" not in regulator  # product pages are the admin's

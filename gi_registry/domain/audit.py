@@ -167,7 +167,17 @@ def history(*, session: Session, entity_type: str, entity_id) -> list[AuditEvent
     return list(session.exec(query))
 
 
-def search(*, session: Session, entity_type: str = "", action: str = "", actor: str = "", page: int, per_page: int):
+def search(
+    *,
+    session: Session,
+    entity_type: str = "",
+    action: str = "",
+    actor: str = "",
+    since: datetime | None = None,
+    before: datetime | None = None,
+    page: int,
+    per_page: int,
+):
     """(events on this page, newest first, total)."""
     query = select(AuditEvent)
     if entity_type:
@@ -175,7 +185,11 @@ def search(*, session: Session, entity_type: str = "", action: str = "", actor: 
     if action:
         query = query.where(col(AuditEvent.action).startswith(action))
     if actor:
-        query = query.where(col(AuditEvent.actor).ilike(f"%{actor}%"))
+        query = query.where(col(AuditEvent.actor).icontains(actor, autoescape=True))
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    if before:
+        query = query.where(AuditEvent.at < before)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(col(AuditEvent.id).desc()).offset((page - 1) * per_page).limit(per_page))
     return list(rows), total

@@ -5,11 +5,11 @@ from flask_babel import gettext as _
 
 from ..db import get_session
 from ..domain import DomainError, audit, registry
-from ..i18n import local_name
-from ..models import STAFF, Product
+from ..i18n import ACTION_LABELS, local_name
+from ..models import REPORT_STATES, STAFF, Product
 from .access import page_user, roles_required
 from .forms import LicenceActionForm, LicenceForm, LicenseeForm, ProductForm, refused
-from .paging import Pagination, page_args
+from .paging import Pagination, china_day_arg, page_args
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -211,16 +211,48 @@ def licence_action(licence_id: int, action: str):
 # ---- the audit log -----------------------------------------------------------------------
 
 
+# Where an audited object is shown, for a link from its events; products and accounts open for admins only.
+_ENTITY_PAGES = {
+    "licence": ("admin.licence", "licence_id"),
+    "licensee": ("admin.licensee", "licensee_id"),
+    "batch": ("coop.batch_detail", "batch_id"),
+    "report": ("regulator.case", "report_id"),
+    "product": ("admin.product_form", "product_id"),
+    "user": ("accounts.show", "user_id"),
+}
+
+
+def _entity_link(event) -> str | None:
+    page = _ENTITY_PAGES.get(event.entity_type)
+    if page is None or not event.entity_id.isdigit():
+        return None
+    endpoint, arg = page
+    if event.entity_type in ("product", "user") and page_user().role != "admin":
+        return None
+    return url_for(endpoint, **{arg: int(event.entity_id)})
+
+
 @bp.get("/audit")
 @roles_required(*STAFF)
 def audit_log():
     session = get_session()
     page, per_page = page_args()
-    filters = {name: request.args.get(name, "") for name in ("entity_type", "action", "actor")}
-    events, total = audit.search(session=session, page=page, per_page=per_page, **filters)
+    filters = {name: request.args.get(name, "") for name in ("entity_type", "action", "actor", "from", "to")}
+    events, total = audit.search(
+        session=session,
+        page=page,
+        per_page=per_page,
+        entity_type=filters["entity_type"],
+        action=filters["action"],
+        actor=filters["actor"],
+        since=china_day_arg("from"),
+        before=china_day_arg("to", days_after=1),
+    )
     problems = audit.verify_chain(session=session) if request.args.get("verify") == "1" else None
     return render_template(
         "admin/audit.html",
+        entity_link=_entity_link,
+        actions=sorted(ACTION_LABELS) + [f"report.{status}" for status in REPORT_STATES if status != "new"],
         events=events,
         filters=filters,
         problems=problems,

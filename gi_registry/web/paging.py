@@ -1,12 +1,12 @@
 """Page numbers from the query string, bounded."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from math import ceil
 
 from flask import current_app, request
 
-from ..domain import N_, DomainError
+from ..domain import N_, DomainError, registry
 
 MAX_PAGE = 10**9  # as the API's: the offset must fit the database's integers
 # Filters add and subtract days and months; the calendar's own ends would overflow, and no record is near them.
@@ -45,3 +45,9 @@ class Pagination:
     @property
     def pages(self) -> int:
         return max(ceil(self.total / self.per_page), 1)
+
+
+def china_day_arg(name: str, *, days_after: int = 0) -> datetime | None:
+    """A YYYY-MM-DD filter, a day in China, as an instant: its start, or a later day's for an end bound."""
+    day = date_arg(name)
+    return registry.china_midnight(day + timedelta(days=days_after)) if day else None

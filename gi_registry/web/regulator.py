@@ -1,6 +1,5 @@
 """The regulator's desk: the report queue, the case page, and the actions a case can lead to."""
 
-from datetime import datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
@@ -12,15 +11,9 @@ from ..i18n import REPORT_STATUS_LABELS, action_label
 from ..models import REPORT_STATES, STAFF, Area, Batch, Licence, Licensee, Product, ReportPhoto, User, utcnow
 from .access import page_user, roles_required
 from .forms import AssignForm, LicenceActionForm, RecallForm, ReportStepForm, refused
-from .paging import Pagination, date_arg, page_args
+from .paging import Pagination, china_day_arg, page_args
 
 bp = Blueprint("regulator", __name__, url_prefix="/regulator")
-
-
-def _day_arg(name: str, *, days_after: int = 0) -> datetime | None:
-    """A YYYY-MM-DD filter, a day in China, as an instant: the start of that day, or of a later one for an end bound."""
-    day = date_arg(name)
-    return registry.china_midnight(day + timedelta(days=days_after)) if day else None
 
 
 @bp.get("/reports")
@@ -32,8 +25,8 @@ def queue():
         status=request.args.get("status", ""),
         product_code=request.args.get("product", ""),
         county_code=request.args.get("county", ""),
-        filed_from=_day_arg("from"),
-        filed_to=_day_arg("to", days_after=1),
+        filed_from=china_day_arg("from"),
+        filed_to=china_day_arg("to", days_after=1),
         tracking_no=request.args.get("q", "")[:24],
         assigned_to=page_user().id if request.args.get("mine") == "1" else None,
     )
