@@ -194,6 +194,9 @@ def same_site_referrer() -> str | None:
     referrer = urlsplit(request.referrer or "")
     if referrer.netloc != request.host or (request.method == "GET" and referrer.path == request.path):
         return None
+    # Our host, but a path like //other.example/x is still a link elsewhere (the check of access.safe_next).
+    if not referrer.path.startswith("/") or referrer.path.startswith("//") or "\\" in referrer.path:
+        return None
     return referrer.path + (f"?{referrer.query}" if referrer.query else "")
 
 
@@ -214,7 +217,8 @@ def select_locale() -> str:
 
 def page_url(page: int) -> str:
     """This page's URL with another page number, keeping the filters."""
-    args = request.args.to_dict()
+    # Arguments url_for would take as its own (_method, _external, _anchor) are no filters: dropped.
+    args = {key: value for key, value in request.args.items() if not key.startswith("_")}
     args["page"] = page
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 

@@ -199,3 +199,20 @@ def test_anonymous_visitors_are_sent_to_log_in_before_changing_a_password(client
     for method in ("GET", "POST"):
         response = client.open("/account/password", method=method, data={"current": "x", "new": "y", "repeat": "y"})
         assert response.status_code == 302 and "/login" in response.location
+
+
+def test_a_login_starts_a_fresh_session_keeping_only_the_language(make_app, world):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    page = client.get("/login?lang=en").text
+    before = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    with client.session_transaction() as cookie:
+        planted = cookie.get("csrf_token")
+    answer = client.post(
+        "/login", data={"email": "admin@test.cn", "password": "correct-horse-42", "csrf_token": before}
+    )
+    assert answer.status_code == 302
+    with client.session_transaction() as cookie:
+        assert cookie.get("csrf_token") != planted and cookie.get("lang") == "en"
+    stale = client.post("/admin/accounts/new", data={"email": "new@test.cn", "role": "regulator", "csrf_token": before})
+    assert stale.status_code == 400  # the token from before the login is no good after it

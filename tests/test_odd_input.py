@@ -116,3 +116,37 @@ def test_a_jpeg_comment_does_not_survive_the_re_encoding():
 def test_a_json_body_nested_too_deep_is_a_bad_request(client, world, depth):
     response = client.post("/api/v1/reports", data="[" * depth + "]" * depth, content_type="application/json")
     assert response.status_code in (400, 422)
+
+
+def test_a_referer_naming_another_site_through_our_host_gives_no_link_there(client, world):
+    sneaky = {"Referer": "http://localhost//evil.example/x?a=1"}
+    assert "evil.example" not in client.get("/no-such-page", headers=sneaky).text
+    refused = client.post("/login", data={"email": "x@test.cn", "password": "wrong"}, headers=sneaky)
+    assert "evil.example" not in refused.text
+
+
+def test_arguments_url_for_would_take_as_its_own_are_no_filters(client, world):
+    page = client.get("/licensees?per_page=1&_method=PUT&_external=1&_anchor=x")
+    assert page.status_code == 200 and "http://" not in page.text.split("<main>")[1].split("</main>")[0]
+
+
+def test_a_batch_prefix_with_a_line_break_is_refused(login_as, world, db):
+    from gi_registry.models import Product
+
+    admin = login_as("admin")
+    answer = admin.post(
+        f"/admin/products/{world['lemon'].id}/edit",
+        data={
+            "code": "anyue-lemon",
+            "name": "安岳柠檬",
+            "name_en": "Anyue Lemon",
+            "kind": "gi_product",
+            "status": "active",
+            "kg_per_label": "0.5",
+            "batch_prefix": "AY\n",
+            "area_codes": ["512021"],
+        },
+    )
+    assert answer.status_code == 422
+    db.expire_all()
+    assert db.get(Product, world["lemon"].id).batch_prefix == "AY"

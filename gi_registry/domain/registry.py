@@ -1,5 +1,6 @@
 """Products, areas, licensees, licences and the rules that bind them."""
 
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
@@ -130,6 +131,8 @@ def _check_product(*, session: Session, data: ProductInput, existing: Product | 
         fields["area_codes"] = N_("unknown area code")
     if data.kg_per_label <= 0:
         fields["kg_per_label"] = N_("must be positive")
+    if not re.fullmatch(r"[A-Z]{1,6}", data.batch_prefix):  # it starts every batch number and file name
+        fields["batch_prefix"] = N_("1 to 6 capital letters")
     if fields:
         raise DomainError("invalid_product", N_("the product cannot be saved"), fields=fields)
 

@@ -1,6 +1,7 @@
 """Login and logout for the staff pages."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -26,11 +27,20 @@ def login():
         user = authenticate(session=session, email=form.email.data, password=form.password.data)
         session.commit()
         if user is not None:
+            _fresh_session()
             login_user(LoginUser(user))
             target = safe_next(request.args.get("next")) or url_for(HOME_BY_ROLE[user.role])
             return redirect(target)
         flash(_("Wrong e-mail or password."), "error")
     return render_template("auth/login.html", form=form)
+
+
+def _fresh_session() -> None:
+    """Nothing from before the login carries over (its CSRF token above all), but the language chosen."""
+    lang = flask_session.get("lang")
+    flask_session.clear()
+    if lang:
+        flask_session["lang"] = lang
 
 
 @bp.post("/logout")

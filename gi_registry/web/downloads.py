@@ -4,6 +4,7 @@ import csv
 import io
 import itertools
 import json
+import re
 
 from flask import Response, current_app, stream_with_context
 
@@ -34,6 +35,7 @@ def check_grid(grid: str) -> None:
 
 
 def _attachment(name: str) -> dict:
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", name)  # batch numbers are plain; a header takes nothing else
     return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"}
 
 

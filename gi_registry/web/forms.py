@@ -92,7 +92,7 @@ class ProductForm(FlaskForm):
     batch_prefix = StringField(
         _l("Batch number prefix"),
         default="GI",
-        validators=[DataRequired(), Regexp(r"^[A-Z]{1,6}$", message=_l("1 to 6 capital letters"))],
+        validators=[DataRequired(), Regexp(r"^[A-Z]{1,6}\Z", message=_l("1 to 6 capital letters"))],
     )
     area_codes = CheckboxesField(_l("Protected production area"), at_least_one=_l("Choose at least one area."))
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])

@@ -1,6 +1,5 @@
 """The regulator's desk: the report queue, the case page, and the actions a case can lead to."""
 
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from sqlmodel import select
