@@ -268,3 +268,25 @@ def labelled(db, make_batch, keys):
     db.commit()
     codes = [batches.label_for(batch=batch, serial=s, keys=keys, base_url="").code for s in range(11)]
     return batch, codes
+
+
+@pytest.fixture
+def edit_lemon(login_as, world):
+    """Post the lemon's product form as the admin, with some fields changed (None leaves a field out)."""
+
+    def post(**changes):
+        data = {
+            "code": "anyue-lemon",
+            "name": "安岳柠檬",
+            "name_en": "Anyue Lemon",
+            "kind": "gi_product",
+            "status": "active",
+            "kg_per_label": "0.5",
+            "batch_prefix": "AY",
+            "area_codes": ["512021"],
+            **changes,
+        }
+        data = {name: value for name, value in data.items() if value is not None}
+        return login_as("admin").post(f"/admin/products/{world['lemon'].id}/edit", data=data)
+
+    return post

@@ -169,23 +169,11 @@ def test_a_pasted_uscc_with_spaces_and_lower_case_is_accepted(login_as, db):
     assert db.exec(select(Licensee).where(Licensee.uscc == "93512002MA6Y10M03N")).one()
 
 
-def test_a_products_code_cannot_change_once_registered(login_as, db, world):
+def test_a_products_code_cannot_change_once_registered(login_as, db, world, edit_lemon):
     client = login_as("admin")
     lemon = world["lemon"]
     assert "readonly" in client.get(f"/admin/products/{lemon.id}/edit").text.split('name="code"')[1].split(">")[0]
-    response = client.post(
-        f"/admin/products/{lemon.id}/edit",
-        data={
-            "code": "lemon-renamed",
-            "name": "安岳柠檬",
-            "name_en": "Anyue Lemon",
-            "kind": "gi_product",
-            "status": "active",
-            "kg_per_label": "0.5",
-            "batch_prefix": "AY",
-            "area_codes": ["512021"],
-        },
-    )
+    response = edit_lemon(code="lemon-renamed")
     assert response.status_code == 422
     db.expire_all()
     assert db.get(Product, lemon.id).code == "anyue-lemon"
@@ -216,23 +204,12 @@ def test_licence_history_and_audit_log_say_what_happened_in_words(login_as, worl
     assert 'value="licensee" >Licensee</option>' in english and "Licence granted" in english
 
 
-def test_the_protected_area_is_chosen_with_checkboxes_and_one_is_needed(login_as, world):
+def test_the_protected_area_is_chosen_with_checkboxes_and_one_is_needed(login_as, world, edit_lemon):
     admin = login_as("admin")
     form = admin.get(f"/admin/products/{world['lemon'].id}/edit").text
     boxes = form.split('class="checklist"')[1].split("</ul>")[0]
     box = {item.split('value="')[1].split('"')[0]: item for item in boxes.split("<li>")[1:]}
     assert "checked" in box["512021"] and "checked" not in box["512022"]  # the lemon's county, not Lezhi's
     assert "required" not in boxes
-    refused = admin.post(
-        f"/admin/products/{world['lemon'].id}/edit",
-        data={
-            "code": "anyue-lemon",
-            "name": "安岳柠檬",
-            "name_en": "Anyue Lemon",
-            "kind": "gi_product",
-            "status": "active",
-            "kg_per_label": "0.5",
-            "batch_prefix": "AY",
-        },
-    )
+    refused = edit_lemon(area_codes=None)
     assert refused.status_code == 422 and "请至少选择一个区域。" in refused.text

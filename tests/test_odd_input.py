@@ -130,23 +130,10 @@ def test_arguments_url_for_would_take_as_its_own_are_no_filters(client, world):
     assert page.status_code == 200 and "http://" not in page.text.split("<main>")[1].split("</main>")[0]
 
 
-def test_a_batch_prefix_with_a_line_break_is_refused(login_as, world, db):
+def test_a_batch_prefix_with_a_line_break_is_refused(world, db, edit_lemon):
     from gi_registry.models import Product
 
-    admin = login_as("admin")
-    answer = admin.post(
-        f"/admin/products/{world['lemon'].id}/edit",
-        data={
-            "code": "anyue-lemon",
-            "name": "安岳柠檬",
-            "name_en": "Anyue Lemon",
-            "kind": "gi_product",
-            "status": "active",
-            "kg_per_label": "0.5",
-            "batch_prefix": "AY\n",
-            "area_codes": ["512021"],
-        },
-    )
+    answer = edit_lemon(batch_prefix="AY\n")
     assert answer.status_code == 422
     db.expire_all()
     assert db.get(Product, world["lemon"].id).batch_prefix == "AY"
