@@ -466,6 +466,7 @@ def test_a_dry_run_lists_every_problem_of_every_row_and_writes_nothing(login_as,
     ):
         assert expected in page, expected
     assert "好合作社" not in page  # the clean row is counted, not listed
+    assert "disabled" in page.split('id="run_import"')[0].rsplit("<input", 1)[1]  # fix the file first
     assert counts(db) == before
 
 
@@ -474,6 +475,7 @@ def test_a_clean_dry_run_writes_nothing_and_offers_the_import(login_as, db):
     before = counts(db)
     response = upload(client, SAMPLE.read_bytes())
     assert response.status_code == 200 and "No problems found (rows checked: 4)" in response.text
+    assert "disabled" not in response.text.split('id="run_import"')[0].rsplit("<input", 1)[1]
     assert counts(db) == before
 
 
