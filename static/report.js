@@ -17,5 +17,11 @@
     return !text;
   }
   input.addEventListener("change", show);
+  // A field being corrected no longer shows the server's complaint about what it held before.
+  form.addEventListener("input", function (event) {
+    var field = event.target.closest && event.target.closest(".field");
+    if (!field) return;
+    Array.prototype.forEach.call(field.querySelectorAll("p.error"), function (p) { p.hidden = true; });
+  });
   form.addEventListener("submit", function (event) { if (!show()) event.preventDefault(); });
 })();

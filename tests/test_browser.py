@@ -146,3 +146,14 @@ def test_a_regulator_works_a_case_from_new_to_closed_with_a_recall(browser, live
     for note in ("受理", "现场核查", "确认假冒", "结案"):
         assert note in history
     assert desk.locator("select[name=step-status]").count() == 0  # nothing follows `closed`
+
+
+def test_a_field_being_corrected_drops_the_servers_old_complaint(browser, live):
+    phone = browser.new_context(**PHONE).new_page()
+    phone.goto(f"{live.url}/report")
+    phone.locator("textarea[name=description]").fill("假")
+    phone.get_by_role("button", name="提交举报").click()
+    complaint = phone.locator(".field.has-error p.error")
+    assert complaint.is_visible() and "至少写 5 个字" in complaint.inner_text()
+    phone.locator("textarea[name=description]").fill("标签上的二维码扫不出来")
+    assert not complaint.is_visible()
