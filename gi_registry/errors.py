@@ -60,6 +60,8 @@ def _on_http_error(error: HTTPException):
     messages = {
         400: _("This form has expired or was sent twice. Go back, reload the page and send it again.")
         if isinstance(error, CSRFError)
+        else error.description
+        if error.description != type(error).description  # the app's own reason
         else _("The request could not be understood."),
         403: _("You are not allowed to see this page."),
         404: _("Page not found."),

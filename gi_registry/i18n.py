@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from flask import Flask, current_app, request, session, url_for
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
 
 from .domain.registry import CHINA
 from .extensions import babel
@@ -180,7 +181,7 @@ def lang_url(lang: str, **extra) -> str:
 
     A page drawn for a form sent (a refusal) switches on the page the form came from, as its own address
     takes only forms."""
-    if request.method == "GET":
+    if request.method == "GET" or _takes_get(request.path):
         return query_with(lang=lang, **extra)
     came_from = same_site_referrer()
     if came_from is None:
@@ -197,7 +198,17 @@ def same_site_referrer() -> str | None:
     # Our host, but a path like //other.example/x is still a link elsewhere (the check of access.safe_next).
     if not referrer.path.startswith("/") or referrer.path.startswith("//") or "\\" in referrer.path:
         return None
+    if not _takes_get(referrer.path):  # a form's address, after a refusal drawn there: no page to go back to
+        return None
     return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+
+
+def _takes_get(path: str) -> bool:
+    try:
+        current_app.url_map.bind(request.host).match(path, method="GET")
+    except HTTPException:  # not found, only for other methods, or a redirect
+        return False
+    return True
 
 
 def verdict_headline(verdict: str) -> str:

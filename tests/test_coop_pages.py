@@ -133,9 +133,12 @@ def test_a_label_range_with_no_issued_label_is_refused_not_printed_blank(login_a
     client = login_as("coop")
     assert client.get(f"/coop/batches/{batch.id}/labels.pdf?first=3&last=8").status_code == 200
     refused = client.get(f"/coop/batches/{batch.id}/labels.pdf?{query}")
-    assert refused.status_code == 303 and refused.location.endswith(f"/coop/batches/{batch.id}")
+    assert refused.status_code == 303 and refused.location == f"/coop/batches/{batch.id}?{query}"  # choices kept
     why = "编号范围颠倒" if query in ("first=8&last=3", "last=0") else "该编号范围内没有已发放的标签"
-    assert why in client.get(refused.location).text  # said on the batch page, where the sheet's choices are
+    back = client.get(refused.location).text
+    assert why in back  # said on the batch page, where the sheet's choices are, as they were made
+    for name, value in (pair.split("=") for pair in query.split("&")):
+        assert f'name="{name}" min="1" max="10" value="{value}"' in back
 
 
 def test_quantities_show_their_unit_in_words(login_as, make_batch):

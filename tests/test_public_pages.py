@@ -114,10 +114,26 @@ def test_an_expired_form_says_what_to_do_in_chinese_and_leads_back(make_app, wor
     assert "表单已过期或已提交过" in refused.text and 'href="/report?code=AB"' in refused.text
 
 
-def test_the_language_switch_on_a_refused_form_goes_to_the_page_the_form_came_from(client, world):
-    refused = client.post(
-        "/report?lang=zh", data={"description": "假"}, headers={"Referer": "http://localhost/report?code=AB"}
-    )
+def test_the_language_switch_on_a_refused_form_goes_to_a_page_not_to_the_forms_address(login_as, make_batch, world):
+    client = login_as("coop")
+    batch = make_batch()
+    page = f"http://localhost/coop/batches/{batch.id}?grid=a4-24"
+    refused = client.post(f"/coop/batches/{batch.id}/recall", data={"reason": ""}, headers={"Referer": page})
     assert refused.status_code == 422
-    switch = refused.text.split('hreflang="en"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
-    assert switch == "/report?code=AB&lang=en"
+    assert lang_switch(refused.text) == f"/coop/batches/{batch.id}?grid=a4-24&lang=en"  # the batch page
+    again = client.post(
+        f"/coop/batches/{batch.id}/recall",
+        data={"reason": ""},
+        headers={"Referer": page.replace(f"{batch.id}?grid=a4-24", f"{batch.id}/recall")},
+    )
+    assert "/recall" not in lang_switch(again.text)  # a second refusal: the form's address is no page to go to
+    report = client.post("/report?code=AB", data={"description": "假"})  # this form's address is its page
+    assert lang_switch(report.text) == "?code=AB&lang=en"
+
+
+def lang_switch(page: str) -> str:
+    return page.split('hreflang="en"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+
+
+def test_the_apps_own_reason_for_a_bad_request_is_kept(client):
+    assert "NUL" in client.get("/licensees?q=a%00b").text

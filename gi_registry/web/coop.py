@@ -222,4 +222,4 @@ def batch_labels_pdf(batch_id: int):
         )
     except DomainError as error:  # back to the batch, where the sheet's choices are, with the reason
         flash(_(error.message, **error.params), "error")
-        return redirect(url_for("coop.batch_detail", batch_id=batch.id), 303)
+        return redirect(url_for("coop.batch_detail", batch_id=batch.id, **request.args.to_dict()), 303)
