@@ -5,7 +5,6 @@ in the custom format. The archive holds manifest.json, the database file and upl
 """
 
 import json
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -17,8 +16,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from .domain import photos
+
 FORMAT = 1
-PHOTO_NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")  # the names photos.store gives
 
 
 class BackupError(RuntimeError):
@@ -71,20 +71,20 @@ def backup(*, database_url: str, upload_dir: str, out_dir: str) -> Path:
         database_file = _dump_database(database_url, work)
         uploads = Path(upload_dir)
         # Only the photos the app wrote: a stray file there would make the archive one restore refuses.
-        photos = sorted(p.name for p in uploads.glob("*") if p.is_file() and PHOTO_NAME.match(p.name))
+        names = sorted(p.name for p in uploads.glob("*") if p.is_file() and photos.NAME.match(p.name))
         manifest = {
             "format": FORMAT,
             "created_at": stamp,
             "database": _kind(database_url),
             "database_file": database_file,
-            "uploads": photos,
+            "uploads": names,
         }
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
         partial = archive.with_suffix(".partial")
         with tarfile.open(partial, "w:gz") as tar:
             tar.add(work / "manifest.json", arcname="manifest.json")
             tar.add(work / database_file, arcname=database_file)
-            for name in photos:
+            for name in names:
                 tar.add(uploads / name, arcname=f"uploads/{name}")
         partial.rename(archive)  # a crash mid-write never leaves a file that looks complete
     return archive
@@ -114,7 +114,7 @@ def _check_contents(work: Path, dump: Path, manifest: dict) -> None:
         raise BackupError("the backup has no database file")
     _check_dump(manifest["database"], dump)
     # The manifest is data from a file; only names this app makes may be written.
-    if not all(isinstance(name, str) and PHOTO_NAME.match(name) for name in manifest["uploads"]):
+    if not all(isinstance(name, str) and photos.NAME.match(name) for name in manifest["uploads"]):
         raise BackupError("the backup lists an unexpected photo name")
     missing = [name for name in manifest["uploads"] if not (work / "uploads" / name).is_file()]
     if missing:

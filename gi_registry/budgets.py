@@ -31,15 +31,22 @@ def _exhausted(item, keys) -> TooManyRequests:
     return TooManyRequests(retry_after=max(int(reset - time.time()), 1))
 
 
+def _within_budget(way: str) -> None:
+    """Refuse (429) past any of the budget's limits, by the limiter's `test` (look only) or `hit` (spend)."""
+    if limiter.enabled:  # a disabled limiter has no strategy to ask
+        count = getattr(limiter.limiter, way)
+        for item, *keys in _budget():
+            if not count(item, *keys):
+                raise _exhausted(item, keys)
+
+
 def report_budget_checked(view):
     """Refuse (429) a report from an address whose budget is spent, before any work is done on it."""
 
     @wraps(view)
     def checked(*args, **kwargs):
-        if request.method == "POST" and limiter.enabled:
-            for item, *keys in _budget():
-                if not limiter.limiter.test(item, *keys):
-                    raise _exhausted(item, keys)
+        if request.method == "POST":
+            _within_budget("test")
         return view(*args, **kwargs)
 
     return checked
@@ -47,7 +54,4 @@ def report_budget_checked(view):
 
 def spend_report_budget() -> None:
     """Count one filed report; past the budget, 429, and the caller's transaction is rolled back."""
-    if limiter.enabled:
-        for item, *keys in _budget():
-            if not limiter.limiter.hit(item, *keys):
-                raise _exhausted(item, keys)
+    _within_budget("hit")

@@ -58,11 +58,7 @@ def _on_http_error(error: HTTPException):
             json_error(status, _CODES.get(status, "error"), error.description or error.name), error
         )
     messages = {
-        400: _("This form has expired or was sent twice. Go back, reload the page and send it again.")
-        if isinstance(error, CSRFError)
-        else error.description
-        if error.description != type(error).description  # the app's own reason
-        else _("The request could not be understood."),
+        400: _bad_request_message(error),
         403: _("You are not allowed to see this page."),
         404: _("Page not found."),
         429: _("Too many requests. Please wait a minute and try again."),
@@ -71,6 +67,14 @@ def _on_http_error(error: HTTPException):
     }
     response = _page(status, messages.get(status, error.description or error.name))
     return _with_retry_after(response, error)
+
+
+def _bad_request_message(error: HTTPException) -> str:
+    if isinstance(error, CSRFError):
+        return _("This form has expired or was sent twice. Go back, reload the page and send it again.")
+    if error.description != type(error).description:  # the app's own reason, not Werkzeug's stock text
+        return error.description
+    return _("The request could not be understood.")
 
 
 def _with_retry_after(answer, error: HTTPException):

@@ -29,6 +29,12 @@ KIND_LABELS = {
 }
 # In the order the account form offers them: the usual new account first, never an admin by default.
 ROLE_LABELS = {"cooperative": _l("cooperative"), "regulator": _l("regulator"), "admin": _l("registry admin")}
+# A licence action as the heading of its form, on the licence page and on a case.
+LICENCE_ACTION_TITLES = {
+    "suspend": _l("Suspend the licence"),
+    "reinstate": _l("Reinstate the licence"),
+    "revoke": _l("Revoke the licence"),
+}
 
 REPORT_STATUS_LABELS = {
     "new": _l("received"),
@@ -137,6 +143,7 @@ reason_text = _labels_of(REASON_TEXTS)
 report_status_label = _labels_of(REPORT_STATUS_LABELS)
 kind_label = _labels_of(KIND_LABELS)
 role_label = _labels_of(ROLE_LABELS)
+licence_action_title = _labels_of(LICENCE_ACTION_TITLES)
 status_label = _labels_of(STATUS_LABELS)
 
 
@@ -171,9 +178,12 @@ def local_name(obj) -> str:
 
 def query_with(**changes) -> str:
     """This page's query string with some arguments set, the others kept (a GS1 link's signature among them)."""
-    args = [(key, value) for key, value in request.args.items(multi=True) if key not in changes]
-    args += [(key, value) for key, value in changes.items() if value is not None]
-    return "?" + urlencode(args)
+    return _query(request.args.items(multi=True), changes)
+
+
+def _query(pairs, changes: dict) -> str:
+    kept = [(key, value) for key, value in pairs if key not in changes]
+    return "?" + urlencode(kept + [(key, value) for key, value in changes.items() if value is not None])
 
 
 def lang_url(lang: str, **extra) -> str:
@@ -187,7 +197,7 @@ def lang_url(lang: str, **extra) -> str:
     if came_from is None:
         return url_for("public.home", lang=lang)
     path, _mark, query = came_from.partition("?")
-    return path + "?" + urlencode([(key, value) for key, value in parse_qsl(query) if key != "lang"] + [("lang", lang)])
+    return path + _query(parse_qsl(query), {"lang": lang})
 
 
 def same_site_referrer() -> str | None:
@@ -252,6 +262,7 @@ def init_app(app: Flask) -> None:
         status_label=status_label,
         kind_label=kind_label,
         role_label=role_label,
+        licence_action_title=licence_action_title,
         page_url=page_url,
         report_status_label=report_status_label,
         verdict_headline=verdict_headline,

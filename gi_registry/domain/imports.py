@@ -136,15 +136,13 @@ class _ExcelNumber(int):
 
 
 def _cell_text(column: str, value) -> str:
-    if isinstance(value, _ExcelNumber) and column in DATE_COLUMNS and value.as_date():
-        return value.as_date()
+    if isinstance(value, _ExcelNumber) and column in DATE_COLUMNS and (day := value.as_date()):
+        return day
     return _text(value)
 
 
 def _text(value) -> str:
     """A cell's value as the text a person typed: whole numbers without ".0", dates as YYYY-MM-DD."""
-    if isinstance(value, _ExcelNumber):
-        return str(int(value))
     if value is None:
         return ""
     if isinstance(value, datetime):

@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 import secrets
 import warnings
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from . import N_, DomainError
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP"}
 MAX_SIDE = 2048  # what a regulator needs to see; bigger only costs storage
+NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")  # the names store() gives: nothing else is ever a photo
 
 
 @dataclass(frozen=True)

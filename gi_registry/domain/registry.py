@@ -114,6 +114,10 @@ class ProductInput:
     status: str = "active"
 
 
+# A product's batch-number prefix; \Z, not $, which would let a trailing line break through.
+BATCH_PREFIX = r"^[A-Z]{1,6}\Z"
+
+
 def _check_product(*, session: Session, data: ProductInput, existing: Product | None) -> None:
     fields = {}
     clash = session.exec(select(Product).where(Product.code == data.code)).first()
@@ -131,7 +135,7 @@ def _check_product(*, session: Session, data: ProductInput, existing: Product | 
         fields["area_codes"] = N_("unknown area code")
     if data.kg_per_label <= 0:
         fields["kg_per_label"] = N_("must be positive")
-    if not re.fullmatch(r"[A-Z]{1,6}", data.batch_prefix):  # it starts every batch number and file name
+    if not re.match(BATCH_PREFIX, data.batch_prefix):  # it starts every batch number and file name
         fields["batch_prefix"] = N_("1 to 6 capital letters")
     if fields:
         raise DomainError("invalid_product", N_("the product cannot be saved"), fields=fields)

@@ -28,7 +28,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..domain import DomainError
+from ..domain import DomainError, registry
 from ..i18n import KIND_LABELS, ROLE_LABELS
 
 
@@ -92,7 +92,7 @@ class ProductForm(FlaskForm):
     batch_prefix = StringField(
         _l("Batch number prefix"),
         default="GI",
-        validators=[DataRequired(), Regexp(r"^[A-Z]{1,6}\Z", message=_l("1 to 6 capital letters"))],
+        validators=[DataRequired(), Regexp(registry.BATCH_PREFIX, message=_l("1 to 6 capital letters"))],
     )
     area_codes = CheckboxesField(_l("Protected production area"), at_least_one=_l("Choose at least one area."))
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])

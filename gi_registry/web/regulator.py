@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from ..db import get_session
 from ..domain import DomainError, NotFound, audit, batches, registry, reports
-from ..i18n import REPORT_STATUS_LABELS, action_label
+from ..i18n import REPORT_STATUS_LABELS, action_label, licence_action_title
 from ..models import REPORT_STATES, STAFF, Area, Batch, Licence, Licensee, Product, ReportPhoto, User, utcnow
 from .access import page_user, roles_required
 from .forms import AssignForm, LicenceActionForm, RecallForm, ReportStepForm, refused
@@ -191,13 +191,12 @@ def licence_action(report_id: int, action: str):
         licence = _governing_licence(session, batch)
         registry.change_licence_state(session=session, licence=licence, action=action, reason=reason, actor=page_user())
 
-    step = {
-        "suspend": _("Suspend the licence"),
-        "reinstate": _("Reinstate the licence"),
-        "revoke": _("Revoke the licence"),
-    }
     return _act_on_case(
-        report_id, LicenceActionForm(prefix="licence"), act, action_label(f"licence.{action}"), step[action]
+        report_id,
+        LicenceActionForm(prefix="licence"),
+        act,
+        action_label(f"licence.{action}"),
+        licence_action_title(action),
     )
 
 
