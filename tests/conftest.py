@@ -3,7 +3,7 @@
 import os
 import shutil
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -290,3 +290,19 @@ def edit_lemon(login_as, world):
         return login_as("admin").post(f"/admin/products/{world['lemon'].id}/edit", data=data)
 
     return post
+
+
+@pytest.fixture
+def renewed_licence(db, world):
+    """The lemon cooperative's licence ran out yesterday and was renewed from today; returns the renewal."""
+    today = registry.registry_today()
+    world["licence_a"].valid_to = today - timedelta(days=1)
+    db.add(world["licence_a"])
+    return registry.grant_licence(
+        session=db,
+        licensee=world["coop_a"],
+        product_code="anyue-lemon",
+        valid_from=today,
+        valid_to=date(2099, 1, 1),
+        actor=None,
+    )

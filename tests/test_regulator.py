@@ -294,22 +294,10 @@ def test_a_case_goes_only_to_an_active_regulator(login_as, db, report, world):
     assert db.get(Report, report.id).assigned_to is None
 
 
-def test_a_licence_action_from_a_case_reaches_the_renewal_the_labels_answer_to(login_as, client, db, report, world):
-    from datetime import date
-
-    from gi_registry.domain import registry
-
-    today = registry.registry_today()
-    world["licence_a"].valid_to = today - timedelta(days=1)  # the batch was made under a licence that ran out …
-    db.add(world["licence_a"])
-    renewal = registry.grant_licence(  # … and was renewed
-        session=db,
-        licensee=world["coop_a"],
-        product_code="anyue-lemon",
-        valid_from=today,
-        valid_to=date(2099, 1, 1),
-        actor=None,
-    )
+def test_a_licence_action_from_a_case_reaches_the_renewal_the_labels_answer_to(
+    login_as, client, db, report, world, renewed_licence
+):
+    renewal = renewed_licence  # the batch was made under a licence that ran out and was renewed
     db.commit()
     desk = login_as("regulator")
     answer = desk.post(f"/regulator/reports/{report.id}/licence/revoke", data={"licence-reason": "屡次假冒"})

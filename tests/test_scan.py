@@ -2,7 +2,7 @@
 
 import random
 import string
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlmodel import func, select
@@ -287,7 +287,6 @@ def test_a_gs1_link_with_the_13_digit_gtin_finds_the_batch(client, labelled, key
 
 
 def test_a_renewal_keeps_old_batches_genuine(client, labelled, db, world):
-    from datetime import date
 
     _, codes = labelled
     world["licence_a"].valid_to = date(2026, 11, 1)
@@ -306,19 +305,9 @@ def test_a_renewal_keeps_old_batches_genuine(client, labelled, db, world):
     assert client.get(f"/api/v1/verify/{codes[1]}").json["verdict"] == "genuine"
 
 
-def test_a_suspended_renewal_takes_the_old_batches_down_with_it(client, labelled, db, world):
+def test_a_suspended_renewal_takes_the_old_batches_down_with_it(client, labelled, db, renewed_licence):
     _, codes = labelled
-    today = registry.registry_today()
-    world["licence_a"].valid_to = today - timedelta(days=1)
-    db.add(world["licence_a"])
-    renewal = registry.grant_licence(
-        session=db,
-        licensee=world["coop_a"],
-        product_code="anyue-lemon",
-        valid_from=today,
-        valid_to=date(2099, 1, 1),
-        actor=None,
-    )
+    renewal = renewed_licence
     registry.change_licence_state(session=db, licence=renewal, action="suspend", reason="抽检不合格", actor=None)
     db.commit()
     assert client.get(f"/api/v1/verify/{codes[1]}").json["reasons"] == ["licence_suspended"]
