@@ -363,7 +363,7 @@ def summary(outcomes: list[Outcome], args) -> None:
 PROFILE_SNIPPET = """
 import cProfile, pstats, sys, time
 from gi_registry import create_app
-from gi_registry.web import consumer
+from gi_registry import intake
 
 requests, codes = int(sys.argv[1]), sys.stdin.read().split()
 app = create_app()
@@ -386,11 +386,11 @@ print(f"  /api/v1/verify/<code>   {ms_each(lambda i: f'/api/v1/verify/{code_of(i
 print(f"  /q/<code>               {ms_each(lambda i: f'/q/{code_of(i)}'):.3f} ms")
 # The page's floor: the verification replaced by one fixed result, so no database work at all.
 with app.test_request_context():
-    fixed = consumer.record_scan(codes[0], channel="page")
-record_scan, consumer.record_scan = consumer.record_scan, lambda code, **_: fixed
+    fixed = intake.record_scan(codes[0], channel="page")
+record_scan, intake.record_scan = intake.record_scan, lambda code, **_: fixed
 floor = ms_each(lambda i: f"/q/{code_of(i)}")
 print(f"  /q/<code>, no database  {floor:.3f} ms (verification replaced by a fixed result)")
-consumer.record_scan = record_scan
+intake.record_scan = record_scan
 
 profiler = cProfile.Profile()
 profiler.enable()

@@ -52,9 +52,8 @@ class IdConverter(IntegerConverter):
 
 
 def _bind_extensions(app: Flask) -> None:
-    from . import db, i18n, security
+    from . import access, db, i18n, security
     from .extensions import csrf, limiter, login_manager
-    from .web import access
 
     db.init_app(app)
     security.init_app(app)

@@ -2,12 +2,12 @@
 
 from flask import jsonify, request
 
+from .. import downloads
+from ..access import api_roles, api_user
 from ..db import get_session
 from ..domain import DomainError, batches
 from ..extensions import code_keys
 from ..models import BATCH_READERS, Batch, Licensee, Product
-from ..web import downloads
-from ..web.access import api_roles, api_user
 from . import api
 from .schemas import (
     BatchCreate,

@@ -1,13 +1,12 @@
 """Verification and counterfeit reports: open to anyone, rate limited."""
 
-from flask import current_app, request
-from werkzeug.datastructures import FileStorage
+from flask import request
 
-from ..budgets import report_budget_checked, spend_report_budget
+from .. import intake
+from ..budgets import report_budget_checked
 from ..db import get_session
 from ..domain import DomainError, reports, verification
-from ..extensions import code_keys, report_attempt_limit, verify_limit
-from ..web.consumer import read_bounded, record_scan
+from ..extensions import report_attempt_limit, verify_limit
 from . import api
 from .schemas import ReportCreate, ReportFiled, ReportPublicStatus, VerifyPublic, parse_body, place_query, validate
 
@@ -45,7 +44,7 @@ def verify_public(result: verification.Result) -> dict:
 def verify(code: str):
     if len(code) > 64:
         raise DomainError("invalid_code", "a code is at most 64 characters", fields={"code": "too long"})
-    result = record_scan(code, channel="api", place=place_query())
+    result = intake.record_scan(code, channel="api", place=place_query())
     return verify_public(result)
 
 
@@ -54,25 +53,10 @@ def verify(code: str):
 @report_budget_checked
 def file_report():
     if request.mimetype == "multipart/form-data":
-        body = validate(ReportCreate, request.form.to_dict())
-        uploads = [f for f in request.files.getlist("photos") if isinstance(f, FileStorage) and f.filename]
+        body, uploads = validate(ReportCreate, request.form.to_dict()), intake.photo_files()
     else:
-        body = parse_body(ReportCreate)
-        uploads = []
-    config = current_app.config
-    session = get_session()
-    report = reports.file_report(
-        session=session,
-        keys=code_keys(),
-        upload_dir=config["GI_UPLOAD_DIR"],
-        max_bytes=config["PHOTO_MAX_BYTES"],
-        max_pixels=config["PHOTO_MAX_PIXELS"],
-        data=reports.ReportInput(**body.model_dump()),
-        photo_uploads=[read_bounded(f, config["PHOTO_MAX_BYTES"]) for f in uploads],
-    )
-    reports.commit_filed(
-        session=session, report=report, upload_dir=config["GI_UPLOAD_DIR"], before_commit=spend_report_budget
-    )
+        body, uploads = parse_body(ReportCreate), []
+    report = intake.file_report(reports.ReportInput(**body.model_dump()), uploads)
     return ReportFiled(tracking_no=report.tracking_no).model_dump(), 201
 
 

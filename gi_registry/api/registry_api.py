@@ -2,11 +2,11 @@
 
 from flask import current_app, jsonify, request
 
+from ..access import api_roles, api_user
 from ..db import get_session
 from ..domain import DomainError, accounts, registry
 from ..extensions import login_limit
 from ..models import ROLES, STAFF, Licence, Licensee, Product
-from ..web.access import api_roles, api_user
 from . import api
 from .schemas import (
     AreaPublic,

@@ -2,10 +2,10 @@
 
 from flask import current_app, jsonify, request, send_from_directory, url_for
 
+from ..access import api_roles, api_user
 from ..db import get_session
 from ..domain import NotFound, reports
 from ..models import STAFF, Report
-from ..web.access import api_roles, api_user
 from . import api
 from .schemas import ReportEventPublic, ReportFull, ReportStep, page_of, page_query, parse_body
 

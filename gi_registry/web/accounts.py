@@ -3,10 +3,10 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import DomainError, NotFound, accounts
 from ..models import ROLES, Licensee, User
-from .access import page_user, roles_required
 from .forms import AccountActionForm, AccountForm, refused
 from .paging import Pagination, page_args
 

@@ -3,11 +3,11 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import DomainError, audit, registry
 from ..i18n import ACTION_LABELS, local_name
 from ..models import REPORT_STATES, STAFF, Product
-from .access import page_user, roles_required
 from .forms import LicenceActionForm, LicenceForm, LicenseeForm, ProductForm, refused
 from .paging import Pagination, china_day_arg, page_args
 

@@ -5,12 +5,12 @@ from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..access import LoginUser, safe_next
 from ..db import get_session
 from ..domain import DomainError, accounts
 from ..domain.accounts import authenticate
 from ..extensions import login_limit
 from ..models import User
-from .access import LoginUser, safe_next
 from .forms import LoginForm, PasswordForm, refused
 
 bp = Blueprint("auth", __name__)

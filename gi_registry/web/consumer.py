@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from werkzeug.datastructures import FileStorage
 
-from ..budgets import report_budget_checked, spend_report_budget
+from .. import intake
+from ..budgets import report_budget_checked
 from ..db import get_session
 from ..domain import DomainError, batches, reports, verification
 from ..extensions import code_keys, copy_rules, csrf, report_attempt_limit, verify_limit
@@ -15,31 +15,6 @@ from .forms import ReportForm, refused
 
 bp = Blueprint("consumer", __name__)
 CHINA = ZoneInfo("Asia/Shanghai")
-
-
-def client_ip() -> str:
-    return request.remote_addr or ""
-
-
-def record_scan(
-    code: str, *, channel: str, place=None, record: bool = True, refusal: str = "not_issued_by_registry"
-) -> verification.Result:
-    """Verify a code and append the scan; shared by the page, the GS1 link and the API."""
-    session = get_session()
-    result = verification.verify(
-        session=session,
-        code=code,
-        keys=code_keys(),
-        rules=copy_rules(),
-        place=place,
-        channel=channel,
-        record=record,
-        refusal=refusal,
-        ip_hash=verification.ip_digest(client_ip(), salt=current_app.config["SECRET_KEY"]),
-        ua=request.headers.get("User-Agent", ""),
-    )
-    session.commit()
-    return result
 
 
 def _place_token(scan_id: int | None) -> str:
@@ -78,7 +53,7 @@ def _render_scan(result: verification.Result):
 @verify_limit
 def scan(code: str):
     code = code[:64]
-    return _render_scan(record_scan(code, channel="page", record=not _already_seen(code)))
+    return _render_scan(intake.record_scan(code, channel="page", record=not _already_seen(code)))
 
 
 @bp.get("/01/<gtin>/10/<lot>/21/<id:serial>")
@@ -93,7 +68,7 @@ def gs1_link(gtin: str, lot: str, serial: int = 0):
     # A link that names a registered label without its signature is told apart from one naming nothing.
     refusal = "unsigned_gs1_link" if batch is not None and code is None else "not_issued_by_registry"
     code = code or "-"
-    return _render_scan(record_scan(code, channel="gs1", record=not _already_seen(code), refusal=refusal))
+    return _render_scan(intake.record_scan(code, channel="gs1", record=not _already_seen(code), refusal=refusal))
 
 
 @bp.post("/q/place")
@@ -125,32 +100,16 @@ def share_place():
 def report():
     form = ReportForm(code=request.args.get("code", ""))
     if form.validate_on_submit():
-        session = get_session()
-        uploads = [f for f in request.files.getlist(form.photos.name) if isinstance(f, FileStorage) and f.filename]
+        data = reports.ReportInput(
+            description=form.description.data,
+            code=form.code.data or "",
+            place=form.place.data or "",
+            contact=form.contact.data or "",
+        )
         try:
-            filed = reports.file_report(
-                session=session,
-                keys=code_keys(),
-                upload_dir=current_app.config["GI_UPLOAD_DIR"],
-                max_bytes=current_app.config["PHOTO_MAX_BYTES"],
-                max_pixels=current_app.config["PHOTO_MAX_PIXELS"],
-                data=reports.ReportInput(
-                    description=form.description.data,
-                    code=form.code.data or "",
-                    place=form.place.data or "",
-                    contact=form.contact.data or "",
-                ),
-                photo_uploads=[read_bounded(f, current_app.config["PHOTO_MAX_BYTES"]) for f in uploads],
-            )
-            reports.commit_filed(
-                session=session,
-                report=filed,
-                upload_dir=current_app.config["GI_UPLOAD_DIR"],
-                before_commit=spend_report_budget,
-            )
+            filed = intake.file_report(data, intake.photo_files(form.photos.name))
             return redirect(url_for("consumer.report_status", no=filed.tracking_no, filed=1))
         except DomainError as error:
-            session.rollback()
             if error.code.startswith("photo"):  # said once, under the photos
                 form.photos.errors = list(form.photos.errors) + [_(error.message)]
             else:
@@ -158,11 +117,6 @@ def report():
     status = 422 if form.is_submitted() else 200
     limits = {"max_bytes": current_app.config["PHOTO_MAX_BYTES"], "max_photos": reports.MAX_PHOTOS}
     return render_template("consumer/report.html", form=form, **limits), status
-
-
-def read_bounded(upload: FileStorage, limit: int) -> bytes:
-    """Read at most one byte past the limit, so an oversized file is refused without reading it all."""
-    return upload.stream.read(limit + 1)
 
 
 @bp.get("/report/status")

@@ -3,13 +3,13 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from .. import downloads
+from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import DomainError, batches, labels, registry
 from ..extensions import code_keys
 from ..i18n import local_name
 from ..models import BATCH_READERS, Area, Batch, Licensee, Product
-from . import downloads
-from .access import page_user, roles_required
 from .forms import BatchForm, LabelIssueForm, RecallForm, refused
 from .paging import Pagination, date_arg, page_args
 

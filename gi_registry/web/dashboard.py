@@ -6,12 +6,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from ..access import roles_required
 from ..db import get_session
 from ..domain import registry, stats
 from ..i18n import report_status_label
 from ..models import STAFF
 from . import charts
-from .access import roles_required
 from .paging import date_arg
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")

@@ -4,11 +4,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from sqlmodel import select
 
+from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import DomainError, NotFound, audit, batches, registry, reports
 from ..i18n import REPORT_STATUS_LABELS, action_label, licence_action_title
 from ..models import REPORT_STATES, STAFF, Area, Batch, Licence, Licensee, Product, ReportPhoto, User, utcnow
-from .access import page_user, roles_required
 from .forms import AssignForm, LicenceActionForm, RecallForm, ReportStepForm, refused
 from .paging import Pagination, china_day_arg, page_args
 

@@ -10,10 +10,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SubmitField
 
+from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import N_, audit, exports, imports, registry
 from ..models import STAFF
-from .access import page_user, roles_required
 from .paging import date_arg
 
 bp = Blueprint("transfer", __name__, url_prefix="/transfer")

@@ -6,10 +6,10 @@ from urllib.parse import urlsplit
 from flask import abort, g, redirect, request, url_for
 from flask_login import LoginManager, current_user
 
-from ..db import get_session
-from ..domain.accounts import user_for_token
-from ..errors import json_error
-from ..models import User
+from .db import get_session
+from .domain.accounts import user_for_token
+from .errors import json_error
+from .models import User
 
 
 def init_login(manager: LoginManager) -> None:

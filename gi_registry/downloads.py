@@ -8,11 +8,11 @@ import re
 
 from flask import Response, current_app, stream_with_context
 
-from ..db import get_session
-from ..domain import N_, DomainError, batches, labels, outlines, registry
-from ..domain import epcis as epcis_document
-from ..extensions import code_keys
-from ..models import Area, Batch, Licensee, Product, utcnow
+from .db import get_session
+from .domain import N_, DomainError, batches, labels, outlines, registry
+from .domain import epcis as epcis_document
+from .extensions import code_keys
+from .models import Area, Batch, Licensee, Product, utcnow
 
 
 def batch_url(batch: Batch) -> str:

@@ -1,0 +1,74 @@
+"""What consumers send in, bound to the request: a scan to verify and record, a counterfeit report to file.
+
+Shared by the scan pages (web/consumer.py) and the JSON API (api/consumer_api.py), so both record the
+same scan and spend the same report budget.
+"""
+
+from flask import current_app, request
+from werkzeug.datastructures import FileStorage
+
+from .budgets import spend_report_budget
+from .db import get_session
+from .domain import reports, verification
+from .extensions import code_keys, copy_rules
+from .models import Report
+
+
+def client_ip() -> str:
+    return request.remote_addr or ""
+
+
+def record_scan(
+    code: str, *, channel: str, place=None, record: bool = True, refusal: str = "not_issued_by_registry"
+) -> verification.Result:
+    """Verify a code and append the scan (kept as a salted hash of the address, never the address)."""
+    session = get_session()
+    result = verification.verify(
+        session=session,
+        code=code,
+        keys=code_keys(),
+        rules=copy_rules(),
+        place=place,
+        channel=channel,
+        record=record,
+        refusal=refusal,
+        ip_hash=verification.ip_digest(client_ip(), salt=current_app.config["SECRET_KEY"]),
+        ua=request.headers.get("User-Agent", ""),
+    )
+    session.commit()
+    return result
+
+
+def photo_files(name: str = "photos") -> list[FileStorage]:
+    """The files chosen in a multipart field; a field left empty sends one nameless part, which is no photo."""
+    return [f for f in request.files.getlist(name) if isinstance(f, FileStorage) and f.filename]
+
+
+def file_report(data: reports.ReportInput, uploads: list[FileStorage]) -> Report:
+    """File a report with its photos and spend the filer's report budget in the same commit.
+
+    Raises DomainError (nothing written, no photo left behind) for a report that cannot be filed."""
+    config = current_app.config
+    session = get_session()
+    try:
+        filed = reports.file_report(
+            session=session,
+            keys=code_keys(),
+            upload_dir=config["GI_UPLOAD_DIR"],
+            max_bytes=config["PHOTO_MAX_BYTES"],
+            max_pixels=config["PHOTO_MAX_PIXELS"],
+            data=data,
+            photo_uploads=[_read_bounded(f, config["PHOTO_MAX_BYTES"]) for f in uploads],
+        )
+        reports.commit_filed(
+            session=session, report=filed, upload_dir=config["GI_UPLOAD_DIR"], before_commit=spend_report_budget
+        )
+    except Exception:
+        session.rollback()
+        raise
+    return filed
+
+
+def _read_bounded(upload: FileStorage, limit: int) -> bytes:
+    """Read at most one byte past the limit, so an oversized file is refused without reading it all."""
+    return upload.stream.read(limit + 1)
