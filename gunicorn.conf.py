@@ -13,5 +13,8 @@ graceful_timeout = 30
 keepalive = 5
 # Large PDF sheets stream; the proxy in front should not buffer them either.
 accesslog = "-"
+# Without the query string, referrer or user agent: a scan's shared place (?lat=&lon=) is stored rounded
+# to about 1 km and its address only hashed, and the log must not keep what the database does not.
+access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("GI_FORWARDED_ALLOW_IPS", "127.0.0.1")

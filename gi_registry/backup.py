@@ -5,6 +5,7 @@ in the custom format. The archive holds manifest.json, the database file and upl
 """
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -33,8 +34,15 @@ def _kind(database_url: str) -> str:
 
 
 def _libpq_url(database_url: str) -> str:
-    """The URL as pg_dump understands it (without SQLAlchemy's +driver)."""
-    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    """The URL as pg_dump understands it (without SQLAlchemy's +driver), without its password: a command
+    line is readable by every local user (ps), so the password goes in the environment (_run)."""
+    url = make_url(database_url)._replace(drivername="postgresql", password=None)  # set() keeps a None unchanged
+    return url.render_as_string(hide_password=False)
+
+
+def _libpq_env(database_url: str) -> dict:
+    password = make_url(database_url).password
+    return {**os.environ, "PGPASSWORD": str(password)} if password else dict(os.environ)
 
 
 def _dump_database(database_url: str, into: Path) -> str:
@@ -48,15 +56,16 @@ def _dump_database(database_url: str, into: Path) -> str:
         target.close()
         return "database.sqlite3"
     _run(
-        ["pg_dump", "--format=custom", "--no-owner", "--file", str(into / "database.pgdump"), _libpq_url(database_url)]
+        ["pg_dump", "--format=custom", "--no-owner", "--file", str(into / "database.pgdump"), _libpq_url(database_url)],
+        env=_libpq_env(database_url),
     )
     return "database.pgdump"
 
 
-def _run(command: list[str]) -> None:
+def _run(command: list[str], *, env: dict) -> None:
     if shutil.which(command[0]) is None:
         raise BackupError(f"{command[0]} is not installed (Debian: postgresql-client)")
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise BackupError(f"{command[0]} failed: {result.stderr.strip()[:500]}")
 
@@ -81,6 +90,8 @@ def backup(*, database_url: str, upload_dir: str, out_dir: str) -> Path:
         }
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
         partial = archive.with_suffix(".partial")
+        # Readable by its owner only: it holds password hashes and reporters' contacts.
+        partial.touch(mode=0o600)
         with tarfile.open(partial, "w:gz") as tar:
             tar.add(work / "manifest.json", arcname="manifest.json")
             tar.add(work / database_file, arcname=database_file)
@@ -125,7 +136,7 @@ def _check_dump(kind: str, dump: Path) -> None:
     """The database file reads as a database of its kind (pg_restore --list reads a dump's table of contents)."""
     if kind != "sqlite":
         try:
-            _run(["pg_restore", "--list", str(dump)])
+            _run(["pg_restore", "--list", str(dump)], env=dict(os.environ))
         except BackupError as error:
             raise BackupError(f"the backup's database file is not a PostgreSQL dump ({error})") from None
         return
@@ -156,7 +167,8 @@ def _restore_database(database_url: str, dump: Path) -> None:
             "--dbname",
             _libpq_url(database_url),
             str(dump),
-        ]
+        ],
+        env=_libpq_env(database_url),
     )
 
 

@@ -52,6 +52,15 @@ def report_budget_checked(view):
     return checked
 
 
+def report_wait() -> int:
+    """Seconds until this address may file another report; 0 if it may now."""
+    try:
+        _within_budget("test")
+    except TooManyRequests as spent:
+        return spent.retry_after
+    return 0
+
+
 def spend_report_budget() -> None:
     """Count one filed report; past the budget, 429, and the caller's transaction is rolled back."""
     _within_budget("hit")

@@ -81,7 +81,7 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
             env.get("GI_REPORT_DEADLINES", "new=2,triaged=5,investigating=20,confirmed=10,dismissed=10")
         ),
         "PHOTO_MAX_BYTES": photo_max_bytes,
-        "PHOTO_MAX_PIXELS": int(env.get("GI_PHOTO_MAX_PIXELS", str(40_000_000))),
+        "PHOTO_MAX_PIXELS": int(env.get("GI_PHOTO_MAX_PIXELS", str(25_000_000))),
         # The font whose outlines draw the label text (so the PDF holds no font); "" = look for Debian's.
         "GI_LABEL_FONT": env.get("GI_LABEL_FONT", ""),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -1,12 +1,13 @@
 """One error vocabulary: JSON clients get {"error": {...}}, browsers get a page."""
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .domain import DomainError, NotFound
-from .i18n import same_site_referrer
+from .domain.reports import MAX_PHOTOS
+from .i18n import same_site_referrer, wait_message
 
 _CODES = {
     400: "bad_request",
@@ -54,19 +55,41 @@ def _on_domain_error(error: DomainError):
 def _on_http_error(error: HTTPException):
     status = error.code or 500
     if wants_json():
-        return _with_retry_after(
-            json_error(status, _CODES.get(status, "error"), error.description or error.name), error
-        )
+        message = _json_message(status, error)
+        return _with_retry_after(json_error(status, _CODES.get(status, "error"), message), error)
     messages = {
-        400: _bad_request_message(error),
-        403: _("You are not allowed to see this page."),
-        404: _("Page not found."),
-        429: _("Too many requests. Please wait a minute and try again."),
-        413: _("The upload is too large."),
-        405: _("This address only takes a form. Open the page again from its link."),
+        400: _bad_request_message,
+        403: lambda _error: _("You are not allowed to see this page."),
+        404: lambda _error: _("Page not found."),
+        429: lambda error: wait_message(retry_seconds(error)),
+        413: lambda _error: _upload_too_large_message(),
+        405: lambda _error: _("This address only takes a form. Open the page again from its link."),
     }
-    response = _page(status, messages.get(status, error.description or error.name))
-    return _with_retry_after(response, error)
+    message = messages[status](error) if status in messages else error.description or error.name
+    return _with_retry_after(_page(status, message), error)
+
+
+def _json_message(status: int, error: HTTPException) -> str:
+    if status == 429:  # the limiter's own text names its internals; say what the client should do
+        return f"too many requests; try again in {retry_seconds(error)} seconds"
+    return error.description or error.name
+
+
+def retry_seconds(error: HTTPException) -> int:
+    """How long a 429 asks to wait: the app's own Retry-After, else the window of the limit that was hit."""
+    if getattr(error, "retry_after", None) is not None:
+        return int(error.retry_after)
+    item = getattr(getattr(error, "limit", None), "limit", None)  # flask_limiter's RateLimitExceeded
+    return item.get_expiry() if item is not None else 60
+
+
+def _upload_too_large_message() -> str:
+    return _(
+        "The upload is too large: at most %(count)s photos of %(mb)s MB each. "
+        "Go back, choose smaller photos and send again.",
+        count=MAX_PHOTOS,
+        mb=current_app.config["PHOTO_MAX_BYTES"] // 1048576,
+    )
 
 
 def _bad_request_message(error: HTTPException) -> str:

@@ -4,10 +4,11 @@ from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Flask, current_app, request, session, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
+from .domain import NotFound
 from .domain.registry import CHINA
 from .extensions import babel
 
@@ -36,6 +37,13 @@ LICENCE_ACTION_TITLES = {
     "revoke": _l("Revoke the licence"),
 }
 
+# Said once the action is done, with what consumers now see.
+LICENCE_ACTION_DONE = {
+    "suspend": _l("The licence is suspended; every scan of its batches now warns."),
+    "reinstate": _l("The licence is reinstated; its batches scan as genuine again."),
+    "revoke": _l("The licence is revoked; every scan of its batches now says so."),
+}
+
 REPORT_STATUS_LABELS = {
     "new": _l("received"),
     "triaged": _l("triaged"),
@@ -43,6 +51,16 @@ REPORT_STATUS_LABELS = {
     "confirmed": _l("confirmed as counterfeit"),
     "dismissed": _l("dismissed"),
     "closed": _l("closed"),
+}
+
+# What each outcome means to the consumer who filed the report (the public status page).
+REPORT_OUTCOME_TEXTS = {
+    "new": _l("Received. The market supervision office will look at it."),
+    "triaged": _l("The office has read it and decided to look into it."),
+    "investigating": _l("The office is investigating."),
+    "confirmed": _l("The office found the product counterfeit and is acting on it."),
+    "dismissed": _l("The office found no counterfeit in this case."),
+    "closed": _l("The case is closed."),
 }
 
 # The scan page's words, made once: the page only translates the ones it shows.
@@ -55,8 +73,8 @@ VERDICT_HEADLINES = {
 REASON_TEXTS = {
     "not_issued_by_registry": _l("This code was not issued by the Ziyang GI registry: it may be mistyped or forged."),
     "unsigned_gs1_link": _l(
-        "This link names a registered batch but carries no signature of the registry, so it cannot prove the "
-        "package genuine: scan the registry's own label on the package."
+        "This link names a registered batch but carries no valid signature of the registry for this label, so "
+        "it cannot prove the package genuine: scan the registry's own label on the package."
     ),
     "unknown_batch": _l("This code points to no registered batch."),
     "serial_not_issued": _l("This label number was never issued for its batch."),
@@ -141,9 +159,11 @@ ua_family_label = _labels_of(UA_FAMILY_LABELS)
 entity_label = _labels_of(ENTITY_LABELS)
 reason_text = _labels_of(REASON_TEXTS)
 report_status_label = _labels_of(REPORT_STATUS_LABELS)
+report_outcome_text = _labels_of(REPORT_OUTCOME_TEXTS)
 kind_label = _labels_of(KIND_LABELS)
 role_label = _labels_of(ROLE_LABELS)
 licence_action_title = _labels_of(LICENCE_ACTION_TITLES)
+licence_action_done = _labels_of(LICENCE_ACTION_DONE)
 status_label = _labels_of(STATUS_LABELS)
 
 
@@ -157,9 +177,12 @@ def action_label(action: str) -> str:
     return action
 
 
-def actor_label(actor: str) -> str:
-    """Who an audit event names: an e-mail address, or the registry itself."""
-    return gettext("system") if actor == "system" else actor
+def actor_label(actor: str, action: str = "") -> str:
+    """Who an audit event names: an e-mail address, a consumer (who files without an account), or the
+    registry itself."""
+    if actor != "system":
+        return actor
+    return gettext("consumer") if action == "report.file" else gettext("system")
 
 
 def report_note(event) -> str:
@@ -225,6 +248,30 @@ def verdict_headline(verdict: str) -> str:
     return str(VERDICT_HEADLINES[verdict])
 
 
+def wait_message(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))
+    if minutes < 120:
+        return ngettext(
+            "Too many requests. Please try again in %(num)d minute.",
+            "Too many requests. Please try again in %(num)d minutes.",
+            minutes,
+        )
+    hours = -(-minutes // 60)
+    return ngettext(
+        "Too many requests. Please try again in %(num)d hour.",
+        "Too many requests. Please try again in %(num)d hours.",
+        hours,
+    )
+
+
+def refusal_text(error) -> str:
+    """A domain refusal (DomainError) in the page's language; a missing thing in general words, as its
+    message names a model."""
+    if isinstance(error, NotFound):
+        return gettext("Not found: it may have been removed, or the link is wrong.")
+    return gettext(error.message, **error.params)
+
+
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     chosen = request.args.get("lang")
@@ -276,6 +323,8 @@ def init_app(app: Flask) -> None:
         report_note=report_note,
         local_name=local_name,
         lang_url=lang_url,
+        wait_message=wait_message,
+        report_outcome_text=report_outcome_text,
         query_with=query_with,
     )
 

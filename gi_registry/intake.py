@@ -14,14 +14,21 @@ from .extensions import code_keys, copy_rules
 from .models import Report
 
 
-def client_ip() -> str:
-    return request.remote_addr or ""
+def client_digest() -> str:
+    """The client's address as a keyed hash: repeat scans can be told apart, the address is never kept."""
+    return verification.ip_digest(request.remote_addr or "", salt=current_app.config["SECRET_KEY"])
+
+
+def counts_as_scan() -> bool:
+    """A GET from a person's browser or app counts; a HEAD, a crawler or a chat app's link preview does not,
+    or every shared link would push a genuine label towards the copy warning."""
+    return request.method == "GET" and not verification.is_crawler(request.headers.get("User-Agent", ""))
 
 
 def record_scan(
     code: str, *, channel: str, place=None, record: bool = True, refusal: str = "not_issued_by_registry"
 ) -> verification.Result:
-    """Verify a code and append the scan (kept as a salted hash of the address, never the address)."""
+    """Verify a code and append the scan, unless `record` is off or the request is no scan (counts_as_scan)."""
     session = get_session()
     result = verification.verify(
         session=session,
@@ -30,9 +37,9 @@ def record_scan(
         rules=copy_rules(),
         place=place,
         channel=channel,
-        record=record,
+        record=record and counts_as_scan(),
         refusal=refusal,
-        ip_hash=verification.ip_digest(client_ip(), salt=current_app.config["SECRET_KEY"]),
+        ip_hash=client_digest(),
         ua=request.headers.get("User-Agent", ""),
     )
     session.commit()

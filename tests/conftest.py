@@ -155,7 +155,7 @@ def world(db):
     coop_b = registry.save_licensee(
         session=db, actor=None, data=registry.LicenseeInput(name="乐至蚕桑合作社", uscc=USCC_B, county_code="512022")
     )
-    term = {"valid_from": date(2020, 1, 1), "valid_to": date(2099, 12, 31), "actor": None}
+    term = {"valid_from": date(2020, 1, 1), "valid_to": date(2049, 12, 31), "actor": None}
     licence_a = registry.grant_licence(session=db, licensee=coop_a, product_code="anyue-lemon", **term)
     licence_b = registry.grant_licence(session=db, licensee=coop_b, product_code="lezhi-cocoon", **term)
     users = {
@@ -303,6 +303,6 @@ def renewed_licence(db, world):
         licensee=world["coop_a"],
         product_code="anyue-lemon",
         valid_from=today,
-        valid_to=date(2099, 1, 1),
+        valid_to=date(2049, 1, 1),
         actor=None,
     )

@@ -1,8 +1,11 @@
 """The registry office's pages: who may open them, and what a bad form does (nothing)."""
 
+from datetime import date
+
 import pytest
 from sqlmodel import select
 
+from gi_registry.domain import registry
 from gi_registry.models import Licence, Licensee, Product
 
 PAGES = [
@@ -105,13 +108,14 @@ def test_a_licence_with_its_end_before_its_start_is_refused(login_as, db, world)
     assert db.exec(select(Licence).where(Licence.licensee_id == world["coop_b"].id)).all() == [world["licence_b"]]
 
 
-def test_regulator_suspends_from_the_page_and_a_second_suspend_is_409(login_as, db, world):
+def test_regulator_suspends_from_the_page_and_a_second_suspend_returns_to_the_licence(login_as, db, world):
     client = login_as("regulator")
     url = f"/admin/licences/{world['licence_a'].id}/suspend"
     assert client.post(url, data={"reason": "抽检不合格"}).status_code == 302
     db.expire_all()
     assert db.get(Licence, world["licence_a"].id).state == "suspended"
-    assert client.post(url, data={"reason": "again"}).status_code == 409
+    again = client.post(url, data={"reason": "again"})
+    assert again.status_code == 303 and again.location == f"/admin/licences/{world['licence_a'].id}"
     history = client.get(f"/admin/licences/{world['licence_a'].id}").text
     assert "抽检不合格" in history and "reg@test.cn" in history
 
@@ -213,3 +217,59 @@ def test_the_protected_area_is_chosen_with_checkboxes_and_one_is_needed(login_as
     assert "required" not in boxes
     refused = edit_lemon(area_codes=None)
     assert refused.status_code == 422 and "请至少选择一个区域。" in refused.text
+
+
+def test_a_licence_typed_with_a_two_digit_year_or_too_long_a_term_is_refused_on_the_form(login_as, db, world):
+    client = login_as("admin")
+    for start, end, why in (
+        ("0026-01-01", "2026-12-31", "before 2000-01-01: check the year"),
+        ("2026-01-01", "2066-12-31", "a licence runs at most 30 years"),
+    ):
+        response = client.post(
+            f"/admin/licensees/{world['coop_b'].id}?lang=en",
+            data={"product_code": "anyue-lemon", "valid_from": start, "valid_to": end},
+        )
+        assert response.status_code == 422 and why in response.text
+    assert db.exec(select(Licence).where(Licence.licensee_id == world["coop_b"].id)).all() == [world["licence_b"]]
+
+
+def test_a_batch_prefix_already_taken_is_refused_on_the_form(edit_lemon, login_as, db, world):
+    login_as("admin").get("/?lang=en")
+    answer = edit_lemon(batch_prefix="LZ")  # the cocoon's
+    assert answer.status_code == 422 and "another product already uses this prefix" in answer.text
+    db.expire_all()
+    assert db.get(Product, world["lemon"].id).batch_prefix == "AY"
+
+
+def test_a_double_submitted_reinstate_ends_on_the_licence_with_the_reason(login_as, db, world):
+    registry.change_licence_state(session=db, licence=world["licence_a"], action="suspend", reason="r", actor=None)
+    db.commit()
+    client = login_as("admin")
+    url = f"/admin/licences/{world['licence_a'].id}/reinstate"
+    assert client.post(url, data={"reason": "整改完成"}).status_code == 302
+    twice = client.post(f"{url}?lang=en", data={"reason": "整改完成"}, follow_redirects=True)
+    assert twice.status_code == 200 and twice.request.path == f"/admin/licences/{world['licence_a'].id}"
+    assert "does not allow this change" in twice.text
+    db.expire_all()
+    assert db.get(Licence, world["licence_a"].id).state == "active"
+
+
+def test_an_expired_licence_offers_no_suspension(login_as, db, world):
+    world["licence_a"].valid_to = date(2021, 12, 31)
+    db.add(world["licence_a"])
+    db.commit()
+    client = login_as("admin")
+    page = client.get(f"/admin/licences/{world['licence_a'].id}").text
+    assert "action-suspend" not in page and "action-revoke" in page
+    assert client.post(f"/admin/licences/{world['licence_a'].id}/suspend", data={"reason": "r"}).status_code == 303
+    db.expire_all()
+    assert db.get(Licence, world["licence_a"].id).state == "active"
+
+
+def test_a_uscc_pasted_in_groups_is_read_without_its_spaces(login_as, db, world):
+    response = login_as("admin").post(
+        "/admin/licensees/new",
+        data={"name": "雁江柑橘合作社", "uscc": " 93512021 MA6L00\u3000X07f ", "county_code": "512021"},
+    )
+    assert response.status_code == 302
+    assert db.exec(select(Licensee).where(Licensee.name == "雁江柑橘合作社")).one().uscc == "93512021MA6L00X07F"

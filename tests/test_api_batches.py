@@ -191,3 +191,62 @@ def test_batch_gates_by_role(client, token_for, make_batch, method, path, allowe
         assert response.status_code == 403
     else:
         assert response.status_code in (200, 422)
+
+
+def test_a_batch_reads_back_with_its_notes(client, token_for):
+    created = client.post("/api/v1/batches", json={**BODY, "notes": "雨后采摘"}, headers=token_for("coop"))
+    assert created.json["notes"] == "雨后采摘"
+    read = client.get(f"/api/v1/batches/{created.json['id']}", headers=token_for("regulator"))
+    assert read.json["notes"] == "雨后采摘"
+    spec = client.get("/api/v1/openapi.json").json
+    assert "notes" in spec["components"]["schemas"]["BatchPublic"]["required"]
+
+
+def test_a_harvest_dated_0026_is_422_naming_the_date(client, token_for):
+    response = client.post("/api/v1/batches", json={**BODY, "harvested_on": "0026-10-01"}, headers=token_for("coop"))
+    assert response.status_code == 422 and error_of(response)["fields"] == {
+        "harvested_on": "before 2000-01-01: check the year"
+    }
+
+
+@pytest.mark.parametrize(
+    ("quantity", "code"),
+    [
+        (True, "invalid_fields"),  # a JSON true is no quantity, though Python counts it as 1
+        ("100", "invalid_fields"),
+        (0.4, "invalid_batch"),  # under one 0.5 kg label
+        (5000.001, "invalid_batch"),  # tonnes: past 10,000,000 labels
+    ],
+)
+def test_a_quantity_must_be_a_number_giving_one_to_ten_million_labels(client, token_for, quantity, code):
+    unit = "t" if quantity == 5000.001 else "kg"
+    body = {**BODY, "quantity": quantity, "unit": unit}
+    response = client.post("/api/v1/batches", json=body, headers=token_for("coop"))
+    assert response.status_code == 422 and error_of(response)["code"] == code
+    assert list(error_of(response)["fields"]) == ["quantity"]
+
+
+def test_ten_million_labels_is_the_largest_batch(client, token_for):
+    body = {**BODY, "quantity": 5000, "unit": "t"}
+    response = client.post("/api/v1/batches", json=body, headers=token_for("coop"))
+    assert response.status_code == 201 and response.json["label_quota"] == 10_000_000
+
+
+@pytest.mark.parametrize("kind", ["json", "csv", "pdf"])
+def test_a_recalled_batch_lists_no_labels_but_keeps_its_own_qr(client, token_for, labelled, db, kind):
+    batch, _ = labelled
+    batches.recall_batch(session=db, batch=batch, reason="农残超标", actor=None)
+    db.commit()
+    regulator = token_for("regulator")
+    refused = client.get(f"/api/v1/batches/{batch.id}/labels?format={kind}", headers=regulator)
+    assert refused.status_code == 409 and error_of(refused)["code"] == "batch_recalled"
+    assert client.get(f"/api/v1/batches/{batch.id}/qr.svg", headers=regulator).status_code == 200
+
+
+def test_an_unknown_status_filter_is_422_not_an_empty_list(client, token_for, make_batch):
+    make_batch()
+    staff = token_for("regulator")
+    bogus = client.get("/api/v1/batches?status=bogus", headers=staff)
+    assert bogus.status_code == 422 and error_of(bogus)["code"] == "invalid_query"
+    assert error_of(bogus)["fields"] == {"status": "active, recalled"}
+    assert client.get("/api/v1/batches?status=active", headers=staff).json["total"] == 1

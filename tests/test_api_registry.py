@@ -185,3 +185,34 @@ def test_every_time_in_an_answer_carries_its_zone(client, token_for, labelled):
     ]
     for answer in answers:
         assert datetime.fromisoformat(answer).utcoffset() is not None, answer
+
+
+@pytest.mark.parametrize(
+    ("valid_from", "valid_to", "field"),
+    [
+        ("0026-01-01", "2026-12-31", "valid_from"),
+        ("2026-01-01", "0026-12-31", "valid_to"),
+        ("2026-01-01", "2057-01-01", "valid_to"),
+    ],
+)
+def test_an_implausible_licence_term_is_422_naming_the_field(client, token_for, world, valid_from, valid_to, field):
+    body = {"product_code": "anyue-lemon", "valid_from": valid_from, "valid_to": valid_to}
+    response = client.post(f"/api/v1/licensees/{world['coop_b'].id}/licences", json=body, headers=token_for("admin"))
+    assert response.status_code == 422 and error_of(response)["code"] == "invalid_licence"
+    assert field in error_of(response)["fields"]
+
+
+def test_a_uscc_pasted_in_groups_is_read_without_its_spaces(client, token_for, world):
+    body = {**NEW_LICENSEE, "uscc": "93512002 MA6Y10 M03N"}
+    created = client.post("/api/v1/licensees", json=body, headers=token_for("admin"))
+    assert created.status_code == 201 and created.json["uscc"] == "93512002MA6Y10M03N"
+    spaced = {**body, "uscc": "9351 2002 MA6Y 10M0 3N"}
+    again = client.post("/api/v1/licensees", json=spaced, headers=token_for("admin"))
+    assert again.status_code == 409 and error_of(again)["code"] == "duplicate_licensee"
+
+
+def test_a_gtin_already_registered_to_another_licensee_is_409(client, token_for, world):
+    body = {**NEW_LICENSEE, "gtin": world["coop_a"].gtin}
+    response = client.post("/api/v1/licensees", json=body, headers=token_for("admin"))
+    assert response.status_code == 409 and error_of(response)["code"] == "duplicate_gtin"
+    assert error_of(response)["fields"] == {"gtin": "already registered"}

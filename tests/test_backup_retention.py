@@ -8,6 +8,7 @@ from datetime import timedelta
 from PIL import Image
 from sqlmodel import select
 
+from gi_registry import backup
 from gi_registry.domain import reports, retention
 from gi_registry.models import Licensee, Report, ReportPhoto, Scan, utcnow
 
@@ -32,6 +33,7 @@ def test_backup_and_restore_round_trip_the_database_and_the_photos(app, db, worl
     assert made.exit_code == 0, made.output
     archive = made.output.split("backup written: ")[1].splitlines()[0].strip()
     head = made.output.split("audit head: ")[1].strip()
+    assert os.stat(archive).st_mode & 0o077 == 0  # password hashes and contacts: the owner's eyes only
 
     # Damage both halves after the backup: a new licensee row, a lost photo, a stray file.
     db.add(Licensee(name="后来加的", uscc="91110000802100433B", county_code="512002"))
@@ -160,3 +162,9 @@ def test_the_audit_head_a_backup_prints_is_one_its_archive_holds(app, db, world,
     db.close()
     assert app.test_cli_runner().invoke(args=["restore", archive, "--yes"]).exit_code == 0
     assert app.test_cli_runner().invoke(args=["audit-verify", "--head", head.upper()]).exit_code == 0
+
+
+def test_the_database_password_never_goes_on_a_command_line():
+    url = "postgresql+psycopg://gi:s3cret@db.internal:5432/gi"
+    assert backup._libpq_url(url) == "postgresql://gi@db.internal:5432/gi"
+    assert backup._libpq_env(url)["PGPASSWORD"] == "s3cret"

@@ -217,7 +217,7 @@ def test_a_renewed_licence_keeps_labels_coming(db, world, keys):
         licensee=world["coop_a"],
         product_code="anyue-lemon",  # … and was renewed
         valid_from=date(2026, 11, 2),
-        valid_to=date(2099, 1, 1),
+        valid_to=date(2049, 1, 1),
         actor=None,
     )
     assert batches.issue_labels(session=db, batch=batch, count=2, keys=keys, actor=None).last_serial == 2
@@ -236,3 +236,32 @@ def test_a_withdrawn_product_gets_no_new_batch_nor_new_labels(db, world, keys):
     assert (refused.value.status, refused.value.code) == (409, "product_withdrawn")
     db.commit()
     assert db.get(Batch, batch.id).labels_issued == 0 and len(db.exec(select(Batch)).all()) == 1
+
+
+def test_a_product_rule_tightened_after_issuing_leaves_no_labels_rather_than_fewer_than_none(db, world, keys):
+    batch = _register(db, world, quantity=10)  # 20 labels at 0.5 kg each
+    batches.issue_labels(session=db, batch=batch, count=20, keys=keys, actor=None)
+    world["lemon"].kg_per_label = 1.0  # the quota falls to 10, under the 20 already issued
+    db.add(world["lemon"])
+    assert batches.labels_left(batch=batch, product=world["lemon"]) == 0
+    with pytest.raises(DomainError) as refused:
+        batches.issue_labels(session=db, batch=batch, count=1, keys=keys, actor=None)
+    assert refused.value.code == "label_quota_exceeded" and refused.value.params == {"left": 0}
+
+
+@pytest.mark.parametrize("harvested_on", [date(26, 10, 1), date(1999, 12, 31)])
+def test_a_harvest_before_2000_is_taken_for_a_typo(db, world, harvested_on):
+    with pytest.raises(DomainError) as refused:
+        _register(db, world, harvested_on=harvested_on)
+    assert refused.value.code == "invalid_batch"
+    assert refused.value.fields == {"harvested_on": "before 2000-01-01: check the year"}
+
+
+@pytest.mark.parametrize(("q", "found"), [("%", 0), ("_", 0), ("AY_2026", 0), ("AY-2026", 2), ("-000002", 1)])
+def test_a_batch_number_search_takes_percent_and_underscore_literally(db, world, q, found):
+    _register(db, world)
+    _register(db, world)
+    db.commit()
+    where = batches.BatchFilter(q=q)
+    _, total = batches.search_batches(session=db, user=world["users"]["admin"], where=where, page=1, per_page=9)
+    assert total == found

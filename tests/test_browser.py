@@ -94,6 +94,8 @@ def test_a_report_with_a_photo_reaches_the_regulators_queue(browser, live, label
     phone.get_by_role("button", name="提交举报").click()
     tracking = phone.locator(".tracking").inner_text()
     assert tracking.startswith("JB-")
+    phone.set_viewport_size({"width": 320, "height": 640})  # the narrowest phones: the number still fits
+    assert no_sideways_scroll(phone) and phone.locator(".tracking").evaluate("e => e.scrollWidth <= e.clientWidth")
 
     desk = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     desk.goto(f"{live.url}/login?next=/regulator/reports")

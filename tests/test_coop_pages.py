@@ -187,3 +187,80 @@ def test_a_recall_without_a_reason_says_so_at_the_top(login_as, make_batch):
     batch = make_batch()
     refused = login_as("coop").post(f"/coop/batches/{batch.id}/recall", data={"reason": ""})
     assert refused.status_code == 422 and refused.text.index("未召回该批次") < refused.text.index("<h2>")
+
+
+def test_a_batch_past_a_tightened_quota_shows_none_left_never_a_negative(login_as, make_batch, db, world, keys):
+    batch = make_batch(quantity=10)  # quota 20
+    batches.issue_labels(session=db, batch=batch, count=20, keys=keys, actor=None)
+    world["lemon"].kg_per_label = 1.0  # the quota falls to 10
+    db.add(world["lemon"])
+    db.commit()
+    client = login_as("coop")
+    page = client.get(f"/coop/batches/{batch.id}?lang=en").text
+    assert "-10 more" not in page and 'name="count"' not in page and "quota is used up" in page
+    over = client.post(f"/coop/batches/{batch.id}/labels?lang=en", data={"count": "1"})
+    assert over.status_code == 422 and "quota would be exceeded" in over.text and "quota is used up" in over.text
+
+
+def test_the_batch_page_shows_the_notes_line_by_line(login_as, make_batch):
+    batch = make_batch(notes="雨后采摘\n<b>冷藏</b>")
+    page = login_as("regulator").get(f"/coop/batches/{batch.id}").text
+    assert "雨后采摘<br>&lt;b&gt;冷藏&lt;/b&gt;" in page
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit", "why"),
+    [("0.4", "kg", "too little for a single label"), ("6000", "t", "at most 10,000,000 labels")],
+)
+def test_the_form_refuses_a_quantity_giving_no_label_or_too_many(login_as, db, world, quantity, unit, why):
+    response = login_as("coop").post(
+        "/coop/batches/new?lang=en",
+        data={
+            "product_code": "anyue-lemon",
+            "quantity": quantity,
+            "unit": unit,
+            "harvested_on": "2026-10-20",
+            "origin_code": "512021126",
+        },
+    )
+    assert response.status_code == 422 and why in response.text
+    assert db.exec(select(Batch)).all() == []
+
+
+@pytest.mark.parametrize("path", ["labels.csv", "labels.pdf?grid=a4-24&first=2"])
+def test_a_recalled_batch_gives_no_labels_to_print_but_keeps_its_own_qr(login_as, labelled, db, path):
+    batch, _ = labelled
+    batches.recall_batch(session=db, batch=batch, reason="农残超标", actor=None)
+    db.commit()
+    client = login_as("regulator")
+    client.get("/?lang=en")
+    refused = client.get(f"/coop/batches/{batch.id}/{path}")
+    assert refused.status_code == 303 and refused.location.startswith(f"/coop/batches/{batch.id}")
+    back = client.get(f"/coop/batches/{batch.id}")  # the flash waits for the next page
+    assert "labels can no longer be downloaded" in back.text and "Download the PDF sheet" not in back.text
+    assert client.get(f"/coop/batches/{batch.id}/qr.png").status_code == 200
+
+
+@pytest.mark.parametrize("query", ["grid=bad&batch_id=2", "grid=bad&_method=POST", "grid=bad&_external=1&x=y"])
+def test_a_refused_sheet_returns_with_only_the_sheets_own_choices(login_as, labelled, query):
+    batch, _ = labelled
+    refused = login_as("coop").get(f"/coop/batches/{batch.id}/labels.pdf?{query}")
+    assert refused.status_code == 303 and refused.location == f"/coop/batches/{batch.id}?grid=bad"
+
+
+def test_staff_see_whose_batch_each_is_and_filter_by_licensee(login_as, make_batch, world):
+    lemon = make_batch()
+    cocoon = make_batch(licensee="coop_b")
+    client = login_as("regulator")
+    listing = client.get("/coop/batches").text
+    assert ">安岳柠檬合作社</a></td>" in listing and ">乐至蚕桑合作社</a></td>" in listing
+    only_b = client.get(f"/coop/batches?licensee={world['coop_b'].id}").text
+    assert cocoon.batch_no in only_b and lemon.batch_no not in only_b
+    for odd in ("abc", "0", "99999999999999999999"):  # ignored, as the other filters' odd values are
+        assert lemon.batch_no in client.get(f"/coop/batches?licensee={odd}").text
+
+
+def test_a_cooperative_filters_by_its_own_products_and_not_by_licensee(login_as, make_batch, world):
+    page = login_as("coop").get(f"/coop/batches?licensee={world['coop_b'].id}").text
+    assert ">安岳柠檬</option>" in page and ">乐至蚕茧</option>" not in page
+    assert 'name="licensee"' not in page and "乐至蚕桑合作社" not in page

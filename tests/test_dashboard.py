@@ -31,15 +31,15 @@ def scanned(client, db, labelled, make_batch, keys):
     def code_of(batch, serial=1):
         return batches.label_for(batch=batch, serial=serial, keys=keys, base_url="").code
 
-    def verify(code, place=None):
+    def verify(code, place=None, address="127.0.0.1"):
         query = f"?lat={place[0]}&lon={place[1]}" if place else ""
-        return client.get(f"/api/v1/verify/{code}{query}").json["verdict"]
+        return client.get(f"/api/v1/verify/{code}{query}", environ_base={"REMOTE_ADDR": address}).json["verdict"]
 
     verdicts = [
         verify(codes[1]),
         verify(codes[1]),
         verify(codes[3], ANYUE),
-        verify(codes[3], BEIJING),  # a thousand kilometres away within the hour: a copied label
+        verify(codes[3], BEIJING, "10.1.1.1"),  # a thousand kilometres away within the hour: a copied label
         verify(code_of(cocoon)),
         verify(code_of(recalled)),
         verify("FORGED2CODE"),

@@ -142,9 +142,9 @@ def test_a_licensee_field_past_its_column_is_refused_before_the_database(db, wor
 
 def test_a_gtin_13_is_kept_as_its_14_digits(db, world):
     data = registry.LicenseeInput(
-        name="雁江蜜柑合作社", uscc="93512002MA6Y10M03N", county_code="512002", gtin="6901234000016"
+        name="雁江蜜柑合作社", uscc="93512002MA6Y10M03N", county_code="512002", gtin="6901234000023"
     )
-    assert registry.save_licensee(session=db, data=data, actor=None).gtin == "06901234000016"
+    assert registry.save_licensee(session=db, data=data, actor=None).gtin == "06901234000023"
 
 
 def test_of_two_officers_acting_on_the_same_state_the_second_gets_the_conflict(app, db, world):
@@ -168,3 +168,78 @@ def test_a_short_or_wrong_gtin_is_refused_not_padded(db, world, gtin):
     with pytest.raises(DomainError) as refused:
         registry.save_licensee(session=db, data=data, actor=None)
     assert "gtin" in refused.value.fields
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "field", "why"),
+    [
+        (date(26, 1, 1), date(2026, 12, 31), "valid_from", "before 2000-01-01: check the year"),
+        (date(1999, 12, 31), date(2026, 12, 31), "valid_from", "before 2000-01-01: check the year"),
+        (date(26, 1, 1), date(26, 12, 31), "valid_to", "before 2000-01-01: check the year"),
+        (date(2026, 1, 1), date(2056, 1, 2), "valid_to", "a licence runs at most 30 years"),
+        (date(2028, 2, 29), date(2058, 3, 1), "valid_to", "a licence runs at most 30 years"),
+        (date(2026, 1, 1), date(9999, 12, 31), "valid_to", "a licence runs at most 30 years"),
+    ],
+)
+def test_an_implausible_term_is_refused_with_the_field_to_correct(db, world, start, end, field, why):
+    with pytest.raises(DomainError) as refused:
+        registry.grant_licence(
+            session=db, licensee=world["coop_b"], product_code="anyue-lemon", valid_from=start, valid_to=end, actor=None
+        )
+    assert refused.value.code == "invalid_licence" and refused.value.fields[field] == why
+
+
+@pytest.mark.parametrize(
+    ("start", "end"), [(date(2000, 1, 1), date(2030, 1, 1)), (date(2028, 2, 29), date(2058, 2, 28))]
+)
+def test_a_term_of_thirty_years_from_2000_on_is_granted(db, world, start, end):
+    licence = registry.grant_licence(
+        session=db, licensee=world["coop_b"], product_code="anyue-lemon", valid_from=start, valid_to=end, actor=None
+    )
+    assert licence.id is not None
+
+
+def test_a_batch_prefix_belongs_to_one_product(db, world):
+    mandarin = registry.ProductInput("yanjiang-mandarin", "雁江蜜柑", "Yanjiang Mandarin", "gi_product", ["512002"])
+    mandarin.batch_prefix = world["lemon"].batch_prefix
+    with pytest.raises(DomainError) as refused:
+        registry.save_product(session=db, data=mandarin, actor=None)
+    assert refused.value.code == "invalid_product"
+    assert refused.value.fields == {"batch_prefix": "another product already uses this prefix"}
+    lemon = registry.ProductInput("anyue-lemon", "安岳柠檬", "Anyue Lemon", "gi_product", ["512021"], batch_prefix="AY")
+    assert registry.save_product(session=db, data=lemon, actor=None, product=world["lemon"]).batch_prefix == "AY"
+
+
+# A licence whose term has ended (stored active, expired by its dates) → the result, or None (409).
+EXPIRED_TABLE = {"suspend": None, "reinstate": None, "revoke": "revoked"}
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_an_expired_licence_cannot_be_suspended_only_revoked(db, world, action):
+    licence = world["licence_a"]
+    licence.valid_from, licence.valid_to = date(2020, 1, 1), date(2021, 12, 31)
+    db.add(licence)
+    db.commit()
+    assert registry.allowed_actions(licence) == ["revoke"]
+    if EXPIRED_TABLE[action] is None:
+        with pytest.raises(Conflict):
+            registry.change_licence_state(session=db, licence=licence, action=action, reason="r", actor=None)
+    else:
+        registry.change_licence_state(session=db, licence=licence, action=action, reason="r", actor=None)
+        assert licence.state == EXPIRED_TABLE[action]
+
+
+@pytest.mark.parametrize(("q", "found"), [("%", 0), ("_", 0), ("合作社", 2), ("93512021", 1)])
+def test_the_directory_search_takes_percent_and_underscore_literally(db, world, q, found):
+    _, total = registry.search_licensees(session=db, q=q)
+    assert total == found
+
+
+@pytest.mark.parametrize("gtin", ["06901234000016", "6901234000016"])  # the same GTIN, padded or not
+def test_a_gtin_belongs_to_one_licensee(db, world, gtin):
+    data = registry.LicenseeInput(name="乐至蚕桑合作社", uscc=world["coop_b"].uscc, county_code="512022", gtin=gtin)
+    with pytest.raises(Conflict) as refused:
+        registry.save_licensee(session=db, data=data, actor=None, licensee=world["coop_b"])
+    assert refused.value.code == "duplicate_gtin" and refused.value.fields == {"gtin": "already registered"}
+    own = registry.LicenseeInput(name="安岳柠檬合作社", uscc=world["coop_a"].uscc, county_code="512021", gtin=gtin)
+    assert registry.save_licensee(session=db, data=own, actor=None, licensee=world["coop_a"]).gtin == "06901234000016"

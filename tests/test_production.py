@@ -56,3 +56,14 @@ def test_templates_hold_no_inline_script_or_handler():
     for template in root.rglob("*.html"):
         text = template.read_text(encoding="utf-8")
         assert "<script>" not in text and " onclick=" not in text and " onload=" not in text, template
+
+
+def test_the_access_log_keeps_no_query_address_or_agent():
+    """A scan's ?lat=&lon= and the client's address stay out of gunicorn's log, as out of the database."""
+    import runpy
+    from pathlib import Path
+
+    settings = runpy.run_path(str(Path(__file__).parent.parent / "gunicorn.conf.py"))
+    log_format = settings["access_log_format"]
+    assert "%(U)s" in log_format
+    assert not any(part in log_format for part in ("%(q)s", "%(r)s", "%(h)s", "%(a)s", "%(f)s", "%({"))

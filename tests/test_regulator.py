@@ -115,6 +115,23 @@ def test_the_queue_filters_and_marks_overdue_cases(login_as, db, report, world):
     assert report.tracking_no not in client.get("/regulator/reports?from=2099-01-01").text
 
 
+def test_the_queue_lists_only_overdue_cases_the_longest_waiting_first(
+    login_as, token_for, db, report, world, file_report
+):
+    fresh = file_report(reports.ReportInput(description="刚收到的举报：包装可疑"))
+    older = file_report(reports.ReportInput(description="另一份举报：标签模糊"))
+    report.updated_at = utcnow() - timedelta(days=3)  # `new` may wait 2 days
+    older.updated_at = utcnow() - timedelta(days=9)
+    older.status = "triaged"  # `triaged` may wait 5
+    db.add_all([report, older])
+    db.commit()
+    page = login_as("regulator").get("/regulator/reports?status=overdue").text
+    assert fresh.tracking_no not in page
+    assert page.index(older.tracking_no) < page.index(report.tracking_no)
+    listed = login_as(None).get("/api/v1/reports?status=overdue", headers=token_for("admin")).json["items"]
+    assert [item["tracking_no"] for item in listed] == [older.tracking_no, report.tracking_no]
+
+
 def test_the_queue_finds_a_case_by_part_of_its_number_by_who_has_it_and_while_open(
     login_as, db, report, world, file_report
 ):
@@ -318,7 +335,7 @@ def test_the_case_page_lists_what_was_done_about_it_besides_its_steps(login_as, 
     page = desk.get(suspended.location).text
     actions = page.split("举报以来采取的措施")[1].split("</table>")[0]
     assert "核实为假冒标签流通批次" in actions and "暂停待查" in actions and regulator.email in actions
-    assert '<p class="flash success" role="status">暂停使用许可</p>' in page
+    assert '<p class="flash success" role="status">使用许可已暂停，其批次的每次扫码都会显示警示。</p>' in page
     assert "分派举报" in actions and "召回批次" in actions and "暂停使用许可" in actions
 
 

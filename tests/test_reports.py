@@ -254,6 +254,15 @@ def test_a_spent_budget_answers_429_with_the_wait_on_page_and_api(make_app, worl
         client.post("/report", data={"description": "第二份举报"}),
     ):
         assert refused.status_code == 429 and 3000 < int(refused.headers["Retry-After"]) <= 3600
+    assert "请 60 分钟后再试" in refused.text  # the wait the budget names, not a stock minute
+
+
+def test_the_report_form_says_a_spent_budget_before_anything_is_written(make_app, world):
+    client = make_app(RATELIMIT_ENABLED=True, REPORT_RATE_LIMIT="1 per hour").test_client()
+    assert "请 60 分钟后再试" not in client.get("/report").text
+    assert client.post("/api/v1/reports", json={"description": "第一份举报"}).status_code == 201
+    page = client.get("/report")
+    assert page.status_code == 200 and "请 60 分钟后再试" in page.text and 'href="tel:12315"' in page.text
 
 
 def test_a_refused_form_says_what_to_fix_once_and_in_plain_words(client, world):
@@ -270,3 +279,62 @@ def test_the_status_page_in_the_other_language_keeps_the_thanks(client, world):
     switch = thanks.split('hreflang="en"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
     english = client.get(f"/report/status{switch}").text
     assert "Thank you. Your report was received." in english and "Received" in english
+
+
+def test_a_pasted_label_url_is_read_as_its_code(client, labelled, db):
+    """Generic scanner apps give the whole URL; the report still points to the batch and serial."""
+    _, codes = labelled
+    assert post_report(client, code=f"HTTP://127.0.0.1:5000/Q/{codes[4]}?from=scanner").status_code == 302
+    url = f"https://gi.example.cn/q/{codes[5].lower()}"
+    assert client.post("/api/v1/reports", json={"description": "假冒的柠檬包装", "code": url}).status_code == 201
+    filed = db.exec(select(Report).order_by(Report.id)).all()
+    assert [(r.code, r.serial) for r in filed] == [(codes[4], 4), (codes[5], 5)]
+    assert all(r.batch_id is not None for r in filed)
+
+
+def test_a_code_field_that_is_no_code_is_kept_as_written(client, world, db):
+    assert post_report(client, code="  印着 AY-2026 ").status_code == 302
+    assert db.exec(select(Report)).one().code == "印着 AY-2026"
+
+
+def test_a_tracking_number_is_found_without_its_dashes(client, world, db):
+    number = client.post("/api/v1/reports", json={"description": "可疑的柠檬包装"}).json["tracking_no"]
+    compact = number.replace("-", "").lower()
+    assert client.get(f"/report/status?no={compact}").status_code == 200
+    assert client.get(f"/api/v1/reports/{number[:11]} {number[11:]}").status_code == 200
+
+
+def test_a_48_megapixel_phone_photo_is_taken_and_scaled_down(client, world, db):
+    """A JPEG is decoded at a reduced scale, so it is measured by what is decoded (12 MP here)."""
+    out = io.BytesIO()
+    Image.new("RGB", (8000, 6000), (120, 160, 60)).save(out, format="JPEG", quality=30)
+    assert post_report(client, photos=[("IMG_48MP.jpg", out.getvalue())]).status_code == 302
+    stored = db.exec(select(ReportPhoto)).one()
+    assert (stored.width, stored.height) == (2048, 1536)
+
+
+def test_a_png_beyond_the_pixel_bound_is_refused_saying_the_bound(client, world, db):
+    out = io.BytesIO()
+    Image.new("1", (6000, 5000)).save(out, format="PNG")  # 30 MP decoded whole; the bound is 25
+    response = client.post(
+        "/api/v1/reports",
+        content_type="multipart/form-data",
+        data={"description": "可疑的柠檬", "photos": [(io.BytesIO(out.getvalue()), "scan.png")]},
+    )
+    assert response.status_code == 413 and "at most 25 million" in response.json["error"]["message"]
+    client.get("/report?lang=en")
+    page = post_report(client, photos=[("scan.png", out.getvalue())]).text
+    assert "at most 25 million" in page and "%(" not in page
+    assert db.exec(select(Report)).all() == []
+
+
+@pytest.mark.parametrize(("ending", "said"), [("dismissed", "举报不成立"), ("confirmed", "已确认为假冒")])
+def test_a_closed_case_still_tells_the_filer_what_it_came_to(client, db, world, file_report, ending, said):
+    filed = file_report(reports.ReportInput(description="超市里的柠檬标签可疑"))
+    regulator = world["users"]["regulator"]
+    steps = ["triaged", "investigating", ending, "closed"] if ending == "confirmed" else [ending, "closed"]
+    for step in steps:
+        reports.transition(session=db, report=filed, to_status=step, note="处理", actor=regulator)
+    db.commit()
+    page = client.get(f"/report/status?no={filed.tracking_no}").text
+    assert "已结案" in page and said in page

@@ -10,6 +10,8 @@ from sqlmodel import func, select
 from gi_registry.domain import batches, registry
 from gi_registry.models import Scan
 
+ELSEWHERE = {"REMOTE_ADDR": "10.1.1.1"}  # another consumer's phone, far from the test client's
+
 
 def test_the_page_says_genuine_with_who_where_and_when(client, labelled):
     batch, codes = labelled
@@ -88,7 +90,7 @@ def test_a_serial_scanned_60_times_turns_warning_and_its_neighbours_stay_genuine
 def test_places_far_apart_within_hours_turn_warning(client, labelled):
     _, codes = labelled
     assert client.get(f"/api/v1/verify/{codes[7]}?lat=30.12&lon=104.63").json["verdict"] == "genuine"
-    far = client.get(f"/api/v1/verify/{codes[7]}?lat=39.90&lon=116.40").json
+    far = client.get(f"/api/v1/verify/{codes[7]}?lat=39.90&lon=116.40", environ_base=ELSEWHERE).json
     assert far["verdict"] == "warning" and far["reasons"] == ["seen_far_apart"]
     # The label has been copied: later scans say so, with a place or without one, and the neighbours do not.
     assert client.get(f"/api/v1/verify/{codes[7]}").json["reasons"] == ["seen_far_apart"]
@@ -189,7 +191,7 @@ def test_a_gs1_link_counts_only_with_the_signature_of_the_very_label_it_names(cl
     ]
     for path in unsigned:
         page = client.get(path)
-        assert page.status_code == 200 and "无效码" in page.text and "不带本平台的签名" in page.text, path
+        assert page.status_code == 200 and "无效码" in page.text and "有效签名" in page.text, path
     nothing = client.get(f"/01/00000000000000/10/{batch.batch_no}/21/4?8030={codes[4]}").text  # another GTIN
     assert "无效码" in nothing and "非本平台发放" in nothing
     assert db.exec(select(func.count()).select_from(Scan).where(Scan.batch_id.is_not(None))).one() == 0
@@ -234,9 +236,9 @@ def test_verification_is_rate_limited_with_a_friendly_answer(make_app, labelled,
     assert statuses == [200, 200, 200, 429]
     last = client.get(url)
     if path.startswith("/api"):
-        assert last.json["error"]["code"] == "rate_limited"
+        assert last.json["error"] == {"code": "rate_limited", "message": "too many requests; try again in 60 seconds"}
     else:
-        assert "请求过于频繁" in last.text or "稍后" in last.text
+        assert "请求过于频繁，请 1 分钟后再试" in last.text
 
 
 def _redis_answers() -> bool:
@@ -298,7 +300,7 @@ def test_a_renewal_keeps_old_batches_genuine(client, labelled, db, world):
         licensee=world["coop_a"],
         product_code="anyue-lemon",
         valid_from=date(2026, 11, 2),
-        valid_to=date(2099, 1, 1),
+        valid_to=date(2049, 1, 1),
         actor=None,
     )
     db.commit()
@@ -327,7 +329,8 @@ def test_switching_language_shows_the_scan_again_without_counting_it(client, lab
 
 def test_a_place_shared_from_the_page_far_from_a_recent_one_turns_the_scan_to_warning(client, labelled, db):
     _, codes = labelled
-    assert client.get(f"/api/v1/verify/{codes[8]}?lat=39.90&lon=116.40").json["verdict"] == "genuine"  # Beijing
+    beijing = client.get(f"/api/v1/verify/{codes[8]}?lat=39.90&lon=116.40", environ_base=ELSEWHERE)
+    assert beijing.json["verdict"] == "genuine"
     page = client.get(f"/q/{codes[8]}").text
     token = page.split('data-token="')[1].split('"')[0]
     shared = client.post("/q/place", json={"token": token, "lat": 30.12, "lon": 104.63}).json  # Ziyang
@@ -348,3 +351,72 @@ def test_switching_language_on_a_gs1_link_does_not_count_a_second_scan(client, l
     english = client.get(link.split("?")[0] + switch)
     assert english.status_code == 200 and "Genuine" in english.text  # the switch keeps the signature
     assert db.exec(select(func.count()).select_from(Scan)).one() == 1
+
+
+def _lang_switch(page: str) -> str:
+    return page.split("<header>")[1].split('href="')[1].split('"')[0].replace("&amp;", "&")
+
+
+def test_a_seen_token_passed_to_another_client_counts_as_usual(client, labelled, db):
+    """A counterfeiter's redirector cannot forward every buyer with one token and hide the copies."""
+    _, codes = labelled
+    switch = _lang_switch(client.get(f"/q/{codes[4]}").text)
+    other = client.get(f"/q/{codes[4]}{switch}", environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    assert "checked 2 times;" in other.text
+    assert db.exec(select(func.count()).select_from(Scan)).one() == 2
+
+
+def test_a_page_shown_again_keeps_its_token_rather_than_renewing_it(client, labelled):
+    _, codes = labelled
+    switch = _lang_switch(client.get(f"/q/{codes[4]}").text)
+    again = client.get(f"/q/{codes[4]}{switch}").text
+    assert "seen=" + switch.split("seen=")[1].split("&")[0] in _lang_switch(again)
+
+
+@pytest.mark.parametrize(
+    "agent", ["Mozilla/5.0 (compatible; bingbot/2.0)", "TelegramBot (like TwitterBot)", "Slackbot-LinkExpanding 1.0"]
+)
+def test_crawlers_and_link_previews_see_the_verdict_without_counting(client, labelled, db, agent):
+    _, codes = labelled
+    page = client.get(f"/q/{codes[6]}", headers={"User-Agent": agent})
+    assert page.status_code == 200 and "正品" in page.text
+    assert page.headers["X-Robots-Tag"] == "noindex, nofollow"
+    assert db.exec(select(func.count()).select_from(Scan)).one() == 0
+    assert client.get(f"/api/v1/verify/{codes[6]}").json["scans"]["count"] == 1
+
+
+def test_a_head_request_is_no_scan(client, labelled, db):
+    _, codes = labelled
+    assert client.head(f"/q/{codes[6]}").status_code == 200
+    assert client.head(f"/api/v1/verify/{codes[6]}").status_code == 200
+    assert db.exec(select(func.count()).select_from(Scan)).one() == 0
+
+
+def test_robots_keep_search_engines_off_the_scan_pages(client):
+    robots = client.get("/robots.txt")
+    assert robots.status_code == 200 and "Disallow: /q/" in robots.text and "Disallow: /01/" in robots.text
+
+
+def test_a_code_already_seen_far_apart_is_not_told_so_twice_on_one_scan(client, labelled, db):
+    _, codes = labelled
+    client.get(f"/api/v1/verify/{codes[9]}?lat=39.90&lon=116.40", environ_base=ELSEWHERE)  # Beijing
+    client.get(f"/api/v1/verify/{codes[9]}?lat=30.12&lon=104.63")  # Ziyang: now marked far apart
+    page = client.get(f"/q/{codes[9]}").text
+    token = page.split('data-token="')[1].split('"')[0]
+    client.post("/q/place", json={"token": token, "lat": 39.90, "lon": 116.40})
+    last = db.exec(select(Scan).order_by(Scan.id.desc())).first()
+    assert last.reasons == ["seen_far_apart"]
+
+
+def test_a_trailing_slash_that_an_app_added_opens_the_same_scan(client, labelled):
+    _, codes = labelled
+    page = client.get(f"/Q/{codes[2]}/")
+    assert page.status_code == 200 and "正品" in page.text
+
+
+def test_places_far_apart_sent_from_one_client_do_not_brand_a_label_copied(client, labelled):
+    """One phone is not in Ziyang and Beijing within hours: that is someone typing coordinates."""
+    _, codes = labelled
+    client.get(f"/api/v1/verify/{codes[7]}?lat=30.12&lon=104.63")
+    assert client.get(f"/api/v1/verify/{codes[7]}?lat=39.90&lon=116.40").json["verdict"] == "genuine"
+    assert client.get(f"/api/v1/verify/{codes[7]}").json["verdict"] == "genuine"

@@ -128,7 +128,7 @@ def test_the_reports_export_has_the_case_but_not_the_reporters_contact(login_as,
     assert row["batch_no"] == batch.batch_no and row["product_code"] == "anyue-lemon"
     assert row["licensee_name"] == "安岳柠檬合作社"
     assert row["description"] == '\'=HYPERLINK("http://evil")假冒柠檬'
-    assert row["created_at"].endswith("+00:00")
+    assert row["created_at"].endswith("+08:00")
     xlsx_response = client.get("/transfer/reports.xlsx")
     header, values = read_xlsx(xlsx_response)
     assert dict(zip(header, values, strict=True))["tracking_no"] == report.tracking_no
@@ -152,15 +152,17 @@ def test_the_scans_export_has_no_ip_hash_and_honours_the_dates(login_as, scans, 
     assert len(read_csv(client.get("/transfer/scans.csv?from=2026-03-02"))) == 2
     assert len(read_csv(client.get("/transfer/scans.csv?to=2026-03-01"))) == 1
     assert client.get("/transfer/scans.csv?from=nonsense").status_code == 400  # not all scans instead
+    too_early = client.get("/transfer/scans.csv?from=0001-01-01&lang=en")
+    assert too_early.status_code == 400 and "from 1900-01-01 to 2999-12-31" in too_early.text
     xlsx = client.get("/transfer/scans.xlsx?from=2026-03-02")
     header, *values = read_xlsx(xlsx)
-    assert header[0] == "at" and [row[0] for row in values] == [datetime(2026, 3, 2, 12), datetime(2026, 3, 3, 12)]
+    assert header[0] == "at" and [row[0] for row in values] == [datetime(2026, 3, 2, 20), datetime(2026, 3, 3, 20)]
     for response in (client.get("/transfer/scans.csv"), xlsx):
         assert IP_HASH.encode() not in response.data
 
 
 def test_the_scans_export_counts_its_dates_as_days_in_china(login_as, db, labelled, keys):
-    """A scan at 16:30 UTC on 28 November is one of the 29th in Ziyang; its time is still written in UTC."""
+    """A scan at 16:30 UTC on 28 November is one of the 29th in Ziyang, and written as 00:30 on the 29th."""
     _, codes = labelled
     verification.verify(
         session=db,
@@ -174,7 +176,7 @@ def test_the_scans_export_counts_its_dates_as_days_in_china(login_as, db, labell
     db.commit()
     client = login_as("regulator")
     (row,) = read_csv(client.get("/transfer/scans.csv?from=2026-11-29&to=2026-11-29"))
-    assert row["at"].startswith("2026-11-28") and row["at"].endswith("+00:00")
+    assert row["at"] == "2026-11-29T00:30:00+08:00"
     assert read_csv(client.get("/transfer/scans.csv?to=2026-11-28")) == []
     assert read_csv(client.get("/transfer/scans.csv?from=2026-11-30")) == []
 
@@ -199,16 +201,16 @@ def test_the_licensees_export_has_one_row_per_licence_with_its_status(login_as, 
     rows = read_csv(client.get("/transfer/licensees.csv"))
     found = {(row["uscc"], row["product_code"], row["licence_status"], row["valid_to"]) for row in rows}
     assert found == {
-        (world["coop_a"].uscc, "anyue-lemon", "active", "2099-12-31"),
+        (world["coop_a"].uscc, "anyue-lemon", "active", "2049-12-31"),
         (world["coop_a"].uscc, "lezhi-cocoon", "expired", "2021-01-01"),
-        (world["coop_b"].uscc, "lezhi-cocoon", "suspended", "2099-12-31"),
+        (world["coop_b"].uscc, "lezhi-cocoon", "suspended", "2049-12-31"),
         (USCC_C, "", "", ""),
     }
     assert rows[0]["county_code"] and "address" in rows[0]
     xlsx = client.get("/transfer/licensees.xlsx")
     header, *values = read_xlsx(xlsx)
     assert header[:2] == ["name", "uscc"] and len(values) == 4
-    assert date(2099, 12, 31) in [row[7].date() if row[7] else None for row in values]
+    assert date(2049, 12, 31) in [row[7].date() if row[7] else None for row in values]
     for response in (client.get("/transfer/licensees.csv"), xlsx):
         assert CONTACT.encode() not in response.data and "赵联系".encode() not in response.data
 
@@ -586,3 +588,15 @@ def test_each_export_is_in_the_audit_log_with_who_and_what(login_as, db, world):
         ("export.licensees", "reg@test.cn", "xlsx"),
     ]
     assert (events[0].after["from"], events[0].after["to"]) == ("2026-03-01", "2026-03-31")
+
+
+@pytest.mark.parametrize(
+    ("valid_from", "valid_to", "column", "message"),
+    [
+        ("0026-01-01", "2026-12-31", "valid_from", "before 2000-01-01: check the year"),
+        ("2026-01-01", "2099-12-31", "valid_to", "a licence runs at most 30 years"),
+    ],
+)
+def test_an_imported_licence_term_meets_the_same_plausibility_rules(db, world, valid_from, valid_to, column, message):
+    row = imports.Row(line=2, **GOOD, product_code="anyue-lemon", valid_from=valid_from, valid_to=valid_to)
+    assert [(p.column, p.message) for p in imports.check_rows(session=db, rows=[row])] == [(column, message)]

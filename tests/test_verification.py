@@ -1,5 +1,6 @@
 """The verdict as a pure function of (code, state, history): every verdict and reason, without Flask."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -99,6 +100,17 @@ def test_an_issued_code_of_an_active_batch_under_an_active_licence_is_genuine():
 def test_each_verdict_and_its_reason(kwargs, expected, reason):
     result = verdict(**kwargs)
     assert result.verdict == expected and reason in result.reasons
+
+
+def test_two_far_places_from_one_client_are_no_copy_but_from_two_clients_are():
+    beijing, ziyang = place(BEIJING, 30), place(ZIYANG)
+    one = verdict(
+        history=History(count=1, recent_places=(replace(beijing, client="a"),)), here=replace(ziyang, client="a")
+    )
+    two = verdict(
+        history=History(count=1, recent_places=(replace(beijing, client="a"),)), here=replace(ziyang, client="b")
+    )
+    assert (one.verdict, two.verdict) == ("genuine", "warning")
 
 
 def test_the_worst_finding_wins_and_every_reason_is_kept():

@@ -16,6 +16,7 @@ from .schemas import (
     LabelsCreate,
     LabelsIssued,
     Recall,
+    choice_query,
     page_of,
     page_query,
     parse_body,
@@ -58,7 +59,9 @@ def create_batch():
 def list_batches():
     page, per_page = page_query()
     where = batches.BatchFilter(
-        product_code=request.args.get("product", ""), status=request.args.get("status", ""), q=request.args.get("q", "")
+        product_code=request.args.get("product", ""),
+        status=choice_query("status", batches.BATCH_STATES),
+        q=request.args.get("q", ""),
     )
     found, total = batches.search_batches(
         session=get_session(), user=api_user(), where=where, page=page, per_page=per_page
@@ -91,6 +94,7 @@ def issue_labels(batch_id: int):
 @api_roles(*BATCH_READERS)
 def list_labels(batch_id: int):
     batch = _own_batch(batch_id)
+    batches.check_labels_downloadable(batch)
     kind, grid = request.args.get("format", "json"), request.args.get("grid", "a4-65")
     downloads.check_grid(grid)  # checked for every format, as the description declares the parameter
     if kind == "csv":

@@ -33,6 +33,7 @@ def list_reports():
         status=request.args.get("status", ""),
         product_code=request.args.get("product", ""),
         county_code=request.args.get("county", ""),
+        deadlines=current_app.config["REPORT_DEADLINES"],
     )
     rows, total = reports.search_reports(session=get_session(), where=where, page=page, per_page=per_page)
     return jsonify(page_of([report_full(row[0]) for row in rows], total=total, page=page, per_page=per_page))

@@ -20,7 +20,7 @@ class TokenCreate(Input):
 
 class LicenseeCreate(Input):
     name: str = Field(min_length=1, max_length=128)
-    uscc: str = Field(min_length=1, max_length=18)
+    uscc: str = Field(min_length=1, max_length=40)  # as pasted, in groups: the domain removes the spaces
     county: str = Field(min_length=1, max_length=12)
     address: str = Field(default="", max_length=200)
     contact_name: str = Field(default="", max_length=64)
@@ -40,7 +40,8 @@ class LicenceAction(Input):
 
 class BatchCreate(Input):
     product_code: str = Field(min_length=1, max_length=64)
-    quantity: float = Field(gt=0, le=1e9, allow_inf_nan=False)
+    # Strict: true or "100" is no quantity (a JSON integer still is); the domain bounds the label quota.
+    quantity: float = Field(gt=0, le=1e9, allow_inf_nan=False, strict=True)
     unit: Literal["kg", "t", "jin"]
     harvested_on: date
     origin_code: str = Field(min_length=1, max_length=12)
@@ -68,6 +69,7 @@ class BatchPublic(BaseModel):
     harvested_on: date
     origin_code: str
     grade: str
+    notes: str
     inspection_cert: str
     labels_issued: int
     label_quota: int
@@ -93,7 +95,7 @@ class LabelPublic(BaseModel):
 
 class ReportCreate(Input):
     description: str = Field(min_length=5, max_length=4000)
-    code: str = Field(default="", max_length=64)
+    code: str = Field(default="", max_length=300, description="the label's code, or the URL its QR carries")
     place: str = Field(default="", max_length=200)
     contact: str = Field(default="", max_length=200)
 
@@ -244,6 +246,15 @@ def _query_number(name: str, kind, *, low=None, high=None):
         raise DomainError("invalid_query", f"{name} must be a number", fields={name: "not a number"}) from None
     if (low is not None and value < low) or (high is not None and value > high) or value != value:
         raise DomainError("invalid_query", f"{name} is out of range", fields={name: f"between {low} and {high}"})
+    return value
+
+
+def choice_query(name: str, choices: tuple[str, ...]) -> str:
+    """?name= as one of `choices`, or "" when absent: a value outside them is refused, not read as "all"."""
+    value = request.args.get(name, "")
+    if value and value not in choices:
+        listed = ", ".join(choices)
+        raise DomainError("invalid_query", f"{name} must be one of {listed}", fields={name: listed})
     return value
 
 

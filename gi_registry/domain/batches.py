@@ -14,6 +14,8 @@ from ..models import BATCH_UNITS, Batch, BatchSequence, LabelIssue, Licensee, Pr
 from . import N_, Conflict, DomainError, NotFound, audit, registry
 from .codes import CodeKeys, code_url, parse_code, sign_code
 
+BATCH_STATES = ("active", "recalled")
+
 
 @dataclass
 class BatchInput:
@@ -27,23 +29,57 @@ class BatchInput:
     inspection_cert: str = ""
 
 
+# labels_issued is a 32-bit integer column: a batch's quota stays far below its 2,147,483,647.
+MAX_LABELS_PER_BATCH = 10_000_000
+
+
 def label_quota(*, batch: Batch, product: Product) -> int:
     """How many unit labels a batch may carry: one per `kg_per_label` of its weight."""
-    kilograms = batch.quantity * BATCH_UNITS[batch.unit]
-    return math.floor(kilograms / product.kg_per_label + 1e-9)
+    return _quota(batch.quantity, batch.unit, product)
 
 
-def _check_fields(data: BatchInput, *, today: date) -> dict:
+def _quota(quantity: float, unit: str, product: Product) -> int:
+    return math.floor(quantity * BATCH_UNITS[unit] / product.kg_per_label + 1e-9)
+
+
+def labels_left(*, batch: Batch, product: Product) -> int:
+    """How many more unit labels the batch may get; never below 0, though a product's `kg_per_label`
+    raised after labels were issued leaves the batch past its (recomputed) quota."""
+    return max(label_quota(batch=batch, product=product) - batch.labels_issued, 0)
+
+
+def _check_fields(data: BatchInput, *, product: Product | None, today: date) -> dict:
     fields = {}
-    if not (isinstance(data.quantity, int | float) and math.isfinite(data.quantity) and data.quantity > 0):
-        fields["quantity"] = N_("must be a positive number")
-    elif data.quantity > 1e9:
-        fields["quantity"] = N_("too large")
+    if product is None:
+        fields["product_code"] = N_("unknown product")
+    elif product.status != "active":
+        fields["product_code"] = N_("the product is withdrawn")
     if data.unit not in BATCH_UNITS:
         fields["unit"] = N_("unknown unit")
+    if why := _quantity_problem(data, product):
+        fields["quantity"] = why
     if data.harvested_on > today:
         fields["harvested_on"] = N_("the harvest date is in the future")
+    elif why := registry.too_early(data.harvested_on):
+        fields["harvested_on"] = why
     return fields
+
+
+def _quantity_problem(data: BatchInput, product: Product | None) -> str | None:
+    """Why the quantity cannot be registered: not a positive number, or a label quota of none or too many."""
+    number = isinstance(data.quantity, int | float) and not isinstance(data.quantity, bool)
+    if not (number and math.isfinite(data.quantity) and data.quantity > 0):
+        return N_("must be a positive number")
+    if data.quantity > 1e9:
+        return N_("too large")
+    if product is None or data.unit not in BATCH_UNITS:
+        return None
+    quota = _quota(data.quantity, data.unit, product)
+    if quota < 1:
+        return N_("too little for a single label")
+    if quota > MAX_LABELS_PER_BATCH:
+        return N_("too large: a batch carries at most 10,000,000 labels")
+    return None
 
 
 def register_batch(
@@ -51,12 +87,8 @@ def register_batch(
 ) -> Batch:
     """Register a batch if the licensee may use the mark and the origin lies in the protected area."""
     today = today or registry.registry_today()
-    fields = _check_fields(data, today=today)
     product = session.exec(select(Product).where(Product.code == data.product_code)).first()
-    if product is None:
-        fields["product_code"] = N_("unknown product")
-    elif product.status != "active":
-        fields["product_code"] = N_("the product is withdrawn")
+    fields = _check_fields(data, product=product, today=today)
     if fields:
         raise DomainError("invalid_batch", N_("the batch cannot be registered"), fields=fields)
     licence = registry.active_licence(
@@ -149,12 +181,11 @@ def issue_labels(*, session: Session, batch: Batch, count: int, keys: CodeKeys, 
     )
     if moved.rowcount != 1:
         session.refresh(batch)
-        left = max(quota - batch.labels_issued, 0)
         raise DomainError(
             "label_quota_exceeded",
             N_("the batch's label quota would be exceeded"),
             fields={"count": N_("at most %(left)s more")},
-            params={"left": left},
+            params={"left": labels_left(batch=batch, product=product)},
         )
     session.refresh(batch)
     issue = LabelIssue(
@@ -175,6 +206,13 @@ def issue_labels(*, session: Session, batch: Batch, count: int, keys: CodeKeys, 
         after={"first_serial": issue.first_serial, "last_serial": issue.last_serial},
     )
     return issue
+
+
+def check_labels_downloadable(batch: Batch) -> None:
+    """Refuse a recalled batch's label sheet and code lists: its labels must not reach a printer again.
+    The batch's own QR stays: it is one code, which scans as recalled, and the regulator may need it."""
+    if batch.status != "active":
+        raise Conflict("batch_recalled", N_("the batch is recalled: its labels can no longer be downloaded"))
 
 
 def _licensed_today(*, session: Session, batch: Batch) -> bool:
@@ -242,6 +280,7 @@ class BatchFilter:
     harvested_from: date | None = None
     harvested_to: date | None = None
     q: str = ""
+    licensee_id: int | None = None
 
 
 def search_batches(*, session: Session, user: User, where: BatchFilter, page: int, per_page: int):
@@ -251,12 +290,14 @@ def search_batches(*, session: Session, user: User, where: BatchFilter, page: in
         query = query.join(Product, Product.id == Batch.product_id).where(Product.code == where.product_code)
     if where.status:
         query = query.where(Batch.status == where.status)
+    if where.licensee_id:
+        query = query.where(Batch.licensee_id == where.licensee_id)
     if where.harvested_from:
         query = query.where(Batch.harvested_on >= where.harvested_from)
     if where.harvested_to:
         query = query.where(Batch.harvested_on <= where.harvested_to)
-    if where.q.strip():
-        query = query.where(col(Batch.batch_no).ilike(f"%{where.q.strip()}%"))
+    if where.q.strip():  # autoescape: a typed % or _ is a character, not a wildcard
+        query = query.where(col(Batch.batch_no).icontains(where.q.strip(), autoescape=True))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(col(Batch.id).desc()).offset((page - 1) * per_page).limit(per_page))
     return list(rows), total

@@ -170,6 +170,15 @@ def parse_code(code: str, *, keys: CodeKeys) -> ParsedCode | None:
     return parsed if hmac.compare_digest(mac, _mac(secret, payload)) else None
 
 
+def code_in(text: str) -> str:
+    """The code a consumer typed, or the code in the label's URL they pasted (what generic scanner apps
+    give): `HTTP://HOST/Q/CODE?x` gives CODE. Upper-cased, as codes are read case-insensitively."""
+    text = text.strip()
+    path = urlsplit(text).path if "://" in text else text
+    head, marker, tail = path.upper().rpartition("/Q/")
+    return (tail if marker else path.upper()).strip("/")
+
+
 def _is_alphanumeric(text: str) -> bool:
     return set(text) <= QR_ALPHANUMERIC
 

@@ -4,7 +4,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import IO
 
 from openpyxl import Workbook
@@ -12,7 +12,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session, select
 
 from ..models import Batch, Licence, Licensee, Product, Report, Scan
-from .registry import china_midnight, licence_status, registry_today
+from .registry import CHINA, china_midnight, licence_status, registry_today
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and WPS; tab and CR act the same way.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -83,10 +83,7 @@ def reports(*, session: Session) -> Export:
 
 
 def scans(*, session: Session, start: date | None = None, end: date | None = None) -> Export:
-    """Scans from the start of `start` to the end of `end` (days in China, both optional); never the IP hash.
-
-    The times themselves are written in UTC, as stored.
-    """
+    """Scans from the start of `start` to the end of `end` (days in China, both optional); never the IP hash."""
     query = select(
         Scan.at,
         Scan.verdict,
@@ -144,8 +141,8 @@ def neutralise(value: str) -> str:
 def _csv_cell(value) -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
+    if isinstance(value, datetime):  # in China time, as the export's days are; the offset says so
+        return value.astimezone(CHINA).isoformat(timespec="seconds")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, str):
@@ -170,7 +167,8 @@ def csv_chunks(export: Export, *, chunk_size: int = 64_000) -> Iterator[bytes]:
 
 def _xlsx_cell(value):
     if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None)  # Excel has no time zones: the sheet is in UTC
+        # Excel has no time zones: the sheet is in China time, the time the registry's people read.
+        return value.astimezone(CHINA).replace(tzinfo=None)
     if isinstance(value, str):
         # openpyxl refuses control characters and would store "=…" as a live formula.
         return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))

@@ -279,8 +279,9 @@ def _licence_problems(row: Row, products: dict[str, Product]) -> list[tuple]:
         except ValueError:
             message = N_("not a date: write YYYY-MM-DD") if value else N_("a licence needs this date")
             found.append((name, message, {}))
-    if len(term) == 2 and term["valid_to"] < term["valid_from"]:
-        found.append(("valid_to", N_("the end precedes the start"), {}))
+    if len(term) == 2:
+        problems = registry.licence_term_problems(**term)
+        found.extend((name, why, {}) for name, why in problems.items())
     return found
 
 

@@ -25,7 +25,11 @@ class CleanPhoto:
 
 
 def clean_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanPhoto:
-    """Decode, check and re-encode one upload; raise a DomainError (413/415/422) for anything unsafe."""
+    """Decode, check and re-encode one upload; raise a DomainError (413/415/422) for anything unsafe.
+
+    `max_pixels` bounds the pixels decoded, which is what costs memory: a JPEG is decoded at the
+    smallest of 1/2, 1/4 or 1/8 scale that still gives MAX_SIDE, so a 48-megapixel phone photo decodes
+    as 12 and passes, while a PNG is decoded whole and must be within the bound as it is."""
     if len(data) > max_bytes:
         raise DomainError("photo_too_large", N_("a photo is larger than allowed"), status=413)
     try:
@@ -35,14 +39,25 @@ def clean_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanPhoto:
             image = Image.open(io.BytesIO(data))
             if image.format not in ACCEPTED_FORMATS:
                 raise DomainError("photo_type", N_("photos must be JPEG, PNG, WebP, GIF or BMP images"), status=415)
+            if image.format == "JPEG":
+                image.draft("RGB", (MAX_SIDE, MAX_SIDE))
             if image.width * image.height > max_pixels:
-                raise DomainError("photo_too_many_pixels", N_("a photo has too many pixels"), status=413)
+                raise _too_many_pixels(max_pixels)
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DomainError("photo_too_many_pixels", N_("a photo has too many pixels"), status=413) from None
+        raise _too_many_pixels(max_pixels) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise DomainError("photo_type", N_("photos must be JPEG, PNG, WebP, GIF or BMP images"), status=415) from None
     return _reencode(image)
+
+
+def _too_many_pixels(max_pixels: int) -> DomainError:
+    return DomainError(
+        "photo_too_many_pixels",
+        N_("a photo has too many pixels (at most %(megapixels)s million)"),
+        params={"megapixels": max_pixels // 1_000_000},
+        status=413,
+    )
 
 
 # EXIF orientation → the turn that makes the picture upright (as ImageOps.exif_transpose does).
@@ -57,21 +72,26 @@ _UPRIGHT = {
 }
 
 
-def _upright(image: Image.Image) -> Image.Image:
-    """The picture turned as its EXIF orientation says, since the EXIF goes.
+def _upright_turn(image: Image.Image) -> Image.Transpose | None:
+    """The turn that makes the picture upright as its EXIF orientation says, since the EXIF goes.
 
     Not ImageOps.exif_transpose: it writes the EXIF block back, and Pillow fails in a dozen ways on
     the broken blocks some phones and chat apps save. A block that cannot be read leaves it as it is."""
     try:
-        turn = _UPRIGHT.get(image.getexif().get(0x0112))
+        return _UPRIGHT.get(image.getexif().get(0x0112))
     except Exception:  # Pillow raises struct.error, TypeError, ValueError… on a broken block
-        return image
-    return image.transpose(turn) if turn is not None else image
+        return None
 
 
 def _reencode(image: Image.Image) -> CleanPhoto:
-    image = _upright(image).convert("RGB")
-    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    turn = _upright_turn(image)
+    # Other modes are converted first: resampling bands a palette's colours, and some modes it cannot do.
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGB")
+    image.thumbnail((MAX_SIDE, MAX_SIDE))  # before the rest, which then works on the small picture
+    image = image.convert("RGB")
+    if turn is not None:
+        image = image.transpose(turn)
     # Pillow carries a JPEG comment (and other text) over in info and writes it back: drop it all.
     image.info = {}
     out = io.BytesIO()

@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import MAXYEAR, UTC, date, datetime, time, timedelta, timezone
 
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
@@ -19,15 +19,49 @@ KIND_MARKS = {
     "public_brand": "区域公用品牌",
 }
 
-# The licence life cycle: which action moves which stored state where.
+# The licence life cycle (CONTRACT.md): which action moves a licence from which state (licence_status) to
+# which stored state. An expired licence is no longer in force, so there is nothing to suspend; it may still
+# be revoked, which takes down the labels of its batches still on sale.
 TRANSITIONS = {
-    "suspend": ({"active"}, "suspended"),
+    "suspend": ({"active", "pending"}, "suspended"),
     "reinstate": ({"suspended"}, "active"),
-    "revoke": ({"active", "suspended"}, "revoked"),
+    "revoke": ({"active", "pending", "suspended", "expired"}, "revoked"),
 }
 
 
 CHINA = timezone(timedelta(hours=8))
+
+# No licence or harvest in the registry is older: an earlier date is a typo (0026 for 2026), not history.
+EARLIEST_DAY = date(2000, 1, 1)
+LONGEST_TERM_YEARS = 30
+
+
+def too_early(day: date) -> str | None:
+    """Why a licence or harvest date cannot be right, or None."""
+    return N_("before 2000-01-01: check the year") if day < EARLIEST_DAY else None
+
+
+def licence_term_problems(*, valid_from: date, valid_to: date) -> dict:
+    """Per-field reasons a licence term is implausible; the form, the API and the import share them."""
+    fields = {
+        name: why for name, day in (("valid_from", valid_from), ("valid_to", valid_to)) if (why := too_early(day))
+    }
+    if fields:  # a mistyped year: the term it gives means nothing
+        return fields
+    if valid_to < valid_from:
+        fields["valid_to"] = N_("the end precedes the start")
+    elif valid_to > _years_after(valid_from, LONGEST_TERM_YEARS):
+        fields["valid_to"] = N_("a licence runs at most 30 years")
+    return fields
+
+
+def _years_after(day: date, years: int) -> date:
+    if day.year + years > MAXYEAR:
+        return date.max
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February, in a year that has none
+        return day.replace(year=day.year + years, day=28)
 
 
 def registry_today() -> date:
@@ -137,6 +171,11 @@ def _check_product(*, session: Session, data: ProductInput, existing: Product | 
         fields["kg_per_label"] = N_("must be positive")
     if not re.match(BATCH_PREFIX, data.batch_prefix):  # it starts every batch number and file name
         fields["batch_prefix"] = N_("1 to 6 capital letters")
+    # Two products on one prefix would share one batch-number sequence and give readers batch numbers
+    # that do not say which product they are.
+    shared = session.exec(select(Product).where(Product.batch_prefix == data.batch_prefix)).first()
+    if shared is not None and shared is not existing:
+        fields["batch_prefix"] = N_("another product already uses this prefix")
     if fields:
         raise DomainError("invalid_product", N_("the product cannot be saved"), fields=fields)
 
@@ -223,6 +262,14 @@ def _check_licensee(*, session: Session, data: LicenseeInput, existing: Licensee
         fields["gtin"] = N_("not a valid GTIN-13 or GTIN-14 (check digit)")
     if fields:
         raise DomainError("invalid_licensee", N_("the licensee cannot be saved"), fields=fields)
+    # A GS1 Digital Link names the licensee by its GTIN: two licensees on one would share their batches' links.
+    clash = session.exec(select(Licensee).where(Licensee.gtin == data.gtin)).first() if data.gtin else None
+    if clash is not None and clash is not existing:
+        raise Conflict(
+            "duplicate_gtin",
+            N_("another licensee already uses this GTIN"),
+            fields={"gtin": N_("already registered")},
+        )
 
 
 def gtin_valid(value: str) -> bool:
@@ -265,6 +312,10 @@ def audit_licensee(*, session: Session, licensee: Licensee, actor: User | None, 
     )
 
 
+def list_licensees(*, session: Session) -> list[Licensee]:
+    return list(session.exec(select(Licensee).order_by(Licensee.name, Licensee.id)))
+
+
 def get_licensee(*, session: Session, licensee_id: int) -> Licensee:
     licensee = session.get(Licensee, licensee_id)
     if licensee is None:
@@ -275,9 +326,10 @@ def get_licensee(*, session: Session, licensee_id: int) -> Licensee:
 def search_licensees(*, session: Session, q: str = "", product_code: str = "", page: int = 1, per_page: int = 20):
     """The public directory: (licensees on this page, total)."""
     query = select(Licensee)
-    if q.strip():
-        term = f"%{q.strip()}%"
-        query = query.where(or_(col(Licensee.name).ilike(term), col(Licensee.uscc).ilike(term.upper())))
+    if q.strip():  # autoescape: a typed % or _ is a character, not a wildcard
+        term = q.strip()
+        by_name = col(Licensee.name).icontains(term, autoescape=True)
+        query = query.where(or_(by_name, col(Licensee.uscc).icontains(term.upper(), autoescape=True)))
     if product_code:
         query = query.where(
             col(Licensee.id).in_(
@@ -331,8 +383,7 @@ def grant_licence(
         fields["product_code"] = N_("unknown product")
     elif product.status != "active":
         fields["product_code"] = N_("the product is withdrawn")
-    if valid_to < valid_from:
-        fields["valid_to"] = N_("the end precedes the start")
+    fields.update(licence_term_problems(valid_from=valid_from, valid_to=valid_to))
     if fields:
         raise DomainError("invalid_licence", N_("the licence cannot be granted"), fields=fields)
     overlapping = session.exec(
@@ -369,6 +420,12 @@ def audit_grant(*, session: Session, licence: Licence, actor: User | None, reaso
     )
 
 
+def allowed_actions(licence: Licence) -> list[str]:
+    """The actions the licence's state allows today, in the order the pages offer them."""
+    status = licence_status(licence)
+    return [action for action, (states, _target) in TRANSITIONS.items() if status in states]
+
+
 def change_licence_state(
     *, session: Session, licence: Licence, action: str, reason: str, actor: User | None
 ) -> Licence:
@@ -377,8 +434,8 @@ def change_licence_state(
         raise DomainError("unknown_action", f"unknown licence action {action!r}")
     if not reason.strip():
         raise DomainError("reason_required", N_("a reason is required"), fields={"reason": N_("required")})
-    allowed_from, target = TRANSITIONS[action]
-    if licence.state not in allowed_from:
+    target = TRANSITIONS[action][1]
+    if action not in allowed_actions(licence):
         raise Conflict("transition_forbidden", N_("the licence's state does not allow this change"))
     before = _licence_snapshot(licence)
     # Conditional on the state just read: of two officers acting at once, the second gets the conflict.

@@ -1,15 +1,16 @@
 """Counterfeit reports: intake from anyone, a public tracking number, and the workflow of CONTRACT.md."""
 
+import re
 import secrets
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import case, update
+from sqlalchemy import and_, case, false, or_, update
 from sqlmodel import Session, col, func, select
 
 from ..models import Batch, Licensee, Product, Report, ReportEvent, ReportPhoto, Scan, User, utcnow
 from . import N_, Conflict, DomainError, NotFound, audit, photos
-from .codes import CodeKeys, parse_code
+from .codes import CodeKeys, code_in, parse_code
 from .registry import china_day
 
 MAX_PHOTOS = 3
@@ -43,9 +44,11 @@ def _check(data: ReportInput) -> dict:
     fields = {}
     if len(data.description.strip()) < 5:
         fields["description"] = N_("describe what you saw in a few words")
-    for name, limit in (("description", 4000), ("code", 64), ("place", 200), ("contact", 200)):
+    for name, limit in (("description", 4000), ("code", 300), ("place", 200), ("contact", 200)):
         if len(getattr(data, name)) > limit:
             fields[name] = N_("too long")
+    if "code" not in fields and len(code_in(data.code)) > 64:
+        fields["code"] = N_("too long")
     return fields
 
 
@@ -67,7 +70,7 @@ def file_report(
     if fields:
         raise DomainError("invalid_report", N_("the report cannot be filed"), fields=fields)
     cleaned = [photos.clean_photo(raw, max_bytes=max_bytes, max_pixels=max_pixels) for raw in photo_uploads]
-    code = data.code.strip().upper()
+    code = code_in(data.code)
     parsed = parse_code(code, keys=keys) if code else None
     now = now or utcnow()
     report = Report(
@@ -121,8 +124,16 @@ def commit_filed(*, session: Session, report: Report, upload_dir: str, before_co
         raise
 
 
+def tracking_no_as_written(text: str) -> str:
+    """A tracking number as printed, from one typed without its dashes or with spaces (JB 20261129 ABCD2345)."""
+    compact = re.sub(r"[\s-]", "", text).upper()
+    return (
+        f"JB-{compact[2:10]}-{compact[10:]}" if re.fullmatch(r"JB\d{8}[A-Z0-9]{8}", compact) else text.strip().upper()
+    )
+
+
 def get_by_tracking_no(*, session: Session, tracking_no: str) -> Report:
-    report = session.exec(select(Report).where(Report.tracking_no == tracking_no.strip().upper())).first()
+    report = session.exec(select(Report).where(Report.tracking_no == tracking_no_as_written(tracking_no))).first()
     if report is None:
         raise NotFound("report")
     return report
@@ -171,21 +182,46 @@ def events_of(*, session: Session, report: Report) -> list[ReportEvent]:
     return list(session.exec(select(ReportEvent).where(ReportEvent.report_id == report.id).order_by(ReportEvent.id)))
 
 
+def outcome(*, session: Session, report: Report) -> str:
+    """What the case came to, for the public: its status, or for a closed case the status it closed from
+    (confirmed or dismissed), which `closed` alone would hide from the consumer who filed it."""
+    if report.status != "closed":
+        return report.status
+    last = session.exec(
+        select(ReportEvent.from_status)
+        .where(ReportEvent.report_id == report.id, ReportEvent.to_status == "closed")
+        .order_by(col(ReportEvent.id).desc())
+    ).first()
+    return last or "closed"
+
+
 # ---- the regulator's queue ---------------------------------------------------------------
 
 
 @dataclass
 class ReportFilter:
-    status: str = ""  # a status, or OPEN for every one but closed
+    status: str = ""  # a status, OPEN for every one but closed, or OVERDUE (with `deadlines` and `now`)
     product_code: str = ""
     county_code: str = ""
     filed_from: datetime | None = None
     filed_to: datetime | None = None
     tracking_no: str = ""  # a part of the number, as read out over the phone
     assigned_to: int | None = None
+    deadlines: dict[str, float] = field(default_factory=dict)  # days per status, as is_overdue takes them
+    now: datetime | None = None
 
 
-OPEN = "open"
+OPEN, OVERDUE = "open", "overdue"
+
+
+def _overdue(where: ReportFilter):
+    """The SQL of is_overdue: waited longer in its status than that status's deadline allows."""
+    now = where.now or utcnow()
+    late = [
+        and_(Report.status == status, Report.updated_at < now - timedelta(days=days))
+        for status, days in where.deadlines.items()
+    ]
+    return or_(*late) if late else false()
 
 
 def search_reports(*, session: Session, where: ReportFilter, page: int, per_page: int):
@@ -198,6 +234,8 @@ def search_reports(*, session: Session, where: ReportFilter, page: int, per_page
     )
     if where.status == OPEN:
         query = query.where(Report.status != "closed")
+    elif where.status == OVERDUE:
+        query = query.where(_overdue(where))
     elif where.status:
         query = query.where(Report.status == where.status)
     if where.tracking_no:
@@ -214,7 +252,9 @@ def search_reports(*, session: Session, where: ReportFilter, page: int, per_page
         query = query.where(Report.created_at < where.filed_to)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     closed_last = case((Report.status == "closed", 1), else_=0)  # open cases first, the oldest on top
-    rows = session.exec(query.order_by(closed_last, col(Report.id)).offset((page - 1) * per_page).limit(per_page))
+    # Overdue cases: the one waiting longest on top.
+    order = (col(Report.updated_at), col(Report.id)) if where.status == OVERDUE else (closed_last, col(Report.id))
+    rows = session.exec(query.order_by(*order).offset((page - 1) * per_page).limit(per_page))
     return list(rows), total
 
 

@@ -7,6 +7,7 @@ from . import N_
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _WEIGHTS = [pow(3, i, 31) for i in range(17)]
 _SHAPE = re.compile(rf"^[{CHARSET}]{{18}}$")
+_SPACE = re.compile(r"\s+")  # \s takes the full-width space of a Chinese input method too
 
 
 def check_character(first17: str) -> str:
@@ -24,4 +25,5 @@ def uscc_problem(value: str) -> str | None:
 
 
 def normalise(value: str) -> str:
-    return value.strip().upper()
+    """The code as pasted from a certificate, which prints it in groups: every space gone, in capitals."""
+    return _SPACE.sub("", value).upper()

@@ -35,6 +35,7 @@ class Place:
     at: datetime
     latitude: float
     longitude: float
+    client: str = ""  # the scanning client's address hash, where known
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,10 @@ def _copy_signs(parsed, batch, product, history, here, rules) -> list[str]:
 
 
 def _far_apart(here: Place, seen: Place, rules: CopyRules) -> bool:
+    """Two packages with one code. Not two places sent from one client: one phone is not in two cities
+    hours apart, so such a pair is someone typing coordinates to brand a genuine label as copied."""
+    if here.client and here.client == seen.client:
+        return False
     close_in_time = abs((here.at - seen.at).total_seconds()) <= rules.far_hours * 3600
     return close_in_time and distance_km(here, seen) > rules.far_km
 
@@ -133,7 +138,7 @@ def distance_km(a: Place, b: Place) -> float:
 # ---- the scan around the judgement -------------------------------------------------------
 
 
-def coarse_place(latitude, longitude, *, at: datetime) -> Place | None:
+def coarse_place(latitude, longitude, *, at: datetime, client: str = "") -> Place | None:
     """A place the consumer chose to share, rounded to 0.01° (about a kilometre); None if not a place."""
     try:
         lat, lon = float(latitude), float(longitude)
@@ -141,12 +146,21 @@ def coarse_place(latitude, longitude, *, at: datetime) -> Place | None:
         return None
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
         return None
-    return Place(at=at, latitude=round(lat, 2), longitude=round(lon, 2))
+    return Place(at=at, latitude=round(lat, 2), longitude=round(lon, 2), client=client)
 
 
 def ip_digest(ip: str, *, salt: str) -> str:
     """A keyed hash of the address: enough to tell repeat scans apart, never the address itself."""
     return hmac.new(salt.encode(), (ip or "").encode(), hashlib.sha256).hexdigest()[:32]
+
+
+# Marks of crawlers and of the link previews chat apps fetch when a scan page's address is shared.
+CRAWLER_MARKS = ("bot", "spider", "crawl", "slurp", "preview", "facebookexternalhit", "embedly", "feedfetcher")
+
+
+def is_crawler(user_agent: str) -> bool:
+    agent = (user_agent or "").lower()
+    return any(mark in agent for mark in CRAWLER_MARKS)
 
 
 def ua_family(user_agent: str) -> str:
@@ -196,7 +210,7 @@ _STATE = (
     .where(Batch.id == bindparam("batch_id"))
 )
 _PLACES = (
-    select(Scan.at, Scan.latitude, Scan.longitude)
+    select(Scan.at, Scan.latitude, Scan.longitude, Scan.ip_hash)
     .where(Scan.batch_id == bindparam("batch_id"), Scan.serial == bindparam("serial"), Scan.at >= bindparam("since"))
     .where(col(Scan.latitude).is_not(None))
     .order_by(col(Scan.id).desc())
@@ -249,7 +263,7 @@ def peek_tally(*, session: Session, batch_id: int, serial: int) -> History:
 def recent_places(*, session: Session, batch_id: int, serial: int, now: datetime, rules: CopyRules) -> tuple:
     since = now - timedelta(hours=rules.far_hours)
     rows = session.exec(_PLACES, params={"batch_id": batch_id, "serial": serial, "since": since})
-    return tuple(Place(*row) for row in rows)
+    return tuple(Place(at, latitude, longitude, client or "") for at, latitude, longitude, client in rows)
 
 
 def verify(
@@ -274,7 +288,7 @@ def verify(
     parsed = parse_code(code, keys=keys)
     state = load_state(session=session, batch_id=parsed.batch_id) if parsed else CodeState()
     issued = state.batch is not None and parsed.serial <= state.batch.labels_issued
-    here = coarse_place(*place, at=now) if place else None
+    here = coarse_place(*place, at=now, client=ip_hash) if place else None
     history = History()
     if issued:
         if record:
@@ -353,10 +367,10 @@ def share_place(*, session: Session, scan_id: int, latitude, longitude, rules: C
     scan.latitude, scan.longitude = place.latitude, place.longitude
     far = False
     if scan.batch_id is not None:
-        here = replace(place, at=scan.at)
+        here = replace(place, at=scan.at, client=scan.ip_hash or "")
         seen = recent_places(session=session, batch_id=scan.batch_id, serial=scan.serial, now=scan.at, rules=rules)
         far = any(_far_apart(here, other, rules) for other in seen)
-    if far and scan.verdict in (GENUINE, WARNING):
+    if far and scan.verdict in (GENUINE, WARNING) and "seen_far_apart" not in (scan.reasons or []):
         scan.verdict, scan.reasons = WARNING, [*(scan.reasons or []), "seen_far_apart"]
     if far:
         mark_far_apart(session=session, batch_id=scan.batch_id, serial=scan.serial, at=scan.at)

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import DomainError, NotFound, accounts
+from ..i18n import refusal_text
 from ..models import ROLES, Licensee, User
 from .forms import AccountActionForm, AccountForm, refused
 from .paging import Pagination, page_args
@@ -96,7 +97,7 @@ def set_active(user_id: int, action: str):
         )
     except DomainError as error:
         session.rollback()
-        flash(_(error.message), "error")
+        flash(refusal_text(error), "error")
         return _show(user, status=error.status)
     session.commit()
     done = _("Account activated.") if action == "activate" else _("Account deactivated; its logins have ended.")

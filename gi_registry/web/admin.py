@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import DomainError, audit, registry
-from ..i18n import ACTION_LABELS, local_name
+from ..i18n import ACTION_LABELS, licence_action_done, local_name, refusal_text
 from ..models import REPORT_STATES, STAFF, Product
 from .forms import LicenceActionForm, LicenceForm, LicenseeForm, ProductForm, refused
 from .paging import Pagination, china_day_arg, page_args
@@ -183,7 +183,7 @@ def licence(licence_id: int):
         product=session.get(Product, licence.product_id),
         status=registry.licence_status(licence),
         history=audit.history(session=session, entity_type="licence", entity_id=licence.id),
-        actions=[a for a, (states, _target) in registry.TRANSITIONS.items() if licence.state in states],
+        actions=registry.allowed_actions(licence),
     )
 
 
@@ -201,10 +201,11 @@ def licence_action(licence_id: int, action: str):
             session=session, licence=licence, action=action, reason=form.reason.data, actor=page_user()
         )
         session.commit()
-        flash(_("Licence updated."), "success")
-    except DomainError as error:
+        flash(licence_action_done(action), "success")
+    except DomainError as error:  # a second click, or another officer first: the licence page says which state
         session.rollback()
-        return render_template("error.html", status=error.status, message=_(error.message)), error.status
+        flash(refusal_text(error), "error")
+        return redirect(url_for("admin.licence", licence_id=licence_id), 303)
     return redirect(url_for("admin.licence", licence_id=licence_id))
 
 

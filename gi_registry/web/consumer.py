@@ -3,14 +3,14 @@
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import intake
-from ..budgets import report_budget_checked
+from ..budgets import report_budget_checked, report_wait
 from ..db import get_session
 from ..domain import DomainError, batches, reports, verification
 from ..extensions import code_keys, copy_rules, csrf, report_attempt_limit, verify_limit
+from ..i18n import refusal_text
 from .forms import ReportForm, refused
 
 bp = Blueprint("consumer", __name__)
@@ -26,34 +26,47 @@ def _signer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose)
 
 
-def _already_seen(code: str) -> bool:
-    """Whether this browser scanned this very code in the last 15 minutes (the language switch carries it)."""
+def _seen_token(code: str) -> str | None:
+    """The request's `seen` token if this client scanned this very code in the last 15 minutes.
+
+    The language switch carries it so the page shown again is not a second scan. It names the client's
+    address (hashed) and is never renewed, so a link that carries one counts as usual anywhere else: a
+    counterfeiter cannot switch copy detection off by sending every buyer to the page with a token."""
+    token = request.args.get("seen", "")
     try:
-        return _signer("scan-seen").loads(request.args.get("seen", ""), max_age=900) == code
+        seen = _signer("scan-seen").loads(token, max_age=900) == [code, intake.client_digest()]
     except BadSignature:
-        return False
+        return None
+    return token if seen else None
 
 
-def _render_scan(result: verification.Result):
+def _render_scan(result: verification.Result, seen_token: str | None):
     response = current_app.make_response(
         render_template(
             "consumer/scan.html",
             result=result,
             place_token=_place_token(result.scan_id),
-            seen_token=_signer("scan-seen").dumps(result.code),
+            seen_token=seen_token or _signer("scan-seen").dumps([result.code, intake.client_digest()]),
             first_at=result.first_at.astimezone(CHINA) if result.first_at else None,
         )
     )
     response.headers["Cache-Control"] = "no-store"  # every open is a scan, and the verdict can change
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
 
-@bp.get("/q/<code>")
-@bp.get("/Q/<code>")
+def _scan_page(code: str, *, channel: str, refusal: str = "not_issued_by_registry"):
+    seen = _seen_token(code)
+    result = intake.record_scan(code, channel=channel, record=seen is None, refusal=refusal)
+    return _render_scan(result, seen)
+
+
+# A trailing slash (some scanner apps and chat apps add one) opens the same scan.
+@bp.get("/q/<code>", strict_slashes=False)
+@bp.get("/Q/<code>", strict_slashes=False)
 @verify_limit
 def scan(code: str):
-    code = code[:64]
-    return _render_scan(intake.record_scan(code, channel="page", record=not _already_seen(code)))
+    return _scan_page(code[:64], channel="page")
 
 
 @bp.get("/01/<gtin>/10/<lot>/21/<id:serial>")
@@ -67,8 +80,7 @@ def gs1_link(gtin: str, lot: str, serial: int = 0):
     )
     # A link that names a registered label without its signature is told apart from one naming nothing.
     refusal = "unsigned_gs1_link" if batch is not None and code is None else "not_issued_by_registry"
-    code = code or "-"
-    return _render_scan(intake.record_scan(code, channel="gs1", record=not _already_seen(code), refusal=refusal))
+    return _scan_page(code or "-", channel="gs1", refusal=refusal)
 
 
 @bp.post("/q/place")
@@ -111,12 +123,14 @@ def report():
             return redirect(url_for("consumer.report_status", no=filed.tracking_no, filed=1))
         except DomainError as error:
             if error.code.startswith("photo"):  # said once, under the photos
-                form.photos.errors = list(form.photos.errors) + [_(error.message)]
+                form.photos.errors = list(form.photos.errors) + [refusal_text(error)]
             else:
                 refused(form, error)
     status = 422 if form.is_submitted() else 200
     limits = {"max_bytes": current_app.config["PHOTO_MAX_BYTES"], "max_photos": reports.MAX_PHOTOS}
-    return render_template("consumer/report.html", form=form, **limits), status
+    # Said before the consumer writes it all down, not after: a spent budget refuses the report (429).
+    wait = report_wait() if request.method == "GET" else 0
+    return render_template("consumer/report.html", form=form, wait=wait, **limits), status
 
 
 @bp.get("/report/status")
@@ -129,5 +143,9 @@ def report_status():
         except DomainError:
             found = None
     return render_template(
-        "consumer/report_status.html", number=number, report=found, just_filed=request.args.get("filed") == "1"
+        "consumer/report_status.html",
+        number=number,
+        report=found,
+        outcome=reports.outcome(session=get_session(), report=found) if found else None,
+        just_filed=request.args.get("filed") == "1",
     ), (404 if number and not found else 200)

@@ -8,10 +8,10 @@ from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import DomainError, batches, labels, registry
 from ..extensions import code_keys
-from ..i18n import local_name
-from ..models import BATCH_READERS, Area, Batch, Licensee, Product
+from ..i18n import local_name, refusal_text
+from ..models import BATCH_READERS, STAFF, Area, Batch, Licensee, Product
 from .forms import BatchForm, LabelIssueForm, RecallForm, refused
-from .paging import Pagination, date_arg, page_args
+from .paging import Pagination, date_arg, id_arg, page_args
 
 bp = Blueprint("coop", __name__, url_prefix="/coop")
 
@@ -53,6 +53,7 @@ def batch_list():
         harvested_from=date_arg("from"),
         harvested_to=date_arg("to"),
         q=request.args.get("q", ""),
+        licensee_id=id_arg("licensee") if page_user().role in STAFF else None,
     )
     found, total = batches.search_batches(session=session, user=page_user(), where=where, page=page, per_page=per_page)
     return render_template(
@@ -62,7 +63,20 @@ def batch_list():
         pagination=Pagination(page, per_page, total),
         counts=batches.scan_counts(session=session, batch_ids=[b.id for b in found]),
         products={p.id: p for p in registry.list_products(session=session)},
+        **_filter_choices(),
     )
+
+
+def _filter_choices() -> dict:
+    """A cooperative filters by the products it is licensed for; staff by any product and by licensee."""
+    session = get_session()
+    if page_user().role in STAFF:
+        return {
+            "product_choices": registry.list_products(session=session),
+            "licensees": {x.id: x for x in registry.list_licensees(session=session)},
+        }
+    licensed = registry.licences_of(session=session, licensee=_my_licensee())
+    return {"product_choices": list({product.id: product for _, product in licensed}.values()), "licensees": None}
 
 
 def _batch_form() -> BatchForm:
@@ -135,6 +149,7 @@ def _render_detail(batch: Batch, issue_form: LabelIssueForm, recall_form: Recall
         licensee=session.get(Licensee, batch.licensee_id),
         origin=session.get(Area, batch.origin_code),
         quota=batches.label_quota(batch=batch, product=product),
+        left=batches.labels_left(batch=batch, product=product),
         grids=labels.GRIDS,
         scan_count=batches.scan_counts(session=session, batch_ids=[batch.id]).get(batch.id, 0),
         batch_url=downloads.batch_url(batch),
@@ -201,7 +216,16 @@ def batch_epcis(batch_id: int):
 @bp.get("/batches/<id:batch_id>/labels.csv")
 @roles_required(*BATCH_READERS)
 def batch_labels_csv(batch_id: int):
-    return downloads.labels_csv(_batch(batch_id))
+    batch = _batch(batch_id)
+    try:
+        batches.check_labels_downloadable(batch)
+    except DomainError as error:
+        return _back_to_batch(batch, error)
+    return downloads.labels_csv(batch)
+
+
+# The label sheet's choices, kept when a refused sheet returns to the batch page; nothing else is passed on.
+SHEET_CHOICES = ("grid", "first", "last", "batch_code")
 
 
 @bp.get("/batches/<id:batch_id>/labels.pdf")
@@ -212,6 +236,7 @@ def batch_labels_pdf(batch_id: int):
     first = max(request.args.get("first", 1, type=int) or 1, 1)
     last = request.args.get("last", None, type=int)
     try:
+        batches.check_labels_downloadable(batch)
         return downloads.sheet_pdf(
             batch,
             get_session().get(Product, batch.product_id),
@@ -220,6 +245,12 @@ def batch_labels_pdf(batch_id: int):
             last=last,
             include_batch_code=request.args.get("batch_code") == "1",
         )
-    except DomainError as error:  # back to the batch, where the sheet's choices are, with the reason
-        flash(_(error.message, **error.params), "error")
-        return redirect(url_for("coop.batch_detail", batch_id=batch.id, **request.args.to_dict()), 303)
+    except DomainError as error:
+        choices = {name: request.args[name] for name in SHEET_CHOICES if name in request.args}
+        return _back_to_batch(batch, error, choices)
+
+
+def _back_to_batch(batch: Batch, error: DomainError, choices: dict | None = None):
+    """Back to the batch, where the sheet's choices are, with the reason a download was refused."""
+    flash(refusal_text(error), "error")
+    return redirect(url_for("coop.batch_detail", batch_id=batch.id, **(choices or {})), 303)

@@ -29,7 +29,8 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..domain import DomainError, registry
-from ..i18n import KIND_LABELS, ROLE_LABELS
+from ..domain.uscc import normalise
+from ..i18n import KIND_LABELS, ROLE_LABELS, refusal_text
 
 
 class CheckboxesField(SelectMultipleField):
@@ -102,7 +103,7 @@ class LicenseeForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=128)])
     uscc = StringField(
         _l("Unified social credit code"),
-        filters=[lambda value: value.strip().upper() if value else value],  # as pasted: spaces, lower case
+        filters=[lambda value: normalise(value) if value else value],  # as pasted: spaces, lower case
         validators=[DataRequired(), Length(min=18, max=18)],
     )
     county_code = SelectField(_l("County"))
@@ -156,7 +157,7 @@ def refused(form: FlaskForm, error: DomainError) -> None:
         field = getattr(form, aliases.get(name, name), None)
         if field is not None:
             field.errors = list(field.errors) + [_(why, **error.params)]
-    flash(_(error.message, **error.params), "error")
+    flash(refusal_text(error), "error")
 
 
 class PasswordForm(FlaskForm):
@@ -172,7 +173,7 @@ class AccountForm(FlaskForm):
     role = SelectField(_l("Role"), choices=list(ROLE_LABELS.items()))
     licensee_uscc = StringField(
         _l("Licensee's unified social credit code (cooperative accounts)"),
-        filters=[lambda value: value.strip().upper() if value else value],
+        filters=[lambda value: normalise(value) if value else value],
         validators=[Optional(), Length(min=18, max=18)],
     )
 
@@ -182,7 +183,7 @@ class AccountActionForm(FlaskForm):
 
 
 class ReportForm(FlaskForm):
-    code = StringField(_l("Code on the label (if any)"), validators=[Optional(), Length(max=64)])
+    code = StringField(_l("Code on the label (if any)"), validators=[Optional(), Length(max=300)])
     description = TextAreaField(
         _l("What looks wrong?"),
         validators=[

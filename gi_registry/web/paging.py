@@ -19,6 +19,13 @@ def page_args(max_per_page: int = 200) -> tuple[int, int]:
     return min(max(page, 1), MAX_PAGE), min(max(per_page, 1), max_per_page)
 
 
+def id_arg(name: str) -> int | None:
+    """A record id from the query string, or None when it is missing or could be no row's (the id columns
+    are 32-bit: a larger number would overflow PostgreSQL's integer rather than match nothing)."""
+    value = request.args.get(name, None, type=int)
+    return value if value is not None and 1 <= value < 2**31 else None
+
+
 def date_arg(name: str, *, strict: bool = False) -> date | None:
     """A YYYY-MM-DD query argument, or None when it is missing, malformed or out of any record's reach.
 
@@ -29,10 +36,18 @@ def date_arg(name: str, *, strict: bool = False) -> date | None:
         day = date.fromisoformat(value)
     except ValueError:
         day = None
-    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-        day = None
     if day is None and value and strict:
         raise DomainError("invalid_date", N_("Write dates as YYYY-MM-DD."), status=400, fields={name: value[:20]})
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        if strict:
+            raise DomainError(
+                "invalid_date",
+                N_("Choose dates from %(first)s to %(last)s."),
+                status=400,
+                fields={name: value[:20]},
+                params={"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+            )
+        day = None
     return day
 
 

@@ -48,6 +48,16 @@ def healthz():
     return "ok", 200, {"Content-Type": "text/plain", "Cache-Control": "no-store"}
 
 
+# Scan pages, label links and the API are for people holding a product, not for search engines: a crawler
+# that followed a shared label link would only add to its count (and is not counted, intake.counts_as_scan).
+ROBOTS = "User-agent: *\nDisallow: /q/\nDisallow: /Q/\nDisallow: /01/\nDisallow: /api/\nDisallow: /report\n"
+
+
+@bp.get("/robots.txt")
+def robots():
+    return ROBOTS, 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
 @bp.get("/api/docs")
 def api_docs():
     from ..api.openapi import docs_page

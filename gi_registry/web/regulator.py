@@ -7,7 +7,7 @@ from sqlmodel import select
 from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import DomainError, NotFound, audit, batches, registry, reports
-from ..i18n import REPORT_STATUS_LABELS, action_label, licence_action_title
+from ..i18n import REPORT_STATUS_LABELS, action_label, licence_action_done, licence_action_title, refusal_text
 from ..models import REPORT_STATES, STAFF, Area, Batch, Licence, Licensee, Product, ReportPhoto, User, utcnow
 from .forms import AssignForm, LicenceActionForm, RecallForm, ReportStepForm, refused
 from .paging import Pagination, china_day_arg, page_args
@@ -20,6 +20,7 @@ bp = Blueprint("regulator", __name__, url_prefix="/regulator")
 def queue():
     session = get_session()
     page, per_page = page_args()
+    now, deadlines = utcnow(), current_app.config["REPORT_DEADLINES"]
     where = reports.ReportFilter(
         status=request.args.get("status", ""),
         product_code=request.args.get("product", ""),
@@ -28,9 +29,10 @@ def queue():
         filed_to=china_day_arg("to", days_after=1),
         tracking_no=request.args.get("q", "")[:24],
         assigned_to=page_user().id if request.args.get("mine") == "1" else None,
+        deadlines=deadlines,
+        now=now,
     )
     rows, total = reports.search_reports(session=session, where=where, page=page, per_page=per_page)
-    now, deadlines = utcnow(), current_app.config["REPORT_DEADLINES"]
     return render_template(
         "regulator/queue.html",
         rows=rows,
@@ -96,7 +98,7 @@ def _render_case(report, *, step=None, assign=None, status: int = 200):
         users={u.id: u.email for u in session.exec(select(User))},
         waiting=reports.waiting_days(report, now=now),
         overdue=reports.is_overdue(report, now=now, deadlines=current_app.config["REPORT_DEADLINES"]),
-        licence_actions=[a for a, (states, _t) in registry.TRANSITIONS.items() if licence and licence.state in states],
+        licence_actions=registry.allowed_actions(licence) if licence else [],
     ), status
 
 
@@ -166,7 +168,7 @@ def _act_on_case(report_id: int, form, act, done: str, step: str):
             flash(done, "success")
         except DomainError as error:
             session.rollback()
-            flash(_(error.message), "error")
+            flash(refusal_text(error), "error")
     return redirect(url_for("regulator.case", report_id=report_id))
 
 
@@ -195,7 +197,7 @@ def licence_action(report_id: int, action: str):
         report_id,
         LicenceActionForm(prefix="licence"),
         act,
-        action_label(f"licence.{action}"),
+        licence_action_done(action),
         licence_action_title(action),
     )
 
