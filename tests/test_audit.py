@@ -125,3 +125,11 @@ def test_the_audit_page_filters_by_action_and_day_and_links_each_object(login_as
     assert "licence.suspend</code>" not in admin.get(f"/admin/audit?to={today - timedelta(days=1)}").text
     regulator = login_as("regulator").get("/admin/audit?entity_type=product").text
     assert "/admin/products/" not in regulator  # product pages are the admin's
+
+
+def test_the_audit_page_shows_what_an_event_changed(edit_lemon, login_as):
+    assert edit_lemon(kg_per_label="2").status_code == 302
+    page = login_as("admin").get("/admin/audit?entity_type=product&lang=en").text
+    changed = page.split('<dl class="changes">')[1].split("</dl>")[0]
+    assert "<code>kg_per_label</code>" in changed and "<del>0.5</del> → 2.0" in changed
+    assert "<code>name</code>" not in changed  # unchanged fields are left out

@@ -3,7 +3,7 @@
 import pytest
 from sqlmodel import select
 
-from gi_registry.domain import batches
+from gi_registry.domain import batches, registry
 from gi_registry.models import Batch
 
 PAGES = [
@@ -264,3 +264,12 @@ def test_a_cooperative_filters_by_its_own_products_and_not_by_licensee(login_as,
     page = login_as("coop").get(f"/coop/batches?licensee={world['coop_b'].id}").text
     assert ">安岳柠檬</option>" in page and ">乐至蚕茧</option>" not in page
     assert 'name="licensee"' not in page and "乐至蚕桑合作社" not in page
+
+
+def test_a_suspended_licence_tells_its_cooperative_why(login_as, db, world):
+    registry.change_licence_state(
+        session=db, licence=world["licence_a"], action="suspend", reason="抽检农残超标，整改后申请恢复", actor=None
+    )
+    db.commit()
+    assert "抽检农残超标，整改后申请恢复" in login_as("coop").get("/coop/").text
+    assert "抽检农残超标" not in login_as("coop_b").get("/coop/").text

@@ -204,3 +204,9 @@ def test_the_verdict_bar_uses_the_app_colours_and_survives_no_scans():
     nothing = str(charts.stacked_bar([("Genuine", 0, "#1a7f37")], title="Verdicts"))
     assert "Genuine 0" in nothing and "%" not in nothing
     assert "No data" in str(charts.bar_chart([], title="t", empty="No data"))
+
+
+def test_a_bar_label_that_just_fits_is_not_cut():
+    """The label column is as wide as its longest label; float sums once cut "30天以上" to "30天以…"."""
+    svg = charts.bar_chart([("30天以上", 3), ("8–30天", 1)], title="ages", width=320)
+    assert "30天以上" in svg and "…" not in svg

@@ -57,7 +57,7 @@ def test_a_report_with_a_photo_gets_a_tracking_number_and_a_public_status(client
     status = client.get(response.location)
     assert report.tracking_no in status.text and "13800000000" not in status.text
     api = client.get(f"/api/v1/reports/{report.tracking_no}").json
-    assert set(api) == {"tracking_no", "status", "updated_at"} and api["status"] == "new"
+    assert set(api) == {"tracking_no", "status", "updated_at", "outcome"} and api["status"] == api["outcome"] == "new"
 
 
 def test_photos_are_reencoded_without_exif_under_random_names(client, app, world, db):
@@ -338,3 +338,5 @@ def test_a_closed_case_still_tells_the_filer_what_it_came_to(client, db, world, 
     db.commit()
     page = client.get(f"/report/status?no={filed.tracking_no}").text
     assert "已结案" in page and said in page
+    api = client.get(f"/api/v1/reports/{filed.tracking_no}").json
+    assert (api["status"], api["outcome"]) == ("closed", ending)

@@ -334,6 +334,21 @@ def test_the_sample_file_parses_with_its_line_numbers():
     assert rows[1].county == "512022" and rows[1].valid_from == "2026/3/1" and rows[2].product_code == ""
 
 
+def test_a_sheet_with_chinese_headers_reads_the_same():
+    header = "企业名称,统一社会信用代码,所在区县,产品代码,许可起始日期,许可截止日期"
+    content = f"{header}\n甲合作社,{USCC_C},安岳县,anyue-lemon,2026-01-01,2027-01-01\n"
+    (row,) = imports.parse_rows(filename="x.csv", content=content.encode("gb18030"))
+    read = (row.name, row.uscc, row.county, row.product_code, row.valid_from, row.valid_to)
+    assert read == ("甲合作社", USCC_C, "安岳县", "anyue-lemon", "2026-01-01", "2027-01-01")
+
+
+def test_the_licensees_export_reads_back_through_the_imports_columns(login_as, db, world):
+    exported = login_as("admin").get("/transfer/licensees.csv").data
+    rows = imports.parse_rows(filename="licensees.csv", content=exported)
+    assert {row.uscc for row in rows} == {world["coop_a"].uscc, world["coop_b"].uscc}
+    assert {row.county for row in rows} == {world["coop_a"].county_code, world["coop_b"].county_code}
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
 def test_csv_in_each_encoding_reads_the_same(encoding):
     content = SAMPLE.read_text(encoding="utf-8").encode(encoding)

@@ -62,7 +62,11 @@ def file_report():
 
 @api.get("/reports/<tracking_no>")
 def report_status(tracking_no: str):
-    report = reports.get_by_tracking_no(session=get_session(), tracking_no=tracking_no)
+    session = get_session()
+    report = reports.get_by_tracking_no(session=session, tracking_no=tracking_no)
     return ReportPublicStatus(
-        tracking_no=report.tracking_no, status=report.status, updated_at=report.updated_at
+        tracking_no=report.tracking_no,
+        status=report.status,
+        updated_at=report.updated_at,
+        outcome=reports.outcome(session=session, report=report),
     ).model_dump(mode="json")

@@ -108,6 +108,9 @@ class ReportPublicStatus(BaseModel):
     tracking_no: str
     status: str
     updated_at: datetime
+    outcome: str = Field(
+        description="what the case came to: its status, or for a closed case the status it closed from"
+    )
 
 
 class ReportStep(Input):

@@ -118,6 +118,13 @@ class Head:
         return cls(int(event_id), digest)
 
 
+def changes(event: AuditEvent) -> list[tuple[str, object, object]]:
+    """(field, before, after) for each field the event changed or set, in field order; what a reviewer reads."""
+    before, after = event.before or {}, event.after or {}
+    names = list(dict.fromkeys([*before, *after]))
+    return [(name, before.get(name), after.get(name)) for name in names if before.get(name) != after.get(name)]
+
+
 def verify_chain(*, session: Session, known_head: Head | None = None) -> list[ChainProblem]:
     """Walk the chain and name every event whose content or link does not add up.
 

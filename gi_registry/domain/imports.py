@@ -25,7 +25,30 @@ ENCODINGS = ("utf-8-sig", "gb18030")  # utf-8-sig reads UTF-8 with or without th
 
 REQUIRED = ("name", "uscc", "county")
 OPTIONAL = ("address", "contact_name", "contact_phone", "product_code", "valid_from", "valid_to")
-ALIASES = {"county_code": "county"}  # the licensee export's column name
+# Other names a column goes by: the licensee export's, and the Chinese an office's own sheet would use.
+ALIASES = {
+    "county_code": "county",
+    "名称": "name",
+    "企业名称": "name",
+    "用标企业": "name",
+    "统一社会信用代码": "uscc",
+    "信用代码": "uscc",
+    "区县": "county",
+    "区县代码": "county",
+    "所在区县": "county",
+    "地址": "address",
+    "联系人": "contact_name",
+    "联系电话": "contact_phone",
+    "电话": "contact_phone",
+    "产品代码": "product_code",
+    "产品": "product_code",
+    "许可起始日期": "valid_from",
+    "起始日期": "valid_from",
+    "许可截止日期": "valid_to",
+    "截止日期": "valid_to",
+}
+# Columns an export carries that the import works out itself: read past, so an export can be re-imported.
+IGNORED = {"licence_status", "许可状态"}
 LICENCE_COLUMNS = ("product_code", "valid_from", "valid_to")
 _DATE = re.compile(r"^(\d{4})(?:[-/.]|年)(\d{1,2})(?:[-/.]|月)(\d{1,2})日?$")
 DATE_COLUMNS = ("valid_from", "valid_to")
@@ -158,7 +181,7 @@ def _columns(header: list[str]) -> list[str | None]:
     names = []
     for cell in header:
         name = re.sub(r"[\s-]+", "_", cell.strip().lower())
-        names.append(ALIASES.get(name, name) or None)
+        names.append(None if name in IGNORED else ALIASES.get(name, name) or None)
     known = [name for name in names if name]
     unknown = [name for name in known if name not in REQUIRED + OPTIONAL]
     if unknown:

@@ -253,6 +253,7 @@ def audit_log():
     return render_template(
         "admin/audit.html",
         entity_link=_entity_link,
+        changes=audit.changes,
         actions=sorted(ACTION_LABELS) + [f"report.{status}" for status in REPORT_STATES if status != "new"],
         events=events,
         filters=filters,

@@ -23,7 +23,7 @@ def text_width(text: str, size: float = FONT) -> float:
 
 def _fit(text: str, width: float) -> str:
     """The text, cut with an ellipsis so that it fits the width."""
-    if text_width(text) <= width:
+    if text_width(text) <= width + 0.01:  # widths are sums of floats: an exact fit may come out a hair over
         return text
     while text and text_width(text + "…") > width:
         text = text[:-1]
