@@ -91,6 +91,7 @@ def backup(*, database_url: str, upload_dir: str, out_dir: str) -> Path:
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
         partial = archive.with_suffix(".partial")
         # Readable by its owner only: it holds password hashes and reporters' contacts.
+        partial.unlink(missing_ok=True)  # one a crashed run left keeps its old mode; touch's mode is for new files
         partial.touch(mode=0o600)
         with tarfile.open(partial, "w:gz") as tar:
             tar.add(work / "manifest.json", arcname="manifest.json")

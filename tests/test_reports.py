@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from gi_registry.domain import reports
+from gi_registry.domain import photos, reports
 from gi_registry.models import Report, ReportPhoto
 
 
@@ -290,6 +290,13 @@ def test_a_pasted_label_url_is_read_as_its_code(client, labelled, db):
     filed = db.exec(select(Report).order_by(Report.id)).all()
     assert [(r.code, r.serial) for r in filed] == [(codes[4], 4), (codes[5], 5)]
     assert all(r.batch_id is not None for r in filed)
+    assert filed[1].description.endswith(f"[URL] {url}")  # the site it was pasted from is kept as evidence
+
+
+def test_a_code_typed_as_printed_adds_nothing_to_the_description(client, labelled, db):
+    _, codes = labelled
+    assert post_report(client, code=f" {codes[4].lower()} ", description="标签印刷模糊").status_code == 302
+    assert db.exec(select(Report)).one().description == "标签印刷模糊"
 
 
 def test_a_code_field_that_is_no_code_is_kept_as_written(client, world, db):
@@ -340,3 +347,33 @@ def test_a_closed_case_still_tells_the_filer_what_it_came_to(client, db, world, 
     assert "已结案" in page and said in page
     api = client.get(f"/api/v1/reports/{filed.tracking_no}").json
     assert (api["status"], api["outcome"]) == ("closed", ending)
+
+
+def _clean(image: Image.Image, fmt: str, **save) -> Image.Image:
+    out = io.BytesIO()
+    image.save(out, format=fmt, **save)
+    cleaned = photos.clean_photo(out.getvalue(), max_bytes=8 << 20, max_pixels=25_000_000)
+    return Image.open(io.BytesIO(cleaned.jpeg))
+
+
+def test_a_large_transparent_picture_is_laid_on_white_not_black():
+    """Black writing on a transparent screenshot must stay readable once scaled down."""
+    picture = Image.new("RGBA", (3000, 2000), (0, 0, 0, 0))
+    picture.paste((0, 0, 0, 255), (1000, 900, 2000, 1100))  # a black bar of "writing"
+    cleaned = _clean(picture, "PNG")
+    assert cleaned.width == 2048
+    assert cleaned.getpixel((50, 50))[0] > 240 and cleaned.getpixel((1024, 682))[0] < 15
+
+
+def test_a_long_phone_screenshot_decodes_small_and_is_kept():
+    cleaned = _clean(Image.new("RGB", (1080, 24000), (200, 200, 200)), "JPEG", quality=40)  # 26 MP stored
+    assert cleaned.height == 2048
+
+
+def test_a_phone_camera_mpo_is_taken_as_the_jpeg_it_is():
+    first, second = Image.new("RGB", (640, 480), (1, 2, 3)), Image.new("RGB", (640, 480), (4, 5, 6))
+    assert _clean(first, "MPO", save_all=True, append_images=[second]).size == (640, 480)
+
+
+def test_a_16_bit_grey_picture_keeps_its_greys():
+    assert _clean(Image.new("I;16", (300, 200), 30000), "PNG").getpixel((5, 5))[0] in range(110, 124)

@@ -1,5 +1,6 @@
 """The consumer's scan: the page and the API agree, every scan is counted, copies and forgeries are caught."""
 
+import base64
 import random
 import string
 from datetime import date
@@ -401,9 +402,10 @@ def test_a_code_already_seen_far_apart_is_not_told_so_twice_on_one_scan(client, 
     _, codes = labelled
     client.get(f"/api/v1/verify/{codes[9]}?lat=39.90&lon=116.40", environ_base=ELSEWHERE)  # Beijing
     client.get(f"/api/v1/verify/{codes[9]}?lat=30.12&lon=104.63")  # Ziyang: now marked far apart
-    page = client.get(f"/q/{codes[9]}").text
+    page = client.get(f"/q/{codes[9]}", environ_base={"REMOTE_ADDR": "10.2.2.2"}).text  # a third phone
     token = page.split('data-token="')[1].split('"')[0]
-    client.post("/q/place", json={"token": token, "lat": 39.90, "lon": 116.40})
+    shared = client.post("/q/place", json={"token": token, "lat": 39.90, "lon": 116.40})
+    assert shared.json == {"stored": True, "warning": True}  # far from Ziyang's scan, which was another's
     last = db.exec(select(Scan).order_by(Scan.id.desc())).first()
     assert last.reasons == ["seen_far_apart"]
 
@@ -420,3 +422,14 @@ def test_places_far_apart_sent_from_one_client_do_not_brand_a_label_copied(clien
     client.get(f"/api/v1/verify/{codes[7]}?lat=30.12&lon=104.63")
     assert client.get(f"/api/v1/verify/{codes[7]}?lat=39.90&lon=116.40").json["verdict"] == "genuine"
     assert client.get(f"/api/v1/verify/{codes[7]}").json["verdict"] == "genuine"
+
+
+def test_the_page_never_carries_the_clients_address_hash(app, client, labelled, db):
+    """The seen token is signed for the client's address, not made of it: a token's payload is readable."""
+    _, codes = labelled
+    page = client.get(f"/q/{codes[2]}").text
+    stored = db.exec(select(Scan)).one().ip_hash
+    token = page.split("seen=")[1].split('"')[0].split("&")[0]
+    payload = token.split(".")[0]
+    decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    assert stored and stored not in page and stored.encode() not in decoded

@@ -13,6 +13,7 @@ from gi_registry.domain.verification import (
     Place,
     coarse_place,
     distance_km,
+    is_crawler,
     judge,
     ua_family,
 )
@@ -163,3 +164,19 @@ def test_distance_is_about_right():
 )
 def test_user_agent_families(agent, family):
     assert ua_family(agent) == family
+
+
+@pytest.mark.parametrize(
+    ("agent", "crawler"),
+    [
+        ("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", True),
+        ("Mozilla/5.0 (compatible; Baiduspider/2.0)", True),
+        ("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", True),
+        ("Mozilla/5.0 (compatible; SomeNewBot/1.0)", True),
+        ("Mozilla/5.0 (Linux; Android 10; CUBOT P50) AppleWebKit/537.36 Chrome/120 Mobile Safari/537.36", False),
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile/15E148 MicroMessenger/8.0.40", False),
+        ("", False),
+    ],
+)
+def test_crawlers_are_told_from_phones_whose_model_ends_in_bot(agent, crawler):
+    assert is_crawler(agent) is crawler

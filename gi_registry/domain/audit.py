@@ -174,6 +174,18 @@ def history(*, session: Session, entity_type: str, entity_id) -> list[AuditEvent
     return list(session.exec(query))
 
 
+def last_event(*, session: Session, entity_type: str, entity_id, action: str) -> AuditEvent | None:
+    """The newest event of one action on one object."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id))
+        .where(AuditEvent.action == action)
+        .order_by(col(AuditEvent.id).desc())
+        .limit(1)
+    )
+    return session.exec(query).first()
+
+
 def search(
     *,
     session: Session,

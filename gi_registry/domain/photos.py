@@ -1,6 +1,7 @@
 """Report photos made safe: the type decoded not guessed, bombs refused, re-encoded as JPEG without metadata."""
 
 import io
+import math
 import os
 import re
 import secrets
@@ -12,7 +13,8 @@ from PIL import Image, UnidentifiedImageError
 
 from . import N_, DomainError
 
-ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP"}
+ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP"}  # MPO: the JPEG some phone cameras save
+JPEG_FORMATS = {"JPEG", "MPO"}
 MAX_SIDE = 2048  # what a regulator needs to see; bigger only costs storage
 NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")  # the names store() gives: nothing else is ever a photo
 
@@ -28,8 +30,8 @@ def clean_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanPhoto:
     """Decode, check and re-encode one upload; raise a DomainError (413/415/422) for anything unsafe.
 
     `max_pixels` bounds the pixels decoded, which is what costs memory: a JPEG is decoded at the
-    smallest of 1/2, 1/4 or 1/8 scale that still gives MAX_SIDE, so a 48-megapixel phone photo decodes
-    as 12 and passes, while a PNG is decoded whole and must be within the bound as it is."""
+    smallest of 1/2, 1/4 or 1/8 scale that still gives the stored size, so a 48-megapixel phone photo
+    decodes as 12 and passes, while a PNG is decoded whole and must be within the bound as it is."""
     if len(data) > max_bytes:
         raise DomainError("photo_too_large", N_("a photo is larger than allowed"), status=413)
     try:
@@ -39,8 +41,8 @@ def clean_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanPhoto:
             image = Image.open(io.BytesIO(data))
             if image.format not in ACCEPTED_FORMATS:
                 raise DomainError("photo_type", N_("photos must be JPEG, PNG, WebP, GIF or BMP images"), status=415)
-            if image.format == "JPEG":
-                image.draft("RGB", (MAX_SIDE, MAX_SIDE))
+            if image.format in JPEG_FORMATS:
+                image.draft("RGB", stored_size(image.size))
             if image.width * image.height > max_pixels:
                 raise _too_many_pixels(max_pixels)
             image.load()
@@ -49,6 +51,14 @@ def clean_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanPhoto:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise DomainError("photo_type", N_("photos must be JPEG, PNG, WebP, GIF or BMP images"), status=415) from None
     return _reencode(image)
+
+
+def stored_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size a picture is kept at: within MAX_SIDE on its longer side, its shape unchanged. Asking a
+    JPEG's draft for this (not a square) lets a long screenshot decode small too."""
+    width, height = size
+    scale = min(MAX_SIDE / max(width, height), 1.0)
+    return max(math.ceil(width * scale), 1), max(math.ceil(height * scale), 1)
 
 
 def _too_many_pixels(max_pixels: int) -> DomainError:
@@ -86,10 +96,12 @@ def _upright_turn(image: Image.Image) -> Image.Transpose | None:
 def _reencode(image: Image.Image) -> CleanPhoto:
     turn = _upright_turn(image)
     # Other modes are converted first: resampling bands a palette's colours, and some modes it cannot do.
+    if image.mode.startswith("I"):  # 16-bit grey: brought to 8 bits, or every light pixel clips to white
+        image = image.convert("I").point(lambda v: v / 257).convert("L")
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
-        image = image.convert("RGB")
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     image.thumbnail((MAX_SIDE, MAX_SIDE))  # before the rest, which then works on the small picture
-    image = image.convert("RGB")
+    image = _on_white(image) if image.mode in ("RGBA", "LA") else image.convert("RGB")
     if turn is not None:
         image = image.transpose(turn)
     # Pillow carries a JPEG comment (and other text) over in info and writes it back: drop it all.
@@ -98,6 +110,13 @@ def _reencode(image: Image.Image) -> CleanPhoto:
     # Saved without exif= or icc_profile= and with an empty info, it carries no GPS, camera or other metadata.
     image.save(out, format="JPEG", quality=85, optimize=True)
     return CleanPhoto(jpeg=out.getvalue(), width=image.width, height=image.height)
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """A picture with transparency laid on white, as a viewer shows it: dropping the alpha channel would
+    leave whatever colour the transparent pixels hold, often black, and hide black writing on them."""
+    background = Image.new("RGBA", image.size, "white")
+    return Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
 
 
 def store(photos: list[CleanPhoto], *, upload_dir: str) -> list[str]:

@@ -7,7 +7,7 @@ from datetime import MAXYEAR, UTC, date, datetime, time, timedelta, timezone
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from ..models import PRODUCT_KINDS, Area, Licence, Licensee, Product, ProductArea, User, utcnow
+from ..models import PRODUCT_KINDS, Area, AuditEvent, Licence, Licensee, Product, ProductArea, User, utcnow
 from . import N_, Conflict, DomainError, NotFound, audit
 from .uscc import normalise, uscc_problem
 
@@ -424,6 +424,18 @@ def allowed_actions(licence: Licence) -> list[str]:
     """The actions the licence's state allows today, in the order the pages offer them."""
     status = licence_status(licence)
     return [action for action, (states, _target) in TRANSITIONS.items() if status in states]
+
+
+# The action that put a licence in a state its licensee needs explained.
+_STATE_ACTIONS = {"suspended": "licence.suspend", "revoked": "licence.revoke"}
+
+
+def state_change(*, session: Session, licence: Licence) -> AuditEvent | None:
+    """Why and when a suspended or revoked licence came to be so (its audit event); None otherwise."""
+    action = _STATE_ACTIONS.get(licence.state)
+    if action is None:
+        return None
+    return audit.last_event(session=session, entity_type="licence", entity_id=licence.id, action=action)
 
 
 def change_licence_state(

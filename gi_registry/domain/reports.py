@@ -72,13 +72,16 @@ def file_report(
     cleaned = [photos.clean_photo(raw, max_bytes=max_bytes, max_pixels=max_pixels) for raw in photo_uploads]
     code = code_in(data.code)
     parsed = parse_code(code, keys=keys) if code else None
+    description = data.description.strip()
+    if code != data.code.strip().upper():  # a URL was pasted: its host (a lookalike site?) is evidence too
+        description += f"\n\n[URL] {data.code.strip()}"
     now = now or utcnow()
     report = Report(
         tracking_no=new_tracking_no(now),
         code=code,
         batch_id=parsed.batch_id if parsed else None,
         serial=parsed.serial if parsed else None,
-        description=data.description.strip(),
+        description=description,
         place=data.place.strip(),
         contact=data.contact.strip(),
         created_at=now,

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import math
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
@@ -154,13 +155,18 @@ def ip_digest(ip: str, *, salt: str) -> str:
     return hmac.new(salt.encode(), (ip or "").encode(), hashlib.sha256).hexdigest()[:32]
 
 
-# Marks of crawlers and of the link previews chat apps fetch when a scan page's address is shared.
-CRAWLER_MARKS = ("bot", "spider", "crawl", "slurp", "preview", "facebookexternalhit", "embedly", "feedfetcher")
+# Crawlers and the link previews chat apps fetch when a scan page's address is shared: known names, the
+# words crawlers use, and their "+http://…" info link. Not any "bot": it ends phone models (CUBOT P50).
+_CRAWLER = re.compile(
+    r"\b(?:googlebot|bingbot|yandexbot|applebot|duckduckbot|twitterbot|telegrambot|slackbot|discordbot"
+    r"|linkedinbot|petalbot|semrushbot|ahrefsbot|mj12bot|dotbot|sogou|slurp|facebookexternalhit|embedly"
+    r"|feedfetcher)|spider|crawler|preview|linkexpanding|compatible;\s*\w*bot|\+https?://",
+    re.IGNORECASE,
+)
 
 
 def is_crawler(user_agent: str) -> bool:
-    agent = (user_agent or "").lower()
-    return any(mark in agent for mark in CRAWLER_MARKS)
+    return bool(user_agent) and _CRAWLER.search(user_agent) is not None
 
 
 def ua_family(user_agent: str) -> str:

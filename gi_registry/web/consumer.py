@@ -29,15 +29,21 @@ def _signer(purpose: str) -> URLSafeTimedSerializer:
 def _seen_token(code: str) -> str | None:
     """The request's `seen` token if this client scanned this very code in the last 15 minutes.
 
-    The language switch carries it so the page shown again is not a second scan. It names the client's
-    address (hashed) and is never renewed, so a link that carries one counts as usual anywhere else: a
+    The language switch carries it so the page shown again is not a second scan. It is signed for the
+    client's address and never renewed, so a link that carries one counts as usual anywhere else: a
     counterfeiter cannot switch copy detection off by sending every buyer to the page with a token."""
     token = request.args.get("seen", "")
     try:
-        seen = _signer("scan-seen").loads(token, max_age=900) == [code, intake.client_digest()]
+        seen = _seen_signer().loads(token, max_age=900) == code
     except BadSignature:
         return None
     return token if seen else None
+
+
+def _seen_signer() -> URLSafeTimedSerializer:
+    """Signs for this client only: its address hash is in the salt, so it is checked but never written
+    into the link (a token's payload is readable)."""
+    return _signer(f"scan-seen:{intake.client_digest()}")
 
 
 def _render_scan(result: verification.Result, seen_token: str | None):
@@ -46,7 +52,7 @@ def _render_scan(result: verification.Result, seen_token: str | None):
             "consumer/scan.html",
             result=result,
             place_token=_place_token(result.scan_id),
-            seen_token=seen_token or _signer("scan-seen").dumps([result.code, intake.client_digest()]),
+            seen_token=seen_token or _seen_signer().dumps(result.code),
             first_at=result.first_at.astimezone(CHINA) if result.first_at else None,
         )
     )

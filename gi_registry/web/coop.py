@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from .. import downloads
 from ..access import page_user, roles_required
 from ..db import get_session
-from ..domain import DomainError, audit, batches, labels, registry
+from ..domain import DomainError, batches, labels, registry
 from ..extensions import code_keys
 from ..i18n import local_name, refusal_text
 from ..models import BATCH_READERS, STAFF, Area, Batch, Licensee, Product
@@ -41,22 +41,8 @@ def index():
         licences=licences,
         status_of=registry.licence_status,
         # A suspended or revoked licence says why, so the cooperative knows what to put right.
-        why={
-            licence.id: _last_state_change(session, licence)
-            for licence, _product in licences
-            if licence.state in _STATE_ACTIONS
-        },
+        why={licence.id: registry.state_change(session=session, licence=licence) for licence, _product in licences},
     )
-
-
-# The action that puts a licence in each state a cooperative needs explained.
-_STATE_ACTIONS = {"suspended": "licence.suspend", "revoked": "licence.revoke"}
-
-
-def _last_state_change(session, licence):
-    """The event that put the licence in its state, with its reason and time."""
-    events = audit.history(session=session, entity_type="licence", entity_id=licence.id)
-    return next((e for e in reversed(events) if e.action == _STATE_ACTIONS[licence.state]), None)
 
 
 @bp.get("/batches")
