@@ -273,3 +273,8 @@ def test_a_uscc_pasted_in_groups_is_read_without_its_spaces(login_as, db, world)
     )
     assert response.status_code == 302
     assert db.exec(select(Licensee).where(Licensee.name == "雁江柑橘合作社")).one().uscc == "93512021MA6L00X07F"
+
+
+def test_a_forged_area_code_is_refused_in_the_pages_language(edit_lemon):
+    refused = edit_lemon(area_codes=["999999"])
+    assert refused.status_code == 422 and "请只在列出的选项中选择" in refused.text and "999999" not in refused.text

@@ -273,3 +273,12 @@ def test_a_suspended_licence_tells_its_cooperative_why(login_as, db, world):
     db.commit()
     assert "抽检农残超标，整改后申请恢复" in login_as("coop").get("/coop/").text
     assert "抽检农残超标" not in login_as("coop_b").get("/coop/").text
+
+
+def test_a_page_past_the_last_one_offers_the_last_page(login_as, make_batch):
+    for _ in range(3):
+        make_batch()
+    client = login_as("coop")
+    client.get("/?lang=en")
+    page = client.get("/coop/batches?per_page=2&page=99").text
+    assert "Page 99 is past the last one." in page and 'href="/coop/batches?per_page=2&amp;page=2"' in page

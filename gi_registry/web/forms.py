@@ -46,7 +46,10 @@ class CheckboxesField(SelectMultipleField):
         self.at_least_one = at_least_one
 
     def pre_validate(self, form) -> None:
-        super().pre_validate(form)
+        try:
+            super().pre_validate(form)
+        except ValidationError:  # WTForms' own Chinese for this message is unfinished (fuzzy): say it here
+            raise ValidationError(_l("Choose only among the options shown.")) from None
         if self.at_least_one and not self.data:
             raise ValidationError(self.at_least_one)
 
