@@ -433,3 +433,13 @@ def test_the_page_never_carries_the_clients_address_hash(app, client, labelled, 
     payload = token.split(".")[0]
     decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
     assert stored and stored not in page and stored.encode() not in decoded
+
+
+def test_the_place_can_still_be_shared_after_switching_language_but_only_once(client, labelled, db):
+    _, codes = labelled
+    english = client.get(f"/q/{codes[3]}{_lang_switch(client.get(f'/q/{codes[3]}').text)}").text
+    token = english.split('data-token="')[1].split('"')[0]
+    assert client.post("/q/place", json={"token": token, "lat": 30.12, "lon": 104.63}).json["stored"] is True
+    assert db.exec(select(Scan)).one().latitude == 30.12  # the one scan, not a second
+    again = english.split('data-again="')[1].split('"')[0].replace("&amp;", "&")
+    assert 'data-token="' not in client.get(again).text  # shared: the button is gone

@@ -363,6 +363,12 @@ class Shared:
     seen_far_apart: bool = False
 
 
+def place_shareable(*, session: Session, scan_id: int | None) -> bool:
+    """Whether a place may still be shared for this scan: it exists and has none yet."""
+    scan = session.get(Scan, scan_id) if scan_id else None
+    return scan is not None and scan.latitude is None
+
+
 def share_place(*, session: Session, scan_id: int, latitude, longitude, rules: CopyRules) -> Shared:
     """Attach a place the consumer chose to share to their scan, coarsened, and judge it against the
     code's other recent places: the page could not, as the place comes after the scan."""

@@ -1,5 +1,6 @@
 """The consumer's pages: the scan verdict, the GS1 Digital Link, and counterfeit reports without an account."""
 
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
@@ -26,7 +27,13 @@ def _signer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose)
 
 
-def _seen_token(code: str) -> str | None:
+@dataclass(frozen=True)
+class _Seen:
+    token: str
+    scan_id: int | None  # the scan the page first showed: its place may still be shared
+
+
+def _seen(code: str) -> _Seen | None:
     """The request's `seen` token if this client scanned this very code in the last 15 minutes.
 
     The language switch carries it so the page shown again is not a second scan. It is signed for the
@@ -34,10 +41,10 @@ def _seen_token(code: str) -> str | None:
     counterfeiter cannot switch copy detection off by sending every buyer to the page with a token."""
     token = request.args.get("seen", "")
     try:
-        seen = _seen_signer().loads(token, max_age=900) == code
-    except BadSignature:
+        seen_code, scan_id = _seen_signer().loads(token, max_age=900)
+    except (BadSignature, TypeError, ValueError):  # forged, expired, or not the pair it signs
         return None
-    return token if seen else None
+    return _Seen(token, scan_id) if seen_code == code else None
 
 
 def _seen_signer() -> URLSafeTimedSerializer:
@@ -46,13 +53,16 @@ def _seen_signer() -> URLSafeTimedSerializer:
     return _signer(f"scan-seen:{intake.client_digest()}")
 
 
-def _render_scan(result: verification.Result, seen_token: str | None):
+def _render_scan(result: verification.Result, seen: _Seen | None):
+    scan_id = result.scan_id  # the scan just made; shown again, the first one, while its place is unshared
+    if seen is not None and verification.place_shareable(session=get_session(), scan_id=seen.scan_id):
+        scan_id = seen.scan_id
     response = current_app.make_response(
         render_template(
             "consumer/scan.html",
             result=result,
-            place_token=_place_token(result.scan_id),
-            seen_token=seen_token or _seen_signer().dumps(result.code),
+            place_token=_place_token(scan_id),
+            seen_token=seen.token if seen else _seen_signer().dumps([result.code, result.scan_id]),
             first_at=result.first_at.astimezone(CHINA) if result.first_at else None,
         )
     )
@@ -62,7 +72,7 @@ def _render_scan(result: verification.Result, seen_token: str | None):
 
 
 def _scan_page(code: str, *, channel: str, refusal: str = "not_issued_by_registry"):
-    seen = _seen_token(code)
+    seen = _seen(code)
     result = intake.record_scan(code, channel=channel, record=seen is None, refusal=refusal)
     return _render_scan(result, seen)
 
