@@ -36,14 +36,17 @@ extract-messages: $(VENV)/.runtime
 system-deps:
 	@./scripts/system-deps.sh
 
+# `make run PORT=5001` when 5000 is taken; the label URLs follow the port unless GI_BASE_URL is set.
+PORT ?= 5000
+run: export GI_BASE_URL := $(or $(GI_BASE_URL),http://127.0.0.1:$(PORT))
 run: install
 	$(FLASK) init-db
 	$(FLASK) seed-demo
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install-dev lint test-sqlite test-postgres
 
-lint:
+lint: $(VENV)/.dev
 	$(BIN)/ruff check gi_registry tests bench migrations wsgi.py
 
 test-sqlite:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from .domain.codes import MIN_SECRET_CHARS, NEW_SECRET
 from .domain.reports import MAX_PHOTOS
 
 
@@ -45,6 +46,8 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         if name in overrides:
             return overrides[name]
         value = env.get(name, "")
+        if value and name == "SECRET_KEY" and len(value) < MIN_SECRET_CHARS:
+            raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_CHARS} characters; make one with: {NEW_SECRET}")
         if value:
             return value
         if production:

@@ -139,7 +139,6 @@ def epcis(batch: Batch) -> Response:
         licensee=session.get(Licensee, batch.licensee_id),
         origin=session.get(Area, batch.origin_code),
         issues=batches.label_issues(session=session, batch=batch),
-        keys=code_keys(),
         base_url=current_app.config["GI_BASE_URL"],
         now=utcnow(),
     )

@@ -3,6 +3,7 @@
 Bounded in time: a fixed number of examples per operation (GI_FUZZ_EXAMPLES, default 15)."""
 
 import os
+import re
 
 import pytest
 import schemathesis
@@ -52,6 +53,17 @@ def test_the_description_is_openapi_31_and_covers_the_contract(client, world):
     ]:
         assert expected in paths
     assert spec == build_spec()
+
+
+def test_a_client_generator_gets_identifiers_photos_and_paging(client, world):
+    spec = client.get("/api/v1/openapi.json").json
+    ids = [op["operationId"] for ops in spec["paths"].values() for op in ops.values()]
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", i) for i in ids) and len(set(ids)) == len(ids)
+    report_body = spec["paths"]["/reports"]["post"]["requestBody"]["content"]
+    assert report_body["multipart/form-data"]["schema"]["properties"]["photos"]["items"]["format"] == "binary"
+    assert "429" in spec["paths"]["/tokens"]["post"]["responses"]
+    products = client.get("/api/v1/products?page=2&per_page=1").json
+    assert (products["page"], products["per_page"], len(products["items"])) == (2, 1, 1)
 
 
 def test_the_human_page_lists_every_operation(client, world):

@@ -227,18 +227,30 @@ def test_the_form_refuses_a_quantity_giving_no_label_or_too_many(login_as, db, w
     assert db.exec(select(Batch)).all() == []
 
 
-@pytest.mark.parametrize("path", ["labels.csv", "labels.pdf?grid=a4-24&first=2"])
-def test_a_recalled_batch_gives_no_labels_to_print_but_keeps_its_own_qr(login_as, labelled, db, path):
+@pytest.mark.parametrize(
+    ("who", "path"), [("coop", "labels.csv"), ("coop", "labels.pdf?grid=a4-24&first=2"), ("regulator", "labels.pdf")]
+)
+def test_a_recalled_batch_gives_no_labels_to_print_but_keeps_its_own_qr(login_as, labelled, db, who, path):
     batch, _ = labelled
     batches.recall_batch(session=db, batch=batch, reason="农残超标", actor=None)
     db.commit()
-    client = login_as("regulator")
+    client = login_as(who)
     client.get("/?lang=en")
     refused = client.get(f"/coop/batches/{batch.id}/{path}")
     assert refused.status_code == 303 and refused.location.startswith(f"/coop/batches/{batch.id}")
     back = client.get(f"/coop/batches/{batch.id}")  # the flash waits for the next page
     assert "labels can no longer be downloaded" in back.text and "Download the PDF sheet" not in back.text
     assert client.get(f"/coop/batches/{batch.id}/qr.png").status_code == 200
+
+
+def test_staff_keep_a_recalled_batchs_code_list_for_the_investigation(login_as, labelled, db):
+    batch, codes = labelled
+    batches.recall_batch(session=db, batch=batch, reason="农残超标", actor=None)
+    db.commit()
+    desk = login_as("regulator")
+    assert f"/coop/batches/{batch.id}/labels.csv" in desk.get(f"/coop/batches/{batch.id}").text
+    listed = desk.get(f"/coop/batches/{batch.id}/labels.csv")
+    assert listed.status_code == 200 and codes[1] in listed.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("query", ["grid=bad&batch_id=2", "grid=bad&_method=POST", "grid=bad&_external=1&x=y"])

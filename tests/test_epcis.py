@@ -2,7 +2,7 @@
 
 import pytest
 
-from gi_registry.domain import batches, codes
+from gi_registry.domain import batches
 
 
 def _events(response) -> list[dict]:
@@ -28,18 +28,35 @@ def test_harvest_commissioning_and_recall_with_gs1_identifiers(client, token_for
     assert first["bizStep"] == "commissioning" and first["epcList"] == [f"{lot}/21/{n}" for n in (1, 2, 3)]
     assert second["epcList"] == [f"{lot}/21/{n}" for n in (4, 5)]
     assert (recall["disposition"], recall["gi:recallReason"]) == ("recalled", "农残超标")
+    assert recall["epcList"] == [f"{lot}/21/{n}" for n in range(1, 6)]  # each label recalled, not the lot alone
     for event in (harvest, first, second, recall):
         assert event["eventTime"].endswith("Z") and event["eventTimeZoneOffset"] == "+08:00"
 
 
-def test_without_a_gtin_the_label_urls_are_the_identifiers(client, token_for, db, make_batch, keys):
+def test_every_event_keeps_its_id_when_the_document_is_fetched_again(client, token_for, db, make_batch, keys):
+    batch = make_batch()
+    batches.issue_labels(session=db, batch=batch, count=2, keys=keys, actor=None)
+    db.commit()
+    ids = [
+        [
+            event["eventID"]
+            for event in _events(client.get(f"/api/v1/batches/{batch.id}/epcis", headers=token_for("coop")))
+        ]
+        for _ in range(2)
+    ]
+    assert ids[0] == ids[1] and len(set(ids[0])) == 2 and all(i.startswith("urn:uuid:") for i in ids[0])
+
+
+def test_without_a_gtin_the_labels_are_named_without_their_signed_codes(client, token_for, db, make_batch, keys):
+    """The document goes to buyers: a label's signed code would let them print labels that scan genuine."""
     batch = make_batch(licensee="coop_b")
     batches.issue_labels(session=db, batch=batch, count=2, keys=keys, actor=None)
     db.commit()
-    _harvest, commissioning = _events(client.get(f"/api/v1/batches/{batch.id}/epcis", headers=token_for("coop_b")))
-    for serial, url in enumerate(commissioning["epcList"], start=1):
-        code = url.rsplit("/", 1)[1]
-        assert codes.parse_code(code, keys=keys).serial == serial
+    response = client.get(f"/api/v1/batches/{batch.id}/epcis", headers=token_for("coop_b"))
+    _harvest, commissioning = _events(response)
+    assert commissioning["epcList"] == [f"http://gi.test/batches/{batch.batch_no}/labels/{n}" for n in (1, 2)]
+    for label in batches.issued_labels(batch=batch, keys=keys, base_url="http://gi.test"):
+        assert label.code not in response.text
 
 
 @pytest.mark.parametrize("who", ["coop_b", None])

@@ -23,12 +23,19 @@ def test_production_refuses_to_start_without_its_keys(monkeypatch, tmp_path, mis
 def test_the_failure_is_one_clear_line_from_the_command_line(tmp_path):
     env = {"GI_ENV": "production", "PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
     result = subprocess.run([sys.executable, "-c", "import wsgi"], env=env, capture_output=True, text=True)
-    assert result.returncode != 0 and "SECRET_KEY must be set when GI_ENV=production" in result.stderr
+    assert result.returncode == 1 and "SECRET_KEY must be set when GI_ENV=production" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_a_weak_code_key_is_refused(monkeypatch, tmp_path):
-    with pytest.raises(ConfigError, match="GI_CODE_KEY"):
+    with pytest.raises(ConfigError, match="GI_CODE_KEY.*secrets.token_urlsafe"):
         create_app({"GI_CODE_KEY": "short", "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+
+
+def test_a_short_secret_key_from_the_environment_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", "short")
+    with pytest.raises(ConfigError, match="SECRET_KEY must be at least 16 characters"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
 
 
 def test_production_cookies_are_secure(monkeypatch, tmp_path):

@@ -350,3 +350,11 @@ def test_a_case_action_without_a_reason_names_the_box_meant(login_as, report):
     desk = login_as("regulator")
     refused = desk.post(f"/regulator/reports/{report.id}/licence/suspend", data={"licence-reason": ""})
     assert "暂停许可：请填写原因。" in desk.get(refused.location).text
+
+
+def test_the_api_filters_reports_by_product_county_and_a_known_status(client, token_for, report, labelled):
+    desk = token_for("regulator")
+    found = client.get("/api/v1/reports?product=anyue-lemon&county=512021", headers=desk)
+    assert found.status_code == 200 and [i["tracking_no"] for i in found.json["items"]] == [report.tracking_no]
+    assert client.get("/api/v1/reports?county=512022", headers=desk).json["items"] == []
+    assert client.get("/api/v1/reports?status=bogus", headers=desk).status_code == 422

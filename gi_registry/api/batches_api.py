@@ -94,8 +94,8 @@ def issue_labels(batch_id: int):
 @api_roles(*BATCH_READERS)
 def list_labels(batch_id: int):
     batch = _own_batch(batch_id)
-    batches.check_labels_downloadable(batch)
     kind, grid = request.args.get("format", "json"), request.args.get("grid", "a4-65")
+    batches.check_labels_downloadable(batch, reader=api_user(), sheet=kind == "pdf")
     downloads.check_grid(grid)  # checked for every format, as the description declares the parameter
     if kind == "csv":
         return downloads.labels_csv(batch)

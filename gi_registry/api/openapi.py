@@ -47,6 +47,7 @@ class Op:
     media: str = "application/json"
     tag: str = "registry"
     extra_media: dict = field(default_factory=dict)
+    multipart: dict | None = None  # the body's schema as multipart/form-data too (files beside the fields)
 
 
 def _page(model: type[BaseModel]) -> dict:
@@ -78,7 +79,14 @@ BATCH = "/batches/{batch_id}"
 
 OPERATIONS = [
     Op(
-        "post", "/tokens", "A bearer token for an account", 201, s.TokenPublic, s.TokenCreate, errors=(401,), tag="auth"
+        "post",
+        "/tokens",
+        "A bearer token for an account",
+        201,
+        s.TokenPublic,
+        s.TokenCreate,
+        errors=(401, 429),
+        tag="auth",
     ),
     Op(
         "delete",
@@ -88,7 +96,7 @@ OPERATIONS = [
         roles=ROLES,
         tag="auth",
     ),
-    Op("get", "/products", "Products and brands with their protected areas", answer=_page(s.ProductPublic)),
+    Op("get", "/products", "Products and brands with their areas", answer=_page(s.ProductPublic), query=PAGING),
     Op(
         "get",
         "/licensees",
@@ -211,7 +219,11 @@ OPERATIONS = [
         f"{BATCH}/recall",
         "Recall a batch",
         200,
-        {"type": "object"},
+        {
+            "type": "object",
+            "required": ["id", "status"],
+            "properties": {"id": {"type": "integer"}, "status": {"const": "recalled"}},
+        },
         s.Recall,
         ("cooperative", "regulator"),
         errors=(404, 409),
@@ -237,6 +249,10 @@ OPERATIONS = [
         s.ReportFiled,
         s.ReportCreate,
         errors=(429,),
+        multipart={
+            "allOf": [{"$ref": "#/components/schemas/ReportCreate"}],
+            "properties": {"photos": {"type": "array", "items": BINARY, "maxItems": 3}},
+        },
         tag="consumers",
     ),
     Op(
@@ -253,7 +269,12 @@ OPERATIONS = [
         "Reports with their evidence",
         answer=_page(s.ReportFull),
         roles=STAFF,
-        query=PAGING + (_q("status", {"type": "string"}),),
+        query=PAGING
+        + (
+            _q("status", {"type": "string", "enum": list(s.REPORT_FILTER_STATES)}, "a status, open or overdue"),
+            _q("product", {"type": "string"}, "a product's code"),
+            _q("county", {"type": "string"}, "a county's code, of the licensee"),
+        ),
         tag="regulators",
     ),
     Op(
@@ -321,18 +342,26 @@ def _responses(op: Op) -> dict:
     return responses
 
 
+def _operation_id(op: Op) -> str:
+    """get_batches_batch_id_qr_png: an identifier every client generator takes (no dots, no braces)."""
+    return re.sub(r"\W+", "_", f"{op.method}_{op.path.strip('/')}").strip("_")
+
+
 def _operation(op: Op) -> dict:
     names = [part[1:-1] for part in op.path.split("/") if part.startswith("{")]
     body = {
         "summary": op.summary,
-        "operationId": f"{op.method}_{op.path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
+        "operationId": _operation_id(op),
         "tags": [op.tag],
         "parameters": [{"name": n, "in": "path", "required": True, "schema": _PATH_PARAMS[n]} for n in names]
         + list(op.query),
         "responses": _responses(op),
     }
     if op.body is not None:
-        body["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema_of(op.body)}}}
+        content = {"application/json": {"schema": _schema_of(op.body)}}
+        if op.multipart is not None:
+            content["multipart/form-data"] = {"schema": op.multipart}
+        body["requestBody"] = {"required": True, "content": content}
     if op.roles:
         body["security"] = [{"bearerAuth": []}]
         body["description"] = "Roles: " + ", ".join(op.roles)

@@ -58,8 +58,11 @@ def product_public(product: Product) -> dict:
 
 @api.get("/products")
 def list_products():
+    """A short list (the city's few marks), paged in memory as every list of the contract is."""
+    page, per_page = page_query()
     products = registry.list_products(session=get_session())
-    return jsonify(page_of([product_public(p) for p in products], total=len(products), page=1, per_page=len(products)))
+    shown = products[(page - 1) * per_page : page * per_page]
+    return jsonify(page_of([product_public(p) for p in shown], total=len(products), page=page, per_page=per_page))
 
 
 def licensee_public(licensee: Licensee) -> dict:

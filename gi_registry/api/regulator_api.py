@@ -7,7 +7,16 @@ from ..db import get_session
 from ..domain import NotFound, reports
 from ..models import STAFF, Report
 from . import api
-from .schemas import ReportEventPublic, ReportFull, ReportStep, page_of, page_query, parse_body
+from .schemas import (
+    REPORT_FILTER_STATES,
+    ReportEventPublic,
+    ReportFull,
+    ReportStep,
+    choice_query,
+    page_of,
+    page_query,
+    parse_body,
+)
 
 
 def report_full(report: Report) -> dict:
@@ -30,7 +39,7 @@ def report_full(report: Report) -> dict:
 def list_reports():
     page, per_page = page_query()
     where = reports.ReportFilter(
-        status=request.args.get("status", ""),
+        status=choice_query("status", REPORT_FILTER_STATES),
         product_code=request.args.get("product", ""),
         county_code=request.args.get("county", ""),
         deadlines=current_app.config["REPORT_DEADLINES"],

@@ -7,6 +7,7 @@ from flask import request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..domain import DomainError
+from ..models import REPORT_STATES
 
 
 class Input(BaseModel):
@@ -250,6 +251,10 @@ def _query_number(name: str, kind, *, low=None, high=None):
     if (low is not None and value < low) or (high is not None and value > high) or value != value:
         raise DomainError("invalid_query", f"{name} is out of range", fields={name: f"between {low} and {high}"})
     return value
+
+
+# ?status= of the reports list: a workflow status, every open one, or the overdue ones.
+REPORT_FILTER_STATES = (*REPORT_STATES, "open", "overdue")
 
 
 def choice_query(name: str, choices: tuple[str, ...]) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from ..models import BATCH_UNITS, Batch, BatchSequence, LabelIssue, Licensee, Product, Scan, User, utcnow
+from ..models import BATCH_UNITS, STAFF, Batch, BatchSequence, LabelIssue, Licensee, Product, Scan, User, utcnow
 from . import N_, Conflict, DomainError, NotFound, audit, registry
 from .codes import CodeKeys, code_url, parse_code, sign_code
 
@@ -208,10 +208,11 @@ def issue_labels(*, session: Session, batch: Batch, count: int, keys: CodeKeys, 
     return issue
 
 
-def check_labels_downloadable(batch: Batch) -> None:
-    """Refuse a recalled batch's label sheet and code lists: its labels must not reach a printer again.
-    The batch's own QR stays: it is one code, which scans as recalled, and the regulator may need it."""
-    if batch.status != "active":
+def check_labels_downloadable(batch: Batch, *, reader: User, sheet: bool) -> None:
+    """Refuse a recalled batch's labels where they could reach a printer again: the print sheet to anyone,
+    the code lists to its cooperative. Staff keep the lists, which a recall's investigation needs, and the
+    batch's own QR stays for everyone: it is one code, which scans as recalled."""
+    if batch.status != "active" and (sheet or reader.role not in STAFF):
         raise Conflict("batch_recalled", N_("the batch is recalled: its labels can no longer be downloaded"))
 
 

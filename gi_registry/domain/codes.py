@@ -86,8 +86,12 @@ def _check_key(key_id: int, secret: bytes) -> None:
     if len(secret) < MIN_SECRET_CHARS:
         raise ValueError(
             f"GI_CODE_KEY: the secret of key id {key_id} is shorter than "
-            f"{MIN_SECRET_CHARS} characters; use new_secret()"
+            f"{MIN_SECRET_CHARS} characters; make one with: {NEW_SECRET}"
         )
+
+
+# What an operator runs for a secret (messages name it, not a Python function).
+NEW_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 def new_secret() -> str:

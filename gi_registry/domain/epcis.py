@@ -1,15 +1,20 @@
 """A batch's traceability events as an EPCIS 2.0 JSON-LD document (GS1 EPCIS 2.0 / CBV 2.0).
 
 Events: the harvest as an ObjectEvent that creates the lot (quantity), one commissioning ObjectEvent per
-label issue (the unit labels' identifiers in its epcList), and the recall, if any. Identifiers are GS1
-Digital Link URIs where the licensee has a GTIN, and this registry's label URLs otherwise; both are URIs,
-which is what EPCIS 2.0 asks of an EPC.
+label issue (the unit labels' identifiers in its epcList), and the recall, if any, naming the lot and every
+label. Identifiers are GS1 Digital Link URIs where the licensee has a GTIN, and this registry's URIs of
+batches and labels otherwise; both are URIs, which is what EPCIS 2.0 asks of an EPC. Never a label's signed
+code: the document goes to buyers, and a code is what a label needs to scan as genuine. A receiving system
+matches a scanned label to its identifier through /api/v1/verify, which names the batch and serial.
+
+Every event has an eventID derived from what it records, so a document fetched twice gives the same IDs and
+a repository takes the second copy as the same events.
 """
 
+import uuid
 from datetime import UTC, datetime, time, timedelta, timezone
 
 from ..models import Area, Batch, LabelIssue, Licensee, Product
-from .codes import CodeKeys, code_url, sign_code
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 CHINA = timezone(timedelta(hours=8))
@@ -27,20 +32,32 @@ def _class_id(*, batch: Batch, licensee: Licensee, base_url: str) -> str:
     return f"{base_url}/batches/{batch.batch_no}"
 
 
-def _unit_ids(*, batch: Batch, licensee: Licensee, issue: LabelIssue, keys: CodeKeys, base_url: str):
-    for serial in range(issue.first_serial, issue.last_serial + 1):
-        if licensee.gtin:
-            yield f"https://id.gs1.org/01/{licensee.gtin}/10/{batch.batch_no}/21/{serial}"
-        else:
-            yield code_url(base_url, sign_code(keys=keys, batch_id=batch.id, serial=serial))
+def _serials(issue: LabelIssue) -> range:
+    return range(issue.first_serial, issue.last_serial + 1)
+
+
+def _unit_ids(*, batch: Batch, licensee: Licensee, serials: range, base_url: str) -> list[str]:
+    return [_unit_id(batch=batch, licensee=licensee, serial=serial, base_url=base_url) for serial in serials]
+
+
+def _unit_id(*, batch: Batch, licensee: Licensee, serial: int, base_url: str) -> str:
+    if licensee.gtin:
+        return f"https://id.gs1.org/01/{licensee.gtin}/10/{batch.batch_no}/21/{serial}"
+    return f"{base_url}/batches/{batch.batch_no}/labels/{serial}"
 
 
 def _place(base_url: str, area: Area) -> dict:
     return {"id": f"{base_url}/areas/{area.code}"}
 
 
-def _event(kind: str, at: datetime, **fields) -> dict:
-    return {"type": kind, "eventTime": _instant(at), "eventTimeZoneOffset": "+08:00", **fields}
+def _event(kind: str, at: datetime, *, event_id: str, **fields) -> dict:
+    return {
+        "type": kind,
+        "eventTime": _instant(at),
+        "eventTimeZoneOffset": "+08:00",
+        "eventID": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, event_id)}",
+        **fields,
+    }
 
 
 def batch_document(
@@ -50,12 +67,12 @@ def batch_document(
     licensee: Licensee,
     origin: Area,
     issues: list[LabelIssue],
-    keys: CodeKeys,
     base_url: str,
     now: datetime,
 ) -> dict:
     """The EPCIS document of one batch."""
     lot = _class_id(batch=batch, licensee=licensee, base_url=base_url)
+    event_base = f"{base_url}/batches/{batch.id}/events"
     quantity = batch.quantity * (0.5 if batch.unit == "jin" else 1)
     harvest = datetime.combine(batch.harvested_on, time(12), tzinfo=CHINA)
     ilmd = {
@@ -74,6 +91,7 @@ def batch_document(
         _event(
             "ObjectEvent",
             harvest,
+            event_id=f"{event_base}/harvest",
             action="ADD",
             bizStep="creating_class_instance",
             disposition="active",
@@ -88,10 +106,11 @@ def batch_document(
             _event(
                 "ObjectEvent",
                 issue.issued_at,
+                event_id=f"{event_base}/labels/{issue.first_serial}-{issue.last_serial}",
                 action="ADD",
                 bizStep="commissioning",
                 disposition="active",
-                epcList=list(_unit_ids(batch=batch, licensee=licensee, issue=issue, keys=keys, base_url=base_url)),
+                epcList=_unit_ids(batch=batch, licensee=licensee, serials=_serials(issue), base_url=base_url),
                 readPoint=_place(base_url, origin),
             )
         )
@@ -100,9 +119,14 @@ def batch_document(
             _event(
                 "ObjectEvent",
                 batch.recalled_at,
+                event_id=f"{event_base}/recall",
                 action="OBSERVE",
                 bizStep="holding",
                 disposition="recalled",
+                # The labels too: a system that follows each item's disposition sees every one recalled.
+                epcList=_unit_ids(
+                    batch=batch, licensee=licensee, serials=range(1, batch.labels_issued + 1), base_url=base_url
+                ),
                 quantityList=[{"epcClass": lot, "quantity": quantity, "uom": UNITS[batch.unit]}],
                 **{"gi:recallReason": batch.recall_reason},
             )

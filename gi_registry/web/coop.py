@@ -221,7 +221,7 @@ def batch_epcis(batch_id: int):
 def batch_labels_csv(batch_id: int):
     batch = _batch(batch_id)
     try:
-        batches.check_labels_downloadable(batch)
+        batches.check_labels_downloadable(batch, reader=page_user(), sheet=False)
     except DomainError as error:
         return _back_to_batch(batch, error)
     return downloads.labels_csv(batch)
@@ -239,7 +239,7 @@ def batch_labels_pdf(batch_id: int):
     first = max(request.args.get("first", 1, type=int) or 1, 1)
     last = request.args.get("last", None, type=int)
     try:
-        batches.check_labels_downloadable(batch)
+        batches.check_labels_downloadable(batch, reader=page_user(), sheet=True)
         return downloads.sheet_pdf(
             batch,
             get_session().get(Product, batch.product_id),
