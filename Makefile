@@ -36,9 +36,12 @@ extract-messages: $(VENV)/.runtime
 system-deps:
 	@./scripts/system-deps.sh
 
-# `make run PORT=5001` when 5000 is taken; the label URLs follow the port unless GI_BASE_URL is set.
+# `make run PORT=5001` when 5000 is taken; the label URLs follow the port unless GI_BASE_URL is set
+# (in the environment or .env: only a port given on the command line sets it here).
 PORT ?= 5000
+ifeq ($(origin PORT),command line)
 run: export GI_BASE_URL := $(or $(GI_BASE_URL),http://127.0.0.1:$(PORT))
+endif
 run: install
 	$(FLASK) init-db
 	$(FLASK) seed-demo

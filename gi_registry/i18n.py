@@ -305,6 +305,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["china_time"] = china_time
     app.jinja_env.filters["quantity"] = quantity
+    app.jinja_env.filters["grouped"] = "{:,}".format  # 100,000,000: a long count read at a glance
     app.jinja_env.globals.update(
         status_label=status_label,
         kind_label=kind_label,

@@ -102,7 +102,8 @@ def test_a_report_with_a_photo_reaches_the_regulators_queue(browser, live, label
     desk.locator("input[name=email]").fill("reg@test.cn")
     desk.locator("input[name=password]").fill("correct-horse-42")
     desk.locator("form.form button[type=submit]").click()
-    desk.get_by_role("link", name=tracking).click()
+    with desk.expect_navigation(wait_until="load"):  # "load": the case page's photos included
+        desk.get_by_role("link", name=tracking).click()
     assert "超市里卖的柠檬标签是复印的" in desk.content()
     image = desk.locator(".photos img").first
     assert image.evaluate("img => img.complete && img.naturalWidth") == 800
@@ -124,7 +125,8 @@ def test_a_regulator_works_a_case_from_new_to_closed_with_a_recall(browser, live
     def step(status: str, note: str):
         desk.locator("select[name=step-status]").select_option(status)
         desk.locator("textarea[name=step-note]").fill(note)
-        desk.locator("form[action$='/step'] button").click()
+        with desk.expect_navigation():  # the case page again, after the redirect: not the page before it
+            desk.locator("form[action$='/step'] button").click()
         assert "已推进" in desk.content() or desk.locator(".flash.success").count() == 1
 
     step("triaged", "受理")

@@ -294,3 +294,8 @@ def test_a_page_past_the_last_one_offers_the_last_page(login_as, make_batch):
     client.get("/?lang=en")
     page = client.get("/coop/batches?per_page=2&page=99").text
     assert "Page 99 is past the last one." in page and 'href="/coop/batches?per_page=2&amp;page=2"' in page
+
+
+def test_a_large_quota_is_written_in_groups_of_three_digits(login_as, make_batch):
+    batch = make_batch(quantity=5000, unit="t")  # 10,000,000 labels at 0.5 kg each
+    assert "10,000,000" in login_as("coop").get(f"/coop/batches/{batch.id}").text

@@ -23,7 +23,7 @@ def test_production_refuses_to_start_without_its_keys(monkeypatch, tmp_path, mis
 def test_the_failure_is_one_clear_line_from_the_command_line(tmp_path):
     env = {"GI_ENV": "production", "PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
     result = subprocess.run([sys.executable, "-c", "import wsgi"], env=env, capture_output=True, text=True)
-    assert result.returncode == 1 and "SECRET_KEY must be set when GI_ENV=production" in result.stderr
+    assert result.returncode == 3 and "SECRET_KEY must be set when GI_ENV=production" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 

@@ -48,9 +48,11 @@ def _seen(code: str) -> _Seen | None:
 
 
 def _seen_signer() -> URLSafeTimedSerializer:
-    """Signs for this client only: its address hash is in the salt, so it is checked but never written
-    into the link (a token's payload is readable)."""
-    return _signer(f"scan-seen:{intake.client_digest()}")
+    """Signs for this client only: its address hash and browser are in the salt, so they are checked but
+    never written into the link (a token's payload is readable). The browser too, as phones behind one
+    carrier's address share its hash."""
+    agent = request.headers.get("User-Agent", "")[:256]
+    return _signer(f"scan-seen:{intake.client_digest()}:{agent}")
 
 
 def _render_scan(result: verification.Result, seen: _Seen | None):
