@@ -55,7 +55,7 @@ REPORT_STATUS_LABELS = {
 
 # What each outcome means to the consumer who filed the report (the public status page).
 REPORT_OUTCOME_TEXTS = {
-    "new": _l("Received. The market supervision office will look at it."),
+    "new": _l("The market supervision office will look at it."),
     "triaged": _l("The office has read it and decided to look into it."),
     "investigating": _l("The office is investigating."),
     "confirmed": _l("The office found the product counterfeit and is acting on it."),

@@ -47,6 +47,11 @@ def test_the_scan_page_on_a_phone_in_chinese_then_english(browser, live, labelle
     assert page.locator(".verdict h1").inner_text() == "Genuine"
     assert page.locator("html").get_attribute("lang") == "en"
     assert no_sideways_scroll(page)
+    # Zoomed to 200% (half the CSS width): each fact's value keeps a line of its own, the words whole.
+    page.set_viewport_size({"width": 187, "height": 667})
+    assert page.locator(".facts dd").first.bounding_box()["width"] > 120
+    assert page.locator(".verdict h1").bounding_box()["height"] < 60  # "Genuine" on one line, not "Genuin / e"
+    assert no_sideways_scroll(page)
 
 
 def test_the_scan_page_reads_without_javascript(browser, live, labelled):

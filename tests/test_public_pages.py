@@ -1,6 +1,7 @@
 """Public pages, languages and the catalogues."""
 
 import html
+import re
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -137,3 +138,34 @@ def lang_switch(page: str) -> str:
 
 def test_the_apps_own_reason_for_a_bad_request_is_kept(client):
     assert "NUL" in client.get("/licensees?q=a%00b").text
+
+
+def _contrast(foreground: str, background: str) -> float:
+    def luminance(colour: str) -> float:
+        channels = [int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_text_colours_meet_wcag_aa_on_their_backgrounds():
+    """Links, buttons, badges and the verdict boxes: 4.5:1 for normal text (WCAG 2.1 AA)."""
+    static = Path(__file__).resolve().parents[1] / "static"
+    app_css, scan_css = (static / "app.css").read_text(), (static / "scan.css").read_text()
+    variables = dict(re.findall(r"--(\w+):(#[0-9a-f]{6})", app_css))
+    for name in ("brand", "warn", "ok", "bad", "muted"):
+        assert _contrast(variables[name], "#fafaf7") >= 4.5, name
+    for verdict in ("genuine", "warning", "revoked", "invalid"):
+        background = re.search(rf"\.{verdict}{{background:(#[0-9a-f]{{6}})}}", scan_css).group(1)
+        assert _contrast("#ffffff", background) >= 4.5, verdict
+
+
+def test_a_form_error_is_tied_to_its_field_and_staff_pages_can_skip_to_the_content(client, world):
+    page = client.post("/report", data={"description": "x"}).text
+    area = page.split("<textarea")[1].split(">")[0]
+    assert 'aria-invalid="true"' in area and 'aria-describedby="description-error"' in area
+    assert '<div id="description-error">' in page
+    home = client.get("/").text
+    assert 'class="skip" href="#main"' in home and '<main id="main">' in home

@@ -358,3 +358,9 @@ def test_the_api_filters_reports_by_product_county_and_a_known_status(client, to
     assert found.status_code == 200 and [i["tracking_no"] for i in found.json["items"]] == [report.tracking_no]
     assert client.get("/api/v1/reports?county=512022", headers=desk).json["items"] == []
     assert client.get("/api/v1/reports?status=bogus", headers=desk).status_code == 422
+
+
+def test_each_reason_box_on_the_case_page_has_its_own_label(login_as, report, labelled):
+    page = login_as("regulator").get(f"/regulator/reports/{report.id}").text
+    for action in ("suspend", "revoke"):
+        assert f'<label for="licence-reason-{action}">' in page and f'id="licence-reason-{action}"' in page

@@ -11,8 +11,8 @@ from markupsafe import Markup, escape
 INK = "#000"
 MUTED = "#5f6b7a"
 RULE = "#d9dee5"
-BAR = "#b5651d"  # the brand colour of app.css
-VERDICT_COLOURS = {"genuine": "#1a7f37", "warning": "#b26a00", "revoked": "#c62828", "invalid": "#4a5361"}
+BAR = "#a0521a"  # the brand colour of app.css
+VERDICT_COLOURS = {"genuine": "#1a7f37", "warning": "#9c5d00", "revoked": "#c62828", "invalid": "#4a5361"}
 FONT = 13
 
 
