@@ -15,8 +15,13 @@ from .models import Report
 
 
 def client_digest() -> str:
-    """The client's address as a keyed hash: repeat scans can be told apart, the address is never kept."""
-    return verification.ip_digest(request.remote_addr or "", salt=current_app.config["SECRET_KEY"])
+    """The client's address as a keyed hash: repeat scans can be told apart, the address is never kept.
+    Made once per request: the scan page signs its language token with it as well as recording it."""
+    environ = request.environ  # the request's own, unlike g, which an outer app context can share
+    if "gi.client_digest" not in environ:
+        address = request.remote_addr or ""
+        environ["gi.client_digest"] = verification.ip_digest(address, salt=current_app.config["SECRET_KEY"])
+    return environ["gi.client_digest"]
 
 
 def counts_as_scan() -> bool:
@@ -67,12 +72,13 @@ def file_report(data: reports.ReportInput, uploads: list[FileStorage]) -> Report
             data=data,
             photo_uploads=[_read_bounded(f, config["PHOTO_MAX_BYTES"]) for f in uploads],
         )
-        reports.commit_filed(
-            session=session, report=filed, upload_dir=config["GI_UPLOAD_DIR"], before_commit=spend_report_budget
-        )
     except Exception:
         session.rollback()
         raise
+    # It rolls back and removes the photos itself when the budget or the commit fails.
+    reports.commit_filed(
+        session=session, report=filed, upload_dir=config["GI_UPLOAD_DIR"], before_commit=spend_report_budget
+    )
     return filed
 
 

@@ -179,7 +179,7 @@ def code_in(text: str) -> str:
     give): `HTTP://HOST/Q/CODE?x` gives CODE. Upper-cased, as codes are read case-insensitively."""
     text = text.strip()
     path = urlsplit(text).path if "://" in text else text
-    head, marker, tail = path.upper().rpartition("/Q/")
+    _head, marker, tail = path.upper().rpartition("/Q/")
     return (tail if marker else path.upper()).strip("/")
 
 

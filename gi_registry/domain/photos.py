@@ -95,9 +95,9 @@ def _upright_turn(image: Image.Image) -> Image.Transpose | None:
 
 def _reencode(image: Image.Image) -> CleanPhoto:
     turn = _upright_turn(image)
-    # Other modes are converted first: resampling bands a palette's colours, and some modes it cannot do.
     if image.mode.startswith("I"):  # 16-bit grey: brought to 8 bits, or every light pixel clips to white
         image = image.convert("I").point(lambda v: v / 257).convert("L")
+    # Other modes are converted first: resampling bands a palette's colours, and some modes it cannot do.
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     image.thumbnail((MAX_SIDE, MAX_SIDE))  # before the rest, which then works on the small picture

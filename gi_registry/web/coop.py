@@ -59,23 +59,24 @@ def batch_list():
         licensee_id=id_arg("licensee") if page_user().role in STAFF else None,
     )
     found, total = batches.search_batches(session=session, user=page_user(), where=where, page=page, per_page=per_page)
+    products = registry.list_products(session=session)
     return render_template(
         "coop/batches.html",
         batches=found,
         where=where,
         pagination=Pagination(page, per_page, total),
         counts=batches.scan_counts(session=session, batch_ids=[b.id for b in found]),
-        products={p.id: p for p in registry.list_products(session=session)},
-        **_filter_choices(),
+        products={p.id: p for p in products},
+        **_filter_choices(products),
     )
 
 
-def _filter_choices() -> dict:
+def _filter_choices(products: list[Product]) -> dict:
     """A cooperative filters by the products it is licensed for; staff by any product and by licensee."""
     session = get_session()
     if page_user().role in STAFF:
         return {
-            "product_choices": registry.list_products(session=session),
+            "product_choices": products,
             "licensees": {x.id: x for x in registry.list_licensees(session=session)},
         }
     licensed = registry.licences_of(session=session, licensee=_my_licensee())
