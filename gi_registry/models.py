@@ -69,7 +69,7 @@ class Product(SQLModel, table=True):
     shelf_life_days: int | None = None
     # The label quota: at most one unit label per this many kilograms of a batch.
     kg_per_label: float = Field(default=0.5)
-    batch_prefix: str = Field(default="GI", max_length=8)
+    batch_prefix: str = Field(default="GI", max_length=8, unique=True, index=True)
     description: str = Field(default="", max_length=2000)
     created_at: datetime = _created()
     updated_at: datetime = _created()
@@ -92,7 +92,7 @@ class Licensee(SQLModel, table=True):
     address: str = Field(default="", max_length=200)
     contact_name: str = Field(default="", max_length=64)
     contact_phone: str = Field(default="", max_length=32)
-    gtin: str | None = Field(default=None, max_length=14)
+    gtin: str | None = Field(default=None, max_length=14, unique=True, index=True)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
