@@ -3,8 +3,10 @@
 from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from .db import get_session
 from .domain import DomainError, NotFound
 from .domain.reports import MAX_PHOTOS
 from .i18n import same_site_referrer, wait_message
@@ -50,6 +52,24 @@ def _on_domain_error(error: DomainError):
     if isinstance(error, NotFound):
         return _page(404, _("Page not found."))
     return _page(error.status, _(error.message, **error.params))
+
+
+def _on_integrity_error(error: IntegrityError):
+    """Two requests saved the same unique thing (a USCC, a GTIN, a batch prefix) at the same moment: both
+    passed the forms' checks, the database kept the first. The second is told, with nothing of it saved."""
+    if not _unique_violation(error):
+        raise error  # any other broken constraint is a bug: a 500, logged with its traceback
+    get_session().rollback()
+    if wants_json():
+        return json_error(409, "conflict", "saved by another request at the same moment; nothing was saved")
+    message = _("Someone saved the same thing at the same moment, so nothing was saved. Go back and try again.")
+    return _page(409, message)
+
+
+def _unique_violation(error: IntegrityError) -> bool:
+    original = error.orig
+    # PostgreSQL names it by SQLSTATE (psycopg 3), SQLite only in its message.
+    return getattr(original, "sqlstate", None) == "23505" or str(original).startswith("UNIQUE constraint failed")
 
 
 def _on_http_error(error: HTTPException):
@@ -114,3 +134,4 @@ def _with_retry_after(answer, error: HTTPException):
 def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, _on_domain_error)
     app.register_error_handler(HTTPException, _on_http_error)
+    app.register_error_handler(IntegrityError, _on_integrity_error)

@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from gi_registry.domain import registry
@@ -278,3 +279,25 @@ def test_a_uscc_pasted_in_groups_is_read_without_its_spaces(login_as, db, world)
 def test_a_forged_area_code_is_refused_in_the_pages_language(edit_lemon):
     refused = edit_lemon(area_codes=["999999"])
     assert refused.status_code == 422 and "请只在列出的选项中选择" in refused.text and "999999" not in refused.text
+
+
+@pytest.fixture
+def checks_raced_past(monkeypatch):
+    """As when a second request's checks ran before the first one's licensee was saved."""
+    monkeypatch.setattr(registry, "_check_licensee", lambda **_: None)
+
+
+def test_a_licensee_saved_twice_at_once_is_a_conflict_not_an_error(login_as, db, world, checks_raced_past):
+    client = login_as("admin")
+    twin = {"name": "重名合作社", "uscc": world["coop_a"].uscc, "county_code": "512021"}
+    response = client.post("/admin/licensees/new?lang=en", data=twin)
+    assert response.status_code == 409
+    assert "at the same moment, so nothing was saved" in response.text
+    assert db.exec(select(Licensee).where(Licensee.name == "重名合作社")).first() is None
+    assert client.get("/admin/licensees").status_code == 200  # the session is usable again
+
+
+def test_a_broken_constraint_that_is_no_race_stays_a_server_error(app):
+    broken = IntegrityError("INSERT …", {}, Exception("FOREIGN KEY constraint failed"))  # a bug, not a race
+    with app.test_request_context("/admin/licensees/new", method="POST"), pytest.raises(IntegrityError):
+        app.handle_user_exception(broken)

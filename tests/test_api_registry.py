@@ -216,3 +216,12 @@ def test_a_gtin_already_registered_to_another_licensee_is_409(client, token_for,
     response = client.post("/api/v1/licensees", json=body, headers=token_for("admin"))
     assert response.status_code == 409 and error_of(response)["code"] == "duplicate_gtin"
     assert error_of(response)["fields"] == {"gtin": "already registered"}
+
+
+def test_a_licensee_posted_twice_at_once_answers_409_conflict(client, db, world, token_for, monkeypatch):
+    monkeypatch.setattr(registry, "_check_licensee", lambda **_: None)  # the second request's checks ran first
+    body = {**NEW_LICENSEE, "uscc": world["coop_a"].uscc}
+    response = client.post("/api/v1/licensees", json=body, headers=token_for("admin"))
+    assert response.status_code == 409
+    assert response.json["error"]["code"] == "conflict"
+    assert db.exec(select(Licensee).where(Licensee.name == NEW_LICENSEE["name"])).first() is None
