@@ -221,7 +221,8 @@ class Report(SQLModel, table=True):
     code: str = Field(default="", max_length=64)
     batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
     serial: int | None = None
-    description: str = Field(max_length=4000)
+    # What the reporter wrote (at most 4,000 characters) and, below it, a label URL they pasted (reports.py).
+    description: str = Field(max_length=4400)
     place: str = Field(default="", max_length=200)
     # Personal data: kept only until the case is closed plus the retention period.
     contact: str = Field(default="", max_length=200)

@@ -267,7 +267,7 @@ def test_the_report_form_says_a_spent_budget_before_anything_is_written(make_app
 
 def test_a_refused_form_says_what_to_fix_once_and_in_plain_words(client, world):
     short = client.post("/report", data={"description": "假"})
-    assert short.status_code == 422 and "请至少写 5 个字，最多 4000 个字" in short.text
+    assert short.status_code == 422 and "请至少写 4 个字，最多 4000 个字" in short.text
     not_an_image = post_report(client, photos=[("fruit.jpg", b"not an image at all")])
     assert not_an_image.status_code == 422
     assert not_an_image.text.count("照片须为JPEG、PNG、WebP、GIF或BMP格式") == 1
@@ -291,6 +291,21 @@ def test_a_pasted_label_url_is_read_as_its_code(client, labelled, db):
     assert [(r.code, r.serial) for r in filed] == [(codes[4], 4), (codes[5], 5)]
     assert all(r.batch_id is not None for r in filed)
     assert filed[1].description.endswith(f"[URL] {url}")  # the site it was pasted from is kept as evidence
+
+
+def test_a_report_at_full_length_with_a_long_pasted_url_is_filed_whole(client, labelled, db):
+    """The URL goes below the 4,000 characters written; PostgreSQL refused the row when they had no room."""
+    _, codes = labelled
+    url = f"https://gi.example.cn/q/{codes[6]}?" + "x" * (300 - 43)
+    assert len(url) == 300
+    response = client.post("/api/v1/reports", json={"description": "假" * 4000, "code": url})
+    assert response.status_code == 201
+    assert db.exec(select(Report)).one().description == "假" * 4000 + f"\n\n[URL] {url}"
+
+
+def test_four_characters_are_a_description_three_are_not(client, world):
+    assert client.post("/api/v1/reports", json={"description": "假冒柠檬"}).status_code == 201
+    assert post_report(client, description="假柠檬").status_code == 422
 
 
 def test_a_code_typed_as_printed_adds_nothing_to_the_description(client, labelled, db):

@@ -6,7 +6,7 @@ from typing import Literal
 from flask import request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..domain import DomainError
+from ..domain import DomainError, reports
 from ..models import REPORT_STATES
 
 
@@ -95,7 +95,7 @@ class LabelPublic(BaseModel):
 
 
 class ReportCreate(Input):
-    description: str = Field(min_length=5, max_length=4000)
+    description: str = Field(min_length=reports.DESCRIPTION_MIN, max_length=reports.DESCRIPTION_MAX)
     code: str = Field(default="", max_length=300, description="the label's code, or the URL its QR carries")
     place: str = Field(default="", max_length=200)
     contact: str = Field(default="", max_length=200)

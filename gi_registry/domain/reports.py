@@ -40,11 +40,16 @@ def new_tracking_no(now: datetime) -> str:
     return f"JB-{china_day(now):%Y%m%d}-{tail}"
 
 
+# Four characters say it in Chinese (假冒柠檬); the stored description may also hold a pasted URL (file_report).
+DESCRIPTION_MIN, DESCRIPTION_MAX, CODE_MAX = 4, 4000, 300
+URL_NOTE = "\n\n[URL] "
+
+
 def _check(data: ReportInput) -> dict:
     fields = {}
-    if len(data.description.strip()) < 5:
+    if len(data.description.strip()) < DESCRIPTION_MIN:
         fields["description"] = N_("describe what you saw in a few words")
-    for name, limit in (("description", 4000), ("code", 300), ("place", 200), ("contact", 200)):
+    for name, limit in (("description", DESCRIPTION_MAX), ("code", CODE_MAX), ("place", 200), ("contact", 200)):
         if len(getattr(data, name)) > limit:
             fields[name] = N_("too long")
     if "code" not in fields and len(code_in(data.code)) > 64:
@@ -74,7 +79,7 @@ def file_report(
     parsed = parse_code(code, keys=keys) if code else None
     description = data.description.strip()
     if code != data.code.strip().upper():  # a URL was pasted: its host (a lookalike site?) is evidence too
-        description += f"\n\n[URL] {data.code.strip()}"
+        description += URL_NOTE + data.code.strip()
     now = now or utcnow()
     report = Report(
         tracking_no=new_tracking_no(now),

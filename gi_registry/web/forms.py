@@ -28,7 +28,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..domain import DomainError, registry
+from ..domain import DomainError, registry, reports
 from ..domain.uscc import normalise
 from ..i18n import KIND_LABELS, ROLE_LABELS, refusal_text
 
@@ -191,7 +191,11 @@ class ReportForm(FlaskForm):
         _l("What looks wrong?"),
         validators=[
             DataRequired(),
-            Length(min=5, max=4000, message=_l("Please write at least %(min)d and at most %(max)d characters.")),
+            Length(
+                min=reports.DESCRIPTION_MIN,
+                max=reports.DESCRIPTION_MAX,
+                message=_l("Please write at least %(min)d and at most %(max)d characters."),
+            ),
         ],
     )
     place = StringField(_l("Where did you buy or see it?"), validators=[Optional(), Length(max=200)])
