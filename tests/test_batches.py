@@ -223,6 +223,24 @@ def test_a_renewed_licence_keeps_labels_coming(db, world, keys):
     assert batches.issue_labels(session=db, batch=batch, count=2, keys=keys, actor=None).last_serial == 2
 
 
+def test_a_licence_granted_after_a_revocation_is_no_renewal_of_the_batch(db, world, keys):
+    """Scans judge the batch by its own licence, revoked: labels issued now would only ever scan as revoked."""
+    batch = _register(db, world)
+    registry.change_licence_state(session=db, licence=world["licence_a"], action="revoke", reason="r", actor=None)
+    registry.grant_licence(
+        session=db,
+        licensee=world["coop_a"],
+        product_code="anyue-lemon",
+        valid_from=date(2026, 1, 1),
+        valid_to=date(2049, 1, 1),
+        actor=None,
+    )
+    with pytest.raises(DomainError) as refused:
+        batches.issue_labels(session=db, batch=batch, count=2, keys=keys, actor=None)
+    assert (refused.value.status, refused.value.code) == (403, "licence_inactive")
+    assert batches.licence_status(session=db, batch=batch) == "revoked"
+
+
 def test_a_withdrawn_product_gets_no_new_batch_nor_new_labels(db, world, keys):
     batch = _register(db, world)
     world["lemon"].status = "withdrawn"

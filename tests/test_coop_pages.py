@@ -287,6 +287,18 @@ def test_a_suspended_licence_tells_its_cooperative_why(login_as, db, world):
     assert "抽检农残超标" not in login_as("coop_b").get("/coop/").text
 
 
+def test_a_batch_under_a_suspended_licence_says_so_instead_of_offering_labels(login_as, db, world, make_batch):
+    batch = make_batch()
+    client = login_as("coop")
+    issue_form = f'action="/coop/batches/{batch.id}/labels"'
+    assert issue_form in client.get(f"/coop/batches/{batch.id}").text
+    registry.change_licence_state(session=db, licence=world["licence_a"], action="suspend", reason="r", actor=None)
+    db.commit()
+    page = client.get(f"/coop/batches/{batch.id}?lang=zh").text
+    assert 'class="badge suspended"' in page and "许可状态为“已暂停”，不能发放单件标签" in page
+    assert issue_form not in page
+
+
 def test_a_page_past_the_last_one_offers_the_last_page(login_as, make_batch):
     for _ in range(3):
         make_batch()

@@ -10,7 +10,19 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from ..models import BATCH_UNITS, STAFF, Batch, BatchSequence, LabelIssue, Licensee, Product, Scan, User, utcnow
+from ..models import (
+    BATCH_UNITS,
+    STAFF,
+    Batch,
+    BatchSequence,
+    LabelIssue,
+    Licence,
+    Licensee,
+    Product,
+    Scan,
+    User,
+    utcnow,
+)
 from . import N_, Conflict, DomainError, NotFound, audit, registry
 from .codes import CodeKeys, code_url, parse_code, sign_code
 
@@ -163,7 +175,7 @@ def issue_labels(*, session: Session, batch: Batch, count: int, keys: CodeKeys, 
     """Extend the batch's issued serial range by `count`: one row, however large the count."""
     if batch.status != "active":
         raise Conflict("batch_recalled", N_("a recalled batch cannot get labels"))
-    if not _licensed_today(session=session, batch=batch):
+    if licence_status(session=session, batch=batch) != "active":
         raise DomainError("licence_inactive", N_("no active licence for this product today"), status=403)
     if not isinstance(count, int) or count < 1:
         raise DomainError(
@@ -216,14 +228,14 @@ def check_labels_downloadable(batch: Batch, *, reader: User, sheet: bool) -> Non
         raise Conflict("batch_recalled", N_("the batch is recalled: its labels can no longer be downloaded"))
 
 
-def _licensed_today(*, session: Session, batch: Batch) -> bool:
-    """Whether the licensee may use the mark today: under the batch's licence or a renewal of it."""
-    return (
-        registry.active_licence(
-            session=session, licensee_id=batch.licensee_id, product_id=batch.product_id, on=registry.registry_today()
-        )
-        is not None
-    )
+def licence_status(*, session: Session, batch: Batch) -> str:
+    """The state today of the licence its labels stand under, judged as a scan judges it: the batch's own
+    licence or, once that has run out, its renewal. A licence granted after the batch's was revoked is
+    no renewal: labels issued under it would only ever scan as revoked."""
+    today = registry.registry_today()
+    licence = session.get(Licence, batch.licence_id)
+    governing = registry.governing_licence(session=session, licence=licence, today=today)
+    return registry.licence_status(governing, today=today)
 
 
 def recall_batch(*, session: Session, batch: Batch, reason: str, actor: User | None) -> Batch:

@@ -156,6 +156,7 @@ def _render_detail(batch: Batch, issue_form: LabelIssueForm, recall_form: Recall
         left=batches.labels_left(batch=batch, product=product),
         grids=labels.GRIDS,
         scan_count=batches.scan_counts(session=session, batch_ids=[batch.id]).get(batch.id, 0),
+        licence_status=batches.licence_status(session=session, batch=batch),
         batch_url=downloads.batch_url(batch),
     ), status
 
