@@ -26,7 +26,8 @@ _CODES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/")
+    # The scan page's place is shared by its script, which reads JSON whatever the answer (a 429, say).
+    return request.path.startswith("/api/") or request.path == "/q/place"
 
 
 def json_error(status: int, code: str, message: str, fields: dict | None = None):
@@ -84,6 +85,7 @@ def _on_http_error(error: HTTPException):
         429: lambda error: wait_message(retry_seconds(error)),
         413: lambda _error: _upload_too_large_message(),
         405: lambda _error: _("This address only takes a form. Open the page again from its link."),
+        500: lambda _error: _("Something went wrong on our side. Please try again in a few minutes."),
     }
     message = messages[status](error) if status in messages else error.description or error.name
     return _with_retry_after(_page(status, message), error)

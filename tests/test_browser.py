@@ -62,6 +62,35 @@ def test_the_scan_page_reads_without_javascript(browser, live, labelled):
     assert page.locator(".share").is_hidden()  # the optional place button needs JavaScript
 
 
+def test_going_back_from_the_report_form_is_no_second_scan(browser, live, labelled):
+    """Else the buyer's own first scan would read as someone else's, and push the label towards a warning."""
+    _, codes = labelled
+    page = browser.new_context(**PHONE).new_page()
+    page.goto(f"{live.url}/q/{codes[3]}")
+    page.get_by_role("link", name="举报疑似假冒产品").click()
+    page.go_back()
+    assert "此码已被查询 1 次" in page.locator(".count").inner_text()
+    page.goto(f"{live.url}/q/{codes[3]}")  # opened again from the label: a scan
+    assert "此码已被查询 2 次" in page.locator(".count").inner_text()
+
+
+def test_sharing_a_place_thanks_only_once_it_is_stored(browser, live, labelled):
+    _, codes = labelled
+    context = browser.new_context(**PHONE, geolocation={"latitude": 30.12, "longitude": 104.63}, permissions=[])
+    context.grant_permissions(["geolocation"], origin=live.url)
+    page = context.new_page()
+    page.goto(f"{live.url}/q/{codes[4]}")
+    page.get_by_role("button", name="分享我的大致位置").click()
+    page.locator(".share .done").wait_for()
+    assert page.locator(".share button").is_hidden()  # no second tap offered
+    assert page.locator(".share .denied").is_hidden()
+    page.goto(f"{live.url}/q/{codes[5]}")
+    page.route("**/q/place", lambda route: route.fulfill(status=400, json={"error": {"code": "bad_token"}}))
+    page.get_by_role("button", name="分享我的大致位置").click()
+    page.locator(".share .denied").wait_for()  # an expired page is told, not thanked
+    assert page.locator(".share .done").is_hidden()
+
+
 def test_an_invalid_code_on_a_phone_offers_the_report(browser, live):
     page = browser.new_context(**PHONE).new_page()
     page.goto(f"{live.url}/q/FAKE2CODE3XYZ")
@@ -165,6 +194,6 @@ def test_a_field_being_corrected_drops_the_servers_old_complaint(browser, live):
     phone.get_by_role("button", name="提交举报").click()
     complaint = phone.locator(".field.has-error p.error")
     complaint.wait_for(state="visible")  # the form comes back from the server: wait for that page
-    assert "至少写 5 个字" in complaint.inner_text()
+    assert "至少写 4 个字" in complaint.inner_text()
     phone.locator("textarea[name=description]").fill("标签上的二维码扫不出来")
     assert not complaint.is_visible()

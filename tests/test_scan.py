@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from sqlmodel import func, select
 
+from gi_registry import intake
 from gi_registry.domain import batches, registry
 from gi_registry.models import Scan
 
@@ -17,7 +18,7 @@ ELSEWHERE = {"REMOTE_ADDR": "10.1.1.1"}  # another consumer's phone, far from th
 def test_the_page_says_genuine_with_who_where_and_when(client, labelled):
     batch, codes = labelled
     page = client.get(f"/q/{codes[3]}")
-    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "private, no-cache"
     text = page.text
     assert "正品" in text and "安岳柠檬" in text and "安岳柠檬合作社" in text and "南薰镇" in text
     assert "2026-10-01" in text and batch.batch_no in text and "第 3 号" in text
@@ -240,6 +241,22 @@ def test_verification_is_rate_limited_with_a_friendly_answer(make_app, labelled,
         assert last.json["error"] == {"code": "rate_limited", "message": "too many requests; try again in 60 seconds"}
     else:
         assert "请求过于频繁，请 1 分钟后再试" in last.text
+
+
+def test_the_place_script_is_answered_in_json_even_when_limited(make_app, labelled):
+    """scan.js reads every answer as JSON; an HTML 429 left the consumer's tap without any word."""
+    client = make_app(RATELIMIT_ENABLED=True, VERIFY_RATE_LIMIT="1 per minute").test_client()
+    assert client.get(f"/q/{labelled[1][1]}").status_code == 200
+    limited = client.post("/q/place", json={"token": "t", "lat": 30.1, "lon": 104.6})
+    assert limited.status_code == 429 and limited.json["error"]["code"] == "rate_limited"
+
+
+def test_a_server_error_is_explained_in_the_pages_language(make_app, labelled, monkeypatch):
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+    monkeypatch.setattr(intake, "record_scan", lambda *args, **kwargs: 1 / 0)
+    page = app.test_client().get(f"/q/{labelled[1][1]}")
+    assert page.status_code == 500 and "我们这边出了问题，请几分钟后再试。" in page.text
+    assert "Internal Server Error" not in page.text
 
 
 def _redis_answers() -> bool:

@@ -68,7 +68,9 @@ def _render_scan(result: verification.Result, seen: _Seen | None):
             first_at=result.first_at.astimezone(CHINA) if result.first_at else None,
         )
     )
-    response.headers["Cache-Control"] = "no-store"  # every open is a scan, and the verdict can change
+    # Every open asks the server again (a scan, and the verdict can change), but Back from the report form
+    # shows this page from the phone's own cache: no-store would make it a second scan of the buyer's own.
+    response.headers["Cache-Control"] = "private, no-cache"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
