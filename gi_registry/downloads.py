@@ -35,20 +35,25 @@ def check_grid(grid: str) -> None:
 
 
 def _attachment(name: str) -> dict:
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", name)  # batch numbers are plain; a header takes nothing else
-    return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"}
+    return {"Content-Disposition": f'attachment; filename="{_header_safe(name)}"', "Cache-Control": "private, no-store"}
+
+
+def _header_safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)  # batch numbers are plain; a header takes nothing else
 
 
 def qr_png(batch: Batch) -> Response:
-    return Response(
-        labels.qr_png(batch_url(batch)), mimetype="image/png", headers={"Cache-Control": "private, max-age=3600"}
-    )
+    return Response(labels.qr_png(batch_url(batch)), mimetype="image/png", headers=_qr_headers(batch, "png"))
 
 
 def qr_svg(batch: Batch) -> Response:
-    return Response(
-        labels.qr_svg(batch_url(batch)), mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"}
-    )
+    return Response(labels.qr_svg(batch_url(batch)), mimetype="image/svg+xml", headers=_qr_headers(batch, "svg"))
+
+
+def _qr_headers(batch: Batch, kind: str) -> dict:
+    # Inline, as the batch page shows it; saved, it is named for its batch rather than every one "qr.png".
+    name = _header_safe(f"{batch.batch_no}-qr.{kind}")
+    return {"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "private, max-age=3600"}
 
 
 def labels_of(batch: Batch, first: int = 1, last: int | None = None):

@@ -245,7 +245,13 @@ def _takes_get(path: str) -> bool:
     return True
 
 
-def verdict_headline(verdict: str) -> str:
+# A recalled batch is the registry's own product withdrawn, not a fake: its headline says what to do.
+RECALLED_HEADLINE = _l("Recalled: do not eat or use it")
+
+
+def verdict_headline(verdict: str, reasons=()) -> str:
+    if verdict == "revoked" and "batch_recalled" in reasons:
+        return str(RECALLED_HEADLINE)
     return str(VERDICT_HEADLINES[verdict])
 
 

@@ -113,6 +113,7 @@ def test_the_batch_qr_png_decodes_to_the_batch_url_and_the_svg_is_svg(client, to
     png = client.get(f"/api/v1/batches/{batch.id}/qr.png", headers=coop)
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.data)))
     assert [d.text for d in decoded] == [detail["batch_url"]]
+    assert png.headers["Content-Disposition"] == f'inline; filename="{batch.batch_no}-qr.png"'
     svg = client.get(f"/api/v1/batches/{batch.id}/qr.svg", headers=coop)
     assert svg.mimetype == "image/svg+xml" and svg.text.lstrip().startswith(("<svg", "<?xml"))
 

@@ -70,6 +70,11 @@ def test_photos_are_reencoded_without_exif_under_random_names(client, app, world
             assert image.format == "JPEG" and not image.getexif() and "exif" not in image.info
 
 
+def test_a_photo_with_too_many_pixels_is_named_in_chinese_units(client, world):
+    page = post_report(client, photos=[("bomb.png", bomb())])
+    assert page.status_code == 422 and "最多 2500 万像素" in page.text  # 25 million, as cameras are sold
+
+
 @pytest.mark.parametrize(
     ("name", "content", "status"),
     [

@@ -23,6 +23,7 @@ def test_the_page_says_genuine_with_who_where_and_when(client, labelled):
     assert "正品" in text and "安岳柠檬" in text and "安岳柠檬合作社" in text and "南薰镇" in text
     assert "2026-10-01" in text and batch.batch_no in text and "第 3 号" in text
     assert "此码已被查询 1 次" in text and "建议您这样做" not in text  # nothing to do but enjoy it
+    assert 'href="/report/status"' in text  # a reporter who scans again finds the way to their case
 
 
 def test_the_upper_case_path_of_the_printed_url_works(client, labelled):
@@ -150,6 +151,7 @@ def test_a_recalled_product_says_why_and_what_to_do(client, labelled, db):
     batches.recall_batch(session=db, batch=batch, reason="农药残留超标，请勿食用", actor=None)
     db.commit()
     page = client.get(f"/q/{codes[1]}").text
+    assert "<h1>已召回：请勿食用或使用</h1>" in page and "请勿轻信" not in page  # withdrawn, not a fake
     assert "召回原因：农药残留超标，请勿食用" in page
     assert "请勿食用或使用该产品" in page and "退回商家" in page and '<a href="tel:12315">12315</a>' in page
 
@@ -159,7 +161,7 @@ def test_a_warning_tells_the_consumer_to_ask_the_seller(client, labelled, db, wo
     registry.change_licence_state(session=db, licence=world["licence_a"], action="suspend", reason="r", actor=None)
     db.commit()
     page = client.get(f"/q/{codes[1]}").text
-    assert "请商家说明产品来源" in page and "tel:12315" in page and "召回原因" not in page
+    assert "请商家说明产品来源" in page and "tel:12315" in page and "召回原因" not in page and "已召回" not in page
 
 
 def gs1_path(batch, serial, keys, gtin="06901234000016") -> str:

@@ -246,8 +246,8 @@ def search_reports(*, session: Session, where: ReportFilter, page: int, per_page
         query = query.where(_overdue(where))
     elif where.status:
         query = query.where(Report.status == where.status)
-    if where.tracking_no:
-        query = query.where(col(Report.tracking_no).contains(where.tracking_no.strip().upper(), autoescape=True))
+    if typed := re.sub(r"[\s-]", "", where.tracking_no).upper():  # a part, dashes and spaces as the officer typed
+        query = query.where(func.replace(Report.tracking_no, "-", "").contains(typed, autoescape=True))
     if where.assigned_to is not None:
         query = query.where(Report.assigned_to == where.assigned_to)
     if where.product_code:
