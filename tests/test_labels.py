@@ -22,9 +22,12 @@ from gi_registry.domain.codes import CodeKeys, code_url, sign_code
 from gi_registry.domain.labels import (
     A4_MM,
     GRIDS,
+    MIN_FONT_PT,
     QUIET_MODULES,
     Label,
     label_sheet_pdf,
+    line_layout,
+    mark_frame,
     module_mm,
     qr_info,
     qr_matrix,
@@ -311,3 +314,22 @@ def test_the_gi_mark_area_is_framed_and_only_where_there_is_a_mark(font, outline
     assert framed.count("0.4 w") == 3  # one frame per label
     plain = [Label(url(1), "安岳柠檬", "AY-2026-000123", 1)]
     assert "0.4 w" not in content_streams(b"".join(label_sheet_pdf(plain, grid="a4-40", font=chosen)))
+
+
+@pytest.mark.parametrize("name_size", [MIN_FONT_PT, 6.0, 8.0])
+def test_a_name_shrunk_to_fit_keeps_clear_of_the_framed_mark_below_it(name_size):
+    """A long product name is set small; the larger mark's frame must not rise into it."""
+    lines = [
+        ("安岳县传统手工酿造柠檬", name_size, False),
+        ("地理标志证明商标", 5.6, True),
+        ("AY-2026-000001", 6.8, False),
+    ]
+    placed = line_layout(lines, middle=50.0)
+
+    def extent(text, size, framed, baseline):  # bottom and top of what a line puts on paper
+        return mark_frame(size=size, baseline=baseline) if framed else (baseline - size * 0.22, baseline + size * 0.85)
+
+    boxes = [extent(*line) for line in placed]
+    for (upper_bottom, _), (_, lower_top) in itertools.pairwise(boxes):
+        assert lower_top < upper_bottom
+    assert abs((boxes[0][1] + boxes[-1][0]) / 2 - 50.0) < 2.0  # the block stays centred beside the code

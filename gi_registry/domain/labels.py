@@ -457,24 +457,43 @@ def _text_ops(label: Label, *, left: float, middle: float, width: float, base: f
         text, size = _fit_text(text, base * scale, width - 2 * MARK_PAD if framed else width, outline)
         if text:
             lines.append((text, size, framed))
-    if not lines:
-        return ""
-    # The framed line takes two pads more, so its frame touches neither neighbour.
-    height = sum(size * 1.25 + (2 * MARK_PAD if framed else 0) for _, size, framed in lines)
-    baseline = middle + height / 2 - lines[0][1] * 0.85
     ops = []
-    for text, size, framed in lines:
+    for text, size, framed, baseline in line_layout(lines, middle=middle):
         x = left + MARK_PAD if framed else left
         ops.append(
             glyphs.line(text, size=size, x=x, y=baseline) if glyphs else _named_font_line(text, size, x, baseline)
         )
         if framed:
             wide = _unit_width(text, outline) * size + 2 * MARK_PAD
-            bottom, tall = baseline - size * 0.22 - MARK_PAD / 2, size * 1.1 + MARK_PAD
-            ops.append(f"q 0.4 w {left:.2f} {bottom:.2f} {wide:.2f} {tall:.2f} re S Q\n")
-            baseline -= 2 * MARK_PAD
-        baseline -= size * 1.25
+            bottom, top = mark_frame(size=size, baseline=baseline)
+            ops.append(f"q 0.4 w {left:.2f} {bottom:.2f} {wide:.2f} {top - bottom:.2f} re S Q\n")
     return "".join(ops)
+
+
+def line_layout(lines: list[tuple[str, float, bool]], *, middle: float) -> list[tuple[str, float, bool, float]]:
+    """Each line (text, size, framed) with its baseline, the block centred on middle.
+
+    A line rises 0.85 of its size above its baseline and drops 0.4 below (with the leading), so the step
+    from one baseline to the next takes both sizes: a name shrunk to fit, then the larger mark, stay apart.
+    The framed line has a pad above and below, so its frame touches neither neighbour."""
+    height = sum(size * 1.25 + (2 * MARK_PAD if framed else 0) for _, size, framed in lines)
+    baseline = middle + height / 2 - (lines[0][1] * 0.85 if lines else 0)
+    placed = []
+    for index, (text, size, framed) in enumerate(lines):
+        if framed and index:
+            baseline -= MARK_PAD
+        placed.append((text, size, framed, baseline))
+        if framed:
+            baseline -= MARK_PAD
+        following = lines[index + 1][1] if index + 1 < len(lines) else size
+        baseline -= size * 0.4 + following * 0.85
+    return placed
+
+
+def mark_frame(*, size: float, baseline: float) -> tuple[float, float]:
+    """The bottom and top of the frame around the GI mark's words."""
+    bottom = baseline - size * 0.22 - MARK_PAD / 2
+    return bottom, bottom + size * 1.1 + MARK_PAD
 
 
 def _named_font_line(text: str, size: float, x: float, y: float) -> str:
