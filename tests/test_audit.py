@@ -105,7 +105,8 @@ def test_the_audit_page_lists_events_and_finds_tampering(login_as, db, world):
     assert "哈希链完整" in intact and str(audit.chain_head(session=db)) in intact
     db.exec(text("UPDATE auditevent SET reason = 'x' WHERE id = 2"))
     db.commit()
-    assert 'role="alert"' in client.get("/admin/audit?verify=1").text
+    broken = client.get("/admin/audit?verify=1").text
+    assert 'role="alert"' in broken and "内容被改动：哈希值不符" in broken and "content edited" not in broken
 
 
 def test_cooperatives_and_anonymous_never_see_the_audit_log(login_as, world):

@@ -3,7 +3,7 @@
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, text
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, func, select
 
 from ..models import AuditEvent, User, utcnow
+from . import N_
 
 GENESIS = "0" * 64
 _HEAD = "audit_chain_head"  # session.info key: the hash the transaction's next event links to
@@ -97,7 +98,12 @@ def _jsonable(values: dict | None) -> dict | None:
 @dataclass(frozen=True)
 class ChainProblem:
     event_id: int
-    problem: str
+    message: str  # in English with %(name)s placeholders, marked for the audit page to translate
+    params: dict = field(default_factory=dict)
+
+    @property
+    def problem(self) -> str:
+        return self.message % self.params
 
 
 @dataclass(frozen=True)
@@ -134,24 +140,29 @@ def verify_chain(*, session: Session, known_head: Head | None = None) -> list[Ch
     expected_prev, previous_id, seen_head = GENESIS, 0, None
     for event in session.exec(select(AuditEvent).order_by(AuditEvent.id)):
         if event.prev_hash != expected_prev:
-            problems.append(ChainProblem(event.id, _broken_link(previous_id, event.id)))
+            problems.append(_broken_link(previous_id, event.id))
         if event_hash(event) != event.hash:
-            problems.append(ChainProblem(event.id, "content edited: hash does not match"))
+            problems.append(ChainProblem(event.id, N_("content edited: hash does not match")))
         if known_head is not None and event.id == known_head.event_id:
             seen_head = event.hash
         expected_prev, previous_id = event.hash, event.id
     if known_head is not None and seen_head != known_head.hash:
-        what = "deleted: the log was cut off" if seen_head is None else "changed"
-        problems.append(ChainProblem(known_head.event_id, f"the head written down earlier is {what}"))
+        if seen_head is None:
+            problem = N_("the head written down earlier is deleted: the log was cut off")
+        else:
+            problem = N_("the head written down earlier is changed")
+        problems.append(ChainProblem(known_head.event_id, problem))
     return problems
 
 
-def _broken_link(previous_id: int, event_id: int) -> str:
+def _broken_link(previous_id: int, event_id: int) -> ChainProblem:
     if event_id - previous_id > 1:
         missing = f"{previous_id + 1}" if event_id - previous_id == 2 else f"{previous_id + 1}–{event_id - 1}"
         # A gap alone is no proof (a PostgreSQL transaction rolled back burns an id); with a broken link it is.
-        return f"link broken: event {missing} before it is missing (deleted), or an earlier hash was edited"
-    return f"link broken: event {previous_id} before it, or this link, was edited"
+        message = N_("link broken: event %(missing)s before it is missing (deleted), or an earlier hash was edited")
+        return ChainProblem(event_id, message, {"missing": missing})
+    message = N_("link broken: event %(previous)s before it, or this link, was edited")
+    return ChainProblem(event_id, message, {"previous": previous_id})
 
 
 def chain_head(*, session: Session) -> Head | None:
