@@ -49,12 +49,16 @@ def queue():
 
 def _case_forms(report) -> tuple[ReportStepForm, AssignForm]:
     step = ReportStepForm(prefix="step")
-    # The workflow's own order, so the usual next step comes first and dismissal is never the default.
-    step.status.choices = [(s, str(REPORT_STATUS_LABELS[s])) for s in REPORT_STATES if s in reports.NEXT[report.status]]
+    step.status.choices = _step_choices(reports.NEXT[report.status])
     assign = AssignForm(prefix="assign", assignee=report.assigned_to or 0)
     desk = get_session().exec(select(User).where(User.role == "regulator", User.is_active).order_by(User.email))
     assign.assignee.choices = [(0, _("nobody"))] + [(u.id, u.email) for u in desk]
     return step, assign
+
+
+def _step_choices(states) -> list[tuple[str, str]]:
+    # The workflow's own order, so the usual next step comes first and dismissal is never the default.
+    return [(s, str(REPORT_STATUS_LABELS[s])) for s in REPORT_STATES if s in states]
 
 
 def _governing_licence(session, batch: Batch) -> Licence:
@@ -114,19 +118,29 @@ def step(report_id: int):
     session = get_session()
     report = reports.get_report(session=session, report_id=report_id)
     form, _assign = _case_forms(report)
-    if form.validate_on_submit():
-        try:
-            reports.transition(
-                session=session, report=report, to_status=form.status.data, note=form.note.data, actor=page_user()
-            )
-            session.commit()
-            flash(_("The case moved on."), "success")
-            return redirect(url_for("regulator.case", report_id=report.id))
-        except DomainError as error:
-            session.rollback()
+    drawn_for = form.status.choices
+    # Any status passes the form: a step the case has moved past since the page was drawn (another officer
+    # took one) is the workflow's conflict, said as such, not the form's "not a valid choice".
+    form.status.choices = _step_choices(REPORT_STATES)
+    if not form.validate_on_submit():
+        form.status.choices = drawn_for
+        return _render_case(report, step=form, status=422)
+    try:
+        reports.transition(
+            session=session, report=report, to_status=form.status.data, note=form.note.data, actor=page_user()
+        )
+        session.commit()
+        flash(_("The case moved on."), "success")
+        return redirect(url_for("regulator.case", report_id=report.id))
+    except DomainError as error:
+        session.rollback()
+        form.status.choices = drawn_for
+        if error.code != "transition_forbidden":
             refused(form, error)
-            return _render_case(report, step=form, status=error.status)
-    return _render_case(report, step=form, status=422)
+        else:  # the note typed stays in the form below
+            now = str(REPORT_STATUS_LABELS[report.status])
+            flash(_("The step was not taken: the case is now “%(status)s”. Choose its next step.", status=now), "error")
+        return _render_case(report, step=form, status=error.status)
 
 
 @bp.post("/reports/<id:report_id>/assign")
