@@ -115,6 +115,17 @@ def test_the_queue_filters_and_marks_overdue_cases(login_as, db, report, world):
     assert report.tracking_no not in client.get("/regulator/reports?from=2099-01-01").text
 
 
+def test_reports_without_a_registry_code_have_a_filter_of_their_own(login_as, client, token_for, report, file_report):
+    codeless = file_report(reports.ReportInput(description="包装上印着安岳柠檬地理标志，没有二维码"))
+    desk = login_as("regulator")
+    lemon = desk.get("/regulator/reports?product=anyue-lemon").text
+    assert report.tracking_no in lemon and codeless.tracking_no not in lemon
+    unknown = desk.get("/regulator/reports?product=none").text
+    assert codeless.tracking_no in unknown and report.tracking_no not in unknown
+    listed = client.get("/api/v1/reports?product=none", headers=token_for("regulator")).json  # the API too
+    assert [item["tracking_no"] for item in listed["items"]] == [codeless.tracking_no]
+
+
 def test_the_queue_lists_only_overdue_cases_the_longest_waiting_first(
     login_as, token_for, db, report, world, file_report
 ):

@@ -278,7 +278,7 @@ OPERATIONS = [
         query=PAGING
         + (
             _q("status", {"type": "string", "enum": list(s.REPORT_FILTER_STATES)}, "a status, open or overdue"),
-            _q("product", {"type": "string"}, "a product's code"),
+            _q("product", {"type": "string"}, "a product's code, or none: the reports whose code names no batch"),
             _q("county", {"type": "string"}, "a county's code, of the licensee"),
         ),
         tag="regulators",

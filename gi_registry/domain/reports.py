@@ -220,6 +220,9 @@ class ReportFilter:
 
 
 OPEN, OVERDUE = "open", "overdue"
+# As product_code: the reports whose code points to no batch (none given, or not the registry's), which
+# no product or county filter would ever show.
+NO_BATCH = "none"
 
 
 def _overdue(where: ReportFilter):
@@ -250,7 +253,9 @@ def search_reports(*, session: Session, where: ReportFilter, page: int, per_page
         query = query.where(func.replace(Report.tracking_no, "-", "").contains(typed, autoescape=True))
     if where.assigned_to is not None:
         query = query.where(Report.assigned_to == where.assigned_to)
-    if where.product_code:
+    if where.product_code == NO_BATCH:
+        query = query.where(col(Report.batch_id).is_(None))
+    elif where.product_code:
         query = query.where(Product.code == where.product_code)
     if where.county_code:
         query = query.where(Licensee.county_code == where.county_code)
