@@ -255,6 +255,18 @@ def verdict_headline(verdict: str, reasons=()) -> str:
     return str(VERDICT_HEADLINES[verdict])
 
 
+def waited_text(days: float) -> str:
+    """How long a case has waited, as an officer says it: days and hours, never "0.0 days"."""
+    hours = int(days * 24)
+    if hours < 1:
+        return gettext("under an hour")
+    whole_days, hours = divmod(hours, 24)
+    parts = [ngettext("%(num)d day", "%(num)d days", whole_days)] if whole_days else []
+    if hours:
+        parts.append(ngettext("%(num)d hour", "%(num)d hours", hours))
+    return " ".join(parts)
+
+
 def wait_message(seconds: int) -> str:
     minutes = max(1, -(-seconds // 60))
     if minutes < 120:
@@ -350,6 +362,7 @@ def init_app(app: Flask) -> None:
         local_name=local_name,
         lang_url=lang_url,
         wait_message=wait_message,
+        waited_text=waited_text,
         report_outcome_text=report_outcome_text,
         query_with=query_with,
     )

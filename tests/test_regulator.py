@@ -236,6 +236,26 @@ def test_assignment_to_a_regulator(login_as, db, report, world):
     )
     db.expire_all()
     assert db.get(Report, report.id).assigned_to == regulator_id
+    assert "该举报已指派给 reg@test.cn。" in desk.get(f"/regulator/reports/{report.id}?lang=zh").text
+
+
+def test_a_case_tells_how_long_it_waited_in_days_and_hours_and_when_it_closed(login_as, db, report):
+    report.updated_at = utcnow() - timedelta(days=3, hours=5, minutes=10)
+    db.add(report)
+    db.commit()
+    desk = login_as("regulator")
+    assert "在当前状态已等待 3 天 5 小时。" in desk.get(f"/regulator/reports/{report.id}?lang=zh").text
+    assert ">3 days 5 hours" in desk.get("/regulator/reports?lang=en").text
+    report.updated_at = utcnow()
+    db.add(report)
+    db.commit()
+    assert "in this status for under an hour." in desk.get(f"/regulator/reports/{report.id}").text
+    report.status, report.closed_at = "closed", datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    db.add(report)
+    db.commit()
+    closed = desk.get(f"/regulator/reports/{report.id}").text
+    assert "closed 2026-11-20 10:00." in closed and "in this status for" not in closed
+    assert f'action="/regulator/reports/{report.id}/assign"' not in closed  # nothing left to assign
 
 
 def test_admins_read_cases_but_do_not_work_them(login_as, report):
@@ -344,7 +364,7 @@ def test_the_case_page_lists_what_was_done_about_it_besides_its_steps(login_as, 
     desk = login_as("regulator")
     regulator = world["users"]["regulator"]
     assigned = desk.post(f"/regulator/reports/{report.id}/assign", data={"assign-assignee": regulator.id})
-    assert '<p class="flash success" role="status">分派举报</p>' in desk.get(assigned.location).text
+    assert '<p class="flash success" role="status">该举报已指派给 reg@test.cn。</p>' in desk.get(assigned.location).text
     desk.post(f"/regulator/reports/{report.id}/recall", data={"recall-reason": "核实为假冒标签流通批次"})
     suspended = desk.post(f"/regulator/reports/{report.id}/licence/suspend", data={"licence-reason": "暂停待查"})
     page = desk.get(suspended.location).text

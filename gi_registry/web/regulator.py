@@ -7,7 +7,7 @@ from sqlmodel import select
 from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import DomainError, NotFound, audit, batches, registry, reports
-from ..i18n import REPORT_STATUS_LABELS, action_label, licence_action_done, licence_action_title, refusal_text
+from ..i18n import REPORT_STATUS_LABELS, licence_action_done, licence_action_title, refusal_text
 from ..models import REPORT_STATES, STAFF, Area, Batch, Licence, Licensee, Product, ReportPhoto, User, utcnow
 from .forms import AssignForm, LicenceActionForm, RecallForm, ReportStepForm, refused
 from .paging import Pagination, china_day_arg, page_args
@@ -154,7 +154,10 @@ def assign(report_id: int):
         try:
             reports.assign(session=session, report=report, assignee=assignee, actor=page_user())
             session.commit()
-            flash(action_label("report.assign"), "success")
+            if assignee is None:
+                flash(_("Nobody is assigned to the case now."), "success")
+            else:
+                flash(_("The case is assigned to %(who)s.", who=assignee.email), "success")
             return redirect(url_for("regulator.case", report_id=report.id))
         except DomainError as error:
             session.rollback()
