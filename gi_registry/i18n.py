@@ -142,6 +142,53 @@ ACTION_LABELS = {
     "retention.scans": _l("Addresses and places of old scans removed"),
     "retention.contacts": _l("Contact details of closed reports removed"),
 }
+# The fields an audit event's before and after name, as the forms call them; an unlisted one shows as stored.
+FIELD_LABELS = {
+    "status": _l("Status"),
+    "state": _l("Status"),
+    "name": _l("Name"),
+    "name_en": _l("Name (English)"),
+    "code": _l("Code"),
+    "kind": _l("Kind"),
+    "registration_no": _l("Registration number"),
+    "registered_on": _l("Registered on"),
+    "standard": _l("Standard"),
+    "shelf_life_days": _l("Shelf life (days)"),
+    "kg_per_label": _l("Kilograms per unit label"),
+    "batch_prefix": _l("Batch number prefix"),
+    "area_codes": _l("Protected production area"),
+    "description": _l("Description"),
+    "uscc": _l("Unified social credit code"),
+    "county_code": _l("County"),
+    "address": _l("Address"),
+    "contact_name": _l("Contact person"),
+    "contact_phone": _l("Contact phone"),
+    "gtin": _l("GTIN"),
+    "licensee_id": _l("Licensee"),
+    "product_id": _l("Product"),
+    "licence_id": _l("Licence"),
+    "valid_from": _l("Valid from"),
+    "valid_to": _l("Valid to"),
+    "batch_no": _l("Batch number"),
+    "quantity": _l("Quantity"),
+    "unit": _l("Unit"),
+    "harvested_on": _l("Harvest date"),
+    "origin_code": _l("Origin"),
+    "grade": _l("Grade"),
+    "inspection_cert": _l("Inspection certificate number"),
+    "notes": _l("Notes"),
+    "labels_issued": _l("Unit labels"),
+    "first_serial": _l("From serial"),
+    "last_serial": _l("to serial"),
+    "recalled_at": _l("Recalled at"),
+    "recall_reason": _l("Reason for the recall"),
+    "assigned_to": _l("Assigned to"),
+    "tracking_no": _l("Tracking number"),
+    "photos": _l("Photos"),
+    "email": _l("E-mail"),
+    "role": _l("Role"),
+    "is_active": _l("Active"),
+}
 # Case-history notes the registry writes itself (no actor); a person's note is shown as written.
 SYSTEM_NOTES = {"filed": _l("Report filed")}
 
@@ -184,6 +231,34 @@ def actor_label(actor: str, action: str = "") -> str:
     if actor != "system":
         return actor
     return gettext("consumer") if action == "report.file" else gettext("system")
+
+
+def field_label(name: str) -> str:
+    return str(FIELD_LABELS.get(name, name))
+
+
+def field_value(entity_type: str, name: str, value, users: dict) -> str:
+    """A value an audit event stored (as JSON) in words: states and kinds named, times in China, ids of
+    accounts as their e-mail, lists joined."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, list):
+        return "、".join(str(item) for item in value)
+    if name in ("status", "state"):
+        return report_status_label(value) if entity_type == "report" else status_label(value)
+    named = {"kind": kind_label, "role": role_label, "unit": unit_label}
+    if name in named:
+        return named[name](value)
+    if name == "assigned_to":
+        return users.get(value, f"#{value}")
+    if name.endswith("_at") and isinstance(value, str):
+        try:
+            return china_time(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
 
 
 def report_note(event) -> str:
@@ -362,6 +437,8 @@ def init_app(app: Flask) -> None:
         local_name=local_name,
         lang_url=lang_url,
         wait_message=wait_message,
+        field_label=field_label,
+        field_value=field_value,
         waited_text=waited_text,
         report_outcome_text=report_outcome_text,
         query_with=query_with,

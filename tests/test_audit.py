@@ -4,7 +4,9 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
-from gi_registry.domain import audit, registry
+from gi_registry.domain import audit, batches, registry
+from gi_registry.i18n import china_time
+from gi_registry.models import Batch
 
 
 def _suspend_and_reinstate(db, world):
@@ -132,5 +134,17 @@ def test_the_audit_page_shows_what_an_event_changed(edit_lemon, login_as):
     assert edit_lemon(kg_per_label="2").status_code == 302
     page = login_as("admin").get("/admin/audit?entity_type=product&lang=en").text
     changed = page.split('<dl class="changes">')[1].split("</dl>")[0]
-    assert "<code>kg_per_label</code>" in changed and "<del>0.5</del> → 2.0" in changed
-    assert "<code>name</code>" not in changed  # unchanged fields are left out
+    assert "<dt>Kilograms per unit label</dt>" in changed and "<del>0.5</del> → 2.0" in changed
+    assert "<dt>Name</dt>" not in changed  # unchanged fields are left out
+
+
+def test_the_audit_page_names_fields_and_values_in_the_pages_language(login_as, db, world, make_batch):
+    batch = make_batch()
+    batches.recall_batch(session=db, batch=batch, reason="农残超标", actor=None)
+    db.commit()
+    page = login_as("admin").get("/admin/audit?entity_type=batch&action=batch.recall&lang=zh").text
+    changed = page.split('<dl class="changes">')[1].split("</dl>")[0]
+    assert "<dt>状态</dt>" in changed and "<del>有效</del> → 已召回" in changed
+    recalled_at = china_time(db.get(Batch, batch.id).recalled_at)
+    assert f"<dt>召回时间</dt><dd>{recalled_at}</dd>" in changed
+    assert "recalled_at" not in changed and "+00:00" not in changed

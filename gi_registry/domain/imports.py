@@ -353,7 +353,7 @@ def import_rows(*, session: Session, rows: list[Row], actor: User | None, source
     }
     session.add_all(licences.values())
     session.flush()
-    reason = f"bulk import {source[:200]}".strip()
+    reason = f"批量导入 {source[:200]}".strip()  # the office reads its log in Chinese
     for row, licensee in zip(rows, licensees, strict=True):
         registry.audit_licensee(session=session, licensee=licensee, actor=actor, before=None)
         if row.line in licences:

@@ -163,7 +163,7 @@ def seed(*, session: Session, passwords: dict[str, str] | None = None) -> list[s
                     valid_from=date(this_year - 1, 1, 1),
                     valid_to=date(this_year + 2, 12, 31),
                     actor=None,
-                    reason="demo data",
+                    reason="演示数据",  # the office reads its log in Chinese
                 )
             lines.append(f"licensee {data.name} created")
     passwords = passwords or {}

@@ -2,12 +2,13 @@
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlmodel import select
 
 from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import DomainError, audit, registry
 from ..i18n import ACTION_LABELS, licence_action_done, local_name, refusal_text
-from ..models import REPORT_STATES, STAFF, Product
+from ..models import REPORT_STATES, STAFF, Product, User
 from .forms import LicenceActionForm, LicenceForm, LicenseeForm, ProductForm, refused
 from .paging import Pagination, china_day_arg, page_args
 
@@ -254,6 +255,7 @@ def audit_log():
         "admin/audit.html",
         entity_link=_entity_link,
         changes=audit.changes,
+        users={user.id: user.email for user in session.exec(select(User))},
         actions=sorted(ACTION_LABELS) + [f"report.{status}" for status in REPORT_STATES if status != "new"],
         events=events,
         filters=filters,
