@@ -1,5 +1,7 @@
 """The cooperative's portal: its own batches only, registration through the form, labels and downloads."""
 
+from datetime import date
+
 import pytest
 from sqlmodel import select
 
@@ -100,6 +102,32 @@ def test_an_origin_outside_the_area_is_refused_on_the_form(login_as, db, world):
         },
     )
     assert response.status_code == 422
+    assert db.exec(select(Batch)).all() == []
+
+
+def test_a_batch_form_names_every_problem_at_once_in_plain_words(login_as, db, world):
+    term = {"valid_from": date(2020, 1, 1), "valid_to": date(2049, 12, 31), "actor": None}
+    registry.grant_licence(session=db, licensee=world["coop_a"], product_code="lezhi-cocoon", **term)
+    db.commit()  # the form now offers 乐至县's towns too, for cocoons
+    client = login_as("coop")
+    later = client.post(
+        "/coop/batches/new?lang=zh",
+        data={
+            "product_code": "anyue-lemon",
+            "quantity": "10",
+            "unit": "kg",
+            "harvested_on": "2099-10-20",  # in the future …
+            "origin_code": "512022101",  # … and from 乐至县: both said in one go
+        },
+    )
+    assert later.status_code == 422
+    assert "采收日期不能晚于今天" in later.text and "不在保护范围内" in later.text
+    typo = client.post(
+        "/coop/batches/new?lang=zh",
+        data={"product_code": "anyue-lemon", "quantity": "abc", "unit": "kg", "harvested_on": "2026/10/20"},
+    )
+    assert "不是有效的小数" in typo.text and "须大于 0" not in typo.text  # one complaint about the number
+    assert "不是有效的日期值" in typo.text and "该字段是必填字段" not in typo.text  # a date, if not as expected
     assert db.exec(select(Batch)).all() == []
 
 

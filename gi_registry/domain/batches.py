@@ -94,6 +94,19 @@ def _quantity_problem(data: BatchInput, product: Product | None) -> str | None:
     return None
 
 
+NOT_LICENSED = N_("no licence in force for it on the harvest date and today")
+OUTSIDE_AREA = N_("outside the protected area")
+
+
+def _licence_in_force(session: Session, licensee: Licensee, product: Product, harvested_on: date, today: date):
+    """The licence active on the harvest date, if the mark is still licensed today (under it or a renewal)."""
+    licence = registry.active_licence(session=session, licensee_id=licensee.id, product_id=product.id, on=harvested_on)
+    if licence is None:
+        return None
+    still = registry.active_licence(session=session, licensee_id=licensee.id, product_id=product.id, on=today)
+    return licence if still is not None else None
+
+
 def register_batch(
     *, session: Session, licensee: Licensee, data: BatchInput, actor: User | None, today: date | None = None
 ) -> Batch:
@@ -101,30 +114,28 @@ def register_batch(
     today = today or registry.registry_today()
     product = session.exec(select(Product).where(Product.code == data.product_code)).first()
     fields = _check_fields(data, product=product, today=today)
-    if fields:
+    licence = _licence_in_force(session, licensee, product, data.harvested_on, today) if product else None
+    unlicensed = product is not None and licence is None
+    allowed = {area.code for area in registry.origin_choices(session=session, product=product)} if product else set()
+    outside = product is not None and data.origin_code not in allowed
+    if fields:  # every problem of the form at once, so none comes to light only after the others are fixed
+        if unlicensed and "harvested_on" not in fields:  # a date mistyped says nothing of the licence yet
+            fields["product_code"] = NOT_LICENSED
+        if outside:
+            fields["origin_code"] = OUTSIDE_AREA
         raise DomainError("invalid_batch", N_("the batch cannot be registered"), fields=fields)
-    licence = registry.active_licence(
-        session=session, licensee_id=licensee.id, product_id=product.id, on=data.harvested_on
-    )
-    # Active on the harvest date, and the mark still licensed today (under that licence or its renewal).
-    in_force = (
-        licence is not None
-        and registry.active_licence(session=session, licensee_id=licensee.id, product_id=product.id, on=today)
-        is not None
-    )
-    if not in_force:
+    if unlicensed:
         raise DomainError(
             "licence_inactive",
             N_("no active licence for this product on the harvest date"),
-            fields={"product_code": N_("not licensed")},
+            fields={"product_code": NOT_LICENSED},
             status=403,
         )
-    allowed = {area.code for area in registry.origin_choices(session=session, product=product)}
-    if data.origin_code not in allowed:
+    if outside:
         raise DomainError(
             "origin_outside_area",
             N_("the origin lies outside the product's protected area"),
-            fields={"origin_code": N_("outside the protected area")},
+            fields={"origin_code": OUTSIDE_AREA},
         )
     batch = Batch(
         batch_no="",

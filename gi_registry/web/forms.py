@@ -24,6 +24,7 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    StopValidation,
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -63,6 +64,13 @@ class FiniteDecimalField(DecimalField):
         if self.data is not None and not self.data.is_finite():
             self.data = None
             raise ValueError(self.gettext("Not a valid decimal value."))
+
+
+def parsed(_form, field) -> None:
+    """Stop at a value that did not parse: it has its own complaint ("not a valid decimal"), and a range
+    check after it would only add a second one about a number nobody typed."""
+    if field.process_errors:
+        raise StopValidation()
 
 
 class LoginForm(FlaskForm):
@@ -134,11 +142,12 @@ class BatchForm(FlaskForm):
         places=3,
         validators=[
             InputRequired(),
+            parsed,
             NumberRange(min=0.001, max=1e9, message=_l("more than 0 and at most 1,000,000,000")),
         ],
     )
     unit = SelectField(_l("Unit"), choices=[("kg", _l("kg")), ("t", _l("tonnes")), ("jin", _l("jin (0.5 kg)"))])
-    harvested_on = DateField(_l("Harvest or production date"), validators=[DataRequired()])
+    harvested_on = DateField(_l("Harvest or production date"), validators=[InputRequired()])
     origin_code = SelectField(_l("Origin (inside the protected area)"))
     grade = StringField(_l("Grade"), validators=[Optional(), Length(max=32)])
     inspection_cert = StringField(_l("Inspection certificate number"), validators=[Optional(), Length(max=64)])
