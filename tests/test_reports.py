@@ -260,6 +260,7 @@ def test_a_spent_budget_answers_429_with_the_wait_on_page_and_api(make_app, worl
     ):
         assert refused.status_code == 429 and 3000 < int(refused.headers["Retry-After"]) <= 3600
     assert "请 60 分钟后再试" in refused.text  # the wait the budget names, not a stock minute
+    assert "举报未提交" in refused.text and "第二份举报</textarea>" in refused.text  # the words are kept
 
 
 def test_the_report_form_says_a_spent_budget_before_anything_is_written(make_app, world):

@@ -5,9 +5,10 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.exceptions import TooManyRequests
 
 from .. import intake
-from ..budgets import report_budget_checked, report_wait
+from ..budgets import report_wait
 from ..db import get_session
 from ..domain import DomainError, batches, reports, verification
 from ..extensions import code_keys, copy_rules, csrf, report_attempt_limit, verify_limit
@@ -128,9 +129,12 @@ def share_place():
 
 @bp.route("/report", methods=["GET", "POST"])
 @report_attempt_limit
-@report_budget_checked
 def report():
     form = ReportForm(code=request.args.get("code", ""))
+    # Said before the consumer writes it all down; a report sent past the budget comes back with its words.
+    wait = report_wait()
+    if request.method == "POST" and wait:
+        return _report_page(form, wait=wait, not_sent=True)
     if form.validate_on_submit():
         data = reports.ReportInput(
             description=form.description.data,
@@ -141,16 +145,22 @@ def report():
         try:
             filed = intake.file_report(data, intake.photo_files(form.photos.name))
             return redirect(url_for("consumer.report_status", no=filed.tracking_no, filed=1))
+        except TooManyRequests as spent:  # another report from this address was filed meanwhile
+            return _report_page(form, wait=spent.retry_after, not_sent=True)
         except DomainError as error:
             if error.code.startswith("photo"):  # said once, under the photos
                 form.photos.errors = list(form.photos.errors) + [refusal_text(error)]
             else:
                 refused(form, error)
-    status = 422 if form.is_submitted() else 200
+    return _report_page(form, wait=wait, status=422 if form.is_submitted() else 200)
+
+
+def _report_page(form: ReportForm, *, wait: int, not_sent: bool = False, status: int = 200):
     limits = {"max_bytes": current_app.config["PHOTO_MAX_BYTES"], "max_photos": reports.MAX_PHOTOS}
-    # Said before the consumer writes it all down, not after: a spent budget refuses the report (429).
-    wait = report_wait() if request.method == "GET" else 0
-    return render_template("consumer/report.html", form=form, wait=wait, **limits), status
+    page = render_template("consumer/report.html", form=form, wait=wait, not_sent=not_sent, **limits)
+    if not_sent:
+        return page, 429, {"Retry-After": str(wait)}
+    return page, status
 
 
 @bp.get("/report/status")
