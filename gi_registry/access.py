@@ -82,7 +82,8 @@ def api_roles(*roles: str):
         def gated(*args, **kwargs):
             user = api_user()
             if user is None:
-                return json_error(401, "unauthorized", "a valid bearer token is required")
+                body, status = json_error(401, "unauthorized", "a valid bearer token is required")
+                return body, status, {"WWW-Authenticate": 'Bearer realm="gi-registry"'}  # RFC 6750
             if user.role not in roles:
                 return json_error(403, "forbidden", "your role may not do this")
             return view(*args, **kwargs)

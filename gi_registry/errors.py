@@ -123,13 +123,18 @@ def _bad_request_message(error: HTTPException) -> str:
 
 
 def _with_retry_after(answer, error: HTTPException):
-    """Keep the Retry-After a 429 raised by the app itself carries (the limiter's own adds it later)."""
+    """Keep the Retry-After a 429 raised by the app itself carries (the limiter's own adds it later), and
+    the Allow of a 405, which names the methods the address takes."""
     retry_after = getattr(error, "retry_after", None)
-    if retry_after is None:
+    allowed = getattr(error, "valid_methods", None)
+    if retry_after is None and not allowed:
         return answer
     body, status = answer
     response = make_response(body, status)
-    response.headers["Retry-After"] = str(retry_after)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    if allowed:
+        response.headers["Allow"] = ", ".join(allowed)
     return response
 
 

@@ -29,7 +29,15 @@ def test_a_token_comes_from_a_right_password_and_only_from_it(client, world):
 
 def test_a_forged_or_missing_token_is_401(client, world):
     for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic abc"}):
-        assert client.post("/api/v1/licensees", json=NEW_LICENSEE, headers=headers).status_code == 401
+        refused = client.post("/api/v1/licensees", json=NEW_LICENSEE, headers=headers)
+        assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_method_the_address_does_not_take_is_405_naming_those_it_does(client, world):
+    refused = client.delete("/api/v1/reports")
+    assert refused.status_code == 405 and refused.json["error"]["code"] == "method_not_allowed"
+    assert set(refused.headers["Allow"].split(", ")) >= {"GET", "POST"}
+    assert "Allow" in client.put("/report").headers  # pages too
 
 
 def test_products_list_with_their_areas(client, world):
