@@ -160,6 +160,8 @@ FIELD_LABELS = {
     "description": _l("Description"),
     "uscc": _l("Unified social credit code"),
     "county_code": _l("County"),
+    "county": _l("County"),
+    "product_code": _l("Product"),
     "address": _l("Address"),
     "contact_name": _l("Contact person"),
     "contact_phone": _l("Contact phone"),

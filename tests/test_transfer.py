@@ -483,6 +483,7 @@ def test_a_dry_run_lists_every_problem_of_every_row_and_writes_nothing(login_as,
     ):
         assert expected in page, expected
     assert "好合作社" not in page  # the clean row is counted, not listed
+    assert 'Unified social credit code <code class="muted">uscc</code>: ' in page  # as the forms name it
     assert "disabled" in page.split('id="run_import"')[0].rsplit("<input", 1)[1]  # fix the file first
     assert counts(db) == before
 
