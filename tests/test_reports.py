@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from PIL import Image
-from sqlmodel import select
+from sqlmodel import col, select
 
 from gi_registry.domain import photos, reports
 from gi_registry.models import Report, ReportPhoto
@@ -312,6 +312,17 @@ def test_a_report_at_full_length_with_a_long_pasted_url_is_filed_whole(client, l
 def test_four_characters_are_a_description_three_are_not(client, world):
     assert client.post("/api/v1/reports", json={"description": "假冒柠檬"}).status_code == 201
     assert post_report(client, description="假柠檬").status_code == 422
+
+
+def test_a_label_read_off_its_print_points_the_report_to_its_batch(client, labelled, db):
+    """Without a scanner a consumer types what the label prints beside the code: batch number and No."""
+    batch, _codes = labelled
+    typings = ((f"{batch.batch_no} No. 000005", 5), (batch.batch_no.lower(), 0), (f"{batch.batch_no}-99999", None))
+    for typed, serial in typings:
+        assert post_report(client, code=typed).status_code == 302
+        filed = db.exec(select(Report).order_by(col(Report.id).desc())).first()
+        expected = (batch.id, serial) if serial is not None else (None, None)  # a No. never issued: no batch
+        assert (filed.batch_id, filed.serial) == expected, typed
 
 
 def test_a_code_typed_as_printed_adds_nothing_to_the_description(client, labelled, db):

@@ -57,6 +57,21 @@ def _check(data: ReportInput) -> dict:
     return fields
 
 
+# Beside its code a label prints its batch number and "No. 000005" (批次码 on the batch's own): what a
+# consumer without a scanner types.
+_PRINTED = re.compile(r"([A-Z]{1,6}-\d{4}-\d{6})(?:\D{0,8}?(\d{1,7}))?")
+
+
+def printed_label(*, session: Session, text: str) -> tuple[int, int] | None:
+    """The batch and serial (0: the batch code) of a label as read off its print, if it was issued."""
+    match = _PRINTED.search(text.upper())
+    batch = session.exec(select(Batch).where(Batch.batch_no == match[1])).first() if match else None
+    serial = int(match[2]) if match and match[2] else 0
+    if batch is None or serial > batch.labels_issued:
+        return None
+    return batch.id, serial
+
+
 def file_report(
     *,
     session: Session,
@@ -77,6 +92,7 @@ def file_report(
     cleaned = [photos.clean_photo(raw, max_bytes=max_bytes, max_pixels=max_pixels) for raw in photo_uploads]
     code = code_in(data.code)
     parsed = parse_code(code, keys=keys) if code else None
+    located = (parsed.batch_id, parsed.serial) if parsed else printed_label(session=session, text=data.code)
     description = data.description.strip()
     if code != data.code.strip().upper():  # a URL was pasted: its host (a lookalike site?) is evidence too
         description += URL_NOTE + data.code.strip()
@@ -84,8 +100,8 @@ def file_report(
     report = Report(
         tracking_no=new_tracking_no(now),
         code=code,
-        batch_id=parsed.batch_id if parsed else None,
-        serial=parsed.serial if parsed else None,
+        batch_id=located[0] if located else None,
+        serial=located[1] if located else None,
         description=description,
         place=data.place.strip(),
         contact=data.contact.strip(),

@@ -195,7 +195,9 @@ class AccountActionForm(FlaskForm):
 
 
 class ReportForm(FlaskForm):
-    code = StringField(_l("Code on the label (if any)"), validators=[Optional(), Length(max=300)])
+    code = StringField(
+        _l("The label's batch number and No., or the scanned link (if any)"), validators=[Optional(), Length(max=300)]
+    )
     description = TextAreaField(
         _l("What looks wrong?"),
         validators=[
