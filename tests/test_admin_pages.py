@@ -301,3 +301,12 @@ def test_a_broken_constraint_that_is_no_race_stays_a_server_error(app):
     broken = IntegrityError("INSERT …", {}, Exception("FOREIGN KEY constraint failed"))  # a bug, not a race
     with app.test_request_context("/admin/licensees/new", method="POST"), pytest.raises(IntegrityError):
         app.handle_user_exception(broken)
+
+
+def test_narrowing_an_area_past_registered_batches_warns_the_admin(edit_lemon, client, make_batch):
+    make_batch()  # from a town of 安岳县
+    assert edit_lemon(area_codes=["512021"]).status_code == 302
+    assert "outside the protected area" not in client.get("/admin/products?lang=en").text
+    assert edit_lemon(area_codes=["512022"]).status_code == 302  # now only 乐至县
+    page = client.get("/admin/products?lang=en").text  # the same admin's next page
+    assert '<p class="flash warning" role="status">1 active batch comes from a place now outside' in page

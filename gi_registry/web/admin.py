@@ -2,6 +2,7 @@
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlmodel import select
 
 from ..access import page_user, roles_required
@@ -61,9 +62,20 @@ def product_form(product_id: int | None = None):
     form = _product_form(product)
     if form.validate_on_submit():
         try:
-            registry.save_product(session=session, data=_product_input(form), actor=page_user(), product=product)
+            saved = registry.save_product(
+                session=session, data=_product_input(form), actor=page_user(), product=product
+            )
             session.commit()
             flash(_("Product saved."), "success")
+            if outside := registry.batches_outside_area(session=session, product=saved):
+                warning = ngettext(
+                    "%(num)s active batch comes from a place now outside the protected area; its labels still "
+                    "scan as genuine. A regulator can recall it.",
+                    "%(num)s active batches come from places now outside the protected area; their labels "
+                    "still scan as genuine. A regulator can recall them.",
+                    outside,
+                )
+                flash(warning, "warning")
             return redirect(url_for("admin.products"))
         except DomainError as error:
             session.rollback()
