@@ -197,3 +197,26 @@ def test_a_field_being_corrected_drops_the_servers_old_complaint(browser, live):
     assert "至少写 4 个字" in complaint.inner_text()
     phone.locator("textarea[name=description]").fill("标签上的二维码扫不出来")
     assert not complaint.is_visible()
+
+
+def test_the_batch_form_offers_only_the_chosen_products_towns(browser, live, db, world):
+    from datetime import date
+
+    from gi_registry.domain import registry
+
+    term = {"valid_from": date(2020, 1, 1), "valid_to": date(2049, 12, 31), "actor": None}
+    registry.grant_licence(session=db, licensee=world["coop_a"], product_code="lezhi-cocoon", **term)
+    db.commit()
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    page.goto(f"{live.url}/login?next=/coop/batches/new")
+    page.locator("input[name=email]").fill("coop@test.cn")
+    page.locator("input[name=password]").fill("correct-horse-42")
+    page.locator("form.form button[type=submit]").click()
+    offered = "o => [...o.options].filter(x => !x.parentNode.disabled).map(x => x.value)"
+    page.locator("select[name=product_code]").select_option("anyue-lemon")
+    lemon = page.locator("select[name=origin_code]").evaluate(offered)
+    assert "512021126" in lemon and not any(code.startswith("512022") for code in lemon)
+    page.locator("select[name=product_code]").select_option("lezhi-cocoon")
+    cocoon = page.locator("select[name=origin_code]").evaluate(offered)
+    assert cocoon and all(code.startswith("512022") for code in cocoon)
+    assert page.locator("select[name=origin_code]").input_value() in cocoon  # no town of the other product kept
