@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import IO
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session, select
 
@@ -165,13 +166,18 @@ def csv_chunks(export: Export, *, chunk_size: int = 64_000) -> Iterator[bytes]:
     yield buffer.getvalue().encode("utf-8")
 
 
-def _xlsx_cell(value):
+def _xlsx_cell(sheet, value):
     if isinstance(value, datetime):
         # Excel has no time zones: the sheet is in China time, the time the registry's people read.
         return value.astimezone(CHINA).replace(tzinfo=None)
     if isinstance(value, str):
-        # openpyxl refuses control characters and would store "=…" as a live formula.
-        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # openpyxl refuses control characters
+        if value.startswith(FORMULA_STARTS):
+            # openpyxl would store "=…" as a live formula; a cell typed as text keeps it as written, where
+            # CSV, which has no types, needs the apostrophe.
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            return cell
     return value
 
 
@@ -185,7 +191,7 @@ def write_xlsx(export: Export, target: IO[bytes]) -> None:
             sheet = workbook.create_sheet(export.name if part == 1 else f"{export.name} {part}")
             sheet.append(export.header)
             used = 1
-        sheet.append([_xlsx_cell(value) for value in row])
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
         used += 1
     if sheet is None:
         workbook.create_sheet(export.name).append(export.header)
