@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import date
 
 import pytest
@@ -9,6 +10,7 @@ import zxingcpp
 from PIL import Image
 
 from gi_registry.domain import batches
+from tests.test_labels import content_streams
 
 BODY = {
     "product_code": "anyue-lemon",
@@ -104,6 +106,18 @@ def test_the_pdf_sheet_streams_a_pdf(client, token_for, make_batch, keys, db):
         client.get(f"/api/v1/batches/{batch.id}/labels?format=pdf&grid=a3-1", headers=token_for("admin")).status_code
         == 422
     )
+
+
+def test_the_api_prints_a_range_of_serials_led_by_the_batch_code_as_the_page_does(client, token_for, labelled):
+    batch, _codes = labelled
+    query = "format=pdf&grid=a4-24&first=3&last=4&batch_code=1"
+    sheet = client.get(f"/api/v1/batches/{batch.id}/labels?{query}", headers=token_for("coop"))
+    assert sheet.status_code == 200
+    words = re.findall(r"/ActualText <feff([0-9a-f]*)>", content_streams(sheet.data))
+    printed = {bytes.fromhex(word).decode("utf-16-be") for word in words}
+    assert {"批次码", "No. 000003", "No. 000004"} <= printed and "No. 000005" not in printed
+    backwards = client.get(f"/api/v1/batches/{batch.id}/labels?format=pdf&first=4&last=3", headers=token_for("coop"))
+    assert backwards.status_code == 422 and backwards.json["error"]["code"] == "empty_range"
 
 
 def test_the_batch_qr_png_decodes_to_the_batch_url_and_the_svg_is_svg(client, token_for, make_batch):

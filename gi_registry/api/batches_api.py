@@ -20,6 +20,7 @@ from .schemas import (
     page_of,
     page_query,
     parse_body,
+    sheet_query,
 )
 
 
@@ -96,12 +97,14 @@ def list_labels(batch_id: int):
     batch = _own_batch(batch_id)
     kind, grid = request.args.get("format", "json"), request.args.get("grid", "a4-65")
     batches.check_labels_downloadable(batch, reader=api_user(), sheet=kind == "pdf")
-    downloads.check_grid(grid)  # checked for every format, as the description declares the parameter
+    # Checked for every format, as the description declares the parameters for all.
+    downloads.check_grid(grid)
+    sheet = sheet_query()
     if kind == "csv":
         return downloads.labels_csv(batch)
     if kind == "pdf":
         product = get_session().get(Product, batch.product_id)
-        return downloads.sheet_pdf(batch, product, grid=grid)
+        return downloads.sheet_pdf(batch, product, grid=grid, **sheet)
     if kind != "json":
         raise DomainError("invalid_format", "format must be json, csv or pdf", fields={"format": "json, csv, pdf"})
     page, per_page = page_query(max_per_page=1000)

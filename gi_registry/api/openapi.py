@@ -190,6 +190,9 @@ OPERATIONS = [
         + (
             _q("format", {"type": "string", "enum": ["json", "csv", "pdf"]}),
             _q("grid", {"type": "string", "enum": sorted(GRIDS)}),
+            _q("first", {"type": "integer", "minimum": 1, "maximum": 10**9}, "pdf: the first serial on the sheet"),
+            _q("last", {"type": "integer", "minimum": 1, "maximum": 10**9}, "pdf: the last serial on the sheet"),
+            _q("batch_code", {"type": "string", "enum": ["0", "1"]}, "pdf: 1 starts the sheet with the batch code"),
         ),
         extra_media={"text/csv": BINARY, "application/pdf": BINARY},
     ),

@@ -253,6 +253,15 @@ def _query_number(name: str, kind, *, low=None, high=None):
     return value
 
 
+def sheet_query() -> dict:
+    """?first=&last=&batch_code= of a label sheet: the serials on it and whether the batch code leads."""
+    return {
+        "first": _query_number("first", int, low=1, high=10**9) or 1,
+        "last": _query_number("last", int, low=1, high=10**9),
+        "include_batch_code": choice_query("batch_code", ("0", "1")) == "1",
+    }
+
+
 # ?status= of the reports list: a workflow status, every open one, or the overdue ones.
 REPORT_FILTER_STATES = (*REPORT_STATES, "open", "overdue")
 
