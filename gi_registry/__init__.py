@@ -66,8 +66,9 @@ def _bind_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .api import api
-    from .web import accounts, admin, auth, consumer, coop, dashboard, public, regulator, transfer
+    from .web import accounts, admin, auth, consumer, coop, dashboard, paging, public, regulator, transfer
 
+    app.jinja_env.globals["ignored_dates"] = paging.ignored_dates
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)

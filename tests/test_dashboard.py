@@ -210,3 +210,20 @@ def test_a_bar_label_that_just_fits_is_not_cut():
     """The label column is as wide as its longest label; float sums once cut "30天以上" to "30天以…"."""
     svg = charts.bar_chart([("30天以上", 3), ("8–30天", 1)], title="ages", width=320)
     assert "30天以上" in svg and "…" not in svg
+
+
+def test_a_period_changed_from_the_one_asked_for_says_how(login_as):
+    staff = login_as("regulator")
+    swapped = staff.get("/dashboard/?lang=en&from=2026-11-20&to=2026-11-01").text
+    assert "Scans from 2026-11-01 to 2026-11-20" in swapped and "the two were swapped" in swapped
+    long = staff.get("/dashboard/?lang=en&from=2020-01-01&to=2026-11-01").text
+    assert "A period is at most two years: this one now starts on 2024-11-01." in long
+    plain = staff.get("/dashboard/?lang=en&from=2026-11-01&to=2026-11-20").text
+    assert "swapped" not in plain and "at most two years" not in plain
+
+
+def test_a_date_filter_that_is_no_date_is_named_not_silently_dropped(login_as):
+    staff = login_as("regulator")
+    queue = staff.get("/regulator/reports?lang=en&from=garbage").text
+    assert "“garbage” is no date this page can use (write YYYY-MM-DD)" in queue
+    assert "is no date" not in staff.get("/regulator/reports?from=2026-11-01").text

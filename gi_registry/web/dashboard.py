@@ -1,6 +1,6 @@
 """The dashboard for regulators and admins: scans, verdicts, warnings and the report backlog, as printable charts."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -30,7 +30,13 @@ AGE_LABELS = {"0-2": _l("0–2 days"), "3-7": _l("3–7 days"), "8-30": _l("8–
 @bp.get("/")
 @roles_required(*STAFF)
 def index():
-    period = stats.date_range(first=date_arg("from"), last=date_arg("to"), today=registry.registry_today())
+    today = registry.registry_today()
+    first, last = date_arg("from"), date_arg("to")
+    period = stats.date_range(first=first, last=last, today=today)
+    if first and first > (last or today):
+        flash(_("The start came after the end: the two were swapped."), "warning")
+    if first and period.first > min(first, last or today):
+        flash(_("A period is at most two years: this one now starts on %(first)s.", first=period.first), "warning")
     figures = stats.figures(session=get_session(), period=period)
     return render_template(
         "dashboard/index.html", figures=figures, period=period, charts=_charts(figures), verdict_labels=VERDICT_LABELS

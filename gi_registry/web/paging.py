@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from math import ceil
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 from ..domain import N_, DomainError, registry
 
@@ -48,7 +48,14 @@ def date_arg(name: str, *, strict: bool = False) -> date | None:
                 params={"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
             )
         day = None
+    if day is None and value:  # the page is drawn without it; base.html says so (ignored_dates)
+        g.setdefault("ignored_dates", []).append(value[:20])
     return day
+
+
+def ignored_dates() -> list[str]:
+    """The date filters this request could not use, as typed."""
+    return g.get("ignored_dates", [])
 
 
 @dataclass
