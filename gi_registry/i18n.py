@@ -453,5 +453,6 @@ def init_app(app: Flask) -> None:
             "lang": locale,
             "html_lang": "zh-CN" if locale == "zh" else "en",
             "other_lang": "en" if locale == "zh" else "zh",
+            "colon": "：" if locale == "zh" else ": ",  # between a label and its value, as each language writes it
             "babel_catalogue": get_translations(),
         }

@@ -50,6 +50,8 @@ def _refuse_nul() -> None:
         except RecursionError:  # nested deeper than the parser goes: no client of ours sends that
             abort(400, description=_("The request body is not valid JSON."))
     if any("\x00" in field for field in fields):
+        if request.path.startswith("/api/"):  # the API speaks English to every client, as its other errors do
+            abort(400, description="the request contains a NUL character, which no field accepts")
         abort(400, description=_("The request contains a NUL character, which no field accepts."))
 
 

@@ -24,6 +24,14 @@ def test_the_browser_language_is_honoured(client, world):
     assert '<html lang="en">' in response.text
 
 
+def test_a_label_and_its_value_are_joined_as_each_language_writes_it(client, db, world):
+    world["lemon"].standard = "GB/T 29573-2013"
+    db.add(world["lemon"])
+    db.commit()
+    assert "执行标准：GB/T 29573-2013" in client.get("/?lang=zh").text
+    assert "Standard: GB/T 29573-2013" in client.get("/?lang=en").text
+
+
 def test_products_page_lists_each_product_with_its_area(client, world):
     page = client.get("/products").text
     assert "安岳柠檬" in page and "安岳县" in page and "512021" in page

@@ -177,6 +177,8 @@ def test_a_gs1_digital_link_resolves_to_the_same_verification(client, labelled, 
     assert "此码已被查询 2 次" in client.get(f"/q/{codes[4]}").text  # one count for both ways in
     lot_only = client.get(gs1_path(batch, 0, keys)).text
     assert "正品" in lot_only and "批次码" in lot_only
+    slashed = client.get(gs1_path(batch, 5, keys).replace("/21/5?", "/21/5/?"))  # as some scanner apps send it
+    assert slashed.status_code == 200 and "第 5 号" in slashed.text
 
 
 def test_a_gs1_link_counts_only_with_the_signature_of_the_very_label_it_names(client, labelled, db, make_batch, keys):

@@ -7,7 +7,7 @@ from flask import render_template, request
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from ..domain import DomainError
+from ..domain import DomainError, batches
 from ..domain.labels import GRIDS
 from ..models import BATCH_READERS, ROLES, STAFF
 from . import api
@@ -156,7 +156,11 @@ OPERATIONS = [
         roles=BATCH_READERS,
         tag="batches",
         query=PAGING
-        + (_q("product", {"type": "string"}), _q("status", {"type": "string"}), _q("q", {"type": "string"})),
+        + (
+            _q("product", {"type": "string"}),
+            _q("status", {"type": "string", "enum": list(batches.BATCH_STATES)}),
+            _q("q", {"type": "string"}),
+        ),
     ),
     Op(
         "get",

@@ -90,8 +90,8 @@ def scan(code: str):
     return _scan_page(code[:64], channel="page")
 
 
-@bp.get("/01/<gtin>/10/<lot>/21/<id:serial>")
-@bp.get("/01/<gtin>/10/<lot>")
+@bp.get("/01/<gtin>/10/<lot>/21/<id:serial>", strict_slashes=False)
+@bp.get("/01/<gtin>/10/<lot>", strict_slashes=False)
 @verify_limit
 def gs1_link(gtin: str, lot: str, serial: int = 0):
     """A GS1 Digital Link resolves to the verification of the code it stands for (batches.resolve_gs1)."""
