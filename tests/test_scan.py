@@ -24,6 +24,8 @@ def test_the_page_says_genuine_with_who_where_and_when(client, labelled):
     assert "2026-10-01" in text and batch.batch_no in text and "第 3 号" in text
     assert "此码已被查询 1 次" in text and "建议您这样做" not in text  # nothing to do but enjoy it
     assert 'href="/report/status"' in text  # a reporter who scans again finds the way to their case
+    english = client.get(f"/q/{codes[3]}?lang=en").text
+    assert ", China time." in english  # a visitor from abroad reads the time for what it is
 
 
 def test_the_upper_case_path_of_the_printed_url_works(client, labelled):
