@@ -8,7 +8,9 @@ from PIL import Image
 from sqlmodel import select
 
 from gi_registry.domain import Conflict, reports
+from gi_registry.i18n import china_time
 from gi_registry.models import Batch, Licence, Report, ReportEvent, utcnow
+from tests.conftest import USCC_A
 
 STATES = ["new", "triaged", "investigating", "confirmed", "dismissed", "closed"]
 ALLOWED = {
@@ -71,6 +73,22 @@ def test_regulators_list_reports_with_their_evidence(client, token_for, report):
     item = listing["items"][0]
     assert item["contact"] == "13800000000" and len(item["photos"]) == 1 and item["serial"] == 2
     assert client.get("/api/v1/reports?status=closed", headers=token_for("admin")).json["total"] == 0
+    # What the queue shows of the code's batch, without a call per report.
+    assert (item["product_code"], item["county"], item["licensee_uscc"]) == ("anyue-lemon", "512021", USCC_A)
+    assert item["batch_no"].startswith("AY-")
+    step = {"status": "triaged", "note": "受理"}
+    stepped = client.patch(f"/api/v1/reports/{report.tracking_no}", json=step, headers=token_for("regulator"))
+    assert stepped.json["batch_no"] == item["batch_no"]  # one report alone says the same
+
+
+def test_the_report_api_filters_by_number_and_days_as_the_queue_does(client, token_for, report):
+    regulator = token_for("regulator")
+    day = china_time(report.created_at, "%Y-%m-%d")
+    found = client.get(f"/api/v1/reports?q={report.tracking_no[-5:]}&from={day}&to={day}", headers=regulator).json
+    assert [item["tracking_no"] for item in found["items"]] == [report.tracking_no]
+    assert client.get("/api/v1/reports?from=2999-01-01", headers=regulator).json["total"] == 0
+    refused = client.get("/api/v1/reports?from=yesterday", headers=regulator)
+    assert refused.status_code == 422 and refused.json["error"]["code"] == "invalid_query"
 
 
 @pytest.mark.parametrize(

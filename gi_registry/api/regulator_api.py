@@ -1,11 +1,13 @@
 """Reports with their evidence, and their workflow: regulators (and admins, read-only)."""
 
+from datetime import timedelta
+
 from flask import current_app, jsonify, request, send_from_directory, url_for
 
 from ..access import api_roles, api_user
 from ..db import get_session
-from ..domain import NotFound, reports
-from ..models import STAFF, Report
+from ..domain import NotFound, registry, reports
+from ..models import STAFF, Batch, Licensee, Product, Report
 from . import api
 from .schemas import (
     REPORT_FILTER_STATES,
@@ -13,16 +15,26 @@ from .schemas import (
     ReportFull,
     ReportStep,
     choice_query,
+    date_query,
     page_of,
     page_query,
     parse_body,
 )
 
 
-def report_full(report: Report) -> dict:
+def report_full(report: Report, batch: Batch | None = None, product=None, licensee=None) -> dict:
+    """A report as the API gives it; the batch, product and licensee are looked up unless the caller has them."""
     session = get_session()
+    if batch is None and report.batch_id is not None:
+        batch = session.get(Batch, report.batch_id)
+        product = session.get(Product, batch.product_id) if batch else None
+        licensee = session.get(Licensee, batch.licensee_id) if batch else None
     return ReportFull(
-        **report.model_dump(include=set(ReportFull.model_fields) - {"photos", "events"}),
+        **report.model_dump(include=set(ReportFull.model_fields) - {"photos", "events", *_POINTS_TO}),
+        batch_no=batch.batch_no if batch else None,
+        product_code=product.code if product else None,
+        licensee_uscc=licensee.uscc if licensee else None,
+        county=licensee.county_code if licensee else None,
         photos=[
             url_for("api.report_photo", tracking_no=report.tracking_no, name=p.filename, _external=True)
             for p in reports.photos_of(session=session, report=report)
@@ -34,6 +46,9 @@ def report_full(report: Report) -> dict:
     ).model_dump(mode="json")
 
 
+_POINTS_TO = {"batch_no", "product_code", "licensee_uscc", "county"}
+
+
 @api.get("/reports")
 @api_roles(*STAFF)
 def list_reports():
@@ -42,10 +57,18 @@ def list_reports():
         status=choice_query("status", REPORT_FILTER_STATES),
         product_code=request.args.get("product", ""),
         county_code=request.args.get("county", ""),
+        filed_from=_china_day("from"),
+        filed_to=_china_day("to", days_after=1),
+        tracking_no=request.args.get("q", "")[:24],
         deadlines=current_app.config["REPORT_DEADLINES"],
     )
     rows, total = reports.search_reports(session=get_session(), where=where, page=page, per_page=per_page)
-    return jsonify(page_of([report_full(row[0]) for row in rows], total=total, page=page, per_page=per_page))
+    return jsonify(page_of([report_full(*row) for row in rows], total=total, page=page, per_page=per_page))
+
+
+def _china_day(name: str, *, days_after: int = 0):
+    day = date_query(name)
+    return registry.china_midnight(day + timedelta(days=days_after)) if day else None
 
 
 @api.patch("/reports/<tracking_no>")

@@ -143,6 +143,11 @@ class ReportFull(BaseModel):
     updated_at: datetime
     photos: list[str]
     events: list[ReportEventPublic]
+    # What the code points to, as the queue shows it: none for a report whose code names no batch.
+    batch_no: str | None = None
+    product_code: str | None = None
+    licensee_uscc: str | None = None
+    county: str | None = None
 
 
 class ScanCount(BaseModel):
@@ -251,6 +256,20 @@ def _query_number(name: str, kind, *, low=None, high=None):
     if (low is not None and value < low) or (high is not None and value > high) or value != value:
         raise DomainError("invalid_query", f"{name} is out of range", fields={name: f"between {low} and {high}"})
     return value
+
+
+def date_query(name: str) -> date | None:
+    """?name=YYYY-MM-DD, strict: a date the API cannot read is refused, not ignored."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise DomainError("invalid_query", f"{name} must be a date, YYYY-MM-DD", fields={name: "YYYY-MM-DD"}) from None
+    if not 1900 <= day.year <= 2999:
+        raise DomainError("invalid_query", f"{name} is out of range", fields={name: "from 1900 to 2999"})
+    return day
 
 
 def sheet_query() -> dict:
