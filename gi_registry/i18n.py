@@ -247,7 +247,7 @@ def field_value(entity_type: str, name: str, value, users: dict) -> str:
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
     if isinstance(value, list):
-        return "、".join(str(item) for item in value)
+        return ("、" if str(get_locale()) == "zh" else ", ").join(str(item) for item in value)
     if name in ("status", "state"):
         return report_status_label(value) if entity_type == "report" else status_label(value)
     named = {"kind": kind_label, "role": role_label, "unit": unit_label}

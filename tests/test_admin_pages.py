@@ -310,3 +310,5 @@ def test_narrowing_an_area_past_registered_batches_warns_the_admin(edit_lemon, c
     assert edit_lemon(area_codes=["512022"]).status_code == 302  # now only 乐至县
     page = client.get("/admin/products?lang=en").text  # the same admin's next page
     assert '<p class="flash warning" role="status">1 active batch comes from a place now outside' in page
+    assert edit_lemon(area_codes=["512022"], name_en="Anyue Lemons").status_code == 302  # an unrelated edit
+    assert "now outside" not in client.get("/admin/products?lang=en").text

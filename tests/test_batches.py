@@ -223,6 +223,13 @@ def test_a_renewed_licence_keeps_labels_coming(db, world, keys):
     assert batches.issue_labels(session=db, batch=batch, count=2, keys=keys, actor=None).last_serial == 2
 
 
+def test_an_unlicensed_batch_from_outside_the_area_is_told_both(db, world):
+    with pytest.raises(DomainError) as refused:
+        _register(db, world, product_code="lezhi-cocoon", origin_code="512021126")  # not licensed, and from 安岳
+    assert (refused.value.status, refused.value.code) == (403, "licence_inactive")
+    assert set(refused.value.fields) == {"product_code", "origin_code"}
+
+
 def test_a_licence_granted_after_a_revocation_is_no_renewal_of_the_batch(db, world, keys):
     """Scans judge the batch by its own licence, revoked: labels issued now would only ever scan as revoked."""
     batch = _register(db, world)

@@ -257,7 +257,7 @@ def test_assignment_to_a_regulator(login_as, db, report, world):
     assert "该举报已指派给 reg@test.cn。" in desk.get(f"/regulator/reports/{report.id}?lang=zh").text
 
 
-def test_a_case_tells_how_long_it_waited_in_days_and_hours_and_when_it_closed(login_as, db, report):
+def test_a_case_tells_how_long_it_waited_in_days_and_hours_and_when_it_closed(login_as, db, report, world):
     report.updated_at = utcnow() - timedelta(days=3, hours=5, minutes=10)
     db.add(report)
     db.commit()
@@ -274,6 +274,11 @@ def test_a_case_tells_how_long_it_waited_in_days_and_hours_and_when_it_closed(lo
     closed = desk.get(f"/regulator/reports/{report.id}").text
     assert "closed 2026-11-20 10:00." in closed and "in this status for" not in closed
     assert f'action="/regulator/reports/{report.id}/assign"' not in closed  # nothing left to assign
+    regulator_id = world["users"]["regulator"].id
+    sent = desk.post(f"/regulator/reports/{report.id}/assign", data={"assign-assignee": regulator_id})  # all the same
+    assert sent.status_code == 422
+    db.expire_all()
+    assert db.get(Report, report.id).assigned_to is None
 
 
 def test_admins_read_cases_but_do_not_work_them(login_as, report):

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from sqlmodel import col, select
 
-from gi_registry.domain import photos, reports
+from gi_registry.domain import batches, photos, reports
 from gi_registry.models import Report, ReportPhoto
 
 
@@ -317,12 +317,28 @@ def test_four_characters_are_a_description_three_are_not(client, world):
 def test_a_label_read_off_its_print_points_the_report_to_its_batch(client, labelled, db):
     """Without a scanner a consumer types what the label prints beside the code: batch number and No."""
     batch, _codes = labelled
-    typings = ((f"{batch.batch_no} No. 000005", 5), (batch.batch_no.lower(), 0), (f"{batch.batch_no}-99999", None))
-    for typed, serial in typings:
+    typings = [
+        (f"{batch.batch_no} No. 000005", (batch.id, 5)),
+        (f"{batch.batch_no}第5号", (batch.id, 5)),
+        (batch.batch_no.lower(), (batch.id, 0)),  # the batch code's label prints no number
+        (f"{batch.batch_no} 买于2026年5月", (batch.id, 0)),  # a date after it is no serial
+        (f"{batch.batch_no}-99999", (batch.id, None)),  # never issued: the batch is kept, a copy's evidence
+        (f"{batch.batch_no[:-1]}12", (None, None)),  # a seven-digit number is no batch of ours
+    ]
+    for typed, expected in typings:
         assert post_report(client, code=typed).status_code == 302
         filed = db.exec(select(Report).order_by(col(Report.id).desc())).first()
-        expected = (batch.id, serial) if serial is not None else (None, None)  # a No. never issued: no batch
         assert (filed.batch_id, filed.serial) == expected, typed
+
+
+def test_a_pasted_gs1_link_is_read_by_the_signed_code_it_carries(client, labelled, keys, db):
+    batch, codes = labelled
+    label = batches.label_for(batch=batch, serial=5, keys=keys, base_url="", gtin="06901234000016")
+    link = "https://gi.example.cn" + label.gs1_url
+    assert "/21/5?8030=" in link
+    assert post_report(client, code=link).status_code == 302
+    filed = db.exec(select(Report)).one()
+    assert (filed.code, filed.batch_id, filed.serial) == (codes[5], batch.id, 5)
 
 
 def test_a_code_typed_as_printed_adds_nothing_to_the_description(client, labelled, db):

@@ -30,7 +30,7 @@ def report_full(report: Report, batch: Batch | None = None, product=None, licens
         product = session.get(Product, batch.product_id) if batch else None
         licensee = session.get(Licensee, batch.licensee_id) if batch else None
     return ReportFull(
-        **report.model_dump(include=set(ReportFull.model_fields) - {"photos", "events", *_POINTS_TO}),
+        **report.model_dump(include=set(ReportFull.model_fields) - {"photos", "events"}),
         batch_no=batch.batch_no if batch else None,
         product_code=product.code if product else None,
         licensee_uscc=licensee.uscc if licensee else None,
@@ -44,9 +44,6 @@ def report_full(report: Report, batch: Batch | None = None, product=None, licens
             for e in reports.events_of(session=session, report=report)
         ],
     ).model_dump(mode="json")
-
-
-_POINTS_TO = {"batch_no", "product_code", "licensee_uscc", "county"}
 
 
 @api.get("/reports")

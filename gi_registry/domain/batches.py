@@ -118,24 +118,20 @@ def register_batch(
     unlicensed = product is not None and licence is None
     allowed = {area.code for area in registry.origin_choices(session=session, product=product)} if product else set()
     outside = product is not None and data.origin_code not in allowed
-    if fields:  # every problem of the form at once, so none comes to light only after the others are fixed
-        if unlicensed and "harvested_on" not in fields:  # a date mistyped says nothing of the licence yet
-            fields["product_code"] = NOT_LICENSED
-        if outside:
-            fields["origin_code"] = OUTSIDE_AREA
-        raise DomainError("invalid_batch", N_("the batch cannot be registered"), fields=fields)
+    # Every problem named at once, so none comes to light only after the others are fixed.
+    problems = dict(fields)
+    if unlicensed and "harvested_on" not in fields:  # a date mistyped says nothing of the licence yet
+        problems.setdefault("product_code", NOT_LICENSED)
+    if outside:
+        problems.setdefault("origin_code", OUTSIDE_AREA)
+    if fields:  # the form's own fields are wrong
+        raise DomainError("invalid_batch", N_("the batch cannot be registered"), fields=problems)
     if unlicensed:
-        raise DomainError(
-            "licence_inactive",
-            N_("no active licence for this product on the harvest date"),
-            fields={"product_code": NOT_LICENSED},
-            status=403,
-        )
+        why = N_("no active licence for this product on the harvest date")
+        raise DomainError("licence_inactive", why, fields=problems, status=403)
     if outside:
         raise DomainError(
-            "origin_outside_area",
-            N_("the origin lies outside the product's protected area"),
-            fields={"origin_code": OUTSIDE_AREA},
+            "origin_outside_area", N_("the origin lies outside the product's protected area"), fields=problems
         )
     batch = Batch(
         batch_no="",
@@ -237,6 +233,16 @@ def check_labels_downloadable(batch: Batch, *, reader: User, sheet: bool) -> Non
     batch's own QR stays for everyone: it is one code, which scans as recalled."""
     if batch.status != "active" and (sheet or reader.role not in STAFF):
         raise Conflict("batch_recalled", N_("the batch is recalled: its labels can no longer be downloaded"))
+
+
+def outside_area(*, session: Session, product: Product) -> int:
+    """Active batches of the product registered from a place its protected area does not include (an area
+    narrowed after them). Their labels still scan as they did; the office decides what to do."""
+    inside = [area.code for area in registry.origin_choices(session=session, product=product)]
+    outside = select(func.count()).where(
+        Batch.product_id == product.id, Batch.status == "active", col(Batch.origin_code).not_in(inside)
+    )
+    return session.exec(outside).one()
 
 
 def licence_status(*, session: Session, batch: Batch) -> str:

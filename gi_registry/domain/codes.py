@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 DOMAIN = b"gi-registry/label-code/v1\x00"
 MAC_BYTES = 8
@@ -176,8 +176,11 @@ def parse_code(code: str, *, keys: CodeKeys) -> ParsedCode | None:
 
 def code_in(text: str) -> str:
     """The code a consumer typed, or the code in the label's URL they pasted (what generic scanner apps
-    give): `HTTP://HOST/Q/CODE?x` gives CODE. Upper-cased, as codes are read case-insensitively."""
+    give): `HTTP://HOST/Q/CODE?x` gives CODE, and a GS1 Digital Link the code it carries in AI 8030 (its
+    signature). Upper-cased, as codes are read case-insensitively."""
     text = text.strip()
+    if "://" in text and (signed := parse_qs(urlsplit(text).query).get("8030")):
+        return signed[0].strip().upper()
     path = urlsplit(text).path if "://" in text else text
     _head, marker, tail = path.upper().rpartition("/Q/")
     return (tail if marker else path.upper()).strip("/")

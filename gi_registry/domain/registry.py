@@ -7,7 +7,7 @@ from datetime import MAXYEAR, UTC, date, datetime, time, timedelta, timezone
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from ..models import PRODUCT_KINDS, Area, AuditEvent, Batch, Licence, Licensee, Product, ProductArea, User, utcnow
+from ..models import PRODUCT_KINDS, Area, AuditEvent, Licence, Licensee, Product, ProductArea, User, utcnow
 from . import N_, Conflict, DomainError, NotFound, audit
 from .uscc import normalise, uscc_problem
 
@@ -129,16 +129,6 @@ def origin_choices(*, session: Session, product: Product) -> list[Area]:
         frontier = [child.code for child in children if child.code not in found]
         found.update({child.code: child for child in children})
     return sorted(found.values(), key=lambda area: area.code)
-
-
-def batches_outside_area(*, session: Session, product: Product) -> int:
-    """Active batches of the product registered from a place its protected area no longer includes: an
-    area narrowed after them. Their labels still scan as they did; the office decides what to do."""
-    inside = [area.code for area in origin_choices(session=session, product=product)]
-    outside = select(func.count()).where(
-        Batch.product_id == product.id, Batch.status == "active", col(Batch.origin_code).not_in(inside)
-    )
-    return session.exec(outside).one()
 
 
 @dataclass

@@ -58,18 +58,19 @@ def _check(data: ReportInput) -> dict:
 
 
 # Beside its code a label prints its batch number and "No. 000005" (批次码 on the batch's own): what a
-# consumer without a scanner types.
-_PRINTED = re.compile(r"([A-Z]{1,6}-\d{4}-\d{6})(?:\D{0,8}?(\d{1,7}))?")
+# consumer without a scanner types. The serial counts only as the label writes it, right after the number.
+_PRINTED = re.compile(r"(?<![A-Z0-9])([A-Z]{1,6}-\d{4}-\d{6})(?!\d)(?:\s*(?:NO\.?|#|第|-)\s*(\d{1,7})(?!\d))?")
 
 
-def printed_label(*, session: Session, text: str) -> tuple[int, int] | None:
-    """The batch and serial (0: the batch code) of a label as read off its print, if it was issued."""
+def printed_label(*, session: Session, text: str) -> tuple[int, int | None] | None:
+    """The batch and serial (0: the batch code) of a label as read off its print. A serial never issued
+    keeps the batch, without a serial: a label numbered past the batch's is evidence of a copy."""
     match = _PRINTED.search(text.upper())
     batch = session.exec(select(Batch).where(Batch.batch_no == match[1])).first() if match else None
-    serial = int(match[2]) if match and match[2] else 0
-    if batch is None or serial > batch.labels_issued:
+    if batch is None:
         return None
-    return batch.id, serial
+    serial = int(match[2]) if match[2] else 0
+    return batch.id, serial if serial <= batch.labels_issued else None
 
 
 def file_report(
@@ -302,6 +303,8 @@ def assign(*, session: Session, report: Report, assignee: User | None, actor: Us
     # Admins read cases but do not work them (roles_required("regulator") on every step).
     if assignee is not None and (assignee.role != "regulator" or not assignee.is_active):
         raise DomainError("invalid_assignee", N_("only a regulator can take a case"))
+    if report.status == "closed":
+        raise Conflict("report_closed", N_("the case is closed: there is nothing left to assign"))
     before = {"assigned_to": report.assigned_to}
     report.assigned_to = assignee.id if assignee else None
     session.add(report)

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from ..access import page_user, roles_required
 from ..db import get_session
-from ..domain import DomainError, audit, registry
+from ..domain import DomainError, audit, batches, registry
 from ..i18n import ACTION_LABELS, licence_action_done, local_name, refusal_text
 from ..models import REPORT_STATES, STAFF, Product, User
 from .forms import LicenceActionForm, LicenceForm, LicenseeForm, ProductForm, refused
@@ -62,12 +62,14 @@ def product_form(product_id: int | None = None):
     form = _product_form(product)
     if form.validate_on_submit():
         try:
+            before = batches.outside_area(session=session, product=product) if product else 0
             saved = registry.save_product(
                 session=session, data=_product_input(form), actor=page_user(), product=product
             )
             session.commit()
             flash(_("Product saved."), "success")
-            if outside := registry.batches_outside_area(session=session, product=saved):
+            # Said when this change left batches outside, not on every later edit of the product.
+            if (outside := batches.outside_area(session=session, product=saved)) > before:
                 warning = ngettext(
                     "%(num)s active batch comes from a place now outside the protected area; its labels still "
                     "scan as genuine. A regulator can recall it.",
