@@ -55,10 +55,14 @@ def _on_domain_error(error: DomainError):
     return _page(error.status, _(error.message, **error.params))
 
 
+# The unique columns the forms check before saving, which two people can still fill alike at one moment.
+RACED = {"licensee.uscc", "licensee.gtin", "product.code", "product.batch_prefix", "user.email"}
+
+
 def _on_integrity_error(error: IntegrityError):
     """Two requests saved the same unique thing (a USCC, a GTIN, a batch prefix) at the same moment: both
     passed the forms' checks, the database kept the first. The second is told, with nothing of it saved."""
-    if not _unique_violation(error):
+    if _unique_column(error) not in RACED:
         raise error  # any other broken constraint is a bug: a 500, logged with its traceback
     get_session().rollback()
     if wants_json():
@@ -67,10 +71,16 @@ def _on_integrity_error(error: IntegrityError):
     return _page(409, message)
 
 
-def _unique_violation(error: IntegrityError) -> bool:
+def _unique_column(error: IntegrityError) -> str:
+    """The table.column a unique violation is about, or "" for any other error. PostgreSQL names the index
+    (psycopg 3's diagnostics: ix_<table>_<column>), SQLite the column in its message."""
     original = error.orig
-    # PostgreSQL names it by SQLSTATE (psycopg 3), SQLite only in its message.
-    return getattr(original, "sqlstate", None) == "23505" or str(original).startswith("UNIQUE constraint failed")
+    if getattr(original, "sqlstate", None) == "23505":
+        index = getattr(original.diag, "constraint_name", None) or ""
+        table_column = index.removeprefix("ix_")
+        return next((name for name in RACED if name.replace(".", "_") == table_column), index)
+    message = str(original)
+    return message.removeprefix("UNIQUE constraint failed: ") if message.startswith("UNIQUE constraint") else ""
 
 
 def _on_http_error(error: HTTPException):

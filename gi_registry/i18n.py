@@ -409,6 +409,16 @@ def _page_ngettext(context, singular: str, plural: str, num: int) -> str:
     return _catalogue(context).ungettext(singular, plural, num)
 
 
+@pass_context
+def _page_pgettext(context, message_context: str, string: str) -> str:
+    return _catalogue(context).upgettext(message_context, string)
+
+
+@pass_context
+def _page_npgettext(context, message_context: str, singular: str, plural: str, num: int) -> str:
+    return _catalogue(context).unpgettext(message_context, singular, plural, num)
+
+
 def _catalogue(context):
     # A macro imported without context has none of the page's variables: it looks the catalogue up itself.
     return context.get("babel_catalogue") or get_translations()
@@ -416,7 +426,9 @@ def _catalogue(context):
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.install_gettext_callables(_page_gettext, _page_ngettext, newstyle=True)
+    app.jinja_env.install_gettext_callables(
+        _page_gettext, _page_ngettext, newstyle=True, pgettext=_page_pgettext, npgettext=_page_npgettext
+    )
     app.jinja_env.filters["china_time"] = china_time
     app.jinja_env.filters["quantity"] = quantity
     app.jinja_env.filters["grouped"] = "{:,}".format  # 100,000,000: a long count read at a glance

@@ -1,15 +1,14 @@
-// The origin list offers only the towns of the product chosen: one group per product, the others hidden.
-// Without this script every licensed product's towns are listed, and the registry refuses a wrong pair.
+// The origin list offers only the towns of the product chosen: one group per product, in the products'
+// order (coop._batch_form), the others hidden. Without this script every licensed product's towns are
+// listed, and the registry refuses a wrong pair.
 (function () {
   var product = document.getElementById("product_code");
   var origin = document.getElementById("origin_code");
   if (!product || !origin) return;
   function follow() {
-    var chosen = product.options[product.selectedIndex];
-    var name = chosen ? chosen.text : "";
     var groups = origin.getElementsByTagName("optgroup");
     for (var i = 0; i < groups.length; i++) {
-      var mine = groups[i].label === name;
+      var mine = i === product.selectedIndex;
       groups[i].hidden = groups[i].disabled = !mine;
       if (!mine && groups[i].contains(origin.options[origin.selectedIndex])) origin.selectedIndex = -1;
     }

@@ -177,3 +177,11 @@ def test_a_form_error_is_tied_to_its_field_and_staff_pages_can_skip_to_the_conte
     assert '<div id="description-error">' in page
     home = client.get("/").text
     assert 'class="skip" href="#main"' in home and '<main id="main">' in home
+
+
+def test_templates_translate_with_a_context_too(app):
+    """The page's own gettext replaced flask-babel's; Jinja's pgettext must not be left as None."""
+    from flask import render_template_string
+
+    with app.test_request_context("/?lang=zh"):
+        assert render_template_string("{{ _('Genuine') }}|{{ pgettext('verdict', 'Genuine') }}") == "正品|Genuine"

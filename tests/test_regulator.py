@@ -239,11 +239,34 @@ def test_a_step_from_the_case_page_and_a_forbidden_one(login_as, db, report):
     desk = login_as("regulator")
     ok = desk.post(f"/regulator/reports/{report.id}/step", data={"step-status": "triaged", "step-note": "受理"})
     assert ok.status_code == 302
-    bad = desk.post(f"/regulator/reports/{report.id}/step?lang=zh", data={"step-status": "closed", "step-note": "x"})
-    assert bad.status_code == 409 and "未执行此步骤：该举报当前为“已初审”" in bad.text
-    assert "x</textarea>" in bad.text  # the note typed is kept for the step to choose now
+    # A step the case never allowed: refused as such, not as a race.
+    bad = desk.post(
+        f"/regulator/reports/{report.id}/step?lang=en",
+        data={"step-status": "closed", "step-note": "x", "step-seen_status": "triaged"},
+    )
+    assert bad.status_code == 409 and "does not allow this step" in bad.text and "is now" not in bad.text
     db.expire_all()
     assert db.get(Report, report.id).status == "triaged"
+
+
+def test_a_step_another_officer_took_first_is_told_with_the_status_now(login_as, db, report):
+    desk = login_as("regulator")
+    triage = {"step-seen_status": "new", "step-status": "triaged"}  # both pages drawn while the case was new
+    first = desk.post(f"/regulator/reports/{report.id}/step", data={**triage, "step-note": "a"})
+    assert first.status_code == 302
+    second = desk.post(f"/regulator/reports/{report.id}/step?lang=zh", data={**triage, "step-note": "我的备注"})
+    assert second.status_code == 409 and "未执行此步骤：该举报当前为“已初审”" in second.text
+    assert "我的备注</textarea>" in second.text  # the note stays, for the step to choose now
+    assert '<option value="investigating"' in second.text  # the choices of the status it has now
+    db.expire_all()
+    assert db.get(Report, report.id).status == "triaged"
+    closed = db.get(Report, report.id)
+    closed.status = "closed"
+    db.add(closed)
+    db.commit()
+    late = {"step-seen_status": "triaged", "step-status": "investigating", "step-note": "现场核查记录"}
+    answer = desk.post(f"/regulator/reports/{report.id}/step?lang=en", data=late)
+    assert answer.status_code == 409 and "closed meanwhile; your note was not saved: 现场核查记录" in answer.text
 
 
 def test_assignment_to_a_regulator(login_as, db, report, world):

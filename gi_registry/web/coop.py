@@ -93,6 +93,7 @@ def _batch_form() -> BatchForm:
         if registry.licence_status(licence) == "active"
     }
     form.product_code.choices = [(p.code, local_name(p)) for p in licensed.values()]
+    # One group per product, in the same order: static/batch_form.js shows the chosen product's group.
     form.origin_code.choices = {
         local_name(product): [
             (a.code, _area_label(a)) for a in registry.origin_choices(session=session, product=product)

@@ -8,6 +8,7 @@ from wtforms import (
     DateField,
     DecimalField,
     EmailField,
+    HiddenField,
     IntegerField,
     MultipleFileField,
     PasswordField,
@@ -218,6 +219,7 @@ class ReportForm(FlaskForm):
 
 class ReportStepForm(FlaskForm):
     status = SelectField(_l("Next step"))
+    seen_status = HiddenField()  # the case's status when the page was drawn: a step refused tells a race apart
     note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
 
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from math import ceil
 
-from flask import current_app, g, request
+from flask import current_app, has_request_context, request
 
 from ..domain import N_, DomainError, registry
 
@@ -49,13 +49,14 @@ def date_arg(name: str, *, strict: bool = False) -> date | None:
             )
         day = None
     if day is None and value:  # the page is drawn without it; base.html says so (ignored_dates)
-        g.setdefault("ignored_dates", []).append(value[:20])
+        request.environ.setdefault("gi.ignored_dates", []).append(value[:20])
     return day
 
 
 def ignored_dates() -> list[str]:
-    """The date filters this request could not use, as typed."""
-    return g.get("ignored_dates", [])
+    """The date filters this request could not use, as typed. Kept on the request's own environ, as g
+    belongs to the app context, which an outer one (a test's, a command's) can share across requests."""
+    return request.environ.get("gi.ignored_dates", []) if has_request_context() else []
 
 
 @dataclass

@@ -48,7 +48,7 @@ def queue():
 
 
 def _case_forms(report) -> tuple[ReportStepForm, AssignForm]:
-    step = ReportStepForm(prefix="step")
+    step = ReportStepForm(prefix="step", seen_status=report.status)
     step.status.choices = _step_choices(reports.NEXT[report.status])
     assign = AssignForm(prefix="assign", assignee=report.assigned_to or 0)
     desk = get_session().exec(select(User).where(User.role == "regulator", User.is_active).order_by(User.email))
@@ -118,29 +118,35 @@ def step(report_id: int):
     session = get_session()
     report = reports.get_report(session=session, report_id=report_id)
     form, _assign = _case_forms(report)
-    drawn_for = form.status.choices
     # Any status passes the form: a step the case has moved past since the page was drawn (another officer
     # took one) is the workflow's conflict, said as such, not the form's "not a valid choice".
     form.status.choices = _step_choices(REPORT_STATES)
-    if not form.validate_on_submit():
-        form.status.choices = drawn_for
-        return _render_case(report, step=form, status=422)
-    try:
-        reports.transition(
-            session=session, report=report, to_status=form.status.data, note=form.note.data, actor=page_user()
-        )
-        session.commit()
-        flash(_("The case moved on."), "success")
-        return redirect(url_for("regulator.case", report_id=report.id))
-    except DomainError as error:
-        session.rollback()
-        form.status.choices = drawn_for
-        if error.code != "transition_forbidden":
-            refused(form, error)
-        else:  # the note typed stays in the form below
-            now = str(REPORT_STATUS_LABELS[report.status])
-            flash(_("The step was not taken: the case is now “%(status)s”. Choose its next step.", status=now), "error")
-        return _render_case(report, step=form, status=error.status)
+    if form.validate_on_submit():
+        try:
+            reports.transition(
+                session=session, report=report, to_status=form.status.data, note=form.note.data, actor=page_user()
+            )
+            session.commit()
+            flash(_("The case moved on."), "success")
+            return redirect(url_for("regulator.case", report_id=report.id))
+        except DomainError as error:
+            session.rollback()  # the case is read again: as it is now, after whoever moved it
+            _say_step_refused(form, error, report)
+            form.status.choices = _step_choices(reports.NEXT[report.status])
+            return _render_case(report, step=form, status=error.status)
+    form.status.choices = _step_choices(reports.NEXT[report.status])
+    return _render_case(report, step=form, status=422)
+
+
+def _say_step_refused(form: ReportStepForm, error: DomainError, report) -> None:
+    if error.code != "transition_forbidden" or form.seen_status.data in ("", report.status):
+        refused(form, error)  # a step the case never allowed
+        return
+    now = str(REPORT_STATUS_LABELS[report.status])
+    if report.status == "closed":  # no form to keep the note in: it is given back in the message
+        flash(_("The case was closed meanwhile; your note was not saved: %(note)s", note=form.note.data), "error")
+    else:  # the note typed stays in the form below
+        flash(_("The step was not taken: the case is now “%(status)s”. Choose its next step.", status=now), "error")
 
 
 @bp.post("/reports/<id:report_id>/assign")
