@@ -122,6 +122,8 @@ def test_an_admin_creates_a_cooperative_account_whose_password_is_shown_once(log
         ({"email": "x@coop.cn", "role": "cooperative", "licensee_uscc": ""}, 422, "USCC"),
         ({"email": "coop@test.cn", "role": "regulator"}, 409, "already exists"),
         ({"email": "not-an-email", "role": "regulator"}, 422, ""),
+        ({"email": "x@coop.cn", "role": "cooperative", "licensee_uscc": "93512021MA6AY0L01X"}, 422, "check character"),
+        ({"email": "y@reg.cn", "role": "regulator", "licensee_uscc": "93512021MA6AY0L018"}, 422, "leave empty"),
     ],
 )
 def test_an_account_that_cannot_be_made_is_explained_and_not_made(login_as, db, data, status, text):

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from ..models import ROLES, ApiToken, Licensee, User, utcnow
 from . import N_, Conflict, DomainError, audit
-from .uscc import normalise
+from .uscc import normalise, uscc_problem
 
 _hasher = PasswordHasher()
 # Verifying against this keeps a login for an unknown e-mail as slow as one for a known e-mail.
@@ -52,14 +52,23 @@ def create_user(
         )
     licensee_id = None
     if role == "cooperative":
-        licensee = session.exec(select(Licensee).where(Licensee.uscc == normalise(licensee_uscc or ""))).first()
+        uscc = normalise(licensee_uscc or "")
+        licensee = session.exec(select(Licensee).where(Licensee.uscc == uscc)).first()
         if licensee is None:
+            # A mistyped code is told as such, as the licensee form tells it; a valid one is unregistered.
+            why = (uscc_problem(uscc) if uscc else None) or N_("unknown")
             raise DomainError(
                 "unknown_licensee",
                 N_("a cooperative account needs a registered licensee's USCC"),
-                fields={"licensee": N_("unknown")},
+                fields={"licensee": why},
             )
         licensee_id = licensee.id
+    elif licensee_uscc:  # staff act for the registry, not for a licensee: said, not silently dropped
+        raise DomainError(
+            "licensee_not_for_role",
+            N_("only a cooperative account belongs to a licensee"),
+            fields={"licensee": N_("leave empty for this role")},
+        )
     user = User(email=email, password_hash=_hasher.hash(password), role=role, licensee_id=licensee_id)
     session.add(user)
     session.flush()

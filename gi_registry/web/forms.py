@@ -165,7 +165,7 @@ class RecallForm(FlaskForm):
 
 def refused(form: FlaskForm, error: DomainError) -> None:
     """Show a domain refusal on the form: per-field reasons where a field matches, else a banner."""
-    aliases = {"county": "county_code"}
+    aliases = {"county": "county_code", "licensee": "licensee_uscc"}
     for name, why in error.fields.items():
         field = getattr(form, aliases.get(name, name), None)
         if field is not None:
