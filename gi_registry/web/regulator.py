@@ -21,8 +21,13 @@ def queue():
     session = get_session()
     page, per_page = page_args()
     now, deadlines = utcnow(), current_app.config["REPORT_DEADLINES"]
+    status = request.args.get("status", "")
+    if status not in ("", reports.OPEN, reports.OVERDUE, *REPORT_STATES):  # an old or edited link
+        unknown = _("“%(value)s” is no status this list knows: cases of every status are shown.", value=status[:20])
+        flash(unknown, "warning")
+        status = ""
     where = reports.ReportFilter(
-        status=request.args.get("status", ""),
+        status=status,
         product_code=request.args.get("product", ""),
         county_code=request.args.get("county", ""),
         filed_from=china_day_arg("from"),
