@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from .. import downloads
 from ..access import page_user, roles_required
 from ..db import get_session
-from ..domain import DomainError, batches, labels, registry
+from ..domain import N_, DomainError, batches, labels, registry
 from ..extensions import code_keys
 from ..i18n import local_name, refusal_text
 from ..models import BATCH_READERS, STAFF, Area, Batch, Licensee, Product
@@ -239,9 +239,8 @@ SHEET_CHOICES = ("grid", "first", "last", "batch_code")
 def batch_labels_pdf(batch_id: int):
     batch = _batch(batch_id)
     grid = request.args.get("grid", "a4-65")
-    first = max(request.args.get("first", 1, type=int) or 1, 1)
-    last = request.args.get("last", None, type=int)
     try:
+        first, last = max(_serial_arg("first") or 1, 1), _serial_arg("last")
         batches.check_labels_downloadable(batch, reader=page_user(), sheet=True)
         return downloads.sheet_pdf(
             batch,
@@ -254,6 +253,16 @@ def batch_labels_pdf(batch_id: int):
     except DomainError as error:
         choices = {name: request.args[name] for name in SHEET_CHOICES if name in request.args}
         return _back_to_batch(batch, error, choices)
+
+
+def _serial_arg(name: str) -> int | None:
+    """A serial of the sheet's range; one that is no number is refused, not read as the whole batch."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise DomainError("invalid_range", N_("serials are whole numbers"), fields={name: N_("a whole number")})
+    return int(raw)
 
 
 def _back_to_batch(batch: Batch, error: DomainError, choices: dict | None = None):
