@@ -57,6 +57,7 @@ def _on_domain_error(error: DomainError):
 
 # The unique columns the forms check before saving, which two people can still fill alike at one moment.
 RACED = {"licensee.uscc", "licensee.gtin", "product.code", "product.batch_prefix", "user.email"}
+_RACED_INDEXES = {"ix_" + name.replace(".", "_"): name for name in RACED}  # as the migrations name them
 
 
 def _on_integrity_error(error: IntegrityError):
@@ -77,8 +78,7 @@ def _unique_column(error: IntegrityError) -> str:
     original = error.orig
     if getattr(original, "sqlstate", None) == "23505":
         index = getattr(original.diag, "constraint_name", None) or ""
-        table_column = index.removeprefix("ix_")
-        return next((name for name in RACED if name.replace(".", "_") == table_column), index)
+        return _RACED_INDEXES.get(index, index)
     message = str(original)
     return message.removeprefix("UNIQUE constraint failed: ") if message.startswith("UNIQUE constraint") else ""
 

@@ -6,8 +6,7 @@ from typing import Literal
 from flask import request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..domain import DomainError, reports
-from ..models import REPORT_STATES
+from ..domain import DomainError, registry, reports
 
 
 class Input(BaseModel):
@@ -267,8 +266,9 @@ def date_query(name: str) -> date | None:
         day = date.fromisoformat(raw)
     except ValueError:
         raise DomainError("invalid_query", f"{name} must be a date, YYYY-MM-DD", fields={name: "YYYY-MM-DD"}) from None
-    if not 1900 <= day.year <= 2999:
-        raise DomainError("invalid_query", f"{name} is out of range", fields={name: "from 1900 to 2999"})
+    if not registry.FILTER_FIRST_DAY <= day <= registry.FILTER_LAST_DAY:
+        span = f"from {registry.FILTER_FIRST_DAY} to {registry.FILTER_LAST_DAY}"
+        raise DomainError("invalid_query", f"{name} is out of range", fields={name: span})
     return day
 
 
@@ -282,7 +282,7 @@ def sheet_query() -> dict:
 
 
 # ?status= of the reports list: a workflow status, every open one, or the overdue ones.
-REPORT_FILTER_STATES = (*REPORT_STATES, "open", "overdue")
+REPORT_FILTER_STATES = reports.FILTER_STATES
 
 
 def choice_query(name: str, choices: tuple[str, ...]) -> str:

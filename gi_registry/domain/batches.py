@@ -245,14 +245,17 @@ def outside_area(*, session: Session, product: Product) -> int:
     return session.exec(outside).one()
 
 
-def licence_status(*, session: Session, batch: Batch) -> str:
-    """The state today of the licence its labels stand under, judged as a scan judges it: the batch's own
-    licence or, once that has run out, its renewal. A licence granted after the batch's was revoked is
-    no renewal: labels issued under it would only ever scan as revoked."""
-    today = registry.registry_today()
+def governing_licence(*, session: Session, batch: Batch) -> Licence:
+    """The licence the batch's labels stand under today, as a scan judges them: the batch's own or, once
+    that has run out, its renewal. A licence granted after the batch's was revoked is no renewal."""
     licence = session.get(Licence, batch.licence_id)
-    governing = registry.governing_licence(session=session, licence=licence, today=today)
-    return registry.licence_status(governing, today=today)
+    return registry.governing_licence(session=session, licence=licence, today=registry.registry_today())
+
+
+def licence_status(*, session: Session, batch: Batch) -> str:
+    """The state today of the governing licence: labels issued under a revoked one would only ever scan as
+    revoked."""
+    return registry.licence_status(governing_licence(session=session, batch=batch))
 
 
 def recall_batch(*, session: Session, batch: Batch, reason: str, actor: User | None) -> Batch:

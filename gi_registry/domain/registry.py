@@ -33,6 +33,9 @@ CHINA = timezone(timedelta(hours=8))
 
 # No licence or harvest in the registry is older: an earlier date is a typo (0026 for 2026), not history.
 EARLIEST_DAY = date(2000, 1, 1)
+# The days a page's or the API's date filter may name. Filters add and subtract days and months; the
+# calendar's own ends would overflow, and no record is near them.
+FILTER_FIRST_DAY, FILTER_LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 LONGEST_TERM_YEARS = 30
 
 

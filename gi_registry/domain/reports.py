@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, false, or_, update
 from sqlmodel import Session, col, func, select
 
-from ..models import Batch, Licensee, Product, Report, ReportEvent, ReportPhoto, Scan, User, utcnow
+from ..models import REPORT_STATES, Batch, Licensee, Product, Report, ReportEvent, ReportPhoto, Scan, User, utcnow
 from . import N_, Conflict, DomainError, NotFound, audit, photos
 from .codes import CodeKeys, code_in, parse_code
 from .registry import china_day
@@ -149,9 +149,14 @@ def commit_filed(*, session: Session, report: Report, upload_dir: str, before_co
         raise
 
 
+def _compact(tracking_no: str) -> str:
+    """A tracking number, or a part of one, without the dashes and spaces people type or leave out."""
+    return re.sub(r"[\s-]", "", tracking_no).upper()
+
+
 def tracking_no_as_written(text: str) -> str:
     """A tracking number as printed, from one typed without its dashes or with spaces (JB 20261129 ABCD2345)."""
-    compact = re.sub(r"[\s-]", "", text).upper()
+    compact = _compact(text)
     return (
         f"JB-{compact[2:10]}-{compact[10:]}" if re.fullmatch(r"JB\d{8}[A-Z0-9]{8}", compact) else text.strip().upper()
     )
@@ -237,6 +242,7 @@ class ReportFilter:
 
 
 OPEN, OVERDUE = "open", "overdue"
+FILTER_STATES = (*REPORT_STATES, OPEN, OVERDUE)  # what ReportFilter.status may be, besides "" for all
 # As product_code: the reports whose code points to no batch (none given, or not the registry's), which
 # no product or county filter would ever show.
 NO_BATCH = "none"
@@ -266,7 +272,7 @@ def search_reports(*, session: Session, where: ReportFilter, page: int, per_page
         query = query.where(_overdue(where))
     elif where.status:
         query = query.where(Report.status == where.status)
-    if typed := re.sub(r"[\s-]", "", where.tracking_no).upper():  # a part, dashes and spaces as the officer typed
+    if typed := _compact(where.tracking_no):  # a part, dashes and spaces as the officer typed
         query = query.where(func.replace(Report.tracking_no, "-", "").contains(typed, autoescape=True))
     if where.assigned_to is not None:
         query = query.where(Report.assigned_to == where.assigned_to)

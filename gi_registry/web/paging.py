@@ -9,8 +9,7 @@ from flask import current_app, has_request_context, request
 from ..domain import N_, DomainError, registry
 
 MAX_PAGE = 10**9  # as the API's: the offset must fit the database's integers
-# Filters add and subtract days and months; the calendar's own ends would overflow, and no record is near them.
-FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+FIRST_DAY, LAST_DAY = registry.FILTER_FIRST_DAY, registry.FILTER_LAST_DAY
 
 
 def page_args(max_per_page: int = 200) -> tuple[int, int]:

@@ -8,7 +8,7 @@ from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import DomainError, NotFound, audit, batches, registry, reports
 from ..i18n import REPORT_STATUS_LABELS, licence_action_done, licence_action_title, refusal_text
-from ..models import REPORT_STATES, STAFF, Area, Batch, Licence, Licensee, Product, ReportPhoto, User, utcnow
+from ..models import REPORT_STATES, STAFF, Area, Batch, Licensee, Product, ReportPhoto, User, utcnow
 from .forms import AssignForm, LicenceActionForm, RecallForm, ReportStepForm, refused
 from .paging import Pagination, china_day_arg, page_args
 
@@ -22,7 +22,7 @@ def queue():
     page, per_page = page_args()
     now, deadlines = utcnow(), current_app.config["REPORT_DEADLINES"]
     status = request.args.get("status", "")
-    if status not in ("", reports.OPEN, reports.OVERDUE, *REPORT_STATES):  # an old or edited link
+    if status and status not in reports.FILTER_STATES:  # an old or edited link
         unknown = _("“%(value)s” is no status this list knows: cases of every status are shown.", value=status[:20])
         flash(unknown, "warning")
         status = ""
@@ -66,12 +66,6 @@ def _step_choices(states) -> list[tuple[str, str]]:
     return [(s, str(REPORT_STATUS_LABELS[s])) for s in REPORT_STATES if s in states]
 
 
-def _governing_licence(session, batch: Batch) -> Licence:
-    """The licence a case acts on: the one its labels answer to today, a renewal if the batch's ran out."""
-    licence = registry.get_licence(session=session, licence_id=batch.licence_id)
-    return registry.governing_licence(session=session, licence=licence, today=registry.registry_today())
-
-
 def _actions_since(session, report, batch, licence) -> list:
     """What was done about the case besides its steps: assignment, and the batch's and licence's changes
     since it was filed (from the case or elsewhere), as the audit log holds them."""
@@ -85,7 +79,7 @@ def _render_case(report, *, step=None, assign=None, status: int = 200):
     session = get_session()
     default_step, default_assign = _case_forms(report)
     batch = session.get(Batch, report.batch_id) if report.batch_id else None
-    licence = _governing_licence(session, batch) if batch else None
+    licence = batches.governing_licence(session=session, batch=batch) if batch else None
     now = utcnow()
     return render_template(
         "regulator/case.html",
@@ -137,10 +131,11 @@ def step(report_id: int):
         except DomainError as error:
             session.rollback()  # the case is read again: as it is now, after whoever moved it
             _say_step_refused(form, error, report)
-            form.status.choices = _step_choices(reports.NEXT[report.status])
-            return _render_case(report, step=form, status=error.status)
-    form.status.choices = _step_choices(reports.NEXT[report.status])
-    return _render_case(report, step=form, status=422)
+            status = error.status
+    else:
+        status = 422
+    form.status.choices = _step_choices(reports.NEXT[report.status])  # the steps the case allows now
+    return _render_case(report, step=form, status=status)
 
 
 def _say_step_refused(form: ReportStepForm, error: DomainError, report) -> None:
@@ -218,7 +213,7 @@ def licence_action(report_id: int, action: str):
     """Suspend, reinstate or revoke the licence behind the reported batch."""
 
     def act(session, batch, reason):
-        licence = _governing_licence(session, batch)
+        licence = batches.governing_licence(session=session, batch=batch)
         registry.change_licence_state(session=session, licence=licence, action=action, reason=reason, actor=page_user())
 
     return _act_on_case(
