@@ -221,6 +221,8 @@ class Report(SQLModel, table=True):
     code: str = Field(default="", max_length=64)
     batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
     serial: int | None = None
+    # The product concerned: the batch's when the code names one, else as a regulator names it on the case.
+    product_id: int | None = Field(default=None, foreign_key="product.id", index=True)
     # What the reporter wrote (at most 4,000 characters) and, below it, a label URL they pasted (reports.py).
     description: str = Field(max_length=4400)
     place: str = Field(default="", max_length=200)

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from gi_registry.domain import Conflict, reports
 from gi_registry.i18n import china_time
-from gi_registry.models import Batch, Licence, Report, ReportEvent, utcnow
+from gi_registry.models import AuditEvent, Batch, Licence, Report, ReportEvent, utcnow
 from tests.conftest import USCC_A
 
 STATES = ["new", "triaged", "investigating", "confirmed", "dismissed", "closed"]
@@ -142,6 +142,57 @@ def test_reports_without_a_registry_code_have_a_filter_of_their_own(login_as, cl
     assert codeless.tracking_no in unknown and report.tracking_no not in unknown
     listed = client.get("/api/v1/reports?product=none", headers=token_for("regulator")).json  # the API too
     assert [item["tracking_no"] for item in listed["items"]] == [codeless.tracking_no]
+
+
+def test_a_report_with_a_code_concerns_its_batchs_product(report, world):
+    assert report.product_id == world["lemon"].id
+
+
+def test_a_regulator_names_the_product_of_a_case_without_a_code(login_as, client, token_for, db, world, file_report):
+    codeless = file_report(reports.ReportInput(description="市场上有人卖“安岳柠檬”，箱子上没有二维码"))
+    desk = login_as("regulator")
+    form = {"product-product": world["lemon"].id}
+    response = desk.post(f"/regulator/reports/{codeless.id}/product", data=form, follow_redirects=True)
+    assert response.status_code == 200 and "安岳柠檬" in response.text
+    assert codeless.tracking_no in desk.get("/regulator/reports?product=anyue-lemon").text
+    assert codeless.tracking_no not in desk.get("/regulator/reports?product=none").text
+    listed = client.get("/api/v1/reports?product=anyue-lemon", headers=token_for("regulator")).json["items"]
+    assert [(item["tracking_no"], item["product_code"], item["batch_no"]) for item in listed] == [
+        (codeless.tracking_no, "anyue-lemon", None)
+    ]
+    event = db.exec(select(AuditEvent).where(AuditEvent.action == "report.product")).one()
+    assert (event.entity_id, event.before, event.after) == (
+        str(codeless.id),
+        {"product_code": None},
+        {"product_code": "anyue-lemon"},
+    )
+    assert "report.product" not in desk.get(f"/regulator/reports/{codeless.id}").text  # named in words
+
+
+def test_the_product_of_a_case_follows_its_code_and_is_not_renamed(login_as, db, world, report):
+    desk = login_as("regulator")
+    response = desk.post(f"/regulator/reports/{report.id}/product", data={"product-product": world["cocoon"].id})
+    assert response.status_code == 409
+    db.refresh(report)
+    assert report.product_id == world["lemon"].id
+
+
+def test_a_closed_case_keeps_its_product(db, world, file_report):
+    codeless = file_report(reports.ReportInput(description="没有码的可疑蚕茧"))
+    codeless.status = "closed"
+    db.add(codeless)
+    db.commit()
+    with pytest.raises(Conflict):
+        reports.name_product(session=db, report=codeless, product=world["cocoon"], actor=world["users"]["regulator"])
+
+
+@pytest.mark.parametrize("who", [None, "coop", "admin"])
+def test_only_regulators_name_a_cases_product(login_as, db, world, file_report, who):
+    codeless = file_report(reports.ReportInput(description="没有码的可疑蚕茧"))
+    response = login_as(who).post(f"/regulator/reports/{codeless.id}/product", data={"product-product": 1})
+    assert response.status_code == (302 if who is None else 403)
+    db.refresh(codeless)
+    assert codeless.product_id is None
 
 
 def test_the_queue_lists_only_overdue_cases_the_longest_waiting_first(

@@ -27,8 +27,9 @@ def report_full(report: Report, batch: Batch | None = None, product=None, licens
     session = get_session()
     if batch is None and report.batch_id is not None:
         batch = session.get(Batch, report.batch_id)
-        product = session.get(Product, batch.product_id) if batch else None
         licensee = session.get(Licensee, batch.licensee_id) if batch else None
+    if product is None and report.product_id is not None:
+        product = session.get(Product, report.product_id)
     return ReportFull(
         **report.model_dump(include=set(ReportFull.model_fields) - {"photos", "events"}),
         batch_no=batch.batch_no if batch else None,

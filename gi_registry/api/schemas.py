@@ -142,7 +142,8 @@ class ReportFull(BaseModel):
     updated_at: datetime
     photos: list[str]
     events: list[ReportEventPublic]
-    # What the code points to, as the queue shows it: none for a report whose code names no batch.
+    # What the code points to, as the queue shows it: none for a report whose code names no batch (its
+    # product, though, where a regulator has named it).
     batch_no: str | None = None
     product_code: str | None = None
     licensee_uscc: str | None = None

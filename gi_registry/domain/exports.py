@@ -70,7 +70,7 @@ def reports(*, session: Session) -> Export:
             Report.description,
         )
         .join(Batch, Batch.id == Report.batch_id, isouter=True)
-        .join(Product, Product.id == Batch.product_id, isouter=True)
+        .join(Product, Product.id == Report.product_id, isouter=True)
         .join(Licensee, Licensee.id == Batch.licensee_id, isouter=True)
         .order_by(Report.id)
         .execution_options(yield_per=_YIELD_PER)

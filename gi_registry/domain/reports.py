@@ -94,6 +94,7 @@ def file_report(
     code = code_in(data.code)
     parsed = parse_code(code, keys=keys) if code else None
     located = (parsed.batch_id, parsed.serial) if parsed else printed_label(session=session, text=data.code)
+    batch = session.get(Batch, located[0]) if located else None
     description = data.description.strip()
     if code != data.code.strip().upper():  # a URL was pasted: its host (a lookalike site?) is evidence too
         description += URL_NOTE + data.code.strip()
@@ -103,6 +104,7 @@ def file_report(
         code=code,
         batch_id=located[0] if located else None,
         serial=located[1] if located else None,
+        product_id=batch.product_id if batch else None,
         description=description,
         place=data.place.strip(),
         contact=data.contact.strip(),
@@ -243,9 +245,9 @@ class ReportFilter:
 
 OPEN, OVERDUE = "open", "overdue"
 FILTER_STATES = (*REPORT_STATES, OPEN, OVERDUE)  # what ReportFilter.status may be, besides "" for all
-# As product_code: the reports whose code points to no batch (none given, or not the registry's), which
-# no product or county filter would ever show.
-NO_BATCH = "none"
+# As product_code: the reports of no product yet (filed without a registry code, and no product named on
+# the case since), which no product filter would ever show.
+NO_PRODUCT = "none"
 
 
 def _overdue(where: ReportFilter):
@@ -263,7 +265,7 @@ def search_reports(*, session: Session, where: ReportFilter, page: int, per_page
     query = (
         select(Report, Batch, Product, Licensee)
         .join(Batch, Batch.id == Report.batch_id, isouter=True)
-        .join(Product, Product.id == Batch.product_id, isouter=True)
+        .join(Product, Product.id == Report.product_id, isouter=True)
         .join(Licensee, Licensee.id == Batch.licensee_id, isouter=True)
     )
     if where.status == OPEN:
@@ -276,8 +278,8 @@ def search_reports(*, session: Session, where: ReportFilter, page: int, per_page
         query = query.where(func.replace(Report.tracking_no, "-", "").contains(typed, autoescape=True))
     if where.assigned_to is not None:
         query = query.where(Report.assigned_to == where.assigned_to)
-    if where.product_code == NO_BATCH:
-        query = query.where(col(Report.batch_id).is_(None))
+    if where.product_code == NO_PRODUCT:
+        query = query.where(col(Report.product_id).is_(None))
     elif where.product_code:
         query = query.where(Product.code == where.product_code)
     if where.county_code:
@@ -325,6 +327,34 @@ def assign(*, session: Session, report: Report, assignee: User | None, actor: Us
         after={"assigned_to": report.assigned_to},
     )
     return report
+
+
+def name_product(*, session: Session, report: Report, product: Product | None, actor: User) -> Report:
+    """Name the product a report without a batch concerns (None: not known), so the product filter finds it.
+    A report whose code names a batch has that batch's product; a closed case is left as it was closed."""
+    if report.batch_id is not None:
+        raise Conflict("product_from_code", N_("the reported code names the batch, and so the product"))
+    if report.status == "closed":
+        raise Conflict("report_closed", N_("the case is closed: its product stays as it was"))
+    before = {"product_code": _product_code(session, report.product_id)}
+    report.product_id = product.id if product else None
+    session.add(report)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="report.product",
+        entity_type="report",
+        entity_id=report.id,
+        before=before,
+        after={"product_code": product.code if product else None},
+    )
+    return report
+
+
+def _product_code(session: Session, product_id: int | None) -> str | None:
+    product = session.get(Product, product_id) if product_id else None
+    return product.code if product else None
 
 
 def get_report(*, session: Session, report_id: int) -> Report:

@@ -225,3 +225,7 @@ class ReportStepForm(FlaskForm):
 
 class AssignForm(FlaskForm):
     assignee = SelectField(_l("Assigned to"), coerce=int)
+
+
+class CaseProductForm(FlaskForm):
+    product = SelectField(_l("Product concerned"), coerce=int)

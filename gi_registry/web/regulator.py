@@ -7,9 +7,9 @@ from sqlmodel import select
 from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import DomainError, NotFound, audit, batches, registry, reports
-from ..i18n import REPORT_STATUS_LABELS, licence_action_done, licence_action_title, refusal_text
+from ..i18n import REPORT_STATUS_LABELS, licence_action_done, licence_action_title, local_name, refusal_text
 from ..models import REPORT_STATES, STAFF, Area, Batch, Licensee, Product, ReportPhoto, User, utcnow
-from .forms import AssignForm, LicenceActionForm, RecallForm, ReportStepForm, refused
+from .forms import AssignForm, CaseProductForm, LicenceActionForm, RecallForm, ReportStepForm, refused
 from .paging import Pagination, china_day_arg, page_args
 
 bp = Blueprint("regulator", __name__, url_prefix="/regulator")
@@ -61,6 +61,13 @@ def _case_forms(report) -> tuple[ReportStepForm, AssignForm]:
     return step, assign
 
 
+def _product_form(report) -> CaseProductForm:
+    form = CaseProductForm(prefix="product", product=report.product_id or 0)
+    products = registry.list_products(session=get_session())
+    form.product.choices = [(0, _("not known"))] + [(p.id, local_name(p)) for p in products]
+    return form
+
+
 def _step_choices(states) -> list[tuple[str, str]]:
     # The workflow's own order, so the usual next step comes first and dismissal is never the default.
     return [(s, str(REPORT_STATUS_LABELS[s])) for s in REPORT_STATES if s in states]
@@ -72,10 +79,11 @@ def _actions_since(session, report, batch, licence) -> list:
     subjects = [("report", report.id)] + ([("batch", batch.id), ("licence", licence.id)] if batch else [])
     events = audit.about(session=session, subjects=subjects, since=report.created_at)
     # The steps are the case history already.
-    return [event for event in events if event.entity_type != "report" or event.action == "report.assign"]
+    shown = ("report.assign", "report.product")
+    return [event for event in events if event.entity_type != "report" or event.action in shown]
 
 
-def _render_case(report, *, step=None, assign=None, status: int = 200):
+def _render_case(report, *, step=None, assign=None, product_form=None, status: int = 200):
     session = get_session()
     default_step, default_assign = _case_forms(report)
     batch = session.get(Batch, report.batch_id) if report.batch_id else None
@@ -86,6 +94,7 @@ def _render_case(report, *, step=None, assign=None, status: int = 200):
         report=report,
         step_form=step or default_step,
         assign_form=assign or default_assign,
+        product_form=product_form or _product_form(report),
         recall_form=RecallForm(prefix="recall"),
         licence_form=LicenceActionForm(prefix="licence"),
         photos=reports.photos_of(session=session, report=report),
@@ -95,7 +104,7 @@ def _render_case(report, *, step=None, assign=None, status: int = 200):
         batch=batch,
         licence=licence,
         licence_status=registry.licence_status(licence) if licence else None,
-        product=session.get(Product, batch.product_id) if batch else None,
+        product=session.get(Product, report.product_id) if report.product_id else None,
         licensee=session.get(Licensee, batch.licensee_id) if batch else None,
         origin=session.get(Area, batch.origin_code) if batch else None,
         users={u.id: u.email for u in session.exec(select(User))},
@@ -169,6 +178,27 @@ def assign(report_id: int):
             session.rollback()
             refused(form, error)
     return _render_case(report, assign=form, status=422)
+
+
+@bp.post("/reports/<id:report_id>/product")
+@roles_required("regulator")
+def name_product(report_id: int):
+    """Name the product a case filed without a registry code concerns, for the queue's product filter."""
+    session = get_session()
+    report = reports.get_report(session=session, report_id=report_id)
+    form = _product_form(report)
+    if form.validate_on_submit():
+        product = session.get(Product, form.product.data) if form.product.data else None
+        try:
+            reports.name_product(session=session, report=report, product=product, actor=page_user())
+            session.commit()
+            flash(_("The case's product is noted."), "success")
+            return redirect(url_for("regulator.case", report_id=report.id))
+        except DomainError as error:
+            session.rollback()
+            refused(form, error)
+            return _render_case(report, product_form=form, status=error.status)
+    return _render_case(report, product_form=form, status=422)
 
 
 def _case_batch(report) -> Batch:
