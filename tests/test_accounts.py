@@ -218,3 +218,29 @@ def test_a_login_starts_a_fresh_session_keeping_only_the_language(make_app, worl
         assert cookie.get("csrf_token") != planted and cookie.get("lang") == "en"
     stale = client.post("/admin/accounts/new", data={"email": "new@test.cn", "role": "regulator", "csrf_token": before})
     assert stale.status_code == 400  # the token from before the login is no good after it
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["password123", "qwerty12345", "1234567890a", "abcdefghi1", "admin123456", "ziyang12345"],
+)
+def test_common_and_guessable_passwords_are_refused(db, world, password):
+    from gi_registry.domain import DomainError, accounts
+
+    with pytest.raises(DomainError) as refused:
+        accounts.set_password(session=db, user=world["users"]["regulator"], password=password, actor=None)
+    assert refused.value.code == "weak_password"
+
+
+@pytest.mark.parametrize("password", [NEW_PASSWORD, "Lemon-picking_in_Anyue", "gi-x7Tq2mZ9wR-431"])
+def test_passwords_hard_to_guess_are_taken(db, world, password):
+    from gi_registry.domain import accounts
+
+    assert accounts.password_problem(password, email="reg@test.cn") is None
+
+
+def test_a_password_made_of_the_accounts_own_e_mail_is_refused():
+    from gi_registry.domain import accounts
+
+    assert accounts.password_problem("lijianguo2026", email="lijianguo@lemon-coop.cn") is not None
+    assert accounts.password_problem("lijianguo2026", email="other@lemon-coop.cn") is None

@@ -1,6 +1,7 @@
 """Accounts, password hashing and API tokens."""
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -8,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete
 from sqlmodel import Session, col, func, select
+from zxcvbn import zxcvbn
 
 from ..models import ROLES, ApiToken, Licensee, User, utcnow
 from . import N_, Conflict, DomainError, audit
@@ -19,11 +21,22 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 MIN_PASSWORD_LENGTH = 10
 
 
-def password_problem(password: str) -> str | None:
+# zxcvbn's scale of 0 to 4: 3 is "safely unguessable" against an online attack and a slow hash offline.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn refuses longer input (its matching grows fast with length); the rest of a longer one only adds.
+_JUDGED_LENGTH = 72
+
+
+def password_problem(password: str, *, email: str = "") -> str | None:
+    """Why a password is too weak, or None. Length and a mix first, then zxcvbn's estimate of the guesses
+    it takes (common passwords, words, names, keyboard runs, dates, the account's own e-mail)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return N_("at least 10 characters")
     if password.isdigit() or password.isalpha() or len(set(password)) < 5:
         return N_("mix letters with digits or symbols")
+    hints = [part for part in re.split(r"[@.]", email.lower()) if part] + ["ziyang", "gi-registry"]
+    if zxcvbn(password[:_JUDGED_LENGTH], user_inputs=hints)["score"] < MIN_PASSWORD_SCORE:
+        return N_("too easy to guess: avoid common passwords, words, names, dates and keyboard runs")
     return None
 
 
@@ -43,7 +56,7 @@ def create_user(
         )
     if role not in ROLES:
         raise DomainError("invalid_role", f"role must be one of {', '.join(ROLES)}", fields={"role": N_("invalid")})
-    problem = password_problem(password)
+    problem = password_problem(password, email=email)
     if problem:
         raise DomainError("weak_password", N_("weak password"), fields={"password": problem})
     if session.exec(select(User).where(User.email == email)).first():
@@ -146,7 +159,7 @@ def new_password() -> str:
 
 def set_password(*, session: Session, user: User, password: str, actor: User | None) -> None:
     """A new password (the user's own choice, or a reset by an admin); every earlier login ends."""
-    problem = password_problem(password)
+    problem = password_problem(password, email=user.email)
     if problem:
         raise DomainError("weak_password", N_("weak password"), fields={"password": problem})
     user.password_hash = _hasher.hash(password)
