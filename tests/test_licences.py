@@ -1,6 +1,6 @@
 """The licence life cycle and the register's rules, in the domain core."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -187,6 +187,29 @@ def test_an_implausible_term_is_refused_with_the_field_to_correct(db, world, sta
             session=db, licensee=world["coop_b"], product_code="anyue-lemon", valid_from=start, valid_to=end, actor=None
         )
     assert refused.value.code == "invalid_licence" and refused.value.fields[field] == why
+
+
+def test_a_term_that_has_already_ended_is_not_granted(db, world):
+    yesterday = registry.registry_today() - timedelta(days=1)
+    with pytest.raises(DomainError) as refused:
+        registry.grant_licence(
+            session=db,
+            licensee=world["coop_b"],
+            product_code="anyue-lemon",
+            valid_from=yesterday - timedelta(days=365),
+            valid_to=yesterday,
+            actor=None,
+        )
+    assert refused.value.fields == {"valid_to": "the term has already ended: a licence is granted for days to come"}
+    ending_today = registry.grant_licence(
+        session=db,
+        licensee=world["coop_b"],
+        product_code="anyue-lemon",
+        valid_from=yesterday,
+        valid_to=yesterday + timedelta(days=1),
+        actor=None,
+    )
+    assert registry.licence_status(ending_today) == "active"
 
 
 @pytest.mark.parametrize(

@@ -183,14 +183,16 @@ def test_the_scans_export_counts_its_dates_as_days_in_china(login_as, db, labell
 
 def test_the_licensees_export_has_one_row_per_licence_with_its_status(login_as, db, world):
     registry.change_licence_state(session=db, licence=world["licence_b"], action="suspend", reason="r", actor=None)
-    registry.grant_licence(
+    ended = registry.grant_licence(
         session=db,
         licensee=world["coop_a"],
         product_code="lezhi-cocoon",
         valid_from=date(2020, 1, 1),
-        valid_to=date(2021, 1, 1),
+        valid_to=date(2049, 1, 1),
         actor=None,
     )
+    ended.valid_to = date(2021, 1, 1)  # a licence that has run out since
+    db.add(ended)
     world["coop_a"].contact_name, world["coop_a"].contact_phone = "赵联系", CONTACT
     db.add(world["coop_a"])
     registry.save_licensee(

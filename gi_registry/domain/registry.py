@@ -387,6 +387,9 @@ def grant_licence(
     elif product.status != "active":
         fields["product_code"] = N_("the product is withdrawn")
     fields.update(licence_term_problems(valid_from=valid_from, valid_to=valid_to))
+    if "valid_to" not in fields and valid_to < registry_today():
+        # A grant is for days to come; a bulk import (imports.py) may still bring in the register's past.
+        fields["valid_to"] = N_("the term has already ended: a licence is granted for days to come")
     if fields:
         raise DomainError("invalid_licence", N_("the licence cannot be granted"), fields=fields)
     overlapping = session.exec(
