@@ -31,10 +31,9 @@ def wants_json() -> bool:
 
 
 def json_error(status: int, code: str, message: str, fields: dict | None = None):
-    body = {"error": {"code": code, "message": message}}
-    if fields:
-        body["error"]["fields"] = fields
-    return jsonify(body), status
+    """The contract's error shape; `fields` is always there (empty when no field is to blame), so a client
+    may read error.fields without checking for it first."""
+    return jsonify({"error": {"code": code, "message": message, "fields": fields or {}}}), status
 
 
 def _page(status: int, message: str):

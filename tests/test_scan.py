@@ -244,7 +244,8 @@ def test_verification_is_rate_limited_with_a_friendly_answer(make_app, labelled,
     assert statuses == [200, 200, 200, 429]
     last = client.get(url)
     if path.startswith("/api"):
-        assert last.json["error"] == {"code": "rate_limited", "message": "too many requests; try again in 60 seconds"}
+        message = "too many requests; try again in 60 seconds"
+        assert last.json["error"] == {"code": "rate_limited", "message": message, "fields": {}}
     else:
         assert "请求过于频繁，请 1 分钟后再试" in last.text
 

@@ -19,7 +19,7 @@ ERROR = {
     "properties": {
         "error": {
             "type": "object",
-            "required": ["code", "message"],
+            "required": ["code", "message", "fields"],
             "properties": {
                 "code": {"type": "string", "pattern": "^[a-z_]+$"},
                 "message": {"type": "string"},
@@ -285,7 +285,7 @@ OPERATIONS = [
         query=PAGING
         + (
             _q("status", {"type": "string", "enum": list(s.REPORT_FILTER_STATES)}, "a status, open or overdue"),
-            _q("product", {"type": "string"}, "a product's code, or none: the reports whose code names no batch"),
+            _q("product", {"type": "string"}, "a product's code, or none: the reports of no known product"),
             _q("county", {"type": "string"}, "a county's code, of the licensee"),
             _q("from", {"type": "string", "format": "date"}, "filed on or after this day (China)"),
             _q("to", {"type": "string", "format": "date"}, "filed on or before this day (China)"),
@@ -348,6 +348,7 @@ def _responses(op: Op) -> dict:
     content.update({media: {"schema": schema} for media, schema in op.extra_media.items()})
     responses = {str(op.ok): {"description": "success", "content": content}}
     codes = set(op.errors) | (set(BODY_ERRORS) if op.body else set()) | (set(AUTH_ERRORS) if op.roles else set())
+    codes.add(400)  # a NUL character anywhere in the request, path and query too (security.py)
     if op.query:
         codes.add(422)  # a malformed or out-of-range query parameter
     for code in sorted(codes):
