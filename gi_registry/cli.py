@@ -1,5 +1,6 @@
-"""flask commands: init-db, seed-demo, create-user, audit-verify."""
+"""flask commands: init-db, seed-demo, create-user, audit-verify, backup, restore, retention."""
 
+import functools
 import sys
 from pathlib import Path
 
@@ -16,6 +17,20 @@ from .models import ROLES
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
+
+
+def needs_schema(command):
+    """Say in one line that the database needs `init-db`, instead of a traceback of a missing table."""
+
+    @functools.wraps(command)
+    def checked(*args, **kwargs):
+        config = current_app.config
+        problem = migrate.schema_problem(current_app.extensions["db_engine"], config["DATABASE_URL"])
+        if problem:
+            _fail(problem)
+        return command(*args, **kwargs)
+
+    return checked
 
 
 @click.command("init-db")
@@ -65,6 +80,7 @@ def _keep_demo_accounts(record: Path, lines: list[str]) -> None:
 @click.option("--password", required=True)
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--licensee", "licensee_uscc", default=None, help="USCC of the cooperative's licensee")
+@needs_schema
 def create_user(email: str, password: str, role: str, licensee_uscc: str | None) -> None:
     """Create an account; a cooperative account belongs to the licensee with that USCC."""
     try:
@@ -81,6 +97,7 @@ def create_user(email: str, password: str, role: str, licensee_uscc: str | None)
 @click.command("audit-verify")
 @click.option("--head", "known_head", default=None, help="a head an earlier run printed: it must still be there")
 @with_appcontext
+@needs_schema
 def audit_verify(known_head: str | None) -> None:
     """Check the audit log's hash chain; name every edited or removed event.
 
@@ -105,6 +122,7 @@ def audit_verify(known_head: str | None) -> None:
 @click.command("backup")
 @click.option("--to", "out_dir", default="backups", show_default=True, help="folder for the archive")
 @with_appcontext
+@needs_schema
 def backup_command(out_dir: str) -> None:
     """Write the database and the report photos into one .tar.gz archive."""
     from .backup import BackupError, backup
@@ -148,6 +166,7 @@ def restore_command(archive: str, yes: bool) -> None:
 
 @click.command("retention")
 @with_appcontext
+@needs_schema
 def retention_command() -> None:
     """Prune scans' hashes and places past their age, and closed cases' contact details."""
     from .domain import retention

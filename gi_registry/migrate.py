@@ -2,6 +2,9 @@
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
 
 from . import ROOT
 
@@ -16,3 +19,15 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+
+
+def schema_problem(engine: Engine, url: str) -> str | None:
+    """Why the database cannot serve this code (no schema yet, or an older one), or None when at head."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    if current == head:
+        return None
+    if current is None:
+        return "the database has no schema yet: run `flask init-db` first"
+    return f"the database schema is at revision {current}, this code needs {head}: run `flask init-db` first"

@@ -12,6 +12,9 @@ from gi_registry.models import Area, Licence, Licensee, Product, ProductArea, Us
 SHARED_COUNTIES = Path(__file__).resolve().parents[1] / "gi_registry/seed/areas.csv"
 
 
+NEW_REGULATOR = ["--email", "new-reg@test.cn", "--password", "Lemon-picking_in_Anyue", "--role", "regulator"]
+
+
 def run(app, *args):
     return app.test_cli_runner().invoke(args=list(args))
 
@@ -85,6 +88,8 @@ def test_the_seeded_areas_match_the_verified_county_codes(app, db):
         ),
         (["--email", "x@test.cn", "--password", "short1", "--role", "regulator"], "weak password"),
         (["--email", "x@test.cn", "--password", "aaaaaaaaaaaa", "--role", "regulator"], "weak password"),
+        (["--email", "x@test.cn", "--password", "password123", "--role", "regulator"], "too easy to guess"),
+        (["--email", "x@test.cn", "--password", "qwerty12345", "--role", "regulator"], "too easy to guess"),
     ],
 )
 def test_create_user_exits_nonzero_with_a_one_line_reason(app, world, args, reason):
@@ -122,3 +127,21 @@ def test_seed_demo_on_an_empty_database_makes_its_schema_and_keeps_one_password_
         fresh.extensions["db_engine"].dispose()
     lines = record.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 4 and lines[0].split()[-1] in seeded.output  # the second database's passwords only
+
+
+@pytest.mark.parametrize(
+    ("revision", "reason"),
+    [(None, "no schema yet: run `flask init-db` first"), ("0009", "at revision 0009, this code needs")],
+)
+@pytest.mark.parametrize("command", [["audit-verify"], ["retention"], ["create-user", *NEW_REGULATOR]])
+def test_a_command_on_a_database_not_migrated_says_to_run_init_db(make_app, tmp_path, revision, reason, command):
+    from gi_registry import migrate
+
+    url = f"sqlite:///{tmp_path / 'behind.db'}"
+    if revision:
+        migrate.upgrade(url, revision)
+    app = make_app(DATABASE_URL=url)
+    result = run(app, *command)
+    assert result.exit_code == 1 and reason in result.output and result.output.strip().count("\n") == 0
+    assert run(app, "init-db").exit_code == 0
+    assert run(app, *command).exit_code == 0
