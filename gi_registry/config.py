@@ -66,7 +66,6 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "RATELIMIT_ENABLED": _truthy(env.get("RATELIMIT_ENABLED", "true")),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env.get("GI_LOGIN_RATE_LIMIT", "10 per minute"),
-        "ACCOUNT_LOGIN_RATE_LIMIT": env.get("GI_ACCOUNT_LOGIN_RATE_LIMIT", "20 per hour"),
         "API_TOKEN_HOURS": int(env.get("GI_API_TOKEN_HOURS", "12")),
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
