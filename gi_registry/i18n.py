@@ -381,11 +381,11 @@ def select_locale() -> str:
 
 
 def page_url(page: int) -> str:
-    """This page's URL with another page number, keeping the filters."""
-    # Arguments url_for would take as its own (_method, _external, _anchor) are no filters: dropped.
-    args = {key: value for key, value in request.args.items() if not key.startswith("_")}
-    args["page"] = page
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    """This page's URL with another page number, keeping the filters (every value of each, as given).
+    Built from the request's own path, not url_for: a query argument named like one of url_for's own
+    (endpoint, _external, _scheme) would be taken as that, or clash with it."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
+    return f"{request.script_root}{request.path}?{urlencode([*args, ('page', page)])}"
 
 
 def quantity(value: float) -> str:

@@ -128,9 +128,16 @@ def test_a_referer_naming_another_site_through_our_host_gives_no_link_there(clie
     assert "evil.example" not in refused.text
 
 
-def test_arguments_url_for_would_take_as_its_own_are_no_filters(client, world):
-    page = client.get("/licensees?per_page=1&_method=PUT&_external=1&_anchor=x")
-    assert page.status_code == 200 and "http://" not in page.text.split('<main id="main">')[1].split("</main>")[0]
+def test_arguments_named_like_url_fors_own_stay_plain_filters_in_the_pager(client, world):
+    page = client.get("/licensees?per_page=1&endpoint=x&_method=PUT&_external=1&_anchor=x&_scheme=javascript")
+    main = page.text.split('<main id="main">')[1].split("</main>")[0]
+    assert page.status_code == 200 and "http://" not in main and "javascript:" not in main
+    assert "/licensees?per_page=1&amp;endpoint=x&amp;_method=PUT" in main  # kept as the filters they are
+
+
+def test_a_pasted_url_that_is_no_url_files_a_report_without_a_code(client, world):
+    filed = client.post("/api/v1/reports", json={"description": "扫到一个奇怪的链接", "code": "http://[::1"})
+    assert filed.status_code == 201
 
 
 def test_a_batch_prefix_with_a_line_break_is_refused(world, db, edit_lemon):

@@ -179,9 +179,13 @@ def code_in(text: str) -> str:
     give): `HTTP://HOST/Q/CODE?x` gives CODE, and a GS1 Digital Link the code it carries in AI 8030 (its
     signature). Upper-cased, as codes are read case-insensitively."""
     text = text.strip()
-    if "://" in text and (signed := parse_qs(urlsplit(text).query).get("8030")):
+    try:
+        parts = urlsplit(text) if "://" in text else None
+    except ValueError:  # a URL that is none (an unclosed IPv6 host): read as typed, and so no code
+        parts = None
+    if parts and (signed := parse_qs(parts.query).get("8030")):
         return signed[0].strip().upper()
-    path = urlsplit(text).path if "://" in text else text
+    path = parts.path if parts else text
     _head, marker, tail = path.upper().rpartition("/Q/")
     return (tail if marker else path.upper()).strip("/")
 
