@@ -1,6 +1,6 @@
 """Security headers on every response: a content security policy that allows no inline script."""
 
-from flask import Flask, abort, request
+from flask import Flask, abort, g, request
 from flask_babel import gettext as _
 
 CSP = "; ".join(
@@ -27,7 +27,16 @@ def _headers(response):
     headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
     if request.is_secure or _production():
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if _signed_in():  # a reporter's phone, a licensee's contact: not for the cache of a shared office PC
+        headers.setdefault("Cache-Control", "private, no-store")
     return response
+
+
+def _signed_in() -> bool:
+    """Whether this response was made for a signed-in account. Asked of the user flask-login loaded for
+    the view (it keeps it in g), so a response that never looked at the user costs no lookup here."""
+    user = g.get("_login_user")
+    return user is not None and user.is_authenticated
 
 
 def _production() -> bool:

@@ -496,3 +496,12 @@ def test_each_reason_box_on_the_case_page_has_its_own_label(login_as, report, la
     page = login_as("regulator").get(f"/regulator/reports/{report.id}").text
     for action in ("suspend", "revoke"):
         assert f'<label for="licence-reason-{action}">' in page and f'id="licence-reason-{action}"' in page
+
+
+def test_pages_made_for_a_signed_in_account_are_not_kept_in_the_browsers_cache(login_as, report):
+    desk = login_as("regulator")
+    case = desk.get(f"/regulator/reports/{report.id}")
+    assert "13800000000" in case.text and case.headers["Cache-Control"] == "private, no-store"
+    assert desk.get("/admin/").headers["Cache-Control"] == "private, no-store"
+    anonymous = login_as(None).get("/licensees")
+    assert "Cache-Control" not in anonymous.headers  # public pages may be cached as before
