@@ -33,11 +33,17 @@ def _exhausted(item, keys) -> TooManyRequests:
 
 def _within_budget(way: str) -> None:
     """Refuse (429) past any of the budget's limits, by the limiter's `test` (look only) or `hit` (spend)."""
-    if limiter.enabled:  # a disabled limiter has no strategy to ask
-        count = getattr(limiter.limiter, way)
-        for item, *keys in _budget():
-            if not count(item, *keys):
-                raise _exhausted(item, keys)
+    if not limiter.enabled:  # a disabled limiter has no strategy to ask
+        return
+    count = getattr(limiter.limiter, way)
+    for item, *keys in _budget():
+        try:
+            within = count(item, *keys)
+        except Exception:  # the storage (Redis) is down: a report is let through, as the limiter does
+            current_app.logger.exception("the report budget could not be counted; the report is let through")
+            return
+        if not within:
+            raise _exhausted(item, keys)
 
 
 def report_budget_checked(view):

@@ -65,6 +65,11 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _truthy(env.get("RATELIMIT_ENABLED", "true")),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down must not stop consumers' scans: the limits are counted in each worker's memory meanwhile
+        # (the limiter checks Redis again now and then and goes back to it), and any other limiter failure
+        # lets the request through rather than answer 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "LOGIN_RATE_LIMIT": env.get("GI_LOGIN_RATE_LIMIT", "10 per minute"),
         "API_TOKEN_HOURS": int(env.get("GI_API_TOKEN_HOURS", "12")),
         "BABEL_DEFAULT_LOCALE": "zh",

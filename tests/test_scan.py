@@ -467,3 +467,17 @@ def test_the_place_can_still_be_shared_after_switching_language_but_only_once(cl
     assert db.exec(select(Scan)).one().latitude == 30.12  # the one scan, not a second
     again = english.split('data-again="')[1].split('"')[0].replace("&amp;", "&")
     assert 'data-token="' not in client.get(again).text  # shared: the button is gone
+
+
+def test_scans_and_reports_go_on_when_the_limiters_redis_is_down(make_app, labelled):
+    down = {
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1",
+        "VERIFY_RATE_LIMIT": "2 per minute",
+    }
+    client = make_app(**down).test_client()
+    url = f"/api/v1/verify/{labelled[1][1]}"
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 429]  # counted in memory meanwhile
+    filed = client.post("/api/v1/reports", json={"description": "可疑的柠檬包装", "code": labelled[1][2]})
+    assert filed.status_code == 201
+    make_app(RATELIMIT_ENABLED=True)  # the shared limiter back on memory, so the fixture can reset its counts
