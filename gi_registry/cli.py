@@ -36,9 +36,13 @@ def needs_schema(command):
 @click.command("init-db")
 @with_appcontext
 def init_db() -> None:
-    """Bring the schema to the newest migration (safe to run again)."""
+    """Bring the schema to the newest migration and load the reference areas (safe to run again)."""
+    from .seed.areas import load_areas
+
     migrate.upgrade(current_app.config["DATABASE_URL"])
     click.echo("schema at head")
+    with session_scope() as session:
+        click.echo(f"reference areas: {load_areas(session=session)}")
 
 
 @click.command("seed-demo")

@@ -13,7 +13,7 @@ from sqlmodel import Session, SQLModel
 from gi_registry import create_app, migrate
 from gi_registry.domain import accounts, registry
 from gi_registry.extensions import limiter
-from gi_registry.seed.demo import load_areas
+from gi_registry.seed.areas import load_areas
 
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BACKEND = os.environ.get("GI_TEST_DB", "sqlite")

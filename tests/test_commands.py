@@ -24,6 +24,14 @@ def test_init_db_is_safe_to_run_again(app):
     assert run(app, "init-db").exit_code == 0
 
 
+def test_init_db_loads_the_reference_areas_a_production_register_chooses_from(app, db):
+    assert db.exec(select(Area)).first() is None  # a fresh database, no demo data
+    result = run(app, "init-db")
+    counties = {a.code: a.name for a in db.exec(select(Area).where(Area.level == "county"))}
+    assert counties == {"512002": "雁江区", "512021": "安岳县", "512022": "乐至县"}
+    assert f"reference areas: {len(db.exec(select(Area)).all())}" in result.output
+
+
 def test_seed_demo_loads_the_four_marks_with_real_area_codes_once(app, db):
     first = run(app, "seed-demo")
     assert first.exit_code == 0, first.output

@@ -71,7 +71,7 @@ def test_the_migration_to_report_products_gives_each_report_with_a_batch_its_pro
     from sqlmodel import Session
 
     from gi_registry.domain import batches, registry
-    from gi_registry.seed.demo import load_areas
+    from gi_registry.seed.areas import load_areas
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     migrate.upgrade(url, "0009")

@@ -1,22 +1,18 @@
-"""Demo data: Ziyang's areas, its GI products and the 资味 brand, fictional licensees and one account per role.
-
-Area codes come from areas.csv (NBS 统计用区划代码 2023; its `source` column says where each row is from).
+"""Demo data: Ziyang's GI products and the 资味 brand, fictional licensees and one account per role, on top
+of the reference areas (areas.py, loaded here too, so a demo needs no init-db first).
 Product facts that could not be verified against a primary register are left empty; see products.md.
 The licensees are fictional and marked （演示）; their USCCs are well-formed but belong to no one.
 """
 
-import csv
 import secrets
 from datetime import date, timedelta
-from pathlib import Path
 
 from sqlmodel import Session, select
 
 from ..domain import accounts, batches, registry
 from ..domain.codes import CodeKeys
-from ..models import Area, Batch, Licensee, Product, User
-
-AREAS_CSV = Path(__file__).with_name("areas.csv")
+from ..models import Batch, Licensee, Product, User
+from .areas import load_areas
 
 PRODUCTS = [
     registry.ProductInput(
@@ -106,22 +102,6 @@ ACCOUNTS = [
     ("coop@demo.gi-registry.cn", "cooperative", "93512021MA6AY0L018"),
     ("coop-lezhi@demo.gi-registry.cn", "cooperative", "93512022MA6L00C02X"),
 ]
-
-
-def load_areas(*, session: Session) -> int:
-    """Insert or refresh every area of areas.csv, parents before children."""
-    with AREAS_CSV.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    for row in rows:
-        area = session.get(Area, row["code"]) or Area(code=row["code"], name=row["name"], level=row["level"])
-        area.name, area.name_en, area.level = row["name"], row["name_en"], row["level"]
-        area.parent_code = row["parent_code"] or None
-        area.latitude = float(row["latitude"]) if row["latitude"] else None
-        area.longitude = float(row["longitude"]) if row["longitude"] else None
-        area.source = row["source"][:200]
-        session.add(area)
-    session.flush()
-    return len(rows)
 
 
 def seed_batch(*, session: Session, keys: CodeKeys, base_url: str) -> list[str]:
