@@ -70,11 +70,14 @@ def _run(command: list[str], *, env: dict) -> None:
         raise BackupError(f"{command[0]} failed: {result.stderr.strip()[:500]}")
 
 
-def backup(*, database_url: str, upload_dir: str, out_dir: str) -> Path:
-    """Write one .tar.gz with the database and the uploads; return its path."""
+def backup(*, database_url: str, upload_dir: str, out_dir: str, revision: str | None = None) -> Path:
+    """Write one .tar.gz with the database and the uploads (and its schema `revision`); return its path."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     archive = Path(out_dir) / f"gi-registry-{stamp}.tar.gz"
-    archive.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        archive.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BackupError(f"cannot write the backup into {out_dir} ({error.strerror})") from None
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         database_file = _dump_database(database_url, work)
@@ -87,6 +90,7 @@ def backup(*, database_url: str, upload_dir: str, out_dir: str) -> Path:
             "database": _kind(database_url),
             "database_file": database_file,
             "uploads": names,
+            "revision": revision,
         }
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
         partial = archive.with_suffix(".partial")
@@ -102,22 +106,72 @@ def backup(*, database_url: str, upload_dir: str, out_dir: str) -> Path:
     return archive
 
 
-def restore(*, archive: str, database_url: str, upload_dir: str) -> dict:
-    """Replace the database and the uploads with the archive's; return its manifest."""
-    with tempfile.TemporaryDirectory() as scratch, tarfile.open(archive, "r:gz") as tar:
-        tar.extractall(scratch, filter="data")  # the data filter refuses absolute paths and ../ tricks
+def restore(*, archive: str, database_url: str, upload_dir: str, revisions: set[str]) -> dict:
+    """Replace the database and the uploads with the archive's; return its manifest.
+
+    `revisions` are the schema revisions this code knows: a backup from a newer one is refused, an older
+    one is the caller's to migrate."""
+    with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        manifest = json.loads((work / "manifest.json").read_text())
-        if manifest.get("format") != FORMAT:
-            raise BackupError("unknown backup format")
+        _unpack(archive, work)
+        manifest = _read_manifest(work)
         if manifest["database"] != _kind(database_url):
             target = _kind(database_url)
             raise BackupError(f"the backup holds a {manifest['database']} database; the target is {target}")
-        dump = work / Path(str(manifest["database_file"])).name  # a name inside the archive, never a path
+        dump = work / Path(manifest["database_file"]).name  # a name inside the archive, never a path
         _check_contents(work, dump, manifest)  # all of it before anything is replaced
+        _check_revision(manifest, dump, revisions)
         _restore_database(database_url, dump)
         _restore_uploads(work / "uploads", Path(upload_dir), manifest["uploads"])
     return manifest
+
+
+def _unpack(archive: str, into: Path) -> None:
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            tar.extractall(into, filter="data")  # the data filter refuses absolute paths and ../ tricks
+    except (tarfile.TarError, EOFError, OSError) as error:
+        raise BackupError(f"{archive} is not a backup archive this app wrote ({error})") from None
+
+
+_MANIFEST_FIELDS = {"format": int, "created_at": str, "database": str, "database_file": str, "uploads": list}
+
+
+def _read_manifest(work: Path) -> dict:
+    """The archive's manifest.json, with every field restore reads, of its type."""
+    try:
+        manifest = json.loads((work / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BackupError("the archive has no manifest.json: it is no backup of this app") from None
+    except (ValueError, OSError) as error:
+        raise BackupError(f"the archive's manifest.json cannot be read ({error})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BackupError("unknown backup format")
+    wrong = [name for name, kind in _MANIFEST_FIELDS.items() if not isinstance(manifest.get(name), kind)]
+    if wrong:
+        raise BackupError(f"the archive's manifest.json lacks or garbles: {', '.join(wrong)}")
+    return manifest
+
+
+def _check_revision(manifest: dict, dump: Path, revisions: set[str]) -> None:
+    """The backup is of this registry's schema, at a revision this code knows (the same or older).
+    Backups since revision 0010 name it in the manifest; a SQLite file of an older one is asked."""
+    revision = manifest.get("revision")
+    if revision is None and manifest["database"] == "sqlite":
+        revision = _sqlite_revision(dump)
+    if revision is not None and revision not in revisions:
+        raise BackupError(f"the backup's schema is at revision {revision}, which this version of the app does not know")
+
+
+def _sqlite_revision(dump: Path) -> str:
+    with closing(sqlite3.connect(f"{dump.as_uri()}?mode=ro", uri=True)) as database:
+        try:
+            row = database.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.DatabaseError:
+            row = None
+    if row is None:
+        raise BackupError("the backup's database file holds no gi-registry schema")
+    return row[0]
 
 
 def _check_contents(work: Path, dump: Path, manifest: dict) -> None:

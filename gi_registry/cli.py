@@ -138,6 +138,7 @@ def backup_command(out_dir: str) -> None:
             database_url=current_app.config["DATABASE_URL"],
             upload_dir=current_app.config["GI_UPLOAD_DIR"],
             out_dir=out_dir,
+            revision=migrate.head_revision(current_app.config["DATABASE_URL"]),  # needs_schema: it is at head
         )
     except BackupError as error:
         _fail(str(error))
@@ -156,16 +157,20 @@ def restore_command(archive: str, yes: bool) -> None:
 
     if not yes:
         click.confirm("This replaces the current database and photos. Continue?", abort=True)
+    url = current_app.config["DATABASE_URL"]
     current_app.extensions["db_engine"].dispose()  # no pooled connection may hold the old data
     try:
         manifest = restore(
             archive=archive,
-            database_url=current_app.config["DATABASE_URL"],
+            database_url=url,
             upload_dir=current_app.config["GI_UPLOAD_DIR"],
+            revisions=migrate.known_revisions(url),
         )
     except BackupError as error:
         _fail(str(error))
     click.echo(f"restored the backup of {manifest['created_at']} ({len(manifest['uploads'])} photos)")
+    migrate.upgrade(url)  # a backup of an older version is brought to this code's schema
+    click.echo("schema at head")
 
 
 @click.command("retention")

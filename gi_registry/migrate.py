@@ -21,11 +21,19 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def head_revision(url: str) -> str:
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def known_revisions(url: str) -> set[str]:
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config(url)).walk_revisions()}
+
+
 def schema_problem(engine: Engine, url: str) -> str | None:
     """Why the database cannot serve this code (no schema yet, or an older one), or None when at head."""
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
-    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    head = head_revision(url)
     if current == head:
         return None
     if current is None:

@@ -1,14 +1,18 @@
 """Backup and restore round trip; data retention of scans and reporters' contacts."""
 
 import io
+import json
 import os
+import sqlite3
 import tarfile
+from contextlib import closing
 from datetime import timedelta
 
+import pytest
 from PIL import Image
 from sqlmodel import select
 
-from gi_registry import backup
+from gi_registry import backup, migrate
 from gi_registry.domain import reports, retention
 from gi_registry.models import Licensee, Report, ReportPhoto, Scan, utcnow
 
@@ -168,3 +172,113 @@ def test_the_database_password_never_goes_on_a_command_line():
     url = "postgresql+psycopg://gi:s3cret@db.internal:5432/gi"
     assert backup._libpq_url(url) == "postgresql://gi@db.internal:5432/gi"
     assert backup._libpq_env(url)["PGPASSWORD"] == "s3cret"
+
+
+def _archive(path, members: dict[str, bytes]) -> str:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, content in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return str(path)
+
+
+def _manifest(**changes) -> bytes:
+    fields = {
+        "format": 1,
+        "created_at": "20261101T000000Z",
+        "database": "sqlite",
+        "database_file": "database.sqlite3",
+        "uploads": [],
+    }
+    return json.dumps({**fields, **changes}).encode()
+
+
+def _sqlite_file(path, *statements) -> bytes:
+    with closing(sqlite3.connect(path)) as database, database:
+        for statement in statements:
+            database.execute(statement)
+    return path.read_bytes()
+
+
+@pytest.fixture
+def sqlite_app(make_app, tmp_path):
+    """An app on a SQLite file of its own, whatever the suite's backend: these archives hold SQLite."""
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    app = make_app(DATABASE_URL=url)
+    assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+    return app
+
+
+def _restore(app, archive):
+    return app.test_cli_runner().invoke(args=["restore", archive, "--yes"])
+
+
+def _live_tables(app) -> set[str]:
+    path = app.config["DATABASE_URL"].removeprefix("sqlite:///")
+    with closing(sqlite3.connect(path)) as database:
+        return {row[0] for row in database.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+@pytest.mark.parametrize(
+    ("members", "reason"),
+    [
+        (None, "is not a backup archive this app wrote"),
+        ({"database.sqlite3": b""}, "the archive has no manifest.json"),
+        ({"manifest.json": b"{not json"}, "the archive's manifest.json cannot be read"),
+        ({"manifest.json": b'{"format": 1}'}, "lacks or garbles: created_at, database, database_file, uploads"),
+        ({"manifest.json": b"[1]"}, "unknown backup format"),
+    ],
+)
+def test_an_archive_that_is_no_backup_is_refused_in_one_line_and_nothing_changes(sqlite_app, tmp_path, members, reason):
+    path = tmp_path / "odd.tar.gz"
+    if members is None:
+        path.write_bytes(b"not gzip at all")
+    else:
+        _archive(path, members)
+    result = _restore(sqlite_app, str(path))
+    assert result.exit_code == 1 and reason in result.output and result.output.strip().count("\n") == 0
+    assert "licensee" in _live_tables(sqlite_app)
+
+
+def test_a_sqlite_file_that_holds_no_registry_is_refused_before_the_database_is_replaced(sqlite_app, tmp_path):
+    foreign = _sqlite_file(tmp_path / "foreign.db", "CREATE TABLE foo (x)")
+    archive = _archive(tmp_path / "foreign.tar.gz", {"manifest.json": _manifest(), "database.sqlite3": foreign})
+    result = _restore(sqlite_app, archive)
+    assert result.exit_code == 1 and "holds no gi-registry schema" in result.output
+    assert "licensee" in _live_tables(sqlite_app) and "foo" not in _live_tables(sqlite_app)
+
+
+def test_a_backup_from_a_newer_version_of_the_app_is_refused(sqlite_app, tmp_path):
+    newer = _sqlite_file(
+        tmp_path / "newer.db",
+        "CREATE TABLE alembic_version (version_num)",
+        "INSERT INTO alembic_version VALUES ('0099')",
+    )
+    archive = _archive(tmp_path / "newer.tar.gz", {"manifest.json": _manifest(), "database.sqlite3": newer})
+    result = _restore(sqlite_app, archive)
+    assert result.exit_code == 1 and "revision 0099, which this version of the app does not know" in result.output
+
+
+def test_a_backup_of_an_older_schema_is_restored_and_brought_to_this_ones(sqlite_app, tmp_path):
+    old = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate.upgrade(old, "0009")
+    archive = _archive(
+        tmp_path / "old.tar.gz", {"manifest.json": _manifest(), "database.sqlite3": (tmp_path / "old.db").read_bytes()}
+    )
+    result = _restore(sqlite_app, archive)
+    assert result.exit_code == 0 and "schema at head" in result.output, result.output
+    assert migrate.schema_problem(sqlite_app.extensions["db_engine"], old) is None  # the live one at head
+
+
+def test_a_backup_into_a_folder_that_cannot_be_made_says_so_in_one_line(app, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    result = app.test_cli_runner().invoke(args=["backup", "--to", str(tmp_path / "a-file" / "backups")])
+    assert result.exit_code == 1 and "cannot write the backup into" in result.output
+    assert result.output.strip().count("\n") == 0
+
+
+def test_a_backup_names_its_schema_revision(app, tmp_path):
+    with tarfile.open(_backup(app, tmp_path)) as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())
+    assert manifest["revision"] == migrate.head_revision(app.config["DATABASE_URL"])
