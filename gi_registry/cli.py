@@ -2,11 +2,13 @@
 
 import functools
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from . import migrate
 from .db import session_scope
@@ -19,13 +21,24 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
+@contextmanager
+def _reaching_database():
+    """A database that does not answer (down, unknown, refused) is said in one line, not a driver's traceback."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as error:
+        reason = str(error.orig or error).strip().splitlines()[0][:300]
+        _fail(f"cannot reach the database of DATABASE_URL: {reason}")
+
+
 def needs_schema(command):
     """Say in one line that the database needs `init-db`, instead of a traceback of a missing table."""
 
     @functools.wraps(command)
     def checked(*args, **kwargs):
         config = current_app.config
-        problem = migrate.schema_problem(current_app.extensions["db_engine"], config["DATABASE_URL"])
+        with _reaching_database():
+            problem = migrate.schema_problem(current_app.extensions["db_engine"], config["DATABASE_URL"])
         if problem:
             _fail(problem)
         return command(*args, **kwargs)
@@ -39,7 +52,8 @@ def init_db() -> None:
     """Bring the schema to the newest migration and load the reference areas (safe to run again)."""
     from .seed.areas import load_areas
 
-    migrate.upgrade(current_app.config["DATABASE_URL"])
+    with _reaching_database():
+        migrate.upgrade(current_app.config["DATABASE_URL"])
     click.echo("schema at head")
     with session_scope() as session:
         click.echo(f"reference areas: {load_areas(session=session)}")
@@ -51,7 +65,8 @@ def seed_demo() -> None:
     """Load the Ziyang products, the 资味 brand, demo licensees and accounts (safe to run again)."""
     from .seed.demo import seed, seed_batch
 
-    migrate.upgrade(current_app.config["DATABASE_URL"])  # a fresh database gets its schema first
+    with _reaching_database():
+        migrate.upgrade(current_app.config["DATABASE_URL"])  # a fresh database gets its schema first
     with session_scope() as session:
         created = seed(session=session)
         created += seed_batch(

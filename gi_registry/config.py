@@ -1,5 +1,6 @@
 """Settings from the environment (see CONTRACT.md), with development defaults under instance/."""
 
+import math
 import os
 import secrets
 from pathlib import Path
@@ -8,6 +9,9 @@ from dotenv import load_dotenv
 
 from .domain.codes import MIN_SECRET_CHARS, NEW_SECRET
 from .domain.reports import MAX_PHOTOS
+from .models import REPORT_STATES
+
+OPEN_STATES = tuple(state for state in REPORT_STATES if state != "closed")  # a closed case waits for nothing
 
 
 class ConfigError(RuntimeError):
@@ -28,10 +32,32 @@ def _dev_secret(instance_dir: Path, name: str) -> str:
     return path.read_text().strip()
 
 
+def _number(env, name: str, default, *, kind=int, minimum=0):
+    """A numeric setting, or ConfigError naming it: a typo must stop the start, not a request later (or
+    a negative retention age delete today's data)."""
+    raw = env.get(name, str(default))
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be {'a whole number' if kind is int else 'a number'}, not {raw!r}") from None
+    if not math.isfinite(value) or value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {raw!r}")
+    return value
+
+
 def _deadlines(value: str) -> dict[str, float]:
-    """Parse "new=2,triaged=5" into {"new": 2.0, "triaged": 5.0}."""
-    pairs = (item.split("=", 1) for item in value.split(",") if "=" in item)
-    return {status.strip(): float(days) for status, days in pairs}
+    """Parse GI_REPORT_DEADLINES, "new=2,triaged=5", into {"new": 2.0, "triaged": 5.0}."""
+    deadlines = {}
+    for item in filter(str.strip, value.split(",")):
+        status, _equals, days = (part.strip() for part in item.partition("="))
+        try:
+            deadlines[status] = float(days)
+        except ValueError:
+            deadlines[status] = math.nan
+        if status not in OPEN_STATES or not math.isfinite(deadlines[status]) or deadlines[status] < 0:
+            states = ", ".join(OPEN_STATES)
+            raise ConfigError(f"GI_REPORT_DEADLINES takes status=days pairs of {states}; {item.strip()!r} is none")
+    return deadlines
 
 
 def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
@@ -40,7 +66,9 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
     env = os.environ
     overrides = overrides or {}
     production = env.get("GI_ENV", "development") == "production"
-    photo_max_bytes = int(env.get("GI_PHOTO_MAX_BYTES", str(8 * 1024 * 1024)))
+    photo_max_bytes = _number(env, "GI_PHOTO_MAX_BYTES", 8 * 1024 * 1024, minimum=1)
+
+    missing = []  # production keys not set: named together, not one per try
 
     def secret(name: str, dev_file: str) -> str:
         if name in overrides:
@@ -51,7 +79,8 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         if value:
             return value
         if production:
-            raise ConfigError(f"{name} must be set when GI_ENV=production")
+            missing.append(name)
+            return ""
         return _dev_secret(instance_dir, dev_file)
 
     config = {
@@ -71,16 +100,16 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
         "LOGIN_RATE_LIMIT": env.get("GI_LOGIN_RATE_LIMIT", "10 per minute"),
-        "API_TOKEN_HOURS": int(env.get("GI_API_TOKEN_HOURS", "12")),
+        "API_TOKEN_HOURS": _number(env, "GI_API_TOKEN_HOURS", 12, minimum=1),
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
         "LANGUAGES": ["zh", "en"],
         "PER_PAGE": 20,
         # Copy detection (README, "Copy detection"): when a genuine code turns `warning`.
-        "GI_COPY_MAX_SCANS": int(env.get("GI_COPY_MAX_SCANS", "20")),
-        "GI_COPY_FAR_KM": float(env.get("GI_COPY_FAR_KM", "100")),
-        "GI_COPY_FAR_HOURS": float(env.get("GI_COPY_FAR_HOURS", "6")),
-        "GI_COPY_BATCH_SCANS_PER_LABEL": float(env.get("GI_COPY_BATCH_SCANS_PER_LABEL", "2")),
+        "GI_COPY_MAX_SCANS": _number(env, "GI_COPY_MAX_SCANS", 20, minimum=1),
+        "GI_COPY_FAR_KM": _number(env, "GI_COPY_FAR_KM", 100, kind=float),
+        "GI_COPY_FAR_HOURS": _number(env, "GI_COPY_FAR_HOURS", 6, kind=float),
+        "GI_COPY_BATCH_SCANS_PER_LABEL": _number(env, "GI_COPY_BATCH_SCANS_PER_LABEL", 2, kind=float),
         "VERIFY_RATE_LIMIT": env.get("GI_VERIFY_RATE_LIMIT", "60 per minute"),
         "REPORT_RATE_LIMIT": env.get("GI_REPORT_RATE_LIMIT", "5 per hour;20 per day"),
         "REPORT_ATTEMPT_RATE_LIMIT": env.get("GI_REPORT_ATTEMPT_RATE_LIMIT", "30 per hour"),
@@ -89,7 +118,7 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
             env.get("GI_REPORT_DEADLINES", "new=2,triaged=5,investigating=20,confirmed=10,dismissed=10")
         ),
         "PHOTO_MAX_BYTES": photo_max_bytes,
-        "PHOTO_MAX_PIXELS": int(env.get("GI_PHOTO_MAX_PIXELS", str(25_000_000))),
+        "PHOTO_MAX_PIXELS": _number(env, "GI_PHOTO_MAX_PIXELS", 25_000_000, minimum=1),
         # The font whose outlines draw the label text (so the PDF holds no font); "" = look for Debian's.
         "GI_LABEL_FONT": env.get("GI_LABEL_FONT", ""),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -100,10 +129,12 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SECURE": production,
         # A report with its full quota of photos, each as large as allowed, plus its text, must get through.
         "MAX_CONTENT_LENGTH": MAX_PHOTOS * photo_max_bytes + 1024 * 1024,
-        "PROXY_COUNT": int(env.get("GI_PROXY_COUNT", "0")),
+        "PROXY_COUNT": _number(env, "GI_PROXY_COUNT", 0),
         # Data retention (flask retention): scans' hashes and places, reporters' contacts.
-        "SCAN_RETENTION_DAYS": int(env.get("GI_SCAN_RETENTION_DAYS", "365")),
-        "CONTACT_RETENTION_DAYS": int(env.get("GI_CONTACT_RETENTION_DAYS", "180")),
+        "SCAN_RETENTION_DAYS": _number(env, "GI_SCAN_RETENTION_DAYS", 365, minimum=1),
+        "CONTACT_RETENTION_DAYS": _number(env, "GI_CONTACT_RETENTION_DAYS", 180),
     }
+    if missing:
+        raise ConfigError(f"{' and '.join(missing)} must be set when GI_ENV=production")
     config.update(overrides)
     return config

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from flask import Flask, current_app, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
 
 
@@ -30,7 +31,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"])
+    from .config import ConfigError
+
+    try:
+        app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"])
+    except (ArgumentError, ImportError) as error:  # a typo in the scheme, or a driver not installed
+        raise ConfigError(f"DATABASE_URL names no database this app can use ({error})") from None
     app.teardown_appcontext(_close_session)
 
 

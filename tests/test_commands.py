@@ -153,3 +153,18 @@ def test_a_command_on_a_database_not_migrated_says_to_run_init_db(make_app, tmp_
     assert result.exit_code == 1 and reason in result.output and result.output.strip().count("\n") == 0
     assert run(app, "init-db").exit_code == 0
     assert run(app, *command).exit_code == 0
+
+
+@pytest.mark.parametrize("command", [["init-db"], ["seed-demo"], ["audit-verify"]])
+def test_a_database_that_does_not_answer_is_said_in_one_line(make_app, command):
+    app = make_app(DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/nowhere")  # nothing listens on port 1
+    result = run(app, *command)
+    assert result.exit_code == 1 and "cannot reach the database of DATABASE_URL" in result.output
+    assert result.output.strip().count("\n") == 0
+
+
+def test_a_database_url_of_no_known_kind_stops_the_start(make_app):
+    from gi_registry.config import ConfigError
+
+    with pytest.raises(ConfigError, match="DATABASE_URL names no database this app can use"):
+        make_app(DATABASE_URL="bogus://x")

@@ -23,8 +23,35 @@ def test_production_refuses_to_start_without_its_keys(monkeypatch, tmp_path, mis
 def test_the_failure_is_one_clear_line_from_the_command_line(tmp_path):
     env = {"GI_ENV": "production", "PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
     result = subprocess.run([sys.executable, "-c", "import wsgi"], env=env, capture_output=True, text=True)
-    assert result.returncode == 3 and "SECRET_KEY must be set when GI_ENV=production" in result.stderr
+    assert result.returncode == 3 and "SECRET_KEY and GI_CODE_KEY must be set when GI_ENV=production" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("GI_SCAN_RETENTION_DAYS", "abc", "GI_SCAN_RETENTION_DAYS must be a whole number, not 'abc'"),
+        ("GI_SCAN_RETENTION_DAYS", "-5", "GI_SCAN_RETENTION_DAYS must be at least 1, not '-5'"),
+        ("GI_CONTACT_RETENTION_DAYS", "-1", "GI_CONTACT_RETENTION_DAYS must be at least 0"),
+        ("GI_COPY_FAR_KM", "nan", "GI_COPY_FAR_KM must be at least 0, not 'nan'"),
+        ("GI_PHOTO_MAX_BYTES", "8MB", "GI_PHOTO_MAX_BYTES must be a whole number"),
+        ("GI_REPORT_DEADLINES", "new=abc", "GI_REPORT_DEADLINES takes status=days pairs of new, triaged"),
+        ("GI_REPORT_DEADLINES", "nwe=2", "'nwe=2' is none"),
+        ("GI_REPORT_DEADLINES", "closed=2", "'closed=2' is none"),
+    ],
+)
+def test_a_setting_that_makes_no_sense_stops_the_start_naming_it(monkeypatch, tmp_path, name, value, reason):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as refused:
+        create_app()
+    assert reason in str(refused.value)
+
+
+def test_the_default_report_deadlines_are_read_as_days_per_status(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    monkeypatch.setenv("GI_REPORT_DEADLINES", " new=1.5, triaged=3 ,")
+    assert create_app().config["REPORT_DEADLINES"] == {"new": 1.5, "triaged": 3.0}
 
 
 def test_a_weak_code_key_is_refused(monkeypatch, tmp_path):
