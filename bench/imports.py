@@ -104,6 +104,8 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=imports.MAX_ROWS)
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     args = parser.parse_args()
+    if not 1 <= args.rows <= imports.MAX_ROWS:  # the import refuses a larger file; there is nothing to time
+        parser.error(f"--rows must be between 1 and {imports.MAX_ROWS}, the most one import file may hold")
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     for kind in kinds:
         if kind == "postgres" and (why := _server.postgres_unavailable()):

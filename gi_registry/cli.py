@@ -65,6 +65,8 @@ def seed_demo() -> None:
     """Load the Ziyang products, the 资味 brand, demo licensees and accounts (safe to run again)."""
     from .seed.demo import seed, seed_batch
 
+    if current_app.config["GI_ENV"] == "production":
+        _fail("seed-demo makes demo accounts whose passwords it prints; it does not run with GI_ENV=production")
     with _reaching_database():
         migrate.upgrade(current_app.config["DATABASE_URL"])  # a fresh database gets its schema first
     with session_scope() as session:

@@ -1,5 +1,6 @@
 """Settings from the environment (see CONTRACT.md), with development defaults under instance/."""
 
+import hashlib
 import math
 import os
 import secrets
@@ -60,6 +61,15 @@ def _deadlines(value: str) -> dict[str, float]:
     return deadlines
 
 
+def _demo_accounts_file(instance_dir: Path, env) -> str:
+    """Where seed-demo keeps the demo passwords: one file per database, so seeding a second database (a
+    PostgreSQL tried beside the SQLite default) does not overwrite the passwords of the first."""
+    url = env.get("DATABASE_URL")
+    if not url:
+        return str(instance_dir / "demo-accounts.txt")
+    return str(instance_dir / f"demo-accounts-{hashlib.sha256(url.encode()).hexdigest()[:8]}.txt")
+
+
 def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment; production refuses missing keys."""
     load_dotenv()
@@ -90,7 +100,7 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'gi_registry.db'}",
         "GI_BASE_URL": env.get("GI_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "GI_UPLOAD_DIR": env.get("GI_UPLOAD_DIR") or str(instance_dir / "uploads"),
-        "GI_DEMO_ACCOUNTS_FILE": env.get("GI_DEMO_ACCOUNTS_FILE") or str(instance_dir / "demo-accounts.txt"),
+        "GI_DEMO_ACCOUNTS_FILE": env.get("GI_DEMO_ACCOUNTS_FILE") or _demo_accounts_file(instance_dir, env),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _truthy(env.get("RATELIMIT_ENABLED", "true")),
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from gi_registry.models import Area, Licence, Licensee, Product, ProductArea, User
+from gi_registry.models import Area, Batch, Licence, Licensee, Product, ProductArea, User
 
 SHARED_COUNTIES = Path(__file__).resolve().parents[1] / "gi_registry/seed/areas.csv"
 
@@ -57,8 +57,9 @@ def test_seed_demo_loads_the_four_marks_with_real_area_codes_once(app, db):
     assert len(db.exec(select(Licensee)).all()) == 3 and len(db.exec(select(Licence)).all()) == 5
     assert {u.role for u in db.exec(select(User))} == {"admin", "regulator", "cooperative"}
     sample = re.search(r"try a scan: (\S+)", first.output).group(1)
-    assert "try a scan" not in second.output  # the demo batch is made once
     assert sample.startswith("HTTP://GI.TEST/Q/")
+    assert f"exists; try a scan: {sample}" in second.output  # the demo batch is made once, named again
+    assert len(db.exec(select(Batch)).all()) == 1
 
 
 def test_the_demo_label_scans_genuine(app, client):
@@ -94,6 +95,7 @@ def test_the_seeded_areas_match_the_verified_county_codes(app, db):
             ],
             "licensee",
         ),
+        (["--email", "x@test.cn", "--password", "another-pass-9", "--role", "cooperative"], "licensee: required"),
         (["--email", "x@test.cn", "--password", "short1", "--role", "regulator"], "weak password"),
         (["--email", "x@test.cn", "--password", "aaaaaaaaaaaa", "--role", "regulator"], "weak password"),
         (["--email", "x@test.cn", "--password", "password123", "--role", "regulator"], "too easy to guess"),
@@ -168,3 +170,23 @@ def test_a_database_url_of_no_known_kind_stops_the_start(make_app):
 
     with pytest.raises(ConfigError, match="DATABASE_URL names no database this app can use"):
         make_app(DATABASE_URL="bogus://x")
+
+
+def test_seed_demo_does_not_run_in_production(make_app, db):
+    result = run(make_app(GI_ENV="production"), "seed-demo")
+    assert result.exit_code == 1 and "does not run with GI_ENV=production" in result.output
+    assert db.exec(select(User)).first() is None
+
+
+def test_each_database_keeps_its_demo_passwords_in_a_file_of_its_own(monkeypatch, tmp_path):
+    from gi_registry.config import load_config
+
+    monkeypatch.delenv("GI_DEMO_ACCOUNTS_FILE", raising=False)
+    files = set()
+    for url in (None, "postgresql+psycopg://postgres@127.0.0.1/a", "postgresql+psycopg://postgres@127.0.0.1/b"):
+        if url:
+            monkeypatch.setenv("DATABASE_URL", url)
+        else:
+            monkeypatch.delenv("DATABASE_URL", raising=False)
+        files.add(load_config(tmp_path)["GI_DEMO_ACCOUNTS_FILE"])
+    assert len(files) == 3 and str(tmp_path / "demo-accounts.txt") in files

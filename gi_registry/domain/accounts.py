@@ -69,7 +69,7 @@ def create_user(
         licensee = session.exec(select(Licensee).where(Licensee.uscc == uscc)).first()
         if licensee is None:
             # A mistyped code is told as such, as the licensee form tells it; a valid one is unregistered.
-            why = (uscc_problem(uscc) if uscc else None) or N_("unknown")
+            why = (uscc_problem(uscc) if uscc else N_("required")) or N_("unknown")
             raise DomainError(
                 "unknown_licensee",
                 N_("a cooperative account needs a registered licensee's USCC"),

@@ -105,7 +105,11 @@ ACCOUNTS = [
 
 
 def seed_batch(*, session: Session, keys: CodeKeys, base_url: str) -> list[str]:
-    """One lemon batch with 20 unit labels, so a fresh install has a code to scan."""
+    """One lemon batch with 20 unit labels, so a fresh install has a code to scan (named again on a re-run)."""
+    first = session.exec(select(Batch).where(Batch.labels_issued > 0).order_by(Batch.id)).first()
+    if first is not None:
+        sample = batches.label_for(batch=first, serial=1, keys=keys, base_url=base_url).url
+        return [f"batch {first.batch_no} exists; try a scan: {sample}"]
     if session.exec(select(Batch)).first() is not None:
         return []
     licensee = session.exec(select(Licensee).where(Licensee.uscc == LICENSEES[0][0].uscc)).one()
