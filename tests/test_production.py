@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -84,8 +85,6 @@ def test_every_page_carries_a_csp_without_inline_script(client, labelled):
 
 
 def test_templates_hold_no_inline_script_or_handler():
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[1] / "templates"
     for template in root.rglob("*.html"):
         text = template.read_text(encoding="utf-8")
@@ -95,9 +94,31 @@ def test_templates_hold_no_inline_script_or_handler():
 def test_the_access_log_keeps_no_query_address_or_agent():
     """A scan's ?lat=&lon= and the client's address stay out of gunicorn's log, as out of the database."""
     import runpy
-    from pathlib import Path
 
     settings = runpy.run_path(str(Path(__file__).parent.parent / "gunicorn.conf.py"))
     log_format = settings["access_log_format"]
     assert "%(U)s" in log_format
     assert not any(part in log_format for part in ("%(q)s", "%(r)s", "%(h)s", "%(a)s", "%(f)s", "%({"))
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"GI_ENV": "production"}, "SECRET_KEY and GI_CODE_KEY must be set when GI_ENV=production"),
+        ({}, "the database has no schema yet: run `flask init-db` first"),
+    ],
+)
+def test_gunicorn_refuses_to_start_once_in_one_line(tmp_path, env, reason):
+    root = Path(__file__).parent.parent
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        "-c",
+        "gunicorn.conf.py",
+        "-b",
+        "127.0.0.1:0",
+        "wsgi:app",
+    ]
+    base = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db", "HOME": str(tmp_path)}
+    result = subprocess.run(command, cwd=root, env={**base, **env}, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3 and result.stderr.count(reason) == 1, result.stderr
+    assert "Traceback" not in result.stderr and "Booting worker" not in result.stderr
