@@ -134,10 +134,24 @@ def test_open_reports_are_counted_by_age(db, world, aged_report):
     assert sum(c.count for c in figures.reports_by_status) == 5  # filed within the last 30 days
 
 
+def test_reports_are_counted_per_product_they_concern(login_as, db, world, labelled, file_report, aged_report):
+    _, codes = labelled
+    file_report(reports.ReportInput(description="标签是复印的", code=codes[1]))  # the code's product
+    named = aged_report(age=timedelta(hours=1), now=utcnow())
+    reports.name_product(session=db, report=named, product=world["cocoon"], actor=world["users"]["regulator"])
+    db.commit()
+    aged_report(age=timedelta(hours=1), now=utcnow())  # no product known
+    aged_report(age=timedelta(days=90), now=utcnow())  # filed before the period
+    counted = [(c.key, c.count) for c in stats.reports_by_product(session=db, period=_this_month())]
+    assert counted == [("anyue-lemon", 1), ("lezhi-cocoon", 1), (reports.NO_PRODUCT, 1)]
+    page = login_as("regulator").get("/dashboard/?lang=en").text
+    assert "Anyue Lemon: 1; Lezhi Cocoon: 1; Product not known: 1" in page
+
+
 def test_the_page_draws_the_figures_as_svg(login_as, scanned, db, aged_report):
     aged_report(age=timedelta(days=10), now=utcnow())
     page = login_as("regulator").get("/dashboard/?lang=en").text
-    assert page.count("<svg") == 6 and 'role="img"' in page
+    assert page.count("<svg") == 7 and 'role="img"' in page
     assert 'font-weight="bold">5</text>' in page  # the lemon's bar
     assert "Invalid 2 (25%)" in page and "Genuine 4 (50%)" in page  # the verdict legend
     assert "Anyue Lemon: 5; Lezhi Cocoon: 1" in page  # the chart's description for screen readers

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, func, select
 
 from ..models import REPORT_STATES, Area, Batch, Licensee, Product, Report, Scan, utcnow
 from .registry import CHINA, china_midnight
+from .reports import NO_PRODUCT
 from .verification import GENUINE, INVALID, REVOKED, WARNING
 
 VERDICTS = (GENUINE, WARNING, REVOKED, INVALID)
@@ -89,6 +90,7 @@ class Figures:
     warning_places: list[PlaceCount]
     warned_batches: list[BatchCount]
     reports_by_status: list[Count]
+    reports_by_product: list[Count]
     open_reports_by_age: list[Count]
 
     @property
@@ -226,6 +228,18 @@ def reports_by_status(*, session: Session, period: DateRange | None = None) -> l
     ]
 
 
+def reports_by_product(*, session: Session, period: DateRange) -> list[Count]:
+    """Reports filed in the range per product they concern (the code's, or the one a regulator named), most
+    reported first, every product listed; those of no known product last, under NO_PRODUCT."""
+    query = select(Report.product_id, func.count()).where(
+        Report.created_at >= period.start, Report.created_at < period.end
+    )
+    counted = dict(session.exec(query.group_by(Report.product_id)).all())
+    products = session.exec(select(Product).order_by(Product.id))
+    known = _most_first(Count(p.code, counted.get(p.id, 0), p.name, p.name_en) for p in products)
+    return known + [Count(NO_PRODUCT, counted.get(None, 0))]
+
+
 def open_reports_by_age(*, session: Session, now: datetime | None = None) -> list[Count]:
     """Reports not yet closed, by whole days since they were filed: 0–2, 3–7, 8–30 and more than 30."""
     now = now or utcnow()
@@ -249,5 +263,6 @@ def figures(*, session: Session, period: DateRange, now: datetime | None = None)
         warning_places=warning_places(session=session, period=period),
         warned_batches=warned_batches(session=session, period=period),
         reports_by_status=reports_by_status(session=session, period=period),
+        reports_by_product=reports_by_product(session=session, period=period),
         open_reports_by_age=open_reports_by_age(session=session, now=now),
     )

@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from ..access import roles_required
 from ..db import get_session
-from ..domain import registry, stats
+from ..domain import registry, reports, stats
 from ..i18n import report_status_label
 from ..models import STAFF
 from . import charts
@@ -50,6 +50,10 @@ def _name(count: stats.Count) -> str:
     return count.name or count.key
 
 
+def _report_product(count: stats.Count) -> str:
+    return _("Product not known") if count.key == reports.NO_PRODUCT else _name(count)
+
+
 def _charts(figures: stats.Figures) -> dict[str, Markup]:
     empty = _("No data")
     return {
@@ -78,6 +82,12 @@ def _charts(figures: stats.Figures) -> dict[str, Markup]:
         "reports_by_status": charts.bar_chart(
             [(report_status_label(c.key), c.count) for c in figures.reports_by_status],
             title=_("Reports filed in the period, by status"),
+            width=HALF,
+            empty=empty,
+        ),
+        "reports_by_product": charts.bar_chart(
+            [(_report_product(c), c.count) for c in figures.reports_by_product],
+            title=_("Reports filed in the period, by product"),
             width=HALF,
             empty=empty,
         ),
