@@ -221,7 +221,8 @@ class Report(SQLModel, table=True):
     code: str = Field(default="", max_length=64)
     batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
     serial: int | None = None
-    # The product concerned: the batch's when the code names one, else as a regulator names it on the case.
+    # For a report whose code names no batch, the product it concerns as a regulator named it on the case;
+    # otherwise unused: the batch says (reports.concerned_product_id).
     product_id: int | None = Field(default=None, foreign_key="product.id", index=True)
     # What the reporter wrote (at most 4,000 characters) and, below it, a label URL they pasted (reports.py).
     description: str = Field(max_length=4400)

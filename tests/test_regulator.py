@@ -144,8 +144,14 @@ def test_reports_without_a_registry_code_have_a_filter_of_their_own(login_as, cl
     assert [item["tracking_no"] for item in listed["items"]] == [codeless.tracking_no]
 
 
-def test_a_report_with_a_code_concerns_its_batchs_product(report, world):
-    assert report.product_id == world["lemon"].id
+def test_a_report_with_a_code_concerns_its_batchs_product_whatever_else_is_stored(login_as, db, report, world):
+    report.product_id = world["cocoon"].id  # a stray copy (an earlier 0010 copied the batch's here)
+    db.add(report)
+    db.commit()
+    desk = login_as("regulator")
+    assert report.tracking_no in desk.get("/regulator/reports?product=anyue-lemon").text
+    assert report.tracking_no not in desk.get("/regulator/reports?product=lezhi-cocoon").text
+    assert "安岳柠檬" in desk.get(f"/regulator/reports/{report.id}").text
 
 
 def test_a_regulator_names_the_product_of_a_case_without_a_code(login_as, client, token_for, db, world, file_report):
@@ -166,7 +172,8 @@ def test_a_regulator_names_the_product_of_a_case_without_a_code(login_as, client
         {"product_code": None},
         {"product_code": "anyue-lemon"},
     )
-    assert "report.product" not in desk.get(f"/regulator/reports/{codeless.id}").text  # named in words
+    case = desk.get(f"/regulator/reports/{codeless.id}").text
+    assert "report.product" not in case and ": 安岳柠檬</td>" in case  # the action and the product in words
 
 
 def test_the_product_of_a_case_follows_its_code_and_is_not_renamed(login_as, db, world, report):
@@ -174,7 +181,15 @@ def test_the_product_of_a_case_follows_its_code_and_is_not_renamed(login_as, db,
     response = desk.post(f"/regulator/reports/{report.id}/product", data={"product-product": world["cocoon"].id})
     assert response.status_code == 409
     db.refresh(report)
-    assert report.product_id == world["lemon"].id
+    assert report.product_id is None
+
+
+def test_naming_the_product_a_case_already_has_logs_nothing(db, world, file_report):
+    codeless = file_report(reports.ReportInput(description="没有码的可疑蚕茧"))
+    for _ in range(2):
+        reports.name_product(session=db, report=codeless, product=world["cocoon"], actor=world["users"]["regulator"])
+    db.commit()
+    assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "report.product")).all()) == 1
 
 
 def test_a_closed_case_keeps_its_product(db, world, file_report):

@@ -65,56 +65,22 @@ def test_the_migration_to_unique_prefixes_names_the_rows_to_fix_first(tmp_path):
     engine.dispose()
 
 
-def test_the_migration_to_report_products_gives_each_report_with_a_batch_its_product(tmp_path):
-    from datetime import date
-
+def test_reports_of_an_older_register_concern_their_batchs_product_after_the_upgrade(tmp_path):
     from sqlmodel import Session
 
-    from gi_registry.domain import batches, registry
-    from gi_registry.seed.areas import load_areas
+    from gi_registry.domain import reports
+    from tests.old_schema import register_at_0009
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    migrate.upgrade(url, "0009")
-    engine = create_engine(url)
-    with Session(engine) as session:  # the tables it uses are as 0009 left them
-        load_areas(session=session)
-        product = registry.save_product(
-            session=session,
-            actor=None,
-            data=registry.ProductInput(
-                code="anyue-lemon", name="安岳柠檬", name_en="Anyue Lemon", kind="gi_product", area_codes=["512021"]
-            ),
-        )
-        licensee = registry.save_licensee(
-            session=session,
-            actor=None,
-            data=registry.LicenseeInput(name="合作社", uscc="93512021MA6AY0L018", county_code="512021"),
-        )
-        registry.grant_licence(
-            session=session,
-            licensee=licensee,
-            product_code="anyue-lemon",
-            valid_from=date(2020, 1, 1),
-            valid_to=date(2049, 12, 31),
-            actor=None,
-        )
-        values = {"product_code": "anyue-lemon", "quantity": 10.0, "unit": "kg", "harvested_on": date(2026, 10, 1)}
-        batch = batches.register_batch(
-            session=session, licensee=licensee, data=batches.BatchInput(origin_code="512021", **values), actor=None
-        )
-        session.commit()
-        product_id, batch_id = product.id, batch.id
-    with engine.begin() as connection:
-        for number, batch_ref in (("R1", batch_id), ("R2", None)):
-            connection.execute(
-                text(
-                    "INSERT INTO report (tracking_no, code, batch_id, description, place, contact, status,"
-                    " created_at, updated_at) VALUES (:no, '', :batch, 'x', '', '', 'new', '2026-11-01', '2026-11-01')"
-                ),
-                {"no": number, "batch": batch_ref},
-            )
+    register_at_0009(url)
     migrate.upgrade(url)
-    with engine.connect() as connection:
-        rows = connection.execute(text("SELECT tracking_no, product_id FROM report ORDER BY tracking_no")).all()
-    assert [tuple(row) for row in rows] == [("R1", product_id), ("R2", None)]
+    engine = create_engine(url)
+    with Session(engine) as session:
+
+        def listed(product_code):
+            where = reports.ReportFilter(product_code=product_code)
+            rows, _total = reports.search_reports(session=session, where=where, page=1, per_page=10)
+            return [report.tracking_no for report, *_ in rows]
+
+        assert (listed("anyue-lemon"), listed(reports.NO_PRODUCT)) == (["R1"], ["R2"])
     engine.dispose()

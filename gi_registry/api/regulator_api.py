@@ -28,8 +28,9 @@ def report_full(report: Report, batch: Batch | None = None, product=None, licens
     if batch is None and report.batch_id is not None:
         batch = session.get(Batch, report.batch_id)
         licensee = session.get(Licensee, batch.licensee_id) if batch else None
-    if product is None and report.product_id is not None:
-        product = session.get(Product, report.product_id)
+    if product is None:
+        product_id = batch.product_id if batch else report.product_id
+        product = session.get(Product, product_id) if product_id else None
     return ReportFull(
         **report.model_dump(include=set(ReportFull.model_fields) - {"photos", "events"}),
         batch_no=batch.batch_no if batch else None,

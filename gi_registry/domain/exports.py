@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from ..models import Batch, Licence, Licensee, Product, Report, Scan
 from .registry import CHINA, china_midnight, licence_status, registry_today
+from .reports import concerned_product_id
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and WPS; tab and CR act the same way.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -70,7 +71,7 @@ def reports(*, session: Session) -> Export:
             Report.description,
         )
         .join(Batch, Batch.id == Report.batch_id, isouter=True)
-        .join(Product, Product.id == Report.product_id, isouter=True)
+        .join(Product, Product.id == concerned_product_id(), isouter=True)
         .join(Licensee, Licensee.id == Batch.licensee_id, isouter=True)
         .order_by(Report.id)
         .execution_options(yield_per=_YIELD_PER)

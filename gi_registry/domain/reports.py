@@ -94,7 +94,6 @@ def file_report(
     code = code_in(data.code)
     parsed = parse_code(code, keys=keys) if code else None
     located = (parsed.batch_id, parsed.serial) if parsed else printed_label(session=session, text=data.code)
-    batch = session.get(Batch, located[0]) if located else None
     description = data.description.strip()
     if code != data.code.strip().upper():  # a URL was pasted: its host (a lookalike site?) is evidence too
         description += URL_NOTE + data.code.strip()
@@ -104,7 +103,6 @@ def file_report(
         code=code,
         batch_id=located[0] if located else None,
         serial=located[1] if located else None,
-        product_id=batch.product_id if batch else None,
         description=description,
         place=data.place.strip(),
         contact=data.contact.strip(),
@@ -250,6 +248,13 @@ FILTER_STATES = (*REPORT_STATES, OPEN, OVERDUE)  # what ReportFilter.status may 
 NO_PRODUCT = "none"
 
 
+def concerned_product_id():
+    """The product a report concerns, as SQL over Report outer-joined with Batch: its batch's, or for a
+    report whose code names no batch, the one a regulator named (Report.product_id). Kept in one place
+    only, so the two can never disagree."""
+    return func.coalesce(Batch.product_id, Report.product_id)
+
+
 def _overdue(where: ReportFilter):
     """The SQL of is_overdue: waited longer in its status than that status's deadline allows."""
     now = where.now or utcnow()
@@ -265,7 +270,7 @@ def search_reports(*, session: Session, where: ReportFilter, page: int, per_page
     query = (
         select(Report, Batch, Product, Licensee)
         .join(Batch, Batch.id == Report.batch_id, isouter=True)
-        .join(Product, Product.id == Report.product_id, isouter=True)
+        .join(Product, Product.id == concerned_product_id(), isouter=True)
         .join(Licensee, Licensee.id == Batch.licensee_id, isouter=True)
     )
     if where.status == OPEN:
@@ -279,7 +284,7 @@ def search_reports(*, session: Session, where: ReportFilter, page: int, per_page
     if where.assigned_to is not None:
         query = query.where(Report.assigned_to == where.assigned_to)
     if where.product_code == NO_PRODUCT:
-        query = query.where(col(Report.product_id).is_(None))
+        query = query.where(col(Report.batch_id).is_(None), col(Report.product_id).is_(None))
     elif where.product_code:
         query = query.where(Product.code == where.product_code)
     if where.county_code:
@@ -336,8 +341,11 @@ def name_product(*, session: Session, report: Report, product: Product | None, a
         raise Conflict("product_from_code", N_("the reported code names the batch, and so the product"))
     if report.status == "closed":
         raise Conflict("report_closed", N_("the case is closed: its product stays as it was"))
+    new_id = product.id if product else None
+    if new_id == report.product_id:  # named as it was: nothing happened, nothing to log
+        return report
     before = {"product_code": _product_code(session, report.product_id)}
-    report.product_id = product.id if product else None
+    report.product_id = new_id
     session.add(report)
     session.flush()
     audit.record(

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, func, select
 
 from ..models import REPORT_STATES, Area, Batch, Licensee, Product, Report, Scan, utcnow
 from .registry import CHINA, china_midnight
-from .reports import NO_PRODUCT
+from .reports import NO_PRODUCT, concerned_product_id
 from .verification import GENUINE, INVALID, REVOKED, WARNING
 
 VERDICTS = (GENUINE, WARNING, REVOKED, INVALID)
@@ -231,10 +231,15 @@ def reports_by_status(*, session: Session, period: DateRange | None = None) -> l
 def reports_by_product(*, session: Session, period: DateRange) -> list[Count]:
     """Reports filed in the range per product they concern (the code's, or the one a regulator named), most
     reported first, every product listed; those of no known product last, under NO_PRODUCT."""
-    query = select(Report.product_id, func.count()).where(
-        Report.created_at >= period.start, Report.created_at < period.end
+    concerned = (
+        select(concerned_product_id().label("product_id"))
+        .select_from(Report)
+        .join(Batch, Batch.id == Report.batch_id, isouter=True)
+        .where(Report.created_at >= period.start, Report.created_at < period.end)
+        .subquery()
     )
-    counted = dict(session.exec(query.group_by(Report.product_id)).all())
+    rows = session.exec(select(concerned.c.product_id, func.count()).group_by(concerned.c.product_id))
+    counted = dict(rows.all())
     products = session.exec(select(Product).order_by(Product.id))
     known = _most_first(Count(p.code, counted.get(p.id, 0), p.name, p.name_en) for p in products)
     return known + [Count(NO_PRODUCT, counted.get(None, 0))]

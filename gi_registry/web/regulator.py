@@ -83,6 +83,11 @@ def _actions_since(session, report, batch, licence) -> list:
     return [event for event in events if event.entity_type != "report" or event.action in shown]
 
 
+def _concerned_product(session, report, batch) -> Product | None:
+    product_id = batch.product_id if batch else report.product_id
+    return session.get(Product, product_id) if product_id else None
+
+
 def _render_case(report, *, step=None, assign=None, product_form=None, status: int = 200):
     session = get_session()
     default_step, default_assign = _case_forms(report)
@@ -104,7 +109,8 @@ def _render_case(report, *, step=None, assign=None, product_form=None, status: i
         batch=batch,
         licence=licence,
         licence_status=registry.licence_status(licence) if licence else None,
-        product=session.get(Product, report.product_id) if report.product_id else None,
+        product=_concerned_product(session, report, batch),
+        product_names={p.code: local_name(p) for p in registry.list_products(session=session)},
         licensee=session.get(Licensee, batch.licensee_id) if batch else None,
         origin=session.get(Area, batch.origin_code) if batch else None,
         users={u.id: u.email for u in session.exec(select(User))},

@@ -1,9 +1,10 @@
-"""the product a report concerns, also for a report filed without a code
+"""the product a report without a batch concerns, as a regulator names it
 
-A report filed with a code takes the product of the code's batch, as the queue's product filter did by
-way of the batch. One filed without a code (a fake seen at a market, say) had no product at all, so no
-product filter showed it; a regulator now names its product on the case page. Existing reports with a
-batch take that batch's product.
+A report filed with a code has the product of the code's batch. One filed without a code (a fake seen at
+a market, say) had no product at all, so no product filter showed it; a regulator now names its product
+on the case page. Only such reports use the column: the batch stays the one source of a coded report's
+product (an earlier form of this migration also copied it here; reports.concerned_product_id prefers the
+batch's, so such copies change nothing).
 
 Revision ID: 0010
 Revises: 0009
@@ -25,10 +26,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('product_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_report_product_id'), ['product_id'], unique=False)
         batch_op.create_foreign_key('fk_report_product_id_product', 'product', ['product_id'], ['id'])
-    op.execute(
-        'UPDATE report SET product_id = (SELECT batch.product_id FROM batch WHERE batch.id = report.batch_id)'
-        ' WHERE batch_id IS NOT NULL'
-    )
 
 
 def downgrade() -> None:
