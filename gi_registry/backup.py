@@ -1,7 +1,8 @@
 """Backup and restore of the database and the report photos as one archive.
 
-SQLite is copied with its online backup API (safe while the app runs); PostgreSQL with pg_dump/pg_restore
-in the custom format. The archive holds manifest.json, the database file and uploads/.
+SQLite is copied with its online backup API (safe while the app runs); PostgreSQL with pg_dump in the
+custom format, restored by pg_restore's SQL through psql in one transaction. The archive holds
+manifest.json, the database file and uploads/.
 """
 
 import json
@@ -157,6 +158,8 @@ def _check_revision(manifest: dict, dump: Path, revisions: set[str]) -> None:
     """The backup is of this registry's schema, at a revision this code knows (the same or older).
     Backups since revision 0010 name it in the manifest; a SQLite file of an older one is asked."""
     revision = manifest.get("revision")
+    if not isinstance(revision, str | None):
+        raise BackupError("the archive's manifest.json lacks or garbles: revision")
     if revision is None and manifest["database"] == "sqlite":
         revision = _sqlite_revision(dump)
     if revision is not None and revision not in revisions:
@@ -212,19 +215,32 @@ def _restore_database(database_url: str, dump: Path) -> None:
         source.close()
         target.close()
         return
+    # pg_restore --clean drops only what the dump holds, and a newer schema's additions (a foreign key
+    # of a later migration) keep those from being dropped. So every table and sequence goes first, in the
+    # same transaction as the dump's own SQL: a restore that fails leaves the database as it was.
+    script = dump.with_suffix(".sql")
+    _run(["pg_restore", "--no-owner", "--file", str(script), str(dump)], env=dict(os.environ))
+    clear = dump.with_name("clear.sql")
+    clear.write_text(_CLEAR_PUBLIC_SCHEMA)
     _run(
-        [
-            "pg_restore",
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--single-transaction",
-            "--dbname",
-            _libpq_url(database_url),
-            str(dump),
-        ],
+        ["psql", "--no-psqlrc", "--quiet", "--single-transaction", "--set", "ON_ERROR_STOP=1"]
+        + ["--file", str(clear), "--file", str(script), _libpq_url(database_url)],
         env=_libpq_env(database_url),
     )
+
+
+_CLEAR_PUBLIC_SCHEMA = """
+DO $$
+DECLARE item record;
+BEGIN
+    FOR item IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' LOOP
+        EXECUTE format('DROP TABLE IF EXISTS public.%I CASCADE', item.tablename);
+    END LOOP;
+    FOR item IN SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = 'public' LOOP
+        EXECUTE format('DROP SEQUENCE IF EXISTS public.%I CASCADE', item.sequence_name);
+    END LOOP;
+END $$;
+"""
 
 
 def _restore_uploads(source: Path, target: Path, names: list[str]) -> None:

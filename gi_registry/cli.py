@@ -186,7 +186,11 @@ def restore_command(archive: str, yes: bool) -> None:
     except BackupError as error:
         _fail(str(error))
     click.echo(f"restored the backup of {manifest['created_at']} ({len(manifest['uploads'])} photos)")
-    migrate.upgrade(url)  # a backup of an older version is brought to this code's schema
+    try:
+        migrate.upgrade(url)  # a backup of an older version is brought to this code's schema
+    except Exception as error:  # the data is back; say so, and what still stands in the way
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:300]
+        _fail(f"the backup's data is restored, but its schema could not be brought to head: {reason}")
     click.echo("schema at head")
 
 

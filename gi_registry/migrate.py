@@ -38,4 +38,6 @@ def schema_problem(engine: Engine, url: str) -> str | None:
         return None
     if current is None:
         return "the database has no schema yet: run `flask init-db` first"
+    if current not in known_revisions(url):  # a newer version migrated it: init-db cannot go back
+        return f"the database schema is at revision {current}, newer than this code knows ({head}): run the newer code"
     return f"the database schema is at revision {current}, this code needs {head}: run `flask init-db` first"

@@ -5,16 +5,20 @@ import json
 import os
 import sqlite3
 import tarfile
+import uuid
 from contextlib import closing
 from datetime import timedelta
 
 import pytest
 from PIL import Image
+from sqlalchemy import create_engine, text
 from sqlmodel import select
 
 from gi_registry import backup, migrate
 from gi_registry.domain import reports, retention
 from gi_registry.models import Licensee, Report, ReportPhoto, Scan, utcnow
+from tests.conftest import BACKEND, PG_ADMIN_URL
+from tests.old_schema import register_at_0009
 
 
 def _photo() -> bytes:
@@ -260,15 +264,36 @@ def test_a_backup_from_a_newer_version_of_the_app_is_refused(sqlite_app, tmp_pat
     assert result.exit_code == 1 and "revision 0099, which this version of the app does not know" in result.output
 
 
-def test_a_backup_of_an_older_schema_is_restored_and_brought_to_this_ones(sqlite_app, tmp_path):
-    old = f"sqlite:///{tmp_path / 'old.db'}"
-    migrate.upgrade(old, "0009")
-    archive = _archive(
-        tmp_path / "old.tar.gz", {"manifest.json": _manifest(), "database.sqlite3": (tmp_path / "old.db").read_bytes()}
-    )
-    result = _restore(sqlite_app, archive)
+@pytest.fixture
+def old_database(tmp_path):
+    """A database of the suite's kind, fresh, to hold a register at an older schema revision."""
+    if BACKEND != "postgres":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    name = f"gi_old_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_a_backup_of_an_older_schema_is_restored_with_its_data_and_brought_to_this_ones(
+    app, db, world, old_database, tmp_path
+):
+    register_at_0009(old_database)
+    # As an older version wrote it: its manifest names no revision.
+    archive = backup.backup(database_url=old_database, upload_dir=str(tmp_path / "none"), out_dir=str(tmp_path))
+    db.close()
+    result = _restore(app, str(archive))
     assert result.exit_code == 0 and "schema at head" in result.output, result.output
-    assert migrate.schema_problem(sqlite_app.extensions["db_engine"], old) is None  # the live one at head
+    assert migrate.schema_problem(app.extensions["db_engine"], app.config["DATABASE_URL"]) is None
+    assert [licensee.name for licensee in db.exec(select(Licensee))] == ["老合作社"]  # the backup's, not the world's
+    where = reports.ReportFilter(product_code="anyue-lemon")
+    rows, _total = reports.search_reports(session=db, where=where, page=1, per_page=10)
+    assert [report.tracking_no for report, *_ in rows] == ["R1"]
 
 
 def test_a_backup_into_a_folder_that_cannot_be_made_says_so_in_one_line(app, tmp_path):
@@ -282,3 +307,23 @@ def test_a_backup_names_its_schema_revision(app, tmp_path):
     with tarfile.open(_backup(app, tmp_path)) as tar:
         manifest = json.loads(tar.extractfile("manifest.json").read())
     assert manifest["revision"] == migrate.head_revision(app.config["DATABASE_URL"])
+
+
+def test_a_manifest_with_a_garbled_revision_is_refused_in_one_line(sqlite_app, tmp_path):
+    archive = _archive(tmp_path / "odd.tar.gz", {"manifest.json": _manifest(revision=[1]), "database.sqlite3": b""})
+    result = _restore(sqlite_app, archive)
+    assert result.exit_code == 1 and "lacks or garbles: revision" in result.output
+
+
+def test_a_restore_whose_schema_cannot_be_brought_to_head_says_the_data_is_back(sqlite_app, tmp_path, monkeypatch):
+    old = tmp_path / "old.db"
+    migrate.upgrade(f"sqlite:///{old}", "0009")
+    archive = _archive(tmp_path / "old.tar.gz", {"manifest.json": _manifest(), "database.sqlite3": old.read_bytes()})
+
+    def refused(url):
+        raise RuntimeError("product.batch_prefix is not unique: AY")  # as migration 0008 refuses duplicates
+
+    monkeypatch.setattr(migrate, "upgrade", refused)
+    result = _restore(sqlite_app, archive)
+    assert result.exit_code == 1 and result.output.strip().count("\n") == 1  # restored …, then the one error
+    assert "data is restored, but its schema could not be brought to head: product.batch_prefix" in result.output

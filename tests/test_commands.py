@@ -190,3 +190,19 @@ def test_each_database_keeps_its_demo_passwords_in_a_file_of_its_own(monkeypatch
             monkeypatch.delenv("DATABASE_URL", raising=False)
         files.add(load_config(tmp_path)["GI_DEMO_ACCOUNTS_FILE"])
     assert len(files) == 3 and str(tmp_path / "demo-accounts.txt") in files
+
+
+def test_a_database_newer_than_the_code_is_told_as_such_not_sent_to_init_db(make_app, tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from gi_registry import migrate
+
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    engine.dispose()
+    result = run(make_app(DATABASE_URL=url), "audit-verify")
+    assert result.exit_code == 1 and "at revision 0099, newer than this code knows" in result.output
+    assert "init-db" not in result.output
