@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from dotenv import load_dotenv
+from limits import parse_many
 
 from .domain.codes import MIN_SECRET_CHARS, NEW_SECRET
 from .domain.reports import MAX_PHOTOS
@@ -44,6 +45,16 @@ def _number(env, name: str, default, *, kind=int, minimum=0):
     if not math.isfinite(value) or value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {raw!r}")
     return value
+
+
+def _rate_limit(env, name: str, default: str) -> str:
+    """A rate limit as Flask-Limiter reads it, checked now: a typo would otherwise fail every request it guards."""
+    raw = env.get(name, default)
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must read like '10 per minute' or '5 per hour;20 per day', not {raw!r}") from None
+    return raw
 
 
 def _deadlines(value: str) -> dict[str, float]:
@@ -102,6 +113,13 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "GI_UPLOAD_DIR": env.get("GI_UPLOAD_DIR") or str(instance_dir / "uploads"),
         "GI_DEMO_ACCOUNTS_FILE": env.get("GI_DEMO_ACCOUNTS_FILE") or _demo_accounts_file(instance_dir, env),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # A Redis that drops packets must not hold a scan up: give up within half a second (then the
+        # in-memory fallback below counts). Options only a Redis storage takes.
+        "RATELIMIT_STORAGE_OPTIONS": (
+            {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+            if env.get("RATELIMIT_STORAGE_URI", "").startswith(("redis://", "rediss://"))
+            else {}
+        ),
         "RATELIMIT_ENABLED": _truthy(env.get("RATELIMIT_ENABLED", "true")),
         "RATELIMIT_HEADERS_ENABLED": True,
         # Redis down must not stop consumers' scans: the limits are counted in each worker's memory meanwhile
@@ -109,7 +127,7 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         # lets the request through rather than answer 500.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
-        "LOGIN_RATE_LIMIT": env.get("GI_LOGIN_RATE_LIMIT", "10 per minute"),
+        "LOGIN_RATE_LIMIT": _rate_limit(env, "GI_LOGIN_RATE_LIMIT", "10 per minute"),
         "API_TOKEN_HOURS": _number(env, "GI_API_TOKEN_HOURS", 12, minimum=1),
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
@@ -120,9 +138,9 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "GI_COPY_FAR_KM": _number(env, "GI_COPY_FAR_KM", 100, kind=float),
         "GI_COPY_FAR_HOURS": _number(env, "GI_COPY_FAR_HOURS", 6, kind=float),
         "GI_COPY_BATCH_SCANS_PER_LABEL": _number(env, "GI_COPY_BATCH_SCANS_PER_LABEL", 2, kind=float),
-        "VERIFY_RATE_LIMIT": env.get("GI_VERIFY_RATE_LIMIT", "60 per minute"),
-        "REPORT_RATE_LIMIT": env.get("GI_REPORT_RATE_LIMIT", "5 per hour;20 per day"),
-        "REPORT_ATTEMPT_RATE_LIMIT": env.get("GI_REPORT_ATTEMPT_RATE_LIMIT", "30 per hour"),
+        "VERIFY_RATE_LIMIT": _rate_limit(env, "GI_VERIFY_RATE_LIMIT", "60 per minute"),
+        "REPORT_RATE_LIMIT": _rate_limit(env, "GI_REPORT_RATE_LIMIT", "5 per hour;20 per day"),
+        "REPORT_ATTEMPT_RATE_LIMIT": _rate_limit(env, "GI_REPORT_ATTEMPT_RATE_LIMIT", "30 per hour"),
         # Days a report may wait in each status before it is marked overdue.
         "REPORT_DEADLINES": _deadlines(
             env.get("GI_REPORT_DEADLINES", "new=2,triaged=5,investigating=20,confirmed=10,dismissed=10")

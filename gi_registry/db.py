@@ -35,7 +35,7 @@ def init_app(app: Flask) -> None:
 
     try:
         app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"])
-    except (ArgumentError, ImportError) as error:  # a typo in the scheme, or a driver not installed
+    except (ArgumentError, ImportError, ValueError) as error:  # a typo (scheme, port), or a driver not installed
         raise ConfigError(f"DATABASE_URL names no database this app can use ({error})") from None
     app.teardown_appcontext(_close_session)
 

@@ -33,10 +33,11 @@ def _headers(response):
 
 
 def _signed_in() -> bool:
-    """Whether this response was made for a signed-in account. Asked of the user flask-login loaded for
-    the view (it keeps it in g), so a response that never looked at the user costs no lookup here."""
+    """Whether this response was made for a signed-in account: a page's (flask-login keeps the user it
+    loaded in g) or an API token's (access.api_user keeps it in g.api_user). Asked of what the view
+    loaded, so a response that never looked at the user costs no lookup here."""
     user = g.get("_login_user")
-    return user is not None and user.is_authenticated
+    return (user is not None and user.is_authenticated) or g.get("api_user") is not None
 
 
 def _production() -> bool:

@@ -80,7 +80,7 @@ def test_an_export_refuses_a_date_it_cannot_honour_rather_than_export_everything
 def test_a_place_body_that_is_not_an_object_is_a_bad_token(client, world, body):
     response = client.post("/q/place", data=body, content_type="application/json")
     assert response.status_code == 400
-    assert response.json["error"]["code"] == "bad_token"
+    assert response.json["error"] == {"code": "bad_token", "message": "unknown or expired scan", "fields": {}}
 
 
 def test_a_latitude_too_long_for_a_float_is_not_a_place(client, labelled):

@@ -39,11 +39,14 @@ def test_the_failure_is_one_clear_line_from_the_command_line(tmp_path):
         ("GI_REPORT_DEADLINES", "new=abc", "GI_REPORT_DEADLINES takes status=days pairs of new, triaged"),
         ("GI_REPORT_DEADLINES", "nwe=2", "'nwe=2' is none"),
         ("GI_REPORT_DEADLINES", "closed=2", "'closed=2' is none"),
+        ("GI_REPORT_RATE_LIMIT", "5 an hour", "GI_REPORT_RATE_LIMIT must read like '10 per minute'"),
+        ("GI_VERIFY_RATE_LIMIT", "", "GI_VERIFY_RATE_LIMIT must read like"),
+        ("DATABASE_URL", "postgresql+psycopg://u@host:abc/db", "DATABASE_URL names no database this app can use"),
     ],
 )
 def test_a_setting_that_makes_no_sense_stops_the_start_naming_it(monkeypatch, tmp_path, name, value, reason):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
-    monkeypatch.setenv(name, value)
+    monkeypatch.setenv(name, value)  # DATABASE_URL itself, in its case
     with pytest.raises(ConfigError) as refused:
         create_app()
     assert reason in str(refused.value)
@@ -122,3 +125,12 @@ def test_gunicorn_refuses_to_start_once_in_one_line(tmp_path, env, reason):
     result = subprocess.run(command, cwd=root, env={**base, **env}, capture_output=True, text=True, timeout=60)
     assert result.returncode == 3 and result.stderr.count(reason) == 1, result.stderr
     assert "Traceback" not in result.stderr and "Booting worker" not in result.stderr
+
+
+def test_a_redis_limiter_is_given_up_on_within_half_a_second(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
+    app = create_app()
+    assert app.config["RATELIMIT_STORAGE_OPTIONS"] == {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
+    assert create_app().config["RATELIMIT_STORAGE_OPTIONS"] == {}  # options a memory storage would refuse

@@ -520,3 +520,9 @@ def test_pages_made_for_a_signed_in_account_are_not_kept_in_the_browsers_cache(l
     assert desk.get("/admin/").headers["Cache-Control"] == "private, no-store"
     anonymous = login_as(None).get("/licensees")
     assert "Cache-Control" not in anonymous.headers  # public pages may be cached as before
+
+
+def test_api_answers_to_a_token_are_not_kept_in_a_cache_either(client, token_for, report):
+    listed = client.get("/api/v1/reports", headers=token_for("regulator"))
+    assert "13800000000" in listed.text and listed.headers["Cache-Control"] == "private, no-store"
+    assert "Cache-Control" not in client.get("/api/v1/products").headers

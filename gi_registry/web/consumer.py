@@ -11,6 +11,7 @@ from .. import intake
 from ..budgets import report_wait
 from ..db import get_session
 from ..domain import DomainError, batches, reports, verification
+from ..errors import json_error
 from ..extensions import code_keys, copy_rules, csrf, report_attempt_limit, verify_limit
 from ..i18n import refusal_text
 from .forms import ReportForm, refused
@@ -114,7 +115,7 @@ def share_place():
     try:
         scan_id = _signer("scan-place").loads(str(payload.get("token", "")), max_age=900)
     except BadSignature:
-        return jsonify({"error": {"code": "bad_token", "message": "unknown or expired scan"}}), 400
+        return json_error(400, "bad_token", "unknown or expired scan")
     session = get_session()
     shared = verification.share_place(
         session=session,
