@@ -22,27 +22,13 @@ forwarded_allow_ips = os.environ.get("GI_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 def on_starting(server):
     """Refuse to start, once and in one line, without the settings or the schema the app needs, instead
-    of every worker booting into the same error (or serving 500s on a database init-db has not migrated)."""
+    of every worker booting into the same error (or serving 500s on a database init-db has not migrated).
+    The check runs in a child process (gi_registry/startup.py): the master must not import the app."""
+    import subprocess
     import sys
 
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
-    from gi_registry import create_app, migrate
-    from gi_registry.config import ConfigError
-
-    try:
-        app = create_app()
-    except ConfigError as error:
-        print(f"gi-registry cannot start: {error}", file=sys.stderr)
-        sys.exit(3)
-    engine = app.extensions["db_engine"]
-    try:
-        problem = migrate.schema_problem(engine, app.config["DATABASE_URL"])
-    except (OperationalError, InterfaceError) as error:  # a database still starting: the workers will retry
-        server.log.warning("the database does not answer yet: %s", str(error.orig or error).splitlines()[0])
-        problem = None
-    finally:
-        engine.dispose()  # the workers, forked after this, open their own connections
-    if problem:
-        print(f"gi-registry cannot start: {problem}", file=sys.stderr)
+    check = subprocess.run(
+        [sys.executable, "-m", "gi_registry.startup"], cwd=os.path.dirname(os.path.abspath(__file__))
+    )
+    if check.returncode != 0:
         sys.exit(3)

@@ -134,3 +134,26 @@ def test_a_redis_limiter_is_given_up_on_within_half_a_second(monkeypatch, tmp_pa
     assert app.config["RATELIMIT_STORAGE_OPTIONS"] == {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
     assert create_app().config["RATELIMIT_STORAGE_OPTIONS"] == {}  # options a memory storage would refuse
+
+
+def test_gunicorns_master_never_imports_the_app_so_a_reload_takes_new_code(tmp_path):
+    root = Path(__file__).parent.parent
+    database = f"sqlite:///{tmp_path}/app.db"
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": database, "HOME": str(tmp_path)}
+    subprocess.run(
+        [str(Path(sys.executable).with_name("flask")), "--app", "wsgi", "init-db"], cwd=root, env=env, check=True
+    )
+    seen = tmp_path / "master-modules.txt"
+    config = tmp_path / "gunicorn.test.conf.py"
+    # Our settings and hooks, plus one that notes, once the master is ready, whether it holds the app.
+    config.write_text(
+        f"__file__ = {str(root / 'gunicorn.conf.py')!r}\n"  # where its start check runs from
+        "exec(open(__file__).read())\n"
+        "def when_ready(server):\n"
+        "    import os, signal, sys\n"
+        f"    open({str(seen)!r}, 'w').write(str('gi_registry' in sys.modules))\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+    )
+    command = [str(Path(sys.executable).with_name("gunicorn")), "-c", str(config), "-b", "127.0.0.1:0", "-w", "1"]
+    result = subprocess.run([*command, "wsgi:app"], cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert seen.read_text() == "False", result.stderr
