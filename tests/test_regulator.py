@@ -96,6 +96,7 @@ def test_the_report_api_filters_by_number_and_days_as_the_queue_does(client, tok
     [
         ("GET", "/api/v1/reports", {"regulator", "admin"}),
         ("PATCH", "/api/v1/reports/{no}", {"regulator"}),
+        ("PUT", "/api/v1/reports/{no}/product", {"regulator"}),
     ],
 )
 @pytest.mark.parametrize("who", [None, "coop", "regulator", "admin"])
@@ -174,6 +175,24 @@ def test_a_regulator_names_the_product_of_a_case_without_a_code(login_as, client
     )
     case = desk.get(f"/regulator/reports/{codeless.id}").text
     assert "report.product" not in case and ": 安岳柠檬</td>" in case  # the action and the product in words
+
+
+def test_the_api_names_the_product_of_a_case_without_a_code_as_the_page_does(client, token_for, file_report):
+    codeless = file_report(reports.ReportInput(description="超市里的“乐至蚕茧”，包装没有码"))
+    regulator = token_for("regulator")
+    url = f"/api/v1/reports/{codeless.tracking_no}/product"
+    named = client.put(url, json={"product_code": "lezhi-cocoon"}, headers=regulator)
+    assert named.status_code == 200 and named.json["product_code"] == "lezhi-cocoon"
+    unknown = client.put(url, json={"product_code": "no-such-mark"}, headers=regulator)
+    assert unknown.status_code == 422 and unknown.json["error"]["fields"] == {"product_code": "unknown product"}
+    cleared = client.put(url, json={"product_code": None}, headers=regulator)
+    assert cleared.status_code == 200 and cleared.json["product_code"] is None
+
+
+def test_the_api_refuses_to_rename_the_product_a_code_gives(client, token_for, report):
+    url = f"/api/v1/reports/{report.tracking_no}/product"
+    refused = client.put(url, json={"product_code": "lezhi-cocoon"}, headers=token_for("regulator"))
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "product_from_code"
 
 
 def test_the_product_of_a_case_follows_its_code_and_is_not_renamed(login_as, db, world, report):

@@ -314,6 +314,17 @@ OPERATIONS = [
         errors=(404, 409),
         tag="regulators",
     ),
+    Op(
+        "put",
+        "/reports/{tracking_no}/product",
+        "Name the product a report without a registry code concerns (null: not known)",
+        200,
+        s.ReportFull,
+        s.ReportProduct,
+        ("regulator",),
+        errors=(404, 409),
+        tag="regulators",
+    ),
 ]
 
 _PATH_PARAMS = {

@@ -13,6 +13,7 @@ from .schemas import (
     REPORT_FILTER_STATES,
     ReportEventPublic,
     ReportFull,
+    ReportProduct,
     ReportStep,
     choice_query,
     date_query,
@@ -77,6 +78,19 @@ def step_report(tracking_no: str):
     report = reports.get_by_tracking_no(session=session, tracking_no=tracking_no)
     body = parse_body(ReportStep)
     reports.transition(session=session, report=report, to_status=body.status, note=body.note, actor=api_user())
+    session.commit()
+    return report_full(report)
+
+
+@api.put("/reports/<tracking_no>/product")
+@api_roles("regulator")
+def name_report_product(tracking_no: str):
+    """Name the product a report without a registry code concerns (null: not known), as the case page does."""
+    session = get_session()
+    report = reports.get_by_tracking_no(session=session, tracking_no=tracking_no)
+    body = parse_body(ReportProduct)
+    product = reports.product_by_code(session=session, code=body.product_code) if body.product_code else None
+    reports.name_product(session=session, report=report, product=product, actor=api_user())
     session.commit()
     return report_full(report)
 

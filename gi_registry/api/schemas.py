@@ -118,6 +118,11 @@ class ReportStep(Input):
     note: str = Field(min_length=1, max_length=2000)
 
 
+class ReportProduct(Input):
+    # A product's code, or null: not known. Only for a report whose code names no batch.
+    product_code: str | None = Field(max_length=64)
+
+
 class ReportEventPublic(BaseModel):
     from_status: str
     to_status: str

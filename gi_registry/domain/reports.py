@@ -334,6 +334,14 @@ def assign(*, session: Session, report: Report, assignee: User | None, actor: Us
     return report
 
 
+def product_by_code(*, session: Session, code: str) -> Product:
+    """The product a regulator names for a case, by its code; unknown is a field to correct (422)."""
+    product = session.exec(select(Product).where(Product.code == code)).first()
+    if product is None:
+        raise DomainError("unknown_product", N_("unknown product"), fields={"product_code": N_("unknown product")})
+    return product
+
+
 def name_product(*, session: Session, report: Report, product: Product | None, actor: User) -> Report:
     """Name the product a report without a batch concerns (None: not known), so the product filter finds it.
     A report whose code names a batch has that batch's product; a closed case is left as it was closed."""
