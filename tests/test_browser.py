@@ -220,3 +220,35 @@ def test_the_batch_form_offers_only_the_chosen_products_towns(browser, live, db,
     cocoon = page.locator("select[name=origin_code]").evaluate(offered)
     assert cocoon and all(code.startswith("512022") for code in cocoon)
     assert page.locator("select[name=origin_code]").input_value() in cocoon  # no town of the other product kept
+
+
+def test_the_town_chosen_stays_chosen_when_the_form_comes_back_or_the_product_changes(browser, live, db, world):
+    from datetime import date
+
+    from gi_registry.domain import registry
+
+    # A brand over the whole county offers the lemon's towns too: the same town in two groups.
+    brand = registry.ProductInput(
+        code="anyue-brand", name="安岳品牌", name_en="Anyue Brand", kind="public_brand", area_codes=["512021"]
+    )
+    registry.save_product(session=db, data=brand, actor=None)
+    term = {"valid_from": date(2020, 1, 1), "valid_to": date(2049, 12, 31), "actor": None}
+    registry.grant_licence(session=db, licensee=world["coop_a"], product_code="anyue-brand", **term)
+    db.commit()
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    page.goto(f"{live.url}/login?next=/coop/batches/new")
+    page.locator("input[name=email]").fill("coop@test.cn")
+    page.locator("input[name=password]").fill("correct-horse-42")
+    page.locator("form.form button[type=submit]").click()
+    origin = page.locator("select[name=origin_code]")
+    page.locator("select[name=product_code]").select_option("anyue-lemon")
+    origin.select_option("512021126")
+    page.locator("select[name=product_code]").select_option("anyue-brand")
+    assert origin.input_value() == "512021126"  # the same town, now from the brand's group
+    page.locator("select[name=product_code]").select_option("anyue-lemon")
+    page.locator("input[name=quantity]").fill("0")
+    with page.expect_navigation():
+        page.locator("form.form button[type=submit]").click()
+    assert page.locator(".field.has-error").count() >= 1  # the form came back with its complaint …
+    assert origin.input_value() == "512021126"  # … and the town chosen
+    assert page.locator("select[name=product_code]").input_value() == "anyue-lemon"
