@@ -1,6 +1,14 @@
 // Asks once more before a step that cannot be taken back (revoke, recall, deactivate, a new password).
 // The forms say what the step does in words too; without this script they still work.
+// A form whose reason is still empty is not asked about: the server refuses it and says why, and a
+// "for good?" answered yes before that refusal would only confuse.
 document.addEventListener("submit", function (event) {
-  var question = event.target.getAttribute("data-confirm");
-  if (question && !window.confirm(question)) event.preventDefault();
+  var form = event.target;
+  var question = form.getAttribute("data-confirm");
+  if (!question) return;
+  var reasons = form.querySelectorAll("textarea[name$='reason'], input[name$='reason']");
+  for (var i = 0; i < reasons.length; i++) {
+    if (!reasons[i].value.trim()) return;
+  }
+  if (!window.confirm(question)) event.preventDefault();
 });
