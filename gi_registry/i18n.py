@@ -132,7 +132,7 @@ ACTION_LABELS = {
     "batch.recall": _l("Batch recalled"),
     "report.file": _l("Report filed"),
     "report.assign": _l("Report assigned"),
-    "report.product": _l("Product of the report named"),
+    "report.product": _l("Report's product named"),
     "user.create": _l("Account created"),
     "export.reports": _l("Reports exported"),
     "export.scans": _l("Scans exported"),

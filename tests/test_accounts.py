@@ -244,3 +244,11 @@ def test_a_password_made_of_the_accounts_own_e_mail_is_refused():
 
     assert accounts.password_problem("lijianguo2026", email="lijianguo@lemon-coop.cn") is not None
     assert accounts.password_problem("lijianguo2026", email="other@lemon-coop.cn") is None
+
+
+@pytest.mark.parametrize(
+    ("who", "home"), [("admin", "/admin/"), ("regulator", "/regulator/reports"), ("coop", "/coop/")]
+)
+def test_each_role_starts_where_its_work_is(client, world, who, home):
+    response = log_in(client, world["users"][who].email, PASSWORD)
+    assert response.status_code == 302 and response.location == home

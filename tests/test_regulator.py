@@ -174,7 +174,7 @@ def test_a_regulator_names_the_product_of_a_case_without_a_code(login_as, client
         {"product_code": "anyue-lemon"},
     )
     case = desk.get(f"/regulator/reports/{codeless.id}").text
-    assert "report.product" not in case and ": 安岳柠檬</td>" in case  # the action and the product in words
+    assert "report.product" not in case and "：安岳柠檬</td>" in case  # the action and the product in words
 
 
 def test_the_api_names_the_product_of_a_case_without_a_code_as_the_page_does(client, token_for, file_report):

@@ -425,3 +425,11 @@ def test_a_phone_camera_mpo_is_taken_as_the_jpeg_it_is():
 
 def test_a_16_bit_grey_picture_keeps_its_greys():
     assert _clean(Image.new("I;16", (300, 200), 30000), "PNG").getpixel((5, 5))[0] in range(110, 124)
+
+
+def test_a_form_sent_back_says_its_photos_must_be_chosen_again(client, world):
+    photo = (io.BytesIO(png()), "label.png")
+    page = client.post("/report", data={"description": "假", "photos": [photo]}, content_type="multipart/form-data")
+    assert page.status_code == 422 and "照片未随表单保留，请重新选择。" in page.text
+    plain = client.post("/report", data={"description": "假"})
+    assert "请重新选择" not in plain.text  # no photo chosen: nothing to say about photos

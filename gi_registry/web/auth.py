@@ -15,7 +15,8 @@ from .forms import LoginForm, PasswordForm, refused
 
 bp = Blueprint("auth", __name__)
 
-HOME_BY_ROLE = {"admin": "admin.index", "regulator": "admin.index", "cooperative": "coop.index"}
+# Each role starts where its work is: the register, the report queue, the cooperative's batches.
+HOME_BY_ROLE = {"admin": "admin.index", "regulator": "regulator.queue", "cooperative": "coop.index"}
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.exceptions import TooManyRequests
 
@@ -153,6 +154,9 @@ def report():
                 form.photos.errors = list(form.photos.errors) + [refusal_text(error)]
             else:
                 refused(form, error)
+    if form.is_submitted() and intake.photo_files(form.photos.name) and not form.photos.errors:
+        # A browser never fills a file field again: say so, or the report goes off without its photos.
+        form.photos.errors = [_("Your photos were not kept with the form: choose them again.")]
     return _report_page(form, wait=wait, status=422 if form.is_submitted() else 200)
 
 

@@ -19,7 +19,7 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 VERDICT_LABELS = {
     "genuine": _l("Genuine"),
     "warning": _l("Warning"),
-    "revoked": _l("Revoked"),
+    "revoked": _l("Revoked or recalled"),  # the verdict of a revoked licence's labels and a recalled batch's
     "invalid": _l("Invalid"),
 }
 # Drawn at the size they take in the page on a laptop (app.css: main is 1100px wide), so their text is 13px there.

@@ -141,7 +141,8 @@ def step(report_id: int):
                 session=session, report=report, to_status=form.status.data, note=form.note.data, actor=page_user()
             )
             session.commit()
-            flash(_("The case moved on."), "success")
+            now = str(REPORT_STATUS_LABELS[report.status])
+            flash(_("The case's status is now “%(status)s”.", status=now), "success")
             return redirect(url_for("regulator.case", report_id=report.id))
         except DomainError as error:
             session.rollback()  # the case is read again: as it is now, after whoever moved it
