@@ -128,6 +128,12 @@ def test_a_batch_form_names_every_problem_at_once_in_plain_words(login_as, db, w
     )
     assert "不是有效的小数" in typo.text and "须大于 0" not in typo.text  # one complaint about the number
     assert "不是有效的日期值" in typo.text and "该字段是必填字段" not in typo.text  # a date, if not as expected
+    bad_number_and_future = client.post(
+        "/coop/batches/new?lang=zh",
+        data={"product_code": "anyue-lemon", "quantity": "0", "unit": "kg", "harvested_on": "2099-10-20"},
+    )
+    text = bad_number_and_future.text
+    assert "须大于 0" in text and "采收日期不能晚于今天" in text  # the form's complaint and the date's, together
     assert db.exec(select(Batch)).all() == []
 
 

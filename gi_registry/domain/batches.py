@@ -70,11 +70,16 @@ def _check_fields(data: BatchInput, *, product: Product | None, today: date) -> 
         fields["unit"] = N_("unknown unit")
     if why := _quantity_problem(data, product):
         fields["quantity"] = why
-    if data.harvested_on > today:
-        fields["harvested_on"] = N_("the harvest date is in the future")
-    elif why := registry.too_early(data.harvested_on):
+    if why := harvest_date_problem(data.harvested_on, today=today):
         fields["harvested_on"] = why
     return fields
+
+
+def harvest_date_problem(day: date, *, today: date) -> str | None:
+    """Why a harvest or production date cannot be a batch's: the form asks at once, beside its other checks."""
+    if day > today:
+        return N_("the harvest date is in the future")
+    return registry.too_early(day)
 
 
 def _quantity_problem(data: BatchInput, product: Product | None) -> str | None:

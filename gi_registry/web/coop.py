@@ -132,8 +132,19 @@ def batch_new():
         except DomainError as error:
             session.rollback()
             refused(form, error)
+    elif form.is_submitted():
+        _name_date_problem(form)
     status = 422 if form.is_submitted() else 200
     return render_template("coop/batch_form.html", form=form, today=registry.registry_today().isoformat()), status
+
+
+def _name_date_problem(form: BatchForm) -> None:
+    """A form refused on its own fields never reaches the registry's checks; the harvest date's, which
+    needs no other field, is named beside them, so one submission names every problem it can."""
+    day = form.harvested_on.data
+    if day and not form.harvested_on.errors:
+        if why := batches.harvest_date_problem(day, today=registry.registry_today()):
+            form.harvested_on.errors = [*form.harvested_on.errors, _(why)]
 
 
 @bp.get("/batches/<id:batch_id>")
