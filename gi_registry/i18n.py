@@ -236,17 +236,35 @@ def actor_label(actor: str, action: str = "") -> str:
     return gettext("consumer") if action == "report.file" else gettext("system")
 
 
-def field_label(name: str) -> str:
-    return str(FIELD_LABELS.get(name, name))
+# A field whose meaning depends on what it belongs to: a product's code is its slug, not a label's code.
+ENTITY_FIELD_LABELS = {("product", "code"): _l("Code (slug)")}
+# Fields an audit event stores as ids or codes of other records, and the kind of record each names.
+REFERENCES = {
+    "assigned_to": "user",
+    "user_id": "user",
+    "licensee_id": "licensee",
+    "product_id": "product",
+    "origin_code": "area",
+    "county_code": "area",
+    "area_codes": "area",
+}
 
 
-def field_value(entity_type: str, name: str, value, users: dict) -> str:
-    """A value an audit event stored (as JSON) in words: states and kinds named, times in China, ids of
-    accounts as their e-mail, lists joined."""
+def field_label(name: str, entity_type: str = "") -> str:
+    return str(ENTITY_FIELD_LABELS.get((entity_type, name)) or FIELD_LABELS.get(name, name))
+
+
+def field_value(entity_type: str, name: str, value, names: dict) -> str:
+    """A value an audit event stored (as JSON) in words: states and kinds named, times in China, ids and
+    codes of other records by their names (`names`: {"user": {id: e-mail}, "area": {code: name}, …}),
+    lists joined."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
+    if name in REFERENCES:
+        known = names.get(REFERENCES[name], {})
+        value = [_named(known, item) for item in value] if isinstance(value, list) else _named(known, value)
     if isinstance(value, list):
         return ("、" if str(get_locale()) == "zh" else ", ").join(str(item) for item in value)
     if name in ("status", "state"):
@@ -254,14 +272,20 @@ def field_value(entity_type: str, name: str, value, users: dict) -> str:
     named = {"kind": kind_label, "role": role_label, "unit": unit_label}
     if name in named:
         return named[name](value)
-    if name == "assigned_to":
-        return users.get(value, f"#{value}")
+    if name in REFERENCES:
+        return value
     if name.endswith("_at") and isinstance(value, str):
         try:
             return china_time(datetime.fromisoformat(value))
         except ValueError:
             return value
     return str(value)
+
+
+def _named(known: dict, key) -> str:
+    """A record's name with its id or code beside it (both may be searched for); the bare key if unknown."""
+    name = known.get(key)
+    return f"{name} ({key})" if name else f"#{key}" if isinstance(key, int) else str(key)
 
 
 def report_note(event) -> str:

@@ -312,3 +312,12 @@ def test_narrowing_an_area_past_registered_batches_warns_the_admin(edit_lemon, c
     assert '<p class="flash warning" role="status">1 active batch comes from a place now outside' in page
     assert edit_lemon(area_codes=["512022"], name_en="Anyue Lemons").status_code == 302  # an unrelated edit
     assert "now outside" not in client.get("/admin/products?lang=en").text
+
+
+def test_the_audit_log_names_the_records_an_event_refers_to(login_as, make_batch):
+    make_batch()
+    audit = login_as("admin").get("/admin/audit?lang=zh&entity_type=batch").text
+    assert "安岳柠檬合作社 (1)" in audit and "安岳柠檬 (1)" in audit  # the licensee and product by name, id beside
+    assert "南薰镇 (512021126)" in audit  # the origin by its name
+    products = login_as("admin").get("/admin/audit?lang=zh&entity_type=product").text
+    assert "<dt>代码（英文标识）</dt>" in products and "<dt>标签码</dt>" not in products  # a product's code is its slug
