@@ -424,8 +424,18 @@ def test_the_queue_puts_open_cases_first_oldest_on_top(login_as, db, report, wor
             session=db, report=report, to_status=status, note="不成立", actor=world["users"]["regulator"]
         )
     db.commit()
-    page = login_as("regulator").get("/regulator/reports").text
+    desk = login_as("regulator")
+    page = desk.get("/regulator/reports?status=").text  # "All": the closed cases too, after the open ones
     assert page.index(newer.tracking_no) < page.index(report.tracking_no)
+    opened = desk.get("/regulator/reports").text  # the desk's work by default: open cases only
+    assert newer.tracking_no in opened and report.tracking_no not in opened
+
+
+def test_the_queue_names_who_has_each_case(login_as, db, report, world):
+    reports.assign(session=db, report=report, assignee=world["users"]["regulator"], actor=world["users"]["regulator"])
+    db.commit()
+    page = login_as("regulator").get("/regulator/reports").text
+    assert '<td data-label="承办人">reg@test.cn</td>' in page
 
 
 def test_the_case_page_shows_scans_and_notes_in_words(login_as, client, db, report, labelled):

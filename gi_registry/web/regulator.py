@@ -21,7 +21,8 @@ def queue():
     session = get_session()
     page, per_page = page_args()
     now, deadlines = utcnow(), current_app.config["REPORT_DEADLINES"]
-    status = request.args.get("status", "")
+    # The desk's work by default: the open cases. "All" (status=) shows the closed ones too.
+    status = request.args.get("status", reports.OPEN)
     if status and status not in reports.FILTER_STATES:  # an old or edited link
         unknown = _("“%(value)s” is no status this list knows: cases of every status are shown.", value=status[:20])
         flash(unknown, "warning")
@@ -46,6 +47,7 @@ def queue():
         statuses=REPORT_STATUS_LABELS,
         products=registry.list_products(session=session),
         counties=registry.counties(session=session),
+        users={u.id: u.email for u in session.exec(select(User).where(User.role == "regulator"))},
         args=request.args,
         waiting=lambda r: reports.waiting_days(r, now=now),
         overdue=lambda r: reports.is_overdue(r, now=now, deadlines=deadlines),
