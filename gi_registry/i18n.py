@@ -390,7 +390,17 @@ def refusal_text(error) -> str:
     message names a model."""
     if isinstance(error, NotFound):
         return gettext("Not found: it may have been removed, or the link is wrong.")
-    return gettext(error.message, **error.params)
+    return as_sentence(gettext(error.message, **error.params))
+
+
+def as_sentence(text: str) -> str:
+    """A refusal's message, written short for the API and beside a field ("the product is withdrawn"), as a
+    sentence for a banner: a capital and a full stop in English, a full stop (。) in Chinese."""
+    if not text or text[-1] in ".。!！?？":
+        return text
+    if str(get_locale()) == "zh":
+        return f"{text}。"
+    return f"{text[0].upper()}{text[1:]}."
 
 
 def select_locale() -> str:

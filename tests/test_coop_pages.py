@@ -347,3 +347,10 @@ def test_a_page_past_the_last_one_offers_the_last_page(login_as, make_batch):
 def test_a_large_quota_is_written_in_groups_of_three_digits(login_as, make_batch):
     batch = make_batch(quantity=5000, unit="t")  # 10,000,000 labels at 0.5 kg each
     assert "10,000,000" in login_as("coop").get(f"/coop/batches/{batch.id}").text
+
+
+@pytest.mark.parametrize(("lang", "banner"), [("en", "The batch cannot be registered."), ("zh", "无法登记该批次。")])
+def test_a_refusal_above_the_form_reads_as_a_sentence(login_as, world, lang, banner):
+    form = {"product_code": "anyue-lemon", "quantity": "10", "unit": "kg", "harvested_on": "2099-10-20"}
+    page = login_as("coop").post(f"/coop/batches/new?lang={lang}", data={**form, "origin_code": "512021126"})
+    assert page.status_code == 422 and f'<p class="flash error" role="status">{banner}</p>' in page.text

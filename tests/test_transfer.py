@@ -481,7 +481,7 @@ def test_a_dry_run_lists_every_problem_of_every_row_and_writes_nothing(login_as,
         "not a date: write YYYY-MM-DD",
         "a licence needs this date",
         "Rows: 5; with problems: 4.",
-        "Rows without problems not shown: 1.",
+        "1 row without problems is not shown.",
     ):
         assert expected in page, expected
     assert "好合作社" not in page  # the clean row is counted, not listed
