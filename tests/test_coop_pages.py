@@ -354,3 +354,10 @@ def test_a_refusal_above_the_form_reads_as_a_sentence(login_as, world, lang, ban
     form = {"product_code": "anyue-lemon", "quantity": "10", "unit": "kg", "harvested_on": "2099-10-20"}
     page = login_as("coop").post(f"/coop/batches/new?lang={lang}", data={**form, "origin_code": "512021126"})
     assert page.status_code == 422 and f'<p class="flash error" role="status">{banner}</p>' in page.text
+
+
+def test_a_batch_page_leads_back_to_the_list_and_names_its_product_in_the_pages_language(login_as, make_batch):
+    batch = make_batch()
+    page = login_as("coop").get(f"/coop/batches/{batch.id}?lang=en").text
+    assert '<a href="/coop/batches">← All batches</a>' in page
+    assert "<dd>Anyue Lemon <span class=\"muted\">安岳柠檬</span></dd>" in page

@@ -218,7 +218,7 @@ class ReportForm(FlaskForm):
 
 
 class ReportStepForm(FlaskForm):
-    status = SelectField(_l("Next step"))
+    status = SelectField(_l("New status"))
     seen_status = HiddenField()  # the case's status when the page was drawn: a step refused tells a race apart
     note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
 
@@ -228,4 +228,4 @@ class AssignForm(FlaskForm):
 
 
 class CaseProductForm(FlaskForm):
-    product = SelectField(_l("Product concerned"), coerce=int)
+    product = SelectField(_l("Product"), coerce=int)
