@@ -512,7 +512,7 @@ def test_the_case_page_lists_what_was_done_about_it_besides_its_steps(login_as, 
     actions = page.split("举报以来采取的措施")[1].split("</table>")[0]
     assert "核实为假冒标签流通批次" in actions and "暂停待查" in actions and regulator.email in actions
     assert '<p class="flash success" role="status">使用许可已暂停，其批次的每次扫码都会显示警示。</p>' in page
-    assert "分派举报" in actions and "召回批次" in actions and "暂停使用许可" in actions
+    assert "指派举报" in actions and "召回批次" in actions and "暂停使用许可" in actions
 
 
 def test_irreversible_steps_ask_first(login_as, report, world):

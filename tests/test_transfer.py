@@ -336,8 +336,9 @@ def test_the_sample_file_parses_with_its_line_numbers():
     assert rows[1].county == "512022" and rows[1].valid_from == "2026/3/1" and rows[2].product_code == ""
 
 
-def test_a_sheet_with_chinese_headers_reads_the_same():
-    header = "企业名称,统一社会信用代码,所在区县,产品代码,许可起始日期,许可截止日期"
+@pytest.mark.parametrize("name_column", ["企业名称", "用标单位", "用标企业"])
+def test_a_sheet_with_chinese_headers_reads_the_same(name_column):
+    header = f"{name_column},统一社会信用代码,所在区县,产品代码,许可起始日期,许可截止日期"
     content = f"{header}\n甲合作社,{USCC_C},安岳县,anyue-lemon,2026-01-01,2027-01-01\n"
     (row,) = imports.parse_rows(filename="x.csv", content=content.encode("gb18030"))
     read = (row.name, row.uscc, row.county, row.product_code, row.valid_from, row.valid_to)
