@@ -555,3 +555,9 @@ def test_api_answers_to_a_token_are_not_kept_in_a_cache_either(client, token_for
     listed = client.get("/api/v1/reports", headers=token_for("regulator"))
     assert "13800000000" in listed.text and listed.headers["Cache-Control"] == "private, no-store"
     assert "Cache-Control" not in client.get("/api/v1/products").headers
+
+
+def test_a_case_marks_a_reported_code_that_is_none_of_the_registrys(login_as, file_report):
+    forged = file_report(reports.ReportInput(description="包装上的码查不到", code="XYZ123"))
+    case = login_as("regulator").get(f"/regulator/reports/{forged.id}").text
+    assert "<code>XYZ123</code>" in case and "非本平台的码" in case
