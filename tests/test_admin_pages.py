@@ -48,6 +48,7 @@ def test_admin_creates_a_licensee_through_the_form(login_as, db):
     assert response.status_code == 302
     saved = db.exec(select(Licensee).where(Licensee.uscc == "93512002MA6Y10M03N")).one()
     assert saved.name == "雁江蜜柑合作社"
+    assert "用标单位“雁江蜜柑合作社”已保存。" in client.get(response.location).text  # says which
 
 
 def test_a_wrong_check_character_is_explained_and_nothing_is_saved(login_as, db):

@@ -67,7 +67,7 @@ def product_form(product_id: int | None = None):
                 session=session, data=_product_input(form), actor=page_user(), product=product
             )
             session.commit()
-            flash(_("Product saved."), "success")
+            flash(_("Product %(name)s saved.", name=local_name(saved)), "success")
             # Said when this change left batches outside, not on every later edit of the product.
             if (outside := batches.outside_area(session=session, product=saved)) > before:
                 warning = ngettext(
@@ -130,7 +130,7 @@ def licensee_form(licensee_id: int | None = None):
         try:
             licensee = registry.save_licensee(session=session, data=data, actor=page_user(), licensee=licensee)
             session.commit()
-            flash(_("Licensee saved."), "success")
+            flash(_("Licensee %(name)s saved.", name=licensee.name), "success")
             return redirect(url_for("admin.licensee", licensee_id=licensee.id))
         except DomainError as error:
             session.rollback()
