@@ -27,8 +27,7 @@ def on_starting(server):
     import subprocess
     import sys
 
-    check = subprocess.run(
-        [sys.executable, "-m", "gi_registry.startup"], cwd=os.path.dirname(os.path.abspath(__file__))
-    )
+    # From the folder gunicorn imports the app from (--chdir, else where it was started), as the workers do.
+    check = subprocess.run([sys.executable, "-m", "gi_registry.startup"], cwd=server.cfg.chdir)
     if check.returncode != 0:
         sys.exit(3)

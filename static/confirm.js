@@ -1,12 +1,13 @@
 // Asks once more before a step that cannot be taken back (revoke, recall, deactivate, a new password).
 // The forms say what the step does in words too; without this script they still work.
-// A form whose reason is still empty is not asked about: the server refuses it and says why, and a
-// "for good?" answered yes before that refusal would only confuse.
+// A form whose required reason is still empty is not asked about: the server refuses it and says why,
+// and a "for good?" answered yes before that refusal would only confuse. An optional reason (deactivating
+// an account) does not stop the question.
 document.addEventListener("submit", function (event) {
   var form = event.target;
   var question = form.getAttribute("data-confirm");
   if (!question) return;
-  var reasons = form.querySelectorAll("textarea[name$='reason'], input[name$='reason']");
+  var reasons = form.querySelectorAll("textarea[name$='reason'][required], input[name$='reason'][required]");
   for (var i = 0; i < reasons.length; i++) {
     if (!reasons[i].value.trim()) return;
   }

@@ -263,3 +263,19 @@ def test_the_town_chosen_stays_chosen_when_the_form_comes_back_or_the_product_ch
     assert page.locator(".field.has-error").count() >= 1  # the form came back with its complaint …
     assert origin.input_value() == "512021126"  # … and the town chosen
     assert page.locator("select[name=product_code]").input_value() == "anyue-lemon"
+
+
+def test_deactivating_an_account_is_asked_about_though_its_reason_is_optional(browser, live, db, world):
+    from gi_registry.models import User
+
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    page.goto(f"{live.url}/login?next=/admin/accounts/{world['users']['coop'].id}")
+    page.locator("input[name=email]").fill("admin@test.cn")
+    page.locator("input[name=password]").fill("correct-horse-42")
+    page.locator("form.form button[type=submit]").click()
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.locator("form[data-confirm] button", has_text="停用").click()
+    assert asked == ["确定停用该账号？其所有登录将立即结束。"]
+    db.expire_all()
+    assert db.get(User, world["users"]["coop"].id).is_active  # not confirmed: nothing done

@@ -157,3 +157,14 @@ def test_gunicorns_master_never_imports_the_app_so_a_reload_takes_new_code(tmp_p
     command = [str(Path(sys.executable).with_name("gunicorn")), "-c", str(config), "-b", "127.0.0.1:0", "-w", "1"]
     result = subprocess.run([*command, "wsgi:app"], cwd=root, env=env, capture_output=True, text=True, timeout=60)
     assert seen.read_text() == "False", result.stderr
+
+
+def test_gunicorns_start_check_runs_where_gunicorn_imports_the_app(tmp_path):
+    root = Path(__file__).parent.parent
+    config = tmp_path / "elsewhere.conf.py"  # a config kept outside the checkout, started from elsewhere
+    config.write_text((root / "gunicorn.conf.py").read_text())
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    command = [gunicorn, "-c", str(config), "--chdir", str(root), "-b", "127.0.0.1:0", "wsgi:app"]
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db", "HOME": str(tmp_path)}
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3 and "the database has no schema yet" in result.stderr, result.stderr

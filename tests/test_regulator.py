@@ -187,6 +187,8 @@ def test_the_api_names_the_product_of_a_case_without_a_code_as_the_page_does(cli
     assert unknown.status_code == 422 and unknown.json["error"]["fields"] == {"product_code": "unknown product"}
     cleared = client.put(url, json={"product_code": None}, headers=regulator)
     assert cleared.status_code == 200 and cleared.json["product_code"] is None
+    empty = client.put(url, json={"product_code": ""}, headers=regulator)  # not a way to say "not known"
+    assert empty.status_code == 422
 
 
 def test_the_api_refuses_to_rename_the_product_a_code_gives(client, token_for, report):
@@ -429,6 +431,8 @@ def test_the_queue_puts_open_cases_first_oldest_on_top(login_as, db, report, wor
     assert page.index(newer.tracking_no) < page.index(report.tracking_no)
     opened = desk.get("/regulator/reports").text  # the desk's work by default: open cases only
     assert newer.tracking_no in opened and report.tracking_no not in opened
+    searched = desk.get(f"/regulator/reports?q={report.tracking_no}").text  # a search looks at every case
+    assert report.tracking_no in searched.split("<tbody>")[1]
 
 
 def test_the_queue_names_who_has_each_case(login_as, db, report, world):

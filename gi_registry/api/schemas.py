@@ -120,7 +120,7 @@ class ReportStep(Input):
 
 class ReportProduct(Input):
     # A product's code, or null: not known. Only for a report whose code names no batch.
-    product_code: str | None = Field(max_length=64)
+    product_code: str | None = Field(min_length=1, max_length=64)
 
 
 class ReportEventPublic(BaseModel):

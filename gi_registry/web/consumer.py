@@ -14,7 +14,6 @@ from ..db import get_session
 from ..domain import DomainError, batches, reports, verification
 from ..errors import json_error
 from ..extensions import code_keys, copy_rules, csrf, report_attempt_limit, verify_limit
-from ..i18n import refusal_text
 from .forms import ReportForm, refused
 
 bp = Blueprint("consumer", __name__)
@@ -151,7 +150,7 @@ def report():
             return _report_page(form, wait=spent.retry_after, not_sent=True)
         except DomainError as error:
             if error.code.startswith("photo"):  # said once, under the photos
-                form.photos.errors = list(form.photos.errors) + [refusal_text(error)]
+                form.photos.errors = list(form.photos.errors) + [_(error.message, **error.params)]
             else:
                 refused(form, error)
     if form.is_submitted() and intake.photo_files(form.photos.name) and not form.photos.errors:

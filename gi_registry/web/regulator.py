@@ -13,6 +13,7 @@ from .forms import AssignForm, CaseProductForm, LicenceActionForm, RecallForm, R
 from .paging import Pagination, china_day_arg, page_args
 
 bp = Blueprint("regulator", __name__, url_prefix="/regulator")
+QUEUE_FILTERS = ("q", "product", "county", "from", "to", "mine")
 
 
 @bp.get("/reports")
@@ -21,8 +22,10 @@ def queue():
     session = get_session()
     page, per_page = page_args()
     now, deadlines = utcnow(), current_app.config["REPORT_DEADLINES"]
-    # The desk's work by default: the open cases. "All" (status=) shows the closed ones too.
-    status = request.args.get("status", reports.OPEN)
+    # The desk's work by default: a bare visit lists the open cases. A search (a tracking number, a
+    # product, dates …) looks at every case unless it names a status; "All" (status=) is every one too.
+    searching = any(request.args.get(name) for name in QUEUE_FILTERS)
+    status = request.args.get("status", "" if searching else reports.OPEN)
     if status and status not in reports.FILTER_STATES:  # an old or edited link
         unknown = _("“%(value)s” is no status this list knows: cases of every status are shown.", value=status[:20])
         flash(unknown, "warning")
@@ -47,7 +50,7 @@ def queue():
         statuses=REPORT_STATUS_LABELS,
         products=registry.list_products(session=session),
         counties=registry.counties(session=session),
-        users={u.id: u.email for u in session.exec(select(User).where(User.role == "regulator"))},
+        users={u.id: u.email for u in session.exec(select(User))},  # an assignee whose role changed since too
         args=request.args,
         waiting=lambda r: reports.waiting_days(r, now=now),
         overdue=lambda r: reports.is_overdue(r, now=now, deadlines=deadlines),
