@@ -360,4 +360,4 @@ def test_a_batch_page_leads_back_to_the_list_and_names_its_product_in_the_pages_
     batch = make_batch()
     page = login_as("coop").get(f"/coop/batches/{batch.id}?lang=en").text
     assert '<a href="/coop/batches">← All batches</a>' in page
-    assert "<dd>Anyue Lemon <span class=\"muted\">安岳柠檬</span></dd>" in page
+    assert '<dd>Anyue Lemon <span class="muted">安岳柠檬</span></dd>' in page
