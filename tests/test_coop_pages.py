@@ -361,3 +361,9 @@ def test_a_batch_page_leads_back_to_the_list_and_names_its_product_in_the_pages_
     page = login_as("coop").get(f"/coop/batches/{batch.id}?lang=en").text
     assert '<a href="/coop/batches">← All batches</a>' in page
     assert '<dd>Anyue Lemon <span class="muted">安岳柠檬</span></dd>' in page
+
+
+def test_issuing_no_label_says_how_many_may_be_issued_at_a_time(login_as, make_batch):
+    batch = make_batch()
+    page = login_as("coop").post(f"/coop/batches/{batch.id}/labels?lang=zh", data={"count": "0"})
+    assert page.status_code == 422 and "每次 1 至 1,000,000 个，且不超过剩余可发放数" in page.text

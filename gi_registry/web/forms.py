@@ -156,7 +156,14 @@ class BatchForm(FlaskForm):
 
 
 class LabelIssueForm(FlaskForm):
-    count = IntegerField(_l("Number of unit labels"), validators=[InputRequired(), NumberRange(min=1, max=1_000_000)])
+    # The quota left is the registry's to check (and to say); the form only keeps one issue to a sane size.
+    count = IntegerField(
+        _l("Number of unit labels"),
+        validators=[
+            InputRequired(),
+            NumberRange(min=1, max=1_000_000, message=_l("from 1 to 1,000,000 at a time, within the labels left")),
+        ],
+    )
 
 
 class RecallForm(FlaskForm):
