@@ -17,6 +17,7 @@ from gi_registry.seed.areas import load_areas
 
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BACKEND = os.environ.get("GI_TEST_DB", "sqlite")
+LONG_TERM = {"valid_from": date(2020, 1, 1), "valid_to": date(2049, 12, 31)}  # the world's licences' term
 PASSWORD = "correct-horse-42"
 USCC_A = "93512021MA6AY0L018"
 USCC_B = "93512022MA6L00C02X"
@@ -155,7 +156,7 @@ def world(db):
     coop_b = registry.save_licensee(
         session=db, actor=None, data=registry.LicenseeInput(name="乐至蚕桑合作社", uscc=USCC_B, county_code="512022")
     )
-    term = {"valid_from": date(2020, 1, 1), "valid_to": date(2049, 12, 31), "actor": None}
+    term = {**LONG_TERM, "actor": None}
     licence_a = registry.grant_licence(session=db, licensee=coop_a, product_code="anyue-lemon", **term)
     licence_b = registry.grant_licence(session=db, licensee=coop_b, product_code="lezhi-cocoon", **term)
     users = {
@@ -178,6 +179,20 @@ def world(db):
         "licence_b": licence_b,
         "users": users,
     }
+
+
+@pytest.fixture
+def grant(db, world):
+    """Grant a world licensee (coop_a unless named) a licence for another product, over the world's term."""
+
+    def licence(product_code: str, licensee: str = "coop_a"):
+        granted = registry.grant_licence(
+            session=db, licensee=world[licensee], product_code=product_code, actor=None, **LONG_TERM
+        )
+        db.commit()
+        return granted
+
+    return licence
 
 
 @pytest.fixture

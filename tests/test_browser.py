@@ -4,6 +4,7 @@ import pytest
 from PIL import Image
 
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, PHONE, LiveServer
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -27,6 +28,16 @@ def browser():
 def live(app, labelled):
     with LiveServer(app) as server:
         yield server
+
+
+def signed_in(browser, live, email: str, then: str, **context):
+    """A laptop's browser page, logged in as one of the world's accounts and led on to `then`."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, **context).new_page()
+    page.goto(f"{live.url}/login?next={then}")
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("form.form button[type=submit]").click()
+    return page
 
 
 def no_sideways_scroll(page) -> bool:
@@ -131,11 +142,7 @@ def test_a_report_with_a_photo_reaches_the_regulators_queue(browser, live, label
     phone.set_viewport_size({"width": 320, "height": 640})  # the narrowest phones: the number still fits
     assert no_sideways_scroll(phone) and phone.locator(".tracking").evaluate("e => e.scrollWidth <= e.clientWidth")
 
-    desk = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    desk.goto(f"{live.url}/login?next=/regulator/reports")
-    desk.locator("input[name=email]").fill("reg@test.cn")
-    desk.locator("input[name=password]").fill("correct-horse-42")
-    desk.locator("form.form button[type=submit]").click()
+    desk = signed_in(browser, live, "reg@test.cn", "/regulator/reports")
     with desk.expect_navigation(wait_until="load"):  # "load": the case page's photos included
         desk.get_by_role("link", name=tracking).click()
     assert "超市里卖的柠檬标签是复印的" in desk.content()
@@ -149,11 +156,7 @@ def test_a_regulator_works_a_case_from_new_to_closed_with_a_recall(browser, live
 
     batch, codes = labelled
     filed = file_report(reports.ReportInput(description="标签是复印的", code=codes[4]))
-    desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
-    desk.goto(f"{live.url}/login?next=/regulator/reports")
-    desk.locator("input[name=email]").fill("reg@test.cn")
-    desk.locator("input[name=password]").fill("correct-horse-42")
-    desk.locator("form.form button[type=submit]").click()
+    desk = signed_in(browser, live, "reg@test.cn", "/regulator/reports", locale="zh-CN")
     desk.get_by_role("link", name=filed.tracking_no).click()
 
     def step(status: str, note: str):
@@ -210,19 +213,9 @@ def test_a_field_being_corrected_drops_the_servers_old_complaint(browser, live):
     assert not complaint.is_visible()
 
 
-def test_the_batch_form_offers_only_the_chosen_products_towns(browser, live, db, world):
-    from datetime import date
-
-    from gi_registry.domain import registry
-
-    term = {"valid_from": date(2020, 1, 1), "valid_to": date(2049, 12, 31), "actor": None}
-    registry.grant_licence(session=db, licensee=world["coop_a"], product_code="lezhi-cocoon", **term)
-    db.commit()
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
-    page.goto(f"{live.url}/login?next=/coop/batches/new")
-    page.locator("input[name=email]").fill("coop@test.cn")
-    page.locator("input[name=password]").fill("correct-horse-42")
-    page.locator("form.form button[type=submit]").click()
+def test_the_batch_form_offers_only_the_chosen_products_towns(browser, live, grant):
+    grant("lezhi-cocoon")
+    page = signed_in(browser, live, "coop@test.cn", "/coop/batches/new", locale="zh-CN")
     offered = "o => [...o.options].filter(x => !x.parentNode.disabled).map(x => x.value)"
     page.locator("select[name=product_code]").select_option("anyue-lemon")
     lemon = page.locator("select[name=origin_code]").evaluate(offered)
@@ -233,9 +226,7 @@ def test_the_batch_form_offers_only_the_chosen_products_towns(browser, live, db,
     assert page.locator("select[name=origin_code]").input_value() in cocoon  # no town of the other product kept
 
 
-def test_the_town_chosen_stays_chosen_when_the_form_comes_back_or_the_product_changes(browser, live, db, world):
-    from datetime import date
-
+def test_the_town_chosen_stays_chosen_when_the_form_comes_back_or_the_product_changes(browser, live, db, grant):
     from gi_registry.domain import registry
 
     # A brand over the whole county offers the lemon's towns too: the same town in two groups.
@@ -243,14 +234,8 @@ def test_the_town_chosen_stays_chosen_when_the_form_comes_back_or_the_product_ch
         code="anyue-brand", name="安岳品牌", name_en="Anyue Brand", kind="public_brand", area_codes=["512021"]
     )
     registry.save_product(session=db, data=brand, actor=None)
-    term = {"valid_from": date(2020, 1, 1), "valid_to": date(2049, 12, 31), "actor": None}
-    registry.grant_licence(session=db, licensee=world["coop_a"], product_code="anyue-brand", **term)
-    db.commit()
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
-    page.goto(f"{live.url}/login?next=/coop/batches/new")
-    page.locator("input[name=email]").fill("coop@test.cn")
-    page.locator("input[name=password]").fill("correct-horse-42")
-    page.locator("form.form button[type=submit]").click()
+    grant("anyue-brand")
+    page = signed_in(browser, live, "coop@test.cn", "/coop/batches/new", locale="zh-CN")
     origin = page.locator("select[name=origin_code]")
     page.locator("select[name=product_code]").select_option("anyue-lemon")
     origin.select_option("512021126")
@@ -268,11 +253,7 @@ def test_the_town_chosen_stays_chosen_when_the_form_comes_back_or_the_product_ch
 def test_deactivating_an_account_is_asked_about_though_its_reason_is_optional(browser, live, db, world):
     from gi_registry.models import User
 
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
-    page.goto(f"{live.url}/login?next=/admin/accounts/{world['users']['coop'].id}")
-    page.locator("input[name=email]").fill("admin@test.cn")
-    page.locator("input[name=password]").fill("correct-horse-42")
-    page.locator("form.form button[type=submit]").click()
+    page = signed_in(browser, live, "admin@test.cn", f"/admin/accounts/{world['users']['coop'].id}", locale="zh-CN")
     asked = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     page.locator("form[data-confirm] button", has_text="停用").click()

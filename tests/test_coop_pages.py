@@ -1,6 +1,5 @@
 """The cooperative's portal: its own batches only, registration through the form, labels and downloads."""
 
-from datetime import date
 
 import pytest
 from sqlmodel import select
@@ -105,10 +104,8 @@ def test_an_origin_outside_the_area_is_refused_on_the_form(login_as, db, world):
     assert db.exec(select(Batch)).all() == []
 
 
-def test_a_batch_form_names_every_problem_at_once_in_plain_words(login_as, db, world):
-    term = {"valid_from": date(2020, 1, 1), "valid_to": date(2049, 12, 31), "actor": None}
-    registry.grant_licence(session=db, licensee=world["coop_a"], product_code="lezhi-cocoon", **term)
-    db.commit()  # the form now offers 乐至县's towns too, for cocoons
+def test_a_batch_form_names_every_problem_at_once_in_plain_words(login_as, db, grant):
+    grant("lezhi-cocoon")  # the form now offers 乐至县's towns too, for cocoons
     client = login_as("coop")
     later = client.post(
         "/coop/batches/new?lang=zh",
