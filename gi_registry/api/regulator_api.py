@@ -7,7 +7,7 @@ from flask import current_app, jsonify, request, send_from_directory, url_for
 from ..access import api_roles, api_user
 from ..db import get_session
 from ..domain import NotFound, registry, reports
-from ..models import STAFF, Batch, Licensee, Product, Report
+from ..models import STAFF, Batch, Licensee, Report
 from . import api
 from .schemas import (
     REPORT_FILTER_STATES,
@@ -30,8 +30,7 @@ def report_full(report: Report, batch: Batch | None = None, product=None, licens
         batch = session.get(Batch, report.batch_id)
         licensee = session.get(Licensee, batch.licensee_id) if batch else None
     if product is None:
-        product_id = batch.product_id if batch else report.product_id
-        product = session.get(Product, product_id) if product_id else None
+        product = reports.concerned_product(session=session, report=report, batch=batch)
     return ReportFull(
         **report.model_dump(include=set(ReportFull.model_fields) - {"photos", "events"}),
         batch_no=batch.batch_no if batch else None,

@@ -255,6 +255,12 @@ def concerned_product_id():
     return func.coalesce(Batch.product_id, Report.product_id)
 
 
+def concerned_product(*, session: Session, report: Report, batch: Batch | None) -> Product | None:
+    """concerned_product_id for one report already read, with its batch (None when its code names none)."""
+    product_id = batch.product_id if batch else report.product_id
+    return session.get(Product, product_id) if product_id else None
+
+
 def _overdue(where: ReportFilter):
     """The SQL of is_overdue: waited longer in its status than that status's deadline allows."""
     now = where.now or utcnow()

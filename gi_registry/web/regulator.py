@@ -66,9 +66,8 @@ def _case_forms(report) -> tuple[ReportStepForm, AssignForm]:
     return step, assign
 
 
-def _product_form(report) -> CaseProductForm:
+def _product_form(report, products) -> CaseProductForm:
     form = CaseProductForm(prefix="product", product=report.product_id or 0)
-    products = registry.list_products(session=get_session())
     form.product.choices = [(0, _("not known"))] + [(p.id, local_name(p)) for p in products]
     return form
 
@@ -88,23 +87,19 @@ def _actions_since(session, report, batch, licence) -> list:
     return [event for event in events if event.entity_type != "report" or event.action in shown]
 
 
-def _concerned_product(session, report, batch) -> Product | None:
-    product_id = batch.product_id if batch else report.product_id
-    return session.get(Product, product_id) if product_id else None
-
-
 def _render_case(report, *, step=None, assign=None, product_form=None, status: int = 200):
     session = get_session()
     default_step, default_assign = _case_forms(report)
     batch = session.get(Batch, report.batch_id) if report.batch_id else None
     licence = batches.governing_licence(session=session, batch=batch) if batch else None
+    products = registry.list_products(session=session)
     now = utcnow()
     return render_template(
         "regulator/case.html",
         report=report,
         step_form=step or default_step,
         assign_form=assign or default_assign,
-        product_form=product_form or _product_form(report),
+        product_form=product_form or _product_form(report, products),
         recall_form=RecallForm(prefix="recall"),
         licence_form=LicenceActionForm(prefix="licence"),
         photos=reports.photos_of(session=session, report=report),
@@ -114,8 +109,8 @@ def _render_case(report, *, step=None, assign=None, product_form=None, status: i
         batch=batch,
         licence=licence,
         licence_status=registry.licence_status(licence) if licence else None,
-        product=_concerned_product(session, report, batch),
-        product_names={p.code: local_name(p) for p in registry.list_products(session=session)},
+        product=reports.concerned_product(session=session, report=report, batch=batch),
+        product_names={p.code: local_name(p) for p in products},
         licensee=session.get(Licensee, batch.licensee_id) if batch else None,
         origin=session.get(Area, batch.origin_code) if batch else None,
         users={u.id: u.email for u in session.exec(select(User))},
@@ -198,7 +193,7 @@ def name_product(report_id: int):
     """Name the product a case filed without a registry code concerns, for the queue's product filter."""
     session = get_session()
     report = reports.get_report(session=session, report_id=report_id)
-    form = _product_form(report)
+    form = _product_form(report, registry.list_products(session=session))
     if form.validate_on_submit():
         product = session.get(Product, form.product.data) if form.product.data else None
         try:
