@@ -117,7 +117,7 @@ def register_batch(
 ) -> Batch:
     """Register a batch if the licensee may use the mark and the origin lies in the protected area."""
     today = today or registry.registry_today()
-    product = session.exec(select(Product).where(Product.code == data.product_code)).first()
+    product = registry.find_product(session=session, code=data.product_code)
     fields = _check_fields(data, product=product, today=today)
     licence = _licence_in_force(session, licensee, product, data.harvested_on, today) if product else None
     unlicensed = product is not None and licence is None

@@ -105,6 +105,11 @@ def counties(*, session: Session) -> list[Area]:
     return list(session.exec(select(Area).where(Area.level == "county").order_by(Area.code)))
 
 
+def find_product(*, session: Session, code: str) -> Product | None:
+    """The product registered under a code (its slug), or None."""
+    return session.exec(select(Product).where(Product.code == code)).first()
+
+
 def list_products(*, session: Session, include_withdrawn: bool = True) -> list[Product]:
     query = select(Product).order_by(Product.id)
     if not include_withdrawn:
@@ -157,7 +162,7 @@ BATCH_PREFIX = r"^[A-Z]{1,6}\Z"
 
 def _check_product(*, session: Session, data: ProductInput, existing: Product | None) -> None:
     fields = {}
-    clash = session.exec(select(Product).where(Product.code == data.code)).first()
+    clash = find_product(session=session, code=data.code)
     if clash is not None and clash is not existing:
         fields["code"] = N_("another product already uses this code")
     if existing is not None and data.code != existing.code:
@@ -381,7 +386,7 @@ def grant_licence(
     reason: str = "",
 ) -> Licence:
     fields = {}
-    product = session.exec(select(Product).where(Product.code == product_code)).first()
+    product = find_product(session=session, code=product_code)
     if product is None:
         fields["product_code"] = N_("unknown product")
     elif product.status != "active":

@@ -9,7 +9,7 @@ from sqlalchemy import and_, case, false, or_, update
 from sqlmodel import Session, col, func, select
 
 from ..models import REPORT_STATES, Batch, Licensee, Product, Report, ReportEvent, ReportPhoto, Scan, User, utcnow
-from . import N_, Conflict, DomainError, NotFound, audit, photos
+from . import N_, Conflict, DomainError, NotFound, audit, photos, registry
 from .codes import CodeKeys, code_in, parse_code
 from .registry import china_day
 
@@ -342,7 +342,7 @@ def assign(*, session: Session, report: Report, assignee: User | None, actor: Us
 
 def product_by_code(*, session: Session, code: str) -> Product:
     """The product a regulator names for a case, by its code; unknown is a field to correct (422)."""
-    product = session.exec(select(Product).where(Product.code == code)).first()
+    product = registry.find_product(session=session, code=code)
     if product is None:
         raise DomainError("unknown_product", N_("unknown product"), fields={"product_code": N_("unknown product")})
     return product

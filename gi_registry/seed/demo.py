@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from ..domain import accounts, batches, registry
 from ..domain.codes import CodeKeys
-from ..models import Batch, Licensee, Product, User
+from ..models import Batch, Licensee, User
 from .areas import load_areas
 
 PRODUCTS = [
@@ -131,7 +131,7 @@ def seed(*, session: Session, passwords: dict[str, str] | None = None) -> list[s
     """Load the demo data once; running again changes nothing and reports what exists."""
     lines = [f"areas: {load_areas(session=session)}"]
     for data in PRODUCTS:
-        if session.exec(select(Product).where(Product.code == data.code)).first() is None:
+        if registry.find_product(session=session, code=data.code) is None:
             registry.save_product(session=session, data=data, actor=None)
             lines.append(f"product {data.code} created")
     this_year = registry.registry_today().year
