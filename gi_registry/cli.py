@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from . import migrate
-from .db import session_scope
+from .db import error_line, session_scope
 from .domain import DomainError, accounts, audit
 from .models import ROLES
 
@@ -27,8 +27,7 @@ def _reaching_database():
     try:
         yield
     except (OperationalError, InterfaceError) as error:
-        reason = str(error.orig or error).strip().splitlines()[0][:300]
-        _fail(f"cannot reach the database of DATABASE_URL: {reason}")
+        _fail(f"cannot reach the database of DATABASE_URL: {error_line(error)}")
 
 
 def needs_schema(command):
@@ -189,8 +188,7 @@ def restore_command(archive: str, yes: bool) -> None:
     try:
         migrate.upgrade(url)  # a backup of an older version is brought to this code's schema
     except Exception as error:  # the data is back; say so, and what still stands in the way
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:300]
-        _fail(f"the backup's data is restored, but its schema could not be brought to head: {reason}")
+        _fail(f"the backup's data is restored, but its schema could not be brought to head: {error_line(error)}")
     click.echo("schema at head")
 
 

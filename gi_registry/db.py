@@ -30,6 +30,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def error_line(error: Exception) -> str:
+    """A database error in one line for a command's output: the driver's own first line (SQLAlchemy's
+    wrapping adds the statement and a link), at most 300 characters."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    return (text.splitlines() or [""])[0][:300]
+
+
 def init_app(app: Flask) -> None:
     from .config import ConfigError
 

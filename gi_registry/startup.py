@@ -12,6 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from . import create_app, migrate
 from .config import ConfigError
+from .db import error_line
 
 
 def main() -> int:
@@ -24,8 +25,7 @@ def main() -> int:
     try:
         problem = migrate.schema_problem(engine, app.config["DATABASE_URL"])
     except (OperationalError, InterfaceError) as error:
-        first_line = str(error.orig or error).splitlines()[0]
-        print(f"gi-registry: the database does not answer yet: {first_line}", file=sys.stderr)
+        print(f"gi-registry: the database does not answer yet: {error_line(error)}", file=sys.stderr)
         return 0
     finally:
         engine.dispose()
