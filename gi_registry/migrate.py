@@ -21,23 +21,28 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def _scripts(url: str) -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(url))
+
+
 def head_revision(url: str) -> str:
-    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    return _scripts(url).get_current_head()
 
 
 def known_revisions(url: str) -> set[str]:
-    return {script.revision for script in ScriptDirectory.from_config(alembic_config(url)).walk_revisions()}
+    return {script.revision for script in _scripts(url).walk_revisions()}
 
 
 def schema_problem(engine: Engine, url: str) -> str | None:
     """Why the database cannot serve this code (no schema yet, or an older one), or None when at head."""
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
-    head = head_revision(url)
+    scripts = _scripts(url)  # the migration files, read once
+    head = scripts.get_current_head()
     if current == head:
         return None
     if current is None:
         return "the database has no schema yet: run `flask init-db` first"
-    if current not in known_revisions(url):  # a newer version migrated it: init-db cannot go back
+    if current not in {script.revision for script in scripts.walk_revisions()}:  # newer: init-db cannot go back
         return f"the database schema is at revision {current}, newer than this code knows ({head}): run the newer code"
     return f"the database schema is at revision {current}, this code needs {head}: run `flask init-db` first"
