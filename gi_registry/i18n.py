@@ -264,22 +264,24 @@ def field_value(entity_type: str, name: str, value, names: dict) -> str:
         return gettext("yes") if value else gettext("no")
     if name in REFERENCES:
         known = names.get(REFERENCES[name], {})
-        value = [_named(known, item) for item in value] if isinstance(value, list) else _named(known, value)
+        return _joined([_named(known, item) for item in value]) if isinstance(value, list) else _named(known, value)
     if isinstance(value, list):
-        return ("、" if str(get_locale()) == "zh" else ", ").join(str(item) for item in value)
+        return _joined(value)
     if name in ("status", "state"):
         return report_status_label(value) if entity_type == "report" else status_label(value)
     named = {"kind": kind_label, "role": role_label, "unit": unit_label}
     if name in named:
         return named[name](value)
-    if name in REFERENCES:
-        return value
     if name.endswith("_at") and isinstance(value, str):
         try:
             return china_time(datetime.fromisoformat(value))
         except ValueError:
             return value
     return str(value)
+
+
+def _joined(items: list) -> str:
+    return ("、" if str(get_locale()) == "zh" else ", ").join(str(item) for item in items)
 
 
 def _named(known: dict, key) -> str:
