@@ -87,6 +87,7 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
     env = os.environ
     overrides = overrides or {}
     production = env.get("GI_ENV", "development") == "production"
+    limiter_storage = env.get("RATELIMIT_STORAGE_URI", "memory://")
     photo_max_bytes = _number(env, "GI_PHOTO_MAX_BYTES", 8 * 1024 * 1024, minimum=1)
 
     missing = []  # production keys not set: named together, not one per try
@@ -112,12 +113,12 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "GI_BASE_URL": env.get("GI_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "GI_UPLOAD_DIR": env.get("GI_UPLOAD_DIR") or str(instance_dir / "uploads"),
         "GI_DEMO_ACCOUNTS_FILE": env.get("GI_DEMO_ACCOUNTS_FILE") or _demo_accounts_file(instance_dir, env),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": limiter_storage,
         # A Redis that drops packets must not hold a scan up: give up within half a second (then the
         # in-memory fallback below counts). Options only a Redis storage takes.
         "RATELIMIT_STORAGE_OPTIONS": (
             {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
-            if env.get("RATELIMIT_STORAGE_URI", "").startswith(("redis://", "rediss://"))
+            if limiter_storage.startswith(("redis://", "rediss://"))
             else {}
         ),
         "RATELIMIT_ENABLED": _truthy(env.get("RATELIMIT_ENABLED", "true")),
