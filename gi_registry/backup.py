@@ -166,8 +166,13 @@ def _check_revision(manifest: dict, dump: Path, revisions: set[str]) -> None:
         raise BackupError(f"the backup's schema is at revision {revision}, which this version of the app does not know")
 
 
+def _read_only(dump: Path):
+    """The archive's SQLite file opened for reading only, closed when the `with` ends."""
+    return closing(sqlite3.connect(f"{dump.as_uri()}?mode=ro", uri=True))
+
+
 def _sqlite_revision(dump: Path) -> str:
-    with closing(sqlite3.connect(f"{dump.as_uri()}?mode=ro", uri=True)) as database:
+    with _read_only(dump) as database:
         try:
             row = database.execute("SELECT version_num FROM alembic_version").fetchone()
         except sqlite3.DatabaseError:
@@ -199,7 +204,7 @@ def _check_dump(kind: str, dump: Path) -> None:
             raise BackupError(f"the backup's database file is not a PostgreSQL dump ({error})") from None
         return
     try:
-        with closing(sqlite3.connect(f"{dump.as_uri()}?mode=ro", uri=True)) as database:
+        with _read_only(dump) as database:
             if database.execute("PRAGMA quick_check").fetchone() != ("ok",):
                 raise BackupError("the backup's database file is damaged")
     except sqlite3.DatabaseError:
