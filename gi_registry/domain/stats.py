@@ -149,9 +149,7 @@ def scans_per_product(*, session: Session, period: DateRange) -> list[Count]:
         .where(*_in_range(period))
         .group_by(Product.id)
     )
-    counted = dict(rows.all())
-    products = session.exec(select(Product).order_by(Product.id))
-    return _most_first(Count(p.code, counted.get(p.id, 0), p.name, p.name_en) for p in products)
+    return _per_product(session, dict(rows.all()))
 
 
 def scans_per_county(*, session: Session, period: DateRange) -> list[Count]:
@@ -168,6 +166,12 @@ def scans_per_county(*, session: Session, period: DateRange) -> list[Count]:
         select(Area).where(col(Area.code).in_(list(counted)) | (Area.level == "county")).order_by(Area.code)
     )
     return _most_first(Count(a.code, counted.get(a.code, 0), a.name, a.name_en) for a in areas)
+
+
+def _per_product(session: Session, counted: dict) -> list[Count]:
+    """Counts by product id as every product's Count, most first, in the registry's order on a tie."""
+    products = session.exec(select(Product).order_by(Product.id))
+    return _most_first(Count(p.code, counted.get(p.id, 0), p.name, p.name_en) for p in products)
 
 
 def _most_first(counts) -> list[Count]:
@@ -240,9 +244,7 @@ def reports_by_product(*, session: Session, period: DateRange) -> list[Count]:
     )
     rows = session.exec(select(concerned.c.product_id, func.count()).group_by(concerned.c.product_id))
     counted = dict(rows.all())
-    products = session.exec(select(Product).order_by(Product.id))
-    known = _most_first(Count(p.code, counted.get(p.id, 0), p.name, p.name_en) for p in products)
-    return known + [Count(NO_PRODUCT, counted.get(None, 0))]
+    return _per_product(session, counted) + [Count(NO_PRODUCT, counted.get(None, 0))]
 
 
 def open_reports_by_age(*, session: Session, now: datetime | None = None) -> list[Count]:
