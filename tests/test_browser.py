@@ -208,6 +208,7 @@ def test_a_field_being_corrected_drops_the_servers_old_complaint(browser, live):
     phone.get_by_role("button", name="提交举报").click()
     complaint = phone.locator(".field.has-error p.error")
     complaint.wait_for(state="visible")  # the form comes back from the server: wait for that page
+    phone.wait_for_load_state("load")  # and for its deferred script, which listens for the typing
     assert "至少写 4 个字" in complaint.inner_text()
     phone.locator("textarea[name=description]").fill("标签上的二维码扫不出来")
     assert not complaint.is_visible()
