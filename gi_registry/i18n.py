@@ -83,6 +83,7 @@ REASON_TEXTS = {
     "licence_revoked": _l("The producer's right to use this mark was revoked."),
     "licence_suspended": _l("The producer's right to use this mark is suspended."),
     "licence_expired": _l("The producer's licence for this mark has expired."),
+    "product_withdrawn": _l("This product has been withdrawn from the register of protected marks."),
     "past_shelf_life": _l("The batch is past its shelf life."),
     "scanned_often": _l("This label has been checked unusually often: it may have been copied."),
     "seen_far_apart": _l("This label was checked at places far apart within a short time: it may have been copied."),

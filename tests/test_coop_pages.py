@@ -1,6 +1,5 @@
 """The cooperative's portal: its own batches only, registration through the form, labels and downloads."""
 
-
 import pytest
 from sqlmodel import select
 

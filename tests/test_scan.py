@@ -148,6 +148,15 @@ def test_a_recall_and_a_suspension_change_the_verdict_at_once(client, labelled, 
     assert "已召回" in client.get(f"/q/{codes[1]}").text
 
 
+def test_withdrawing_a_product_from_the_register_warns_on_its_labels(client, labelled, edit_lemon):
+    _, codes = labelled
+    assert client.get(f"/api/v1/verify/{codes[1]}").json["verdict"] == "genuine"
+    assert edit_lemon(status="withdrawn").status_code == 302
+    result = client.get(f"/api/v1/verify/{codes[2]}").json
+    assert result["verdict"] == "warning" and result["reasons"] == ["product_withdrawn"]
+    assert "此产品已从受保护标志登记中撤销" in client.get(f"/q/{codes[2]}").text
+
+
 def test_a_recalled_product_says_why_and_what_to_do(client, labelled, db):
     batch, codes = labelled
     batches.recall_batch(session=db, batch=batch, reason="农药残留超标，请勿食用", actor=None)

@@ -34,6 +34,7 @@ def state(
     harvested=date(2026, 10, 1),
     shelf_life=90,
     issued=100,
+    product_status="active",
     quantity=100.0,
 ):
     batch = Batch(
@@ -57,6 +58,7 @@ def state(
         kind="gi_product",
         shelf_life_days=shelf_life,
         kg_per_label=0.5,
+        status=product_status,
     )
     licence = Licence(
         id=1, licensee_id=1, product_id=1, valid_from=date(2026, 1, 1), valid_to=valid_to, state=licence_state
@@ -88,6 +90,7 @@ def test_an_issued_code_of_an_active_batch_under_an_active_licence_is_genuine():
         ({"code_state": state(licence_state="suspended")}, "warning", "licence_suspended"),
         ({"code_state": state(valid_to=date(2026, 11, 1))}, "warning", "licence_expired"),
         ({"code_state": state(harvested=date(2026, 8, 1))}, "warning", "past_shelf_life"),
+        ({"code_state": state(product_status="withdrawn")}, "warning", "product_withdrawn"),
         ({"history": History(count=20, first_at=NOW)}, "warning", "scanned_often"),
         (
             {"history": History(count=1, recent_places=(place(BEIJING, 30),)), "here": place(ZIYANG)},

@@ -94,6 +94,8 @@ def judge(
         findings.append((REVOKED, "licence_revoked"))
     elif status in ("suspended", "expired"):
         findings.append((WARNING, f"licence_{status}"))
+    if product.status == "withdrawn":  # its protection ended; goods made before may still be on shelves
+        findings.append((WARNING, "product_withdrawn"))
     if product.shelf_life_days and today > batch.harvested_on + timedelta(days=product.shelf_life_days):
         findings.append((WARNING, "past_shelf_life"))
     findings += [(WARNING, reason) for reason in _copy_signs(parsed, batch, product, history, here, rules)]
