@@ -96,6 +96,7 @@ def _test_config(database_url, tmp_path) -> dict:
         "SECRET_KEY": "test-secret",
         "GI_CODE_KEY": "2:test-code-key-two,1:test-code-key-one",
         "GI_UPLOAD_DIR": str(tmp_path / "uploads"),
+        "IMPORT_STAGING_DIR": str(tmp_path / "checked-imports"),
         "GI_DEMO_ACCOUNTS_FILE": str(tmp_path / "demo-accounts.txt"),
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,

@@ -5,6 +5,7 @@ import json
 import os
 import sqlite3
 import tarfile
+import time
 import uuid
 from contextlib import closing
 from datetime import timedelta
@@ -14,7 +15,7 @@ from PIL import Image
 from sqlalchemy import create_engine, text
 from sqlmodel import select
 
-from gi_registry import backup, migrate
+from gi_registry import backup, migrate, staging
 from gi_registry.domain import reports, retention
 from gi_registry.models import Licensee, Report, ReportPhoto, Scan, utcnow
 from tests.conftest import BACKEND, PG_ADMIN_URL
@@ -97,6 +98,18 @@ def test_contacts_go_once_a_case_has_been_closed_long_enough(app, db, world, fil
     assert db.get(Report, closed_long_ago.id).contact == ""
     assert db.get(Report, closed_recently.id).contact == "13800000000"
     assert db.get(Report, still_open.id).contact == "13800000000"
+
+
+def test_retention_removes_checked_import_files_nobody_imported_in_time(app, world):
+    folder = app.config["IMPORT_STAGING_DIR"]
+    fresh = staging.keep(folder, owner=1, content=b"fresh", max_age_seconds=3600)
+    stale = staging.keep(folder, owner=1, content=b"stale", max_age_seconds=3600)
+    stale_path = os.path.join(folder, f"1-{stale}")
+    os.utime(stale_path, (time.time() - 9 * 3600,) * 2)  # past the 8 hours a form lasts
+    result = app.test_cli_runner().invoke(args=["retention"])
+    assert result.exit_code == 0 and "and 1 checked import files not imported in time" in result.output
+    assert not os.path.exists(stale_path)
+    assert staging.take(folder, owner=1, digest=fresh, max_age_seconds=3600) == b"fresh"
 
 
 def _backup(app, tmp_path) -> str:

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import os
 import re
 import zipfile
 from datetime import UTC, date, datetime
@@ -12,8 +13,9 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 from sqlmodel import func, select
 
-from gi_registry.domain import exports, imports, registry, reports, verification
+from gi_registry.domain import accounts, exports, imports, registry, reports, verification
 from gi_registry.models import AuditEvent, Licence, Licensee, Product
+from tests.conftest import PASSWORD
 
 SAMPLE = Path(__file__).parent / "data" / "licensees-import.csv"
 IMPORT_URL = "/transfer/licensees/import?lang=en"
@@ -495,7 +497,7 @@ def test_a_clean_dry_run_writes_nothing_and_offers_the_import(login_as, db):
     client = login_as("admin")
     before = counts(db)
     response = upload(client, SAMPLE.read_bytes())
-    assert response.status_code == 200 and "No problems found (rows checked: 4)" in response.text
+    assert response.status_code == 200 and "No problems found in licensees.csv (rows checked: 4)" in response.text
     assert "disabled" not in response.text.split('id="run_import"')[0].rsplit("<input", 1)[1]
     assert counts(db) == before
 
@@ -551,6 +553,90 @@ def test_the_import_takes_only_the_file_that_was_checked(login_as, db):
     assert counts(db) == before
     same = upload(client, csv_file(f"甲合作社,{USCC_C},安岳县,,,,,,"), run_import=True, checked=digest)
     assert same.status_code == 303 and counts(db)[0] == before[0] + 1
+
+
+def checked_digest(page: str) -> str:
+    return page.split('name="checked" type="hidden" value="')[1].split('"')[0]
+
+
+def import_checked(client, digest: str, name: str = "licensees-import.csv"):
+    """Press Import with no file chosen, as the page does after a clean dry run."""
+    data = {"checked": digest, "checked_name": name, "run_import": "y"}
+    return client.post(IMPORT_URL, data=data, content_type="multipart/form-data")
+
+
+def press_import(client, page: str):
+    """Press the page's Import button with no file chosen: the form sends its hidden fields."""
+    hidden = dict(re.findall(r'<input id="\w+" name="(\w+)" type="hidden" value="([^"]*)">', page))
+    return client.post(IMPORT_URL, data={**hidden, "run_import": "y"}, content_type="multipart/form-data")
+
+
+def staged(app) -> list[Path]:
+    folder = Path(app.config["IMPORT_STAGING_DIR"])
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_after_a_clean_dry_run_import_takes_the_checked_file_without_choosing_it_again(app, login_as, db):
+    client = login_as("admin")
+    before = counts(db)
+    checked = upload(client, SAMPLE.read_bytes(), "licensees-import.csv").text
+    assert [path.read_bytes() for path in staged(app)] == [SAMPLE.read_bytes()]
+    response = press_import(client, checked)
+    assert response.status_code == 303 and counts(db)[:2] == (before[0] + 4, before[1] + 3)
+    grant = db.exec(select(AuditEvent).where(AuditEvent.action == "licence.grant")).all()[-1]
+    assert "licensees-import.csv" in grant.reason
+    assert staged(app) == []  # its names and phones are not kept once imported
+
+
+def test_import_without_a_file_or_a_kept_one_asks_for_a_file_and_writes_nothing(app, login_as, db):
+    client = login_as("admin")
+    before = counts(db)
+    nothing = client.post(IMPORT_URL, data={"run_import": "y"}, content_type="multipart/form-data")
+    assert nothing.status_code == 422 and "Choose a file." in nothing.text
+    forged = import_checked(client, "0" * 64)
+    assert forged.status_code == 422 and "no longer kept; choose it again" in forged.text
+    assert counts(db) == before
+
+
+def test_another_admin_cannot_import_the_file_one_admin_checked(app, login_as, db, world):
+    client = login_as("admin")
+    digest = checked_digest(upload(client, SAMPLE.read_bytes()).text)
+    accounts.create_user(session=db, email="admin2@test.cn", password=PASSWORD, role="admin")
+    db.commit()
+    client.post("/logout")
+    assert client.post("/login", data={"email": "admin2@test.cn", "password": PASSWORD}).status_code == 302
+    before = counts(db)
+    refused = import_checked(client, digest)
+    assert refused.status_code == 422 and "no longer kept" in refused.text
+    assert counts(db) == before
+
+
+def test_a_checked_file_that_turned_bad_is_refused_and_not_kept(app, login_as, db):
+    client = login_as("admin")
+    digest = checked_digest(upload(client, csv_file(f"甲合作社,{USCC_C},安岳县,,,,,,")).text)
+    # Meanwhile the same licensee is registered another way.
+    registry.save_licensee(
+        session=db, actor=None, data=registry.LicenseeInput(name="甲合作社", uscc=USCC_C, county_code="512021")
+    )
+    before = counts(db)
+    refused = import_checked(client, digest)
+    assert refused.status_code == 422 and "already registered" in refused.text
+    assert counts(db) == before and staged(app) == []
+
+
+def test_a_second_dry_run_replaces_the_kept_file_and_old_ones_expire(app, login_as, monkeypatch):
+    client = login_as("admin")
+    first = checked_digest(upload(client, csv_file(f"甲合作社,{USCC_C},安岳县,,,,,,")).text)
+    data = {"file": (io.BytesIO(csv_file(f"乙合作社,{USCC_D},乐至县,,,,,,")), "b.csv"), "checked": first}
+    second = checked_digest(client.post(IMPORT_URL, data={**data, "dry_run": "y"}).text)
+    assert [path.name.split("-", 1)[1] for path in staged(app)] == [second]
+    # A kept file older than a form lasts is pruned at the next dry run and cannot be imported.
+    app.config["WTF_CSRF_TIME_LIMIT"] = 1
+    (old,) = staged(app)
+    os.utime(old, (0, 0))
+    assert import_checked(client, second).status_code == 422
+    upload(client, SAMPLE.read_bytes())
+    assert old not in staged(app)
 
 
 @pytest.mark.parametrize(

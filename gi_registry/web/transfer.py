@@ -3,13 +3,24 @@
 import hashlib
 import tempfile
 
-from flask import Blueprint, Response, flash, redirect, render_template, send_file, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileField
 from wtforms import HiddenField, SubmitField
 
+from .. import staging
 from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import N_, audit, exports, imports, registry
@@ -23,9 +34,11 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("CSV or Excel (.xlsx) file"), validators=[FileRequired()])
+    # Not required: Import without a file takes the file a clean dry run checked and kept.
+    file = FileField(_l("CSV or Excel (.xlsx) file"))
     # The SHA-256 of the file a clean dry run checked, so the import takes that file and no other.
     checked = HiddenField()
+    checked_name = HiddenField()
     dry_run = SubmitField(_l("Check the file"))
     run_import = SubmitField(_l("Import"))
 
@@ -96,27 +109,52 @@ def export_xlsx(table: str):
 # ---- the licensee import -----------------------------------------------------------------
 
 
-def _read(form: ImportForm) -> tuple[list[imports.Row], str]:
-    """The upload's rows and its SHA-256; a file that cannot be read is refused as a whole."""
-    upload = form.file.data
-    content = upload.stream.read(imports.MAX_BYTES + 1)
-    rows = imports.parse_rows(filename=upload.filename or "", content=content)
-    return rows, hashlib.sha256(content).hexdigest()
+def _staging() -> dict:
+    config = current_app.config
+    return {"directory": config["IMPORT_STAGING_DIR"], "owner": page_user().id}
 
 
-def _write(form: ImportForm, rows: list[imports.Row], digest: str) -> None:
+def _upload(form: ImportForm) -> tuple[str, bytes]:
+    """The chosen file's name and content; for Import without one, the file a clean dry run checked."""
+    if form.file.data:
+        upload = form.file.data
+        return upload.filename or "", upload.stream.read(imports.MAX_BYTES + 1)
+    if form.run_import.data and form.checked.data:
+        content = staging.take(
+            **_staging(), digest=form.checked.data, max_age_seconds=staging.lifetime(current_app.config)
+        )
+        if content is None:
+            raise imports.ImportRefused("checked_file_gone", N_("The checked file is no longer kept; choose it again."))
+        return form.checked_name.data, content
+    raise imports.ImportRefused("no_file", N_("Choose a file."))
+
+
+def _write(form: ImportForm, rows: list[imports.Row], digest: str, name: str) -> None:
     if form.checked.data and form.checked.data != digest:
         raise imports.ImportRefused(
             "not_the_checked_file", N_("This is not the file that was checked; check it again.")
         )
     session = get_session()
     try:
-        count = imports.import_rows(session=session, rows=rows, actor=page_user(), source=form.file.data.filename)
+        count = imports.import_rows(session=session, rows=rows, actor=page_user(), source=name)
         session.commit()
     except Exception:
         session.rollback()
         raise
     flash(_("Licensees imported: %(count)s.", count=count), "success")
+
+
+def _dry_run(form: ImportForm, name: str, content: bytes, rows: list[imports.Row]) -> list[imports.RowProblem]:
+    """Every row's problems; a clean file is kept so that Import takes it without the file chosen again."""
+    problems = imports.check_rows(session=get_session(), rows=rows)
+    clean = not problems
+    form.checked.data = (
+        staging.keep(**_staging(), content=content, max_age_seconds=staging.lifetime(current_app.config))
+        if clean
+        else ""
+    )
+    form.checked_name.data = name if clean else ""
+    return problems
 
 
 @bp.route("/licensees/import", methods=["GET", "POST"])
@@ -125,16 +163,20 @@ def import_licensees():
     """A dry run lists every row's problems; Import writes every row in one transaction, or nothing."""
     form, rows, problems = ImportForm(), [], []
     if form.validate_on_submit():
+        kept = form.checked.data
         try:
-            rows, digest = _read(form)
+            name, content = _upload(form)
+            rows, digest = imports.parse_rows(filename=name, content=content), hashlib.sha256(content).hexdigest()
             if form.run_import.data:
-                _write(form, rows, digest)
+                _write(form, rows, digest, name)
+                staging.discard(**_staging(), digest=kept)
                 return redirect(url_for("admin.licensees"), 303)
-            problems = imports.check_rows(session=get_session(), rows=rows)
-            form.checked.data = "" if problems else digest
+            problems = _dry_run(form, name, content, rows)
         except imports.ImportRefused as refusal:
             form.file.errors = list(form.file.errors) + [_(refusal.message, **refusal.params)]
-            problems, form.checked.data = refusal.problems, ""
+            problems, form.checked.data, form.checked_name.data = refusal.problems, "", ""
+        if kept and kept != form.checked.data:  # refused or replaced: its names and phones are not kept
+            staging.discard(**_staging(), digest=kept)
     by_line = {}
     for problem in problems:
         by_line.setdefault(problem.line, []).append(problem)

@@ -1,0 +1,70 @@
+"""Import files a clean dry run checked, kept so that Import can take them without the file chosen again.
+
+Such a file holds people's names and phone numbers: it stays only until it is imported, refused or
+replaced by another checked file, and never longer than a form's CSRF token lasts.
+"""
+
+import hashlib
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+def lifetime(config) -> float:
+    """Seconds a kept file is of use: as long as the form that names it can be sent."""
+    return config.get("WTF_CSRF_TIME_LIMIT") or 8 * 3600
+
+
+def keep(directory: str, *, owner: int, content: bytes, max_age_seconds: float) -> str:
+    """Keep a checked file for its owner; returns the SHA-256 that names it (the form's hidden field)."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    prune(directory, max_age_seconds)
+    digest = hashlib.sha256(content).hexdigest()
+    # Written beside its final name and renamed, so a reader never takes half a file.
+    handle, partial = tempfile.mkstemp(dir=folder, prefix=".partial-")
+    with os.fdopen(handle, "wb") as out:
+        out.write(content)
+    os.replace(partial, _path(folder, owner, digest))
+    return digest
+
+
+def take(directory: str, *, owner: int, digest: str, max_age_seconds: float) -> bytes | None:
+    """The owner's kept file with this digest, or None where there is none (or it is too old to use)."""
+    if not _DIGEST.match(digest or ""):
+        return None
+    path = _path(Path(directory), owner, digest)
+    try:
+        if time.time() - path.stat().st_mtime > max_age_seconds:
+            return None
+        content = path.read_bytes()
+    except OSError:
+        return None
+    return content if hashlib.sha256(content).hexdigest() == digest else None
+
+
+def discard(directory: str, *, owner: int, digest: str) -> None:
+    if _DIGEST.match(digest or ""):
+        _path(Path(directory), owner, digest).unlink(missing_ok=True)
+
+
+def _path(folder: Path, owner: int, digest: str) -> Path:
+    # The owner in the name: an admin's Import takes only a file that admin checked.
+    return folder / f"{int(owner)}-{digest}"
+
+
+def prune(directory: str, max_age_seconds: float) -> int:
+    """Remove files nobody imported in time (a form that old cannot be sent any more); returns how many."""
+    folder, oldest, removed = Path(directory), time.time() - max_age_seconds, 0
+    for path in folder.iterdir() if folder.is_dir() else ():
+        try:
+            if path.stat().st_mtime < oldest:
+                path.unlink()
+                removed += 1
+        except OSError:  # another worker removed it first
+            continue
+    return removed
