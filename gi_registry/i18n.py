@@ -131,6 +131,7 @@ ACTION_LABELS = {
     "batch.register": _l("Batch registered"),
     "batch.labels": _l("Unit labels issued"),
     "batch.recall": _l("Batch recalled"),
+    "batch.correct": _l("Batch corrected"),
     "report.file": _l("Report filed"),
     "report.assign": _l("Report assigned"),
     "report.product": _l("Report's product named"),
@@ -265,9 +266,9 @@ def field_value(entity_type: str, name: str, value, names: dict) -> str:
         return gettext("yes") if value else gettext("no")
     if name in REFERENCES:
         known = names.get(REFERENCES[name], {})
-        return _joined([_named(known, item) for item in value]) if isinstance(value, list) else _named(known, value)
+        return joined([_named(known, item) for item in value]) if isinstance(value, list) else _named(known, value)
     if isinstance(value, list):
-        return _joined(value)
+        return joined(value)
     if name in ("status", "state"):
         return report_status_label(value) if entity_type == "report" else status_label(value)
     named = {"kind": kind_label, "role": role_label, "unit": unit_label}
@@ -281,7 +282,7 @@ def field_value(entity_type: str, name: str, value, names: dict) -> str:
     return str(value)
 
 
-def _joined(items: list) -> str:
+def joined(items: list) -> str:
     return ("、" if str(get_locale()) == "zh" else ", ").join(str(item) for item in items)
 
 

@@ -164,6 +164,7 @@ BATCH_ENDPOINTS = [
     ("GET", "/api/v1/batches/{id}/qr.svg", None),
     ("POST", "/api/v1/batches/{id}/labels", {"count": 1}),
     ("POST", "/api/v1/batches/{id}/recall", {"reason": "not yours"}),
+    ("PATCH", "/api/v1/batches/{id}", {"quantity": 5, "reason": "not yours"}),
 ]
 
 
@@ -177,7 +178,7 @@ def test_another_cooperative_gets_404_everywhere_and_changes_nothing(
     response = client.open(path.format(id=batch.id), method=method, json=body, headers=token_for("coop_b"))
     assert response.status_code == 404
     db.refresh(batch)
-    assert (batch.status, batch.labels_issued) == ("active", 2)
+    assert (batch.status, batch.labels_issued, batch.quantity) == ("active", 2, 100.0)
 
 
 def test_another_cooperatives_batches_are_not_listed(client, token_for, make_batch):
@@ -194,6 +195,7 @@ def test_another_cooperatives_batches_are_not_listed(client, token_for, make_bat
         ("POST", "/api/v1/batches/{id}/labels", {"coop"}),
         ("GET", "/api/v1/batches/{id}/qr.png", {"coop", "admin", "regulator"}),
         ("POST", "/api/v1/batches/{id}/recall", {"coop", "regulator"}),
+        ("PATCH", "/api/v1/batches/{id}", {"coop"}),
     ],
 )
 @pytest.mark.parametrize("who", [None, "coop", "regulator", "admin"])
@@ -272,3 +274,42 @@ def test_an_unknown_status_filter_is_422_not_an_empty_list(client, token_for, ma
     assert bogus.status_code == 422 and error_of(bogus)["code"] == "invalid_query"
     assert error_of(bogus)["fields"] == {"status": "active, recalled"}
     assert client.get("/api/v1/batches?status=active", headers=staff).json["total"] == 1
+
+
+def test_a_cooperative_corrects_a_batch_and_only_the_details_it_sends_change(client, token_for, make_batch):
+    batch = make_batch(quantity=100.0)
+    body = {"quantity": 80.5, "grade": "一级", "reason": "称重有误"}
+    response = client.patch(f"/api/v1/batches/{batch.id}", json=body, headers=token_for("coop"))
+    assert response.status_code == 200, response.json
+    corrected = response.json
+    assert (corrected["quantity"], corrected["grade"], corrected["label_quota"]) == (80.5, "一级", 161)
+    assert (corrected["harvested_on"], corrected["origin_code"]) == ("2026-10-01", "512021126")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"quantity": 80}, 422, "invalid_fields"),  # no reason
+        ({"origin_code": "512022", "reason": "r"}, 422, "origin_outside_area"),
+        ({"harvested_on": "2026-12-31", "reason": "r"}, 422, "invalid_correction"),
+        ({"product_code": "lezhi-cocoon", "reason": "r"}, 422, "invalid_fields"),  # a batch keeps its product
+        ({"quantity": "80", "reason": "r"}, 422, "invalid_fields"),
+    ],
+)
+def test_a_correction_the_rules_refuse_answers_with_its_code(client, token_for, make_batch, body, status, code):
+    batch = make_batch()
+    response = client.patch(f"/api/v1/batches/{batch.id}", json=body, headers=token_for("coop"))
+    assert response.status_code == status and error_of(response)["code"] == code
+
+
+def test_after_labels_the_origin_is_409_and_the_quantity_keeps_room_for_them(client, token_for, labelled):
+    batch, _codes = labelled  # 10 labels issued
+    headers = token_for("coop")
+    moved = client.patch(
+        f"/api/v1/batches/{batch.id}", json={"origin_code": "512021100", "reason": "r"}, headers=headers
+    )
+    assert moved.status_code == 409 and error_of(moved)["fields"] == {"origin_code": "fixed once labels are issued"}
+    shrunk = client.patch(f"/api/v1/batches/{batch.id}", json={"quantity": 4, "reason": "r"}, headers=headers)
+    assert shrunk.status_code == 422 and error_of(shrunk)["fields"] == {
+        "quantity": "too little for the 10 labels already issued"
+    }

@@ -3,7 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from gi_registry.domain import DomainError, batches, codes, registry
 from gi_registry.models import AuditEvent, Batch, LabelIssue
@@ -290,3 +290,113 @@ def test_a_batch_number_search_takes_percent_and_underscore_literally(db, world,
     where = batches.BatchFilter(q=q)
     _, total = batches.search_batches(session=db, user=world["users"]["admin"], where=where, page=1, per_page=9)
     assert total == found
+
+
+# ---- correcting a mistyped batch ------------------------------------------------------------
+
+
+def correct(db, batch, reason="录入错误", **changes):
+    corrected = batches.correct_batch(
+        session=db, batch=batch, data=batches.BatchDetails.of(batch, **changes), reason=reason, actor=None
+    )
+    db.commit()
+    return corrected
+
+
+def test_a_batch_without_labels_can_be_corrected_and_the_log_keeps_before_and_after(db, make_batch):
+    batch = make_batch(quantity=100.0)
+    changed = correct(db, batch, quantity=80.0, harvested_on=date(2026, 9, 30), origin_code="512021100", grade="一级")
+    assert changed == ["quantity", "harvested_on", "origin_code", "grade"]
+    db.refresh(batch)
+    assert (batch.quantity, batch.harvested_on, batch.origin_code, batch.grade) == (
+        80.0,
+        date(2026, 9, 30),
+        "512021100",
+        "一级",
+    )
+    event = db.exec(select(AuditEvent).where(AuditEvent.action == "batch.correct")).one()
+    assert event.reason == "录入错误" and (event.before["quantity"], event.after["quantity"]) == (100.0, 80.0)
+
+
+def test_a_correction_that_changes_nothing_is_not_logged(db, make_batch):
+    batch = make_batch()
+    assert correct(db, batch, notes="  ") == []
+    assert db.exec(select(AuditEvent).where(AuditEvent.action == "batch.correct")).all() == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "code", "field"),
+    [
+        ({"origin_code": "512022"}, 422, "origin_outside_area", "origin_code"),  # Lezhi grows no Anyue lemons
+        ({"harvested_on": date(2027, 1, 1)}, 422, "invalid_correction", "harvested_on"),  # the future
+        ({"harvested_on": date(2025, 12, 31)}, 422, "invalid_correction", "harvested_on"),  # the number says 2026
+        ({"quantity": 0.1}, 422, "invalid_correction", "quantity"),  # not one label's worth
+        ({"quantity": -5.0}, 422, "invalid_correction", "quantity"),
+        ({"unit": "bushel"}, 422, "invalid_correction", "unit"),
+    ],
+)
+def test_a_correction_meets_the_rules_of_registration_and_writes_nothing(db, make_batch, changes, status, code, field):
+    batch = make_batch()
+    before = batches.batch_snapshot(batch)
+    with pytest.raises(DomainError) as refused:
+        correct(db, batch, **changes)
+    db.rollback()
+    assert (refused.value.status, refused.value.code) == (status, code) and field in refused.value.fields
+    db.refresh(batch)
+    assert batches.batch_snapshot(batch) == before
+
+
+def test_a_harvest_date_moved_outside_the_licence_is_refused(db, world, make_batch):
+    batch = make_batch(harvested_on=date(2026, 10, 1))
+    licence = world["licence_a"]
+    licence.valid_from = date(2026, 6, 1)
+    db.add(licence)
+    db.commit()
+    with pytest.raises(DomainError) as refused:
+        correct(db, batch, harvested_on=date(2026, 5, 1))
+    assert (refused.value.status, refused.value.code) == (403, "licence_inactive")
+
+
+def test_once_labels_are_issued_what_consumers_read_stays(db, make_batch, keys):
+    batch = make_batch(quantity=100.0)  # 200 labels' worth
+    batches.issue_labels(session=db, batch=batch, count=150, keys=keys, actor=None)
+    db.commit()
+    for changes in ({"harvested_on": date(2026, 9, 1)}, {"origin_code": "512021100"}, {"unit": "jin"}):
+        with pytest.raises(DomainError) as refused:
+            correct(db, batch, **changes)
+        db.rollback()
+        assert (refused.value.status, refused.value.code) == (409, "labels_issued")
+    with pytest.raises(DomainError) as too_little:
+        correct(db, batch, quantity=70.0)  # 140 labels' worth, under the 150 issued
+    db.rollback()
+    assert too_little.value.fields == {"quantity": "too little for the %(issued)s labels already issued"}
+    assert too_little.value.params == {"issued": 150}
+    assert correct(db, batch, quantity=75.0, inspection_cert="SC-2026-01") == ["quantity", "inspection_cert"]
+
+
+def test_a_recalled_batch_cannot_be_corrected(db, make_batch):
+    batch = make_batch()
+    batches.recall_batch(session=db, batch=batch, reason="r", actor=None)
+    db.commit()
+    with pytest.raises(DomainError) as refused:
+        correct(db, batch, notes="late note")
+    assert (refused.value.status, refused.value.code) == (409, "batch_recalled")
+
+
+def test_a_correction_needs_a_reason(db, make_batch):
+    batch = make_batch()
+    with pytest.raises(DomainError) as refused:
+        correct(db, batch, reason=" ", notes="x")
+    assert refused.value.fields == {"reason": "required"}
+
+
+def test_labels_issued_against_the_quantity_before_a_correction_are_refused(db, make_batch, keys):
+    """A label issue that read the batch before a correction lowered its quantity cannot overrun the new quota."""
+    batch = make_batch(quantity=100.0)
+    with Session(db.get_bind(), expire_on_commit=False) as other:
+        stale = other.get(Batch, batch.id)  # what a second request read before the correction
+        other.commit()
+        correct(db, batch, quantity=10.0)  # 20 labels' worth
+        with pytest.raises(DomainError) as refused:
+            batches.issue_labels(session=other, batch=stale, count=150, keys=keys, actor=None)
+    assert refused.value.code == "label_quota_exceeded"

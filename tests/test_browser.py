@@ -261,3 +261,18 @@ def test_deactivating_an_account_is_asked_about_though_its_reason_is_optional(br
     assert asked == ["确定停用该账号？其所有登录将立即结束。"]
     db.expire_all()
     assert db.get(User, world["users"]["coop"].id).is_active  # not confirmed: nothing done
+
+
+def test_a_cooperative_corrects_a_mistyped_quantity_on_the_batch_page(browser, live, make_batch, db):
+    batch = make_batch(quantity=100.0)
+    page = signed_in(browser, live, "coop@test.cn", f"/coop/batches/{batch.id}", locale="zh-CN")
+    page.get_by_role("link", name="更正录入错误").click()
+    quantity = page.locator("input[name=quantity]")
+    assert quantity.input_value() == "100"
+    quantity.fill("10")
+    page.locator("textarea[name=reason]").fill("多打了一个零")
+    page.get_by_role("button", name="保存更正").click()
+    assert f"批次 {batch.batch_no} 已更正：数量。" in page.locator(".flash.success").inner_text()
+    assert "10 千克" in page.locator(".facts").inner_text()
+    db.refresh(batch)
+    assert batch.quantity == 10.0

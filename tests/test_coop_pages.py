@@ -1,5 +1,7 @@
 """The cooperative's portal: its own batches only, registration through the form, labels and downloads."""
 
+import re
+
 import pytest
 from sqlmodel import select
 
@@ -15,6 +17,8 @@ PAGES = [
     ("GET", "/coop/batches/{id}/labels.csv", {"coop", "admin", "regulator"}),
     ("POST", "/coop/batches/{id}/labels", {"coop"}),
     ("POST", "/coop/batches/{id}/recall", {"coop", "regulator"}),
+    ("GET", "/coop/batches/{id}/correct", {"coop"}),
+    ("POST", "/coop/batches/{id}/correct", {"coop"}),
 ]
 
 
@@ -37,6 +41,7 @@ OWN_ONLY = [
     "/coop/batches/{id}/qr.svg",
     "/coop/batches/{id}/labels.csv",
     "/coop/batches/{id}/labels.pdf",
+    "/coop/batches/{id}/correct",
 ]
 
 
@@ -48,13 +53,18 @@ def test_another_cooperative_cannot_open_a_batch_or_its_files(login_as, make_bat
     assert login_as("coop_b").get(path.format(id=batch.id)).status_code == 404
 
 
-@pytest.mark.parametrize("action", [("labels", {"count": "1"}), ("recall", {"reason": "not mine"})])
+CORRECTION = {"quantity": "5", "unit": "kg", "harvested_on": "2026-10-01", "origin_code": "512021126", "reason": "x"}
+
+
+@pytest.mark.parametrize(
+    "action", [("labels", {"count": "1"}), ("recall", {"reason": "not mine"}), ("correct", CORRECTION)]
+)
 def test_another_cooperative_cannot_change_a_batch(login_as, make_batch, db, action):
     batch = make_batch()
     path, data = action
     assert login_as("coop_b").post(f"/coop/batches/{batch.id}/{path}", data=data).status_code == 404
     db.refresh(batch)
-    assert (batch.status, batch.labels_issued) == ("active", 0)
+    assert (batch.status, batch.labels_issued, batch.quantity) == ("active", 0, 100.0)
 
 
 def test_the_list_shows_only_own_batches(login_as, make_batch):
@@ -363,3 +373,69 @@ def test_issuing_no_label_says_how_many_may_be_issued_at_a_time(login_as, make_b
     batch = make_batch()
     page = login_as("coop").post(f"/coop/batches/{batch.id}/labels?lang=zh", data={"count": "0"})
     assert page.status_code == 422 and "每次 1 至 1,000,000 个，且不超过剩余可发放数" in page.text
+
+
+def correction_of(page: str) -> dict:
+    """The correction form's fields as the page fills them in."""
+    fields = dict(re.findall(r'<input[^>]* name="(\w+)"[^>]* value="([^"]*)"', page))
+    fields |= dict(re.findall(r'<select[^>]* name="(\w+)".*?<option selected value="([^"]*)"', page, re.S))
+    fields |= dict(re.findall(r'<textarea[^>]* name="(\w+)"[^>]*>\s*([^<]*)</textarea>', page))
+    return fields
+
+
+def test_a_cooperative_corrects_a_mistyped_quantity_from_the_batch_page(login_as, make_batch, db):
+    batch = make_batch(quantity=100.0)
+    client = login_as("coop")
+    detail = client.get(f"/coop/batches/{batch.id}?lang=en").text
+    assert f'href="/coop/batches/{batch.id}/correct"' in detail
+    form = correction_of(client.get(f"/coop/batches/{batch.id}/correct?lang=en").text)
+    assert (form["quantity"], form["harvested_on"], form["origin_code"]) == ("100", "2026-10-01", "512021126")
+    response = client.post(
+        f"/coop/batches/{batch.id}/correct?lang=en", data={**form, "quantity": "10", "reason": "多打了一个零"}
+    )
+    assert response.status_code == 302
+    assert "Batch AY-2026-000001 corrected: Quantity." in client.get(response.location + "?lang=en").text
+    db.refresh(batch)
+    assert batch.quantity == 10.0
+
+
+def test_after_labels_the_correction_form_offers_only_what_may_still_change(login_as, labelled, db):
+    batch, _codes = labelled  # 10 labels issued
+    client = login_as("coop")
+    page = client.get(f"/coop/batches/{batch.id}/correct?lang=en").text
+    assert 'name="quantity"' in page and 'name="harvested_on"' not in page and 'name="origin_code"' not in page
+    assert "recall the batch and register it again" in page
+    # A date sent anyway is not taken: the form has no such field.
+    sent = {"quantity": "100", "harvested_on": "2026-09-01", "notes": "补充说明", "reason": "补录"}
+    assert client.post(f"/coop/batches/{batch.id}/correct", data=sent).status_code == 302
+    db.refresh(batch)
+    assert (batch.harvested_on.isoformat(), batch.notes) == ("2026-10-01", "补充说明")
+    refused = client.post(f"/coop/batches/{batch.id}/correct?lang=en", data={"quantity": "4", "reason": "r"})
+    assert refused.status_code == 422 and "too little for the 10 labels already issued" in refused.text
+
+
+def test_a_correction_without_a_reason_or_outside_the_area_says_why_and_changes_nothing(
+    login_as, make_batch, db, grant
+):
+    grant("lezhi-cocoon")
+    batch = make_batch()
+    client = login_as("coop")
+    form = correction_of(client.get(f"/coop/batches/{batch.id}/correct").text)
+    no_reason = client.post(f"/coop/batches/{batch.id}/correct?lang=en", data={**form, "grade": "特级"})
+    assert no_reason.status_code == 422 and "This field is required." in no_reason.text
+    lezhi = {**form, "origin_code": "512022", "reason": "r"}  # a choice of the cocoon's, not the lemon's
+    outside = client.post(f"/coop/batches/{batch.id}/correct?lang=en", data=lezhi)
+    assert outside.status_code == 422 and "Not a valid choice" in outside.text
+    db.refresh(batch)
+    assert (batch.grade, batch.origin_code) == ("", "512021126")
+
+
+def test_a_recalled_batch_offers_no_correction(login_as, make_batch, db):
+    batch = make_batch()
+    batches.recall_batch(session=db, batch=batch, reason="r", actor=None)
+    db.commit()
+    client = login_as("coop")
+    assert "/correct" not in client.get(f"/coop/batches/{batch.id}").text
+    response = client.get(f"/coop/batches/{batch.id}/correct?lang=en")
+    assert response.status_code == 302
+    assert "A recalled batch cannot be corrected." in client.get(response.location + "?lang=en").text

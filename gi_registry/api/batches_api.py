@@ -10,6 +10,7 @@ from ..extensions import code_keys
 from ..models import BATCH_READERS, Batch, Licensee, Product
 from . import api
 from .schemas import (
+    BatchCorrect,
     BatchCreate,
     BatchPublic,
     LabelPublic,
@@ -76,6 +77,19 @@ def list_batches():
 @api_roles(*BATCH_READERS)
 def get_batch(batch_id: int):
     return batch_public(_own_batch(batch_id))
+
+
+@api.patch("/batches/<id:batch_id>")
+@api_roles("cooperative")
+def correct_batch(batch_id: int):
+    batch = _own_batch(batch_id)
+    body = parse_body(BatchCorrect)
+    changes = body.model_dump(exclude_none=True, exclude={"reason"})
+    session = get_session()
+    data = batches.BatchDetails.of(batch, **changes)
+    batches.correct_batch(session=session, batch=batch, data=data, reason=body.reason, actor=api_user())
+    session.commit()
+    return batch_public(batch)
 
 
 @api.post("/batches/<id:batch_id>/labels")

@@ -172,6 +172,16 @@ OPERATIONS = [
         tag="batches",
     ),
     Op(
+        "patch",
+        BATCH,
+        "Correct a batch's details (harvest date, origin and unit only before labels are issued)",
+        answer=s.BatchPublic,
+        body=s.BatchCorrect,
+        roles=("cooperative",),
+        errors=(404, 409),
+        tag="batches",
+    ),
+    Op(
         "post",
         f"{BATCH}/labels",
         "Issue unit labels",

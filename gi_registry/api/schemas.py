@@ -50,6 +50,19 @@ class BatchCreate(Input):
     inspection_cert: str = Field(default="", max_length=64)
 
 
+class BatchCorrect(Input):
+    """The details to correct (those left out stay as they are) and why, for the audit log."""
+
+    reason: str = Field(min_length=1, max_length=1000)
+    quantity: float | None = Field(default=None, gt=0, le=1e9, allow_inf_nan=False, strict=True)
+    unit: Literal["kg", "t", "jin"] | None = None
+    harvested_on: date | None = None
+    origin_code: str | None = Field(default=None, min_length=1, max_length=12)
+    grade: str | None = Field(default=None, max_length=32)
+    notes: str | None = Field(default=None, max_length=1000)
+    inspection_cert: str | None = Field(default=None, max_length=64)
+
+
 class LabelsCreate(Input):
     count: int = Field(ge=1, le=1_000_000, strict=True)
 

@@ -1,7 +1,7 @@
 """Batches: registration under the GI rules, label issuing, recall, and who may see which batch."""
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from urllib.parse import quote
 
@@ -29,9 +29,10 @@ from .codes import CodeKeys, code_url, parse_code, sign_code
 BATCH_STATES = ("active", "recalled")
 
 
-@dataclass
-class BatchInput:
-    product_code: str
+@dataclass(kw_only=True)
+class BatchDetails:
+    """What a cooperative says of a batch; corrected, these replace what it said at registration."""
+
     quantity: float
     unit: str
     harvested_on: date
@@ -39,6 +40,21 @@ class BatchInput:
     grade: str = ""
     notes: str = ""
     inspection_cert: str = ""
+
+    @classmethod
+    def of(cls, batch: Batch, **changes) -> "BatchDetails":
+        """The batch's details as they stand, with some changed."""
+        return cls(**{name: getattr(batch, name) for name in DETAILS} | changes)
+
+
+@dataclass(kw_only=True)
+class BatchInput(BatchDetails):
+    product_code: str
+
+
+DETAILS = ("quantity", "unit", "harvested_on", "origin_code", "grade", "notes", "inspection_cert")
+# What consumers read on the scan page and what the labels were issued under: fixed once labels are out.
+FIXED_ONCE_LABELLED = ("harvested_on", "origin_code", "unit")
 
 
 # labels_issued is a 32-bit integer column: a batch's quota stays far below its 2,147,483,647.
@@ -163,6 +179,85 @@ def register_batch(
     return batch
 
 
+def correct_batch(
+    *,
+    session: Session,
+    batch: Batch,
+    data: BatchDetails,
+    reason: str,
+    actor: User | None,
+    today: date | None = None,
+) -> list[str]:
+    """Correct a mistyped batch under the rules it was registered under; returns the fields changed.
+
+    Once labels are issued its harvest date, origin and unit stay (recall it and register it again if they
+    are wrong), and its quantity keeps room for the labels issued."""
+    today = today or registry.registry_today()
+    data = replace(
+        data, grade=data.grade.strip(), notes=data.notes.strip(), inspection_cert=data.inspection_cert.strip()
+    )
+    changed = [name for name in DETAILS if getattr(data, name) != getattr(batch, name)]
+    if not reason.strip():
+        raise DomainError("reason_required", N_("a reason is required"), fields={"reason": N_("required")})
+    if batch.status != "active":
+        raise Conflict("batch_recalled", N_("a recalled batch cannot be corrected"))
+    if not changed:
+        return []
+    product = session.get(Product, batch.product_id)
+    licence_id = _check_correction(session, batch, product, data, changed, today)
+    before = batch_snapshot(batch)
+    values = {name: getattr(data, name) for name in changed}
+    # Conditional on what was checked: a label issue or a recall in between refuses the correction.
+    guard = [Batch.id == batch.id, Batch.status == "active", Batch.labels_issued == batch.labels_issued]
+    moved = session.exec(update(Batch).where(*guard).values(**values, licence_id=licence_id, updated_at=utcnow()))
+    if moved.rowcount != 1:
+        session.refresh(batch)
+        raise Conflict("batch_changed", N_("the batch changed meanwhile; look at it again"))
+    _record_change(session, batch, "batch.correct", actor=actor, reason=reason, before=before)
+    return changed
+
+
+def _check_correction(session, batch, product, data, changed, today) -> int:
+    """The licence the corrected batch stands under, or the refusal naming every problem at once."""
+    fields, params = {}, {}
+    if batch.labels_issued:
+        fields |= {name: N_("fixed once labels are issued") for name in changed if name in FIXED_ONCE_LABELLED}
+    if data.unit not in BATCH_UNITS:
+        fields["unit"] = N_("unknown unit")
+    elif why := _quantity_problem(data, product):
+        fields["quantity"] = why
+    elif _quota(data.quantity, data.unit, product) < batch.labels_issued:
+        fields["quantity"] = N_("too little for the %(issued)s labels already issued")
+        params["issued"] = batch.labels_issued
+    if "harvested_on" in changed:
+        if why := harvest_date_problem(data.harvested_on, today=today):
+            fields["harvested_on"] = why
+        elif data.harvested_on.year != batch.harvested_on.year:  # the batch number names the year
+            fields["harvested_on"] = N_("the batch number names the year %(year)s")
+            params["year"] = batch.harvested_on.year
+    if batch.labels_issued and any(name in fields for name in FIXED_ONCE_LABELLED):
+        why = N_("labels are issued: the harvest date, origin and unit can no longer change")
+        raise Conflict("labels_issued", why, fields=fields, params=params)
+    if fields:
+        raise DomainError("invalid_correction", N_("the batch cannot be corrected so"), fields=fields, params=params)
+    licence_id = batch.licence_id
+    if "harvested_on" in changed:
+        licensee = session.get(Licensee, batch.licensee_id)
+        licence = _licence_in_force(session, licensee, product, data.harvested_on, today)
+        if licence is None:
+            why = N_("no active licence for this product on the harvest date")
+            raise DomainError("licence_inactive", why, fields={"harvested_on": NOT_LICENSED}, status=403)
+        licence_id = licence.id
+    allowed = {area.code for area in registry.origin_choices(session=session, product=product)}
+    if "origin_code" in changed and data.origin_code not in allowed:
+        raise DomainError(
+            "origin_outside_area",
+            N_("the origin lies outside the product's protected area"),
+            fields={"origin_code": OUTSIDE_AREA},
+        )
+    return licence_id
+
+
 def _insert_numbered(*, session: Session, batch: Batch, product: Product) -> None:
     """Give the batch the next readable number of its product and year, e.g. AY-2026-000123."""
     prefix = f"{product.batch_prefix}-{batch.harvested_on.year}-"
@@ -201,6 +296,7 @@ def issue_labels(*, session: Session, batch: Batch, count: int, keys: CodeKeys, 
     moved = session.exec(
         update(Batch)
         .where(Batch.id == batch.id, Batch.status == "active", Batch.labels_issued + count <= quota)
+        .where(Batch.quantity == batch.quantity, Batch.unit == batch.unit)  # the quota's, not a corrected one's
         .values(labels_issued=Batch.labels_issued + count, updated_at=utcnow())
     )
     if moved.rowcount != 1:
@@ -278,18 +374,23 @@ def recall_batch(*, session: Session, batch: Batch, reason: str, actor: User | N
     )
     if moved.rowcount != 1:
         raise Conflict("already_recalled", N_("the batch is already recalled"))
+    _record_change(session, batch, "batch.recall", actor=actor, reason=reason, before=before)
+    return batch
+
+
+def _record_change(session: Session, batch: Batch, action: str, *, actor, reason: str, before: dict) -> None:
+    """Log a change written as a conditional UPDATE: the batch read back, then before and after."""
     session.refresh(batch)
     audit.record(
         session=session,
         actor=actor,
-        action="batch.recall",
+        action=action,
         entity_type="batch",
         entity_id=batch.id,
         reason=reason.strip(),
         before=before,
         after=batch_snapshot(batch),
     )
-    return batch
 
 
 # ---- reading -----------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The cooperative's portal: its licences, its batches, labels and downloads; staff may read every batch."""
 
+from decimal import Decimal
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -8,9 +10,9 @@ from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import N_, DomainError, batches, labels, registry
 from ..extensions import code_keys
-from ..i18n import local_name, refusal_text
+from ..i18n import joined, local_name, refusal_text
 from ..models import BATCH_READERS, STAFF, Area, Batch, Licensee, Product
-from .forms import BatchForm, LabelIssueForm, RecallForm, refused
+from .forms import BatchCorrectionForm, BatchDetailsForm, BatchForm, LabelIssueForm, RecallForm, refused
 from .paging import Pagination, date_arg, id_arg, page_args
 
 bp = Blueprint("coop", __name__, url_prefix="/coop")
@@ -114,16 +116,7 @@ def batch_new():
     session = get_session()
     form = _batch_form()
     if form.validate_on_submit():
-        data = batches.BatchInput(
-            product_code=form.product_code.data,
-            quantity=float(form.quantity.data),
-            unit=form.unit.data,
-            harvested_on=form.harvested_on.data,
-            origin_code=form.origin_code.data,
-            grade=form.grade.data or "",
-            notes=form.notes.data or "",
-            inspection_cert=form.inspection_cert.data or "",
-        )
+        data = batches.BatchInput(product_code=form.product_code.data, **_details(form))
         try:
             batch = batches.register_batch(session=session, licensee=_my_licensee(), data=data, actor=page_user())
             session.commit()
@@ -171,6 +164,71 @@ def _render_detail(batch: Batch, issue_form: LabelIssueForm, recall_form: Recall
         licence_status=batches.licence_status(session=session, batch=batch),
         batch_url=downloads.batch_url(batch),
     ), status
+
+
+@bp.route("/batches/<id:batch_id>/correct", methods=["GET", "POST"])
+@roles_required("cooperative")
+def batch_correct(batch_id: int):
+    """Correct a mistyped batch, with a reason for the audit log; its product and number never change."""
+    session = get_session()
+    batch = _batch(batch_id)
+    if batch.status != "active":
+        flash(_("A recalled batch cannot be corrected."), "error")
+        return redirect(url_for("coop.batch_detail", batch_id=batch.id))
+    product = session.get(Product, batch.product_id)
+    form = _correction_form(batch, product)
+    if form.validate_on_submit():
+        try:
+            changed = batches.correct_batch(
+                session=session,
+                batch=batch,
+                data=batches.BatchDetails.of(batch, **_details(form)),
+                reason=form.reason.data,
+                actor=page_user(),
+            )
+            session.commit()
+            if changed:
+                fields = joined([form[name].label.text for name in changed])
+                flash(_("Batch %(no)s corrected: %(fields)s.", no=batch.batch_no, fields=fields), "success")
+            else:
+                flash(_("Nothing was changed."), "info")
+            return redirect(url_for("coop.batch_detail", batch_id=batch.id))
+        except DomainError as error:
+            session.rollback()
+            session.refresh(batch)
+            refused(form, error)
+    elif form.is_submitted() and "harvested_on" in form:
+        _name_date_problem(form)
+    status = 422 if form.is_submitted() else 200
+    today = registry.registry_today().isoformat()
+    origin = session.get(Area, batch.origin_code)
+    page = render_template(
+        "coop/batch_correct.html", form=form, batch=batch, product=product, origin=origin, today=today
+    )
+    return page, status
+
+
+def _details(form: BatchDetailsForm) -> dict:
+    """The batch details the form shows, as the registry takes them."""
+    given = {name: form[name].data for name in batches.DETAILS if name in form}
+    given["quantity"] = float(given["quantity"])
+    return given | {name: given[name] or "" for name in ("grade", "notes", "inspection_cert")}
+
+
+def _correction_form(batch: Batch, product: Product) -> BatchCorrectionForm:
+    """The batch's details to correct; once labels are issued, without those that are then fixed."""
+    form = BatchCorrectionForm(obj=batch)
+    if not form.is_submitted():  # as people write it: 100, not 100.0
+        form.quantity.data = Decimal(f"{batch.quantity:.3f}".rstrip("0").rstrip("."))
+    areas = registry.origin_choices(session=get_session(), product=product)
+    # An area narrowed since keeps the batch's own origin choosable, so other corrections still go through.
+    if batch.origin_code not in {area.code for area in areas}:
+        areas = [get_session().get(Area, batch.origin_code), *areas]
+    form.origin_code.choices = [(area.code, _area_label(area)) for area in areas]
+    if batch.labels_issued:
+        for name in batches.FIXED_ONCE_LABELLED:
+            delattr(form, name)
+    return form
 
 
 @bp.post("/batches/<id:batch_id>/labels")

@@ -136,11 +136,12 @@ class LicenceActionForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
 
 
-class BatchForm(FlaskForm):
-    product_code = SelectField(_l("Product"))
+class BatchDetailsForm(FlaskForm):
+    """What a cooperative says of a batch, registering it or correcting it."""
+
     quantity = FiniteDecimalField(
         _l("Quantity"),
-        places=3,
+        places=None,  # shown as registered ("120.5"), not padded to three places
         validators=[
             InputRequired(),
             parsed,
@@ -153,6 +154,14 @@ class BatchForm(FlaskForm):
     grade = StringField(_l("Grade"), validators=[Optional(), Length(max=32)])
     inspection_cert = StringField(_l("Inspection certificate number"), validators=[Optional(), Length(max=64)])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=1000)])
+
+
+class BatchForm(BatchDetailsForm):
+    product_code = SelectField(_l("Product"))
+
+
+class BatchCorrectionForm(BatchDetailsForm):
+    reason = TextAreaField(_l("Reason for the correction"), validators=[DataRequired(), Length(max=1000)])
 
 
 class LabelIssueForm(FlaskForm):
