@@ -113,7 +113,7 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "GI_BASE_URL": env.get("GI_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "GI_UPLOAD_DIR": env.get("GI_UPLOAD_DIR") or str(instance_dir / "uploads"),
         # Import files a clean dry run checked, until Import takes them (gi_registry/staging.py).
-        "IMPORT_STAGING_DIR": str(instance_dir / "checked-imports"),
+        "IMPORT_STAGING_DIR": env.get("GI_IMPORT_STAGING_DIR") or str(instance_dir / "checked-imports"),
         "GI_DEMO_ACCOUNTS_FILE": env.get("GI_DEMO_ACCOUNTS_FILE") or _demo_accounts_file(instance_dir, env),
         "RATELIMIT_STORAGE_URI": limiter_storage,
         # A Redis that drops packets must not hold a scan up: give up within half a second (then the

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 def lifetime(config) -> float:
@@ -19,8 +19,9 @@ def lifetime(config) -> float:
     return config.get("WTF_CSRF_TIME_LIMIT") or 8 * 3600
 
 
-def keep(directory: str, *, owner: int, content: bytes, max_age_seconds: float) -> str:
-    """Keep a checked file for its owner; returns the SHA-256 that names it (the form's hidden field)."""
+def keep(directory: str, *, owner: int, name: str, content: bytes, max_age_seconds: float) -> str:
+    """Keep a checked file and its name for its owner; returns the SHA-256 that names it (the form's
+    hidden field). The name is kept here, not in the form, as the audit log records it."""
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     prune(directory, max_age_seconds)
@@ -28,27 +29,28 @@ def keep(directory: str, *, owner: int, content: bytes, max_age_seconds: float) 
     # Written beside its final name and renamed, so a reader never takes half a file.
     handle, partial = tempfile.mkstemp(dir=folder, prefix=".partial-")
     with os.fdopen(handle, "wb") as out:
-        out.write(content)
+        out.write(" ".join(name.splitlines()).encode(errors="replace") + b"\n" + content)
     os.replace(partial, _path(folder, owner, digest))
     return digest
 
 
-def take(directory: str, *, owner: int, digest: str, max_age_seconds: float) -> bytes | None:
-    """The owner's kept file with this digest, or None where there is none (or it is too old to use)."""
-    if not _DIGEST.match(digest or ""):
+def take(directory: str, *, owner: int, digest: str, max_age_seconds: float) -> tuple[str, bytes] | None:
+    """The owner's kept file with this digest, as (name, content); None where there is none (or it is too
+    old to use)."""
+    if not _DIGEST.fullmatch(digest or ""):
         return None
     path = _path(Path(directory), owner, digest)
     try:
         if time.time() - path.stat().st_mtime > max_age_seconds:
             return None
-        content = path.read_bytes()
+        name, _, content = path.read_bytes().partition(b"\n")
     except OSError:
         return None
-    return content if hashlib.sha256(content).hexdigest() == digest else None
+    return (name.decode(), content) if hashlib.sha256(content).hexdigest() == digest else None
 
 
 def discard(directory: str, *, owner: int, digest: str) -> None:
-    if _DIGEST.match(digest or ""):
+    if _DIGEST.fullmatch(digest or ""):
         _path(Path(directory), owner, digest).unlink(missing_ok=True)
 
 

@@ -302,14 +302,37 @@ def test_a_correction_the_rules_refuse_answers_with_its_code(client, token_for, 
     assert response.status_code == status and error_of(response)["code"] == code
 
 
-def test_after_labels_the_origin_is_409_and_the_quantity_keeps_room_for_them(client, token_for, labelled):
+def test_after_labels_what_consumers_read_is_409_and_the_quantity_keeps_room_for_them(client, token_for, labelled):
     batch, _codes = labelled  # 10 labels issued
     headers = token_for("coop")
-    moved = client.patch(
-        f"/api/v1/batches/{batch.id}", json={"origin_code": "512021100", "reason": "r"}, headers=headers
-    )
-    assert moved.status_code == 409 and error_of(moved)["fields"] == {"origin_code": "fixed once labels are issued"}
+    for body in ({"origin_code": "512021100"}, {"harvested_on": "2030-01-01"}, {"unit": "t"}):
+        moved = client.patch(f"/api/v1/batches/{batch.id}", json={**body, "reason": "r"}, headers=headers)
+        (name,) = body
+        assert moved.status_code == 409 and error_of(moved)["fields"] == {name: "fixed once labels are issued"}
     shrunk = client.patch(f"/api/v1/batches/{batch.id}", json={"quantity": 4, "reason": "r"}, headers=headers)
     assert shrunk.status_code == 422 and error_of(shrunk)["fields"] == {
         "quantity": "too little for the 10 labels already issued"
     }
+
+
+def test_a_null_detail_is_refused_not_read_as_unchanged(client, token_for, make_batch, db):
+    batch = make_batch()
+    batch.grade = "一级"
+    db.add(batch)
+    db.commit()
+    response = client.patch(
+        f"/api/v1/batches/{batch.id}", json={"grade": None, "reason": "r"}, headers=token_for("coop")
+    )
+    assert response.status_code == 422 and "grade" in error_of(response)["fields"]
+    cleared = client.patch(f"/api/v1/batches/{batch.id}", json={"grade": "", "reason": "r"}, headers=token_for("coop"))
+    assert cleared.status_code == 200 and cleared.json["grade"] == ""
+
+
+def test_a_recalled_batch_is_not_corrected_through_the_api(client, token_for, make_batch, db):
+    batch = make_batch()
+    batches.recall_batch(session=db, batch=batch, reason="r", actor=None)
+    db.commit()
+    response = client.patch(
+        f"/api/v1/batches/{batch.id}", json={"notes": "x", "reason": "r"}, headers=token_for("coop")
+    )
+    assert response.status_code == 409 and error_of(response)["code"] == "batch_recalled"

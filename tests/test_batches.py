@@ -355,6 +355,9 @@ def test_a_harvest_date_moved_outside_the_licence_is_refused(db, world, make_bat
     with pytest.raises(DomainError) as refused:
         correct(db, batch, harvested_on=date(2026, 5, 1))
     assert (refused.value.status, refused.value.code) == (403, "licence_inactive")
+    db.rollback()
+    db.refresh(batch)
+    assert batch.harvested_on == date(2026, 10, 1)
 
 
 def test_once_labels_are_issued_what_consumers_read_stays(db, make_batch, keys):
@@ -400,3 +403,20 @@ def test_labels_issued_against_the_quantity_before_a_correction_are_refused(db, 
         with pytest.raises(DomainError) as refused:
             batches.issue_labels(session=other, batch=stale, count=150, keys=keys, actor=None)
     assert refused.value.code == "label_quota_exceeded"
+
+
+def test_two_corrections_each_valid_alone_cannot_combine(db, make_batch):
+    """4,000,000 kg is a batch; tonnes is a unit; 4,000,000 tonnes would be 8 billion labels."""
+    batch = make_batch(quantity=100.0)
+    with Session(db.get_bind(), expire_on_commit=False) as other:
+        stale = other.get(Batch, batch.id)  # a second cooperative user's read, before the first correction
+        other.commit()
+        correct(db, batch, quantity=4_000_000.0)
+        with pytest.raises(DomainError) as refused:
+            batches.correct_batch(
+                session=other, batch=stale, data=batches.BatchDetails.of(stale, unit="t"), reason="r", actor=None
+            )
+        other.rollback()
+    assert (refused.value.status, refused.value.code) == (409, "batch_changed")
+    db.refresh(batch)
+    assert (batch.quantity, batch.unit) == (4_000_000.0, "kg")

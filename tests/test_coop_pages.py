@@ -439,3 +439,36 @@ def test_a_recalled_batch_offers_no_correction(login_as, make_batch, db):
     response = client.get(f"/coop/batches/{batch.id}/correct?lang=en")
     assert response.status_code == 302
     assert "A recalled batch cannot be corrected." in client.get(response.location + "?lang=en").text
+
+
+def test_a_note_added_leaves_a_quantity_with_many_decimals_as_it_was(login_as, make_batch, db):
+    batch = make_batch(quantity=80.12345)
+    client = login_as("coop")
+    form = correction_of(client.get(f"/coop/batches/{batch.id}/correct").text)
+    assert form["quantity"] == "80.12345"
+    response = client.post(
+        f"/coop/batches/{batch.id}/correct?lang=en", data={**form, "notes": "冷库 3 号", "reason": "补录"}
+    )
+    assert "corrected: Notes." in client.get(response.location + "?lang=en").text
+    db.refresh(batch)
+    assert (batch.quantity, batch.notes) == (80.12345, "冷库 3 号")
+
+
+def test_a_batch_whose_origin_left_the_area_can_still_be_corrected_in_other_details(login_as, make_batch, db, world):
+    batch = make_batch(origin_code="512021126")
+    registry.save_product(
+        session=db,
+        actor=None,
+        product=world["lemon"],
+        data=registry.ProductInput(
+            code="anyue-lemon", name="安岳柠檬", name_en="Anyue Lemon", kind="gi_product", area_codes=["512021100"]
+        ),
+    )
+    db.commit()
+    client = login_as("coop")
+    form = correction_of(client.get(f"/coop/batches/{batch.id}/correct").text)
+    assert form["origin_code"] == "512021126"  # still offered, so the form goes through
+    response = client.post(f"/coop/batches/{batch.id}/correct", data={**form, "grade": "二级", "reason": "r"})
+    assert response.status_code == 302
+    db.refresh(batch)
+    assert (batch.grade, batch.origin_code) == ("二级", "512021126")

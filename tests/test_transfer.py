@@ -559,9 +559,9 @@ def checked_digest(page: str) -> str:
     return page.split('name="checked" type="hidden" value="')[1].split('"')[0]
 
 
-def import_checked(client, digest: str, name: str = "licensees-import.csv"):
-    """Press Import with no file chosen, as the page does after a clean dry run."""
-    data = {"checked": digest, "checked_name": name, "run_import": "y"}
+def import_checked(client, digest: str, button: str = "run_import"):
+    """Press Import (or Check) with no file chosen, as the page does after a clean dry run."""
+    data = {"checked": digest, button: "y"}
     return client.post(IMPORT_URL, data=data, content_type="multipart/form-data")
 
 
@@ -580,7 +580,8 @@ def test_after_a_clean_dry_run_import_takes_the_checked_file_without_choosing_it
     client = login_as("admin")
     before = counts(db)
     checked = upload(client, SAMPLE.read_bytes(), "licensees-import.csv").text
-    assert [path.read_bytes() for path in staged(app)] == [SAMPLE.read_bytes()]
+    assert [path.read_bytes() for path in staged(app)] == [b"licensees-import.csv\n" + SAMPLE.read_bytes()]
+    assert 'name="checked_name"' not in checked  # the name the audit log records is the server's
     response = press_import(client, checked)
     assert response.status_code == 303 and counts(db)[:2] == (before[0] + 4, before[1] + 3)
     grant = db.exec(select(AuditEvent).where(AuditEvent.action == "licence.grant")).all()[-1]
@@ -593,9 +594,18 @@ def test_import_without_a_file_or_a_kept_one_asks_for_a_file_and_writes_nothing(
     before = counts(db)
     nothing = client.post(IMPORT_URL, data={"run_import": "y"}, content_type="multipart/form-data")
     assert nothing.status_code == 422 and "Choose a file." in nothing.text
-    forged = import_checked(client, "0" * 64)
-    assert forged.status_code == 422 and "no longer kept; choose it again" in forged.text
+    for forged in ("0" * 64, "0" * 64 + "\n", "../" * 3 + "etc/passwd"):
+        answer = import_checked(client, forged)
+        assert answer.status_code == 422 and "no longer kept; choose it again" in answer.text
     assert counts(db) == before
+
+
+def test_checking_again_without_a_file_checks_the_kept_one_and_keeps_it(app, login_as, db):
+    client = login_as("admin")
+    digest = checked_digest(upload(client, SAMPLE.read_bytes(), "licensees-import.csv").text)
+    again = import_checked(client, digest, button="dry_run")
+    assert again.status_code == 200 and "No problems found in licensees-import.csv (rows checked: 4)" in again.text
+    assert checked_digest(again.text) == digest and len(staged(app)) == 1
 
 
 def test_another_admin_cannot_import_the_file_one_admin_checked(app, login_as, db, world):

@@ -84,7 +84,7 @@ def get_batch(batch_id: int):
 def correct_batch(batch_id: int):
     batch = _own_batch(batch_id)
     body = parse_body(BatchCorrect)
-    changes = body.model_dump(exclude_none=True, exclude={"reason"})
+    changes = body.model_dump(exclude_unset=True, exclude={"reason"})
     session = get_session()
     data = batches.BatchDetails.of(batch, **changes)
     batches.correct_batch(session=session, batch=batch, data=data, reason=body.reason, actor=api_user())

@@ -50,17 +50,28 @@ class BatchCreate(Input):
     inspection_cert: str = Field(default="", max_length=64)
 
 
+def _without_defaults(schema: dict) -> None:
+    """The description shows no null default: null is not a value a client may send."""
+    for field in schema["properties"].values():
+        field.pop("default", None)
+
+
 class BatchCorrect(Input):
-    """The details to correct (those left out stay as they are) and why, for the audit log."""
+    """The details to correct (those left out stay as they are) and why, for the audit log.
+
+    Defaults are not validated, so a detail left out is None, while one sent as null fails its type: null
+    is refused rather than read as "unchanged" (clear a text with "")."""
+
+    model_config = ConfigDict(**Input.model_config, json_schema_extra=_without_defaults)
 
     reason: str = Field(min_length=1, max_length=1000)
-    quantity: float | None = Field(default=None, gt=0, le=1e9, allow_inf_nan=False, strict=True)
-    unit: Literal["kg", "t", "jin"] | None = None
-    harvested_on: date | None = None
-    origin_code: str | None = Field(default=None, min_length=1, max_length=12)
-    grade: str | None = Field(default=None, max_length=32)
-    notes: str | None = Field(default=None, max_length=1000)
-    inspection_cert: str | None = Field(default=None, max_length=64)
+    quantity: float = Field(default=None, gt=0, le=1e9, allow_inf_nan=False, strict=True)
+    unit: Literal["kg", "t", "jin"] = None
+    harvested_on: date = None
+    origin_code: str = Field(default=None, min_length=1, max_length=12)
+    grade: str = Field(default=None, max_length=32)
+    notes: str = Field(default=None, max_length=1000)
+    inspection_cert: str = Field(default=None, max_length=64)
 
 
 class LabelsCreate(Input):

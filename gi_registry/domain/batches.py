@@ -207,8 +207,10 @@ def correct_batch(
     licence_id = _check_correction(session, batch, product, data, changed, today)
     before = batch_snapshot(batch)
     values = {name: getattr(data, name) for name in changed}
-    # Conditional on what was checked: a label issue or a recall in between refuses the correction.
-    guard = [Batch.id == batch.id, Batch.status == "active", Batch.labels_issued == batch.labels_issued]
+    # Conditional on the batch as checked: a label issue, a recall or another correction in between (two
+    # corrections each valid alone may not be together) refuses this one rather than merge with it.
+    as_read = [getattr(Batch, name) == getattr(batch, name) for name in (*DETAILS, "labels_issued")]
+    guard = [Batch.id == batch.id, Batch.status == "active", *as_read]
     moved = session.exec(update(Batch).where(*guard).values(**values, licence_id=licence_id, updated_at=utcnow()))
     if moved.rowcount != 1:
         session.refresh(batch)
@@ -219,9 +221,11 @@ def correct_batch(
 
 def _check_correction(session, batch, product, data, changed, today) -> int:
     """The licence the corrected batch stands under, or the refusal naming every problem at once."""
+    fixed = {name: N_("fixed once labels are issued") for name in changed if name in FIXED_ONCE_LABELLED}
+    if batch.labels_issued and fixed:
+        why = N_("labels are issued: the harvest date, origin and unit can no longer change")
+        raise Conflict("labels_issued", why, fields=fixed)
     fields, params = {}, {}
-    if batch.labels_issued:
-        fields |= {name: N_("fixed once labels are issued") for name in changed if name in FIXED_ONCE_LABELLED}
     if data.unit not in BATCH_UNITS:
         fields["unit"] = N_("unknown unit")
     elif why := _quantity_problem(data, product):
@@ -235,9 +239,6 @@ def _check_correction(session, batch, product, data, changed, today) -> int:
         elif data.harvested_on.year != batch.harvested_on.year:  # the batch number names the year
             fields["harvested_on"] = N_("the batch number names the year %(year)s")
             params["year"] = batch.harvested_on.year
-    if batch.labels_issued and any(name in fields for name in FIXED_ONCE_LABELLED):
-        why = N_("labels are issued: the harvest date, origin and unit can no longer change")
-        raise Conflict("labels_issued", why, fields=fields, params=params)
     if fields:
         raise DomainError("invalid_correction", N_("the batch cannot be corrected so"), fields=fields, params=params)
     licence_id = batch.licence_id

@@ -218,8 +218,8 @@ def _details(form: BatchDetailsForm) -> dict:
 def _correction_form(batch: Batch, product: Product) -> BatchCorrectionForm:
     """The batch's details to correct; once labels are issued, without those that are then fixed."""
     form = BatchCorrectionForm(obj=batch)
-    if not form.is_submitted():  # as people write it: 100, not 100.0
-        form.quantity.data = Decimal(f"{batch.quantity:.3f}".rstrip("0").rstrip("."))
+    if not form.is_submitted():  # 100, not 100.0; never rounded, or saving a note would change it
+        form.quantity.data = Decimal(repr(batch.quantity).removesuffix(".0"))
     areas = registry.origin_choices(session=get_session(), product=product)
     # An area narrowed since keeps the batch's own origin choosable, so other corrections still go through.
     if batch.origin_code not in {area.code for area in areas}:

@@ -38,7 +38,6 @@ class ImportForm(FlaskForm):
     file = FileField(_l("CSV or Excel (.xlsx) file"))
     # The SHA-256 of the file a clean dry run checked, so the import takes that file and no other.
     checked = HiddenField()
-    checked_name = HiddenField()
     dry_run = SubmitField(_l("Check the file"))
     run_import = SubmitField(_l("Import"))
 
@@ -110,22 +109,23 @@ def export_xlsx(table: str):
 
 
 def _staging() -> dict:
-    config = current_app.config
-    return {"directory": config["IMPORT_STAGING_DIR"], "owner": page_user().id}
+    return {"directory": current_app.config["IMPORT_STAGING_DIR"], "owner": page_user().id}
+
+
+def _lifetime() -> float:
+    return staging.lifetime(current_app.config)
 
 
 def _upload(form: ImportForm) -> tuple[str, bytes]:
-    """The chosen file's name and content; for Import without one, the file a clean dry run checked."""
+    """The chosen file's name and content; without one, the file a clean dry run checked and kept."""
     if form.file.data:
         upload = form.file.data
         return upload.filename or "", upload.stream.read(imports.MAX_BYTES + 1)
-    if form.run_import.data and form.checked.data:
-        content = staging.take(
-            **_staging(), digest=form.checked.data, max_age_seconds=staging.lifetime(current_app.config)
-        )
-        if content is None:
+    if form.checked.data:
+        kept = staging.take(**_staging(), digest=form.checked.data, max_age_seconds=_lifetime())
+        if kept is None:
             raise imports.ImportRefused("checked_file_gone", N_("The checked file is no longer kept; choose it again."))
-        return form.checked_name.data, content
+        return kept
     raise imports.ImportRefused("no_file", N_("Choose a file."))
 
 
@@ -147,13 +147,8 @@ def _write(form: ImportForm, rows: list[imports.Row], digest: str, name: str) ->
 def _dry_run(form: ImportForm, name: str, content: bytes, rows: list[imports.Row]) -> list[imports.RowProblem]:
     """Every row's problems; a clean file is kept so that Import takes it without the file chosen again."""
     problems = imports.check_rows(session=get_session(), rows=rows)
-    clean = not problems
-    form.checked.data = (
-        staging.keep(**_staging(), content=content, max_age_seconds=staging.lifetime(current_app.config))
-        if clean
-        else ""
-    )
-    form.checked_name.data = name if clean else ""
+    kept = "" if problems else staging.keep(**_staging(), name=name, content=content, max_age_seconds=_lifetime())
+    form.checked.data = kept
     return problems
 
 
@@ -161,8 +156,9 @@ def _dry_run(form: ImportForm, name: str, content: bytes, rows: list[imports.Row
 @roles_required("admin")
 def import_licensees():
     """A dry run lists every row's problems; Import writes every row in one transaction, or nothing."""
-    form, rows, problems = ImportForm(), [], []
+    form, rows, problems, name = ImportForm(), [], [], ""
     if form.validate_on_submit():
+        staging.prune(current_app.config["IMPORT_STAGING_DIR"], _lifetime())
         kept = form.checked.data
         try:
             name, content = _upload(form)
@@ -174,7 +170,7 @@ def import_licensees():
             problems = _dry_run(form, name, content, rows)
         except imports.ImportRefused as refusal:
             form.file.errors = list(form.file.errors) + [_(refusal.message, **refusal.params)]
-            problems, form.checked.data, form.checked_name.data = refusal.problems, "", ""
+            problems, form.checked.data = refusal.problems, ""
         if kept and kept != form.checked.data:  # refused or replaced: its names and phones are not kept
             staging.discard(**_staging(), digest=kept)
     by_line = {}
@@ -183,4 +179,5 @@ def import_licensees():
     # Every row with a problem; a clean file shows only its first rows, as a sample of what it holds.
     shown = [row for row in rows if row.line in by_line] or rows[:PREVIEW_ROWS]
     status = 422 if form.errors or problems else 200
-    return render_template("transfer/import.html", form=form, rows=rows, shown=shown, by_line=by_line), status
+    page = render_template("transfer/import.html", form=form, name=name, rows=rows, shown=shown, by_line=by_line)
+    return page, status
