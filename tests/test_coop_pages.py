@@ -406,11 +406,14 @@ def test_after_labels_the_correction_form_offers_only_what_may_still_change(logi
     assert 'name="quantity"' in page and 'name="harvested_on"' not in page and 'name="origin_code"' not in page
     assert "recall the batch and register it again" in page
     # A date sent anyway is not taken: the form has no such field.
-    sent = {"quantity": "100", "harvested_on": "2026-09-01", "notes": "补充说明", "reason": "补录"}
+    sent = {**correction_of(page), "harvested_on": "2026-09-01", "notes": "补充说明", "reason": "补录"}
     assert client.post(f"/coop/batches/{batch.id}/correct", data=sent).status_code == 302
     db.refresh(batch)
     assert (batch.harvested_on.isoformat(), batch.notes) == ("2026-10-01", "补充说明")
-    refused = client.post(f"/coop/batches/{batch.id}/correct?lang=en", data={"quantity": "4", "reason": "r"})
+    page = client.get(f"/coop/batches/{batch.id}/correct?lang=en").text
+    refused = client.post(
+        f"/coop/batches/{batch.id}/correct?lang=en", data={**correction_of(page), "quantity": "4", "reason": "r"}
+    )
     assert refused.status_code == 422 and "too little for the 10 labels already issued" in refused.text
 
 
@@ -472,3 +475,23 @@ def test_a_batch_whose_origin_left_the_area_can_still_be_corrected_in_other_deta
     assert response.status_code == 302
     db.refresh(batch)
     assert (batch.grade, batch.origin_code) == ("二级", "512021126")
+
+
+def test_a_form_opened_before_another_correction_does_not_undo_it(login_as, make_batch, db):
+    batch = make_batch(quantity=100.0)
+    client = login_as("coop")
+    opened = correction_of(client.get(f"/coop/batches/{batch.id}/correct").text)  # in one tab
+    first = client.post(f"/coop/batches/{batch.id}/correct", data={**opened, "quantity": "10", "reason": "多打了零"})
+    assert first.status_code == 302  # saved from another tab
+    late = {**opened, "grade": "一级", "reason": "补等级"}  # still says 100
+    answer = client.post(f"/coop/batches/{batch.id}/correct?lang=en", data=late)
+    assert answer.status_code == 409
+    assert "Nothing was saved: the batch was changed after you opened this form" in answer.text
+    assert "<li>Quantity: 10</li>" in answer.text
+    db.refresh(batch)
+    assert (batch.quantity, batch.grade) == (10.0, "")
+    # Saved again on purpose, it applies what the form says.
+    again = client.post(f"/coop/batches/{batch.id}/correct", data=correction_of(answer.text) | {"reason": "确认"})
+    assert again.status_code == 302
+    db.refresh(batch)
+    assert (batch.quantity, batch.grade) == (100.0, "一级")

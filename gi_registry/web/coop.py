@@ -1,5 +1,6 @@
 """The cooperative's portal: its licences, its batches, labels and downloads; staff may read every batch."""
 
+import hashlib
 from decimal import Decimal
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -10,7 +11,7 @@ from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import N_, DomainError, batches, labels, registry
 from ..extensions import code_keys
-from ..i18n import joined, local_name, refusal_text
+from ..i18n import joined, local_name, quantity, refusal_text, unit_label
 from ..models import BATCH_READERS, STAFF, Area, Batch, Licensee, Product
 from .forms import BatchCorrectionForm, BatchDetailsForm, BatchForm, LabelIssueForm, RecallForm, refused
 from .paging import Pagination, date_arg, id_arg, page_args
@@ -176,36 +177,71 @@ def batch_correct(batch_id: int):
         flash(_("A recalled batch cannot be corrected."), "error")
         return redirect(url_for("coop.batch_detail", batch_id=batch.id))
     product = session.get(Product, batch.product_id)
-    form = _correction_form(batch, product)
+    form, meanwhile = _correction_form(batch, product), []
     if form.validate_on_submit():
-        try:
-            changed = batches.correct_batch(
-                session=session,
-                batch=batch,
-                data=batches.BatchDetails.of(batch, **_details(form)),
-                reason=form.reason.data,
-                actor=page_user(),
-            )
-            session.commit()
-            if changed:
-                fields = joined([form[name].label.text for name in changed])
-                flash(_("Batch %(no)s corrected: %(fields)s.", no=batch.batch_no, fields=fields), "success")
-            else:
-                flash(_("Nothing was changed."), "info")
+        if form.seen.data != _version(batch):
+            # Saved as sent, the form would undo what someone changed after it was opened: show that first.
+            meanwhile, form.seen.data = _meanwhile(form, batch), _version(batch)
+        elif _saved_correction(form, batch):
             return redirect(url_for("coop.batch_detail", batch_id=batch.id))
-        except DomainError as error:
-            session.rollback()
-            session.refresh(batch)
-            refused(form, error)
     elif form.is_submitted() and "harvested_on" in form:
         _name_date_problem(form)
-    status = 422 if form.is_submitted() else 200
-    today = registry.registry_today().isoformat()
-    origin = session.get(Area, batch.origin_code)
+    status = 409 if meanwhile else 422 if form.is_submitted() else 200
     page = render_template(
-        "coop/batch_correct.html", form=form, batch=batch, product=product, origin=origin, today=today
+        "coop/batch_correct.html",
+        form=form,
+        batch=batch,
+        product=product,
+        origin=session.get(Area, batch.origin_code),
+        today=registry.registry_today().isoformat(),
+        meanwhile=meanwhile,
     )
     return page, status
+
+
+def _saved_correction(form: BatchCorrectionForm, batch: Batch) -> bool:
+    """Save the correction and say what changed; or put the registry's refusal on the form."""
+    session = get_session()
+    try:
+        changed = batches.correct_batch(
+            session=session,
+            batch=batch,
+            data=batches.BatchDetails.of(batch, **_details(form)),
+            reason=form.reason.data,
+            actor=page_user(),
+        )
+        session.commit()
+    except DomainError as error:
+        session.rollback()
+        session.refresh(batch)
+        refused(form, error)
+        return False
+    if changed:
+        fields = joined([form[name].label.text for name in changed])
+        flash(_("Batch %(no)s corrected: %(fields)s.", no=batch.batch_no, fields=fields), "success")
+    else:
+        flash(_("Nothing was changed."), "info")
+    return True
+
+
+def _version(batch: Batch) -> str:
+    """The batch's details in a few characters: the form carries those it showed."""
+    return hashlib.sha256(repr([getattr(batch, name) for name in batches.DETAILS]).encode()).hexdigest()[:16]
+
+
+def _meanwhile(form: BatchCorrectionForm, batch: Batch) -> list[tuple[str, str]]:
+    """(label, the batch's value now) of each detail where the form sent something else."""
+    sent = _details(form)
+    shown = {
+        "quantity": quantity(batch.quantity),
+        "unit": unit_label(batch.unit),
+        "origin_code": f"{local_name(get_session().get(Area, batch.origin_code))} ({batch.origin_code})",
+    }
+    return [
+        (form[name].label.text, shown.get(name, str(getattr(batch, name))) or "—")
+        for name in sent
+        if sent[name] != getattr(batch, name)
+    ]
 
 
 def _details(form: BatchDetailsForm) -> dict:
@@ -218,8 +254,9 @@ def _details(form: BatchDetailsForm) -> dict:
 def _correction_form(batch: Batch, product: Product) -> BatchCorrectionForm:
     """The batch's details to correct; once labels are issued, without those that are then fixed."""
     form = BatchCorrectionForm(obj=batch)
-    if not form.is_submitted():  # 100, not 100.0; never rounded, or saving a note would change it
-        form.quantity.data = Decimal(repr(batch.quantity).removesuffix(".0"))
+    if not form.is_submitted():
+        form.quantity.data = Decimal(repr(batch.quantity).removesuffix(".0"))  # 100, not 100.0; never rounded
+        form.seen.data = _version(batch)
     areas = registry.origin_choices(session=get_session(), product=product)
     # An area narrowed since keeps the batch's own origin choosable, so other corrections still go through.
     if batch.origin_code not in {area.code for area in areas}:

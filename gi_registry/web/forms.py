@@ -161,6 +161,7 @@ class BatchForm(BatchDetailsForm):
 
 
 class BatchCorrectionForm(BatchDetailsForm):
+    seen = HiddenField()  # the details the form showed (web/coop.py _version)
     reason = TextAreaField(_l("Reason for the correction"), validators=[DataRequired(), Length(max=1000)])
 
 
