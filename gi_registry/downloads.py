@@ -5,6 +5,7 @@ import io
 import itertools
 import json
 import re
+from datetime import date
 
 from flask import Response, current_app, stream_with_context
 
@@ -135,6 +136,25 @@ def sheet_pdf(
     )
 
 
+def _corrected_harvests(batch: Batch) -> tuple[epcis_document.Harvest, ...]:
+    """The harvests as recorded before each correction that changed them, from the audit log."""
+    session, harvests = get_session(), []
+    for event in batches.corrections(session=session, batch=batch):
+        before, after = event.before, event.after
+        if all(before[name] == after[name] for name in epcis_document.HARVEST_FIELDS):
+            continue  # the notes, the grade or the certificate: not in the event
+        harvests.append(
+            epcis_document.Harvest(
+                quantity=before["quantity"],
+                unit=before["unit"],
+                harvested_on=date.fromisoformat(str(before["harvested_on"])),
+                origin=session.get(Area, before["origin_code"]),
+                corrected_at=event.at,
+            )
+        )
+    return tuple(harvests)
+
+
 def epcis(batch: Batch) -> Response:
     """The batch's events as EPCIS 2.0 JSON-LD, for a buyer's traceability system."""
     session = get_session()
@@ -146,6 +166,7 @@ def epcis(batch: Batch) -> Response:
         issues=batches.label_issues(session=session, batch=batch),
         base_url=current_app.config["GI_BASE_URL"],
         now=utcnow(),
+        earlier=_corrected_harvests(batch),
     )
     return Response(
         json.dumps(document, ensure_ascii=False),

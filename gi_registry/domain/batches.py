@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from ..models import (
     BATCH_UNITS,
     STAFF,
+    AuditEvent,
     Batch,
     BatchSequence,
     LabelIssue,
@@ -514,6 +515,14 @@ def find_by_gtin_lot(*, session: Session, gtin: str, lot: str) -> Batch | None:
         .where(Licensee.gtin == gtin.zfill(14), Batch.batch_no == lot)
     )
     return session.exec(query).first()
+
+
+def corrections(*, session: Session, batch: Batch) -> list[AuditEvent]:
+    """The batch's corrections, oldest first, each with the details before and after it."""
+    query = select(AuditEvent).where(
+        AuditEvent.entity_type == "batch", AuditEvent.entity_id == str(batch.id), AuditEvent.action == "batch.correct"
+    )
+    return list(session.exec(query.order_by(AuditEvent.id)))
 
 
 def label_issues(*, session: Session, batch: Batch) -> list[LabelIssue]:

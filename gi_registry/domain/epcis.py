@@ -8,11 +8,14 @@ code: the document goes to buyers, and a code is what a label needs to scan as g
 matches a scanned label to its identifier through /api/v1/verify, which names the batch and serial.
 
 Every event has an eventID derived from what it records, so a document fetched twice gives the same IDs and
-a repository takes the second copy as the same events.
+a repository takes the second copy as the same events. A harvest corrected after it was registered is told
+the way EPCIS corrects an event: the harvest as first recorded, under its first ID, carries an
+errorDeclaration (incorrect_data) naming the corrected harvest that replaces it.
 """
 
 import uuid
-from datetime import UTC, datetime, time, timedelta, timezone
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from ..models import Area, Batch, LabelIssue, Licensee, Product
 
@@ -50,14 +53,33 @@ def _place(base_url: str, area: Area) -> dict:
     return {"id": f"{base_url}/areas/{area.code}"}
 
 
+def _event_uuid(event_id: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, event_id)}"
+
+
 def _event(kind: str, at: datetime, *, event_id: str, **fields) -> dict:
     return {
         "type": kind,
         "eventTime": _instant(at),
         "eventTimeZoneOffset": "+08:00",
-        "eventID": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, event_id)}",
+        "eventID": _event_uuid(event_id),
         **fields,
     }
+
+
+# What the harvest event records of a batch: a correction of these (not of its notes) corrects the event.
+HARVEST_FIELDS = ("quantity", "unit", "harvested_on", "origin_code")
+
+
+@dataclass(frozen=True)
+class Harvest:
+    """The harvest as the batch recorded it at one time."""
+
+    quantity: float
+    unit: str
+    harvested_on: date
+    origin: Area
+    corrected_at: datetime | None = None  # when a correction replaced it; None for the harvest as it stands
 
 
 def batch_document(
@@ -69,38 +91,27 @@ def batch_document(
     issues: list[LabelIssue],
     base_url: str,
     now: datetime,
+    earlier: tuple[Harvest, ...] = (),
 ) -> dict:
-    """The EPCIS document of one batch."""
+    """The EPCIS document of one batch; `earlier` are the harvests corrections replaced, oldest first."""
     lot = _class_id(batch=batch, licensee=licensee, base_url=base_url)
     event_base = f"{base_url}/batches/{batch.id}/events"
-    quantity = batch.quantity * (0.5 if batch.unit == "jin" else 1)
-    harvest = datetime.combine(batch.harvested_on, time(12), tzinfo=CHINA)
-    ilmd = {
-        "cbvmda:lotNumber": batch.batch_no,
-        "cbvmda:countryOfOrigin": "CN",
-        "cbvmda:harvestStartDate": batch.harvested_on.isoformat(),
-        "gi:product": product.code,
-        "gi:productName": product.name,
-        "gi:origin": origin.code,
-        "gi:originName": origin.name,
-        "gi:licenseeUSCC": licensee.uscc,
-    }
-    if product.shelf_life_days:
-        ilmd["cbvmda:bestBeforeDate"] = (batch.harvested_on + timedelta(days=product.shelf_life_days)).isoformat()
+    now_recorded = Harvest(batch.quantity, batch.unit, batch.harvested_on, origin)
+    harvests = [*earlier, now_recorded]
+    ids = [f"{event_base}/harvest"] + [f"{event_base}/harvest/{n}" for n in range(1, len(harvests))]
     events = [
-        _event(
-            "ObjectEvent",
-            harvest,
-            event_id=f"{event_base}/harvest",
-            action="ADD",
-            bizStep="creating_class_instance",
-            disposition="active",
-            quantityList=[{"epcClass": lot, "quantity": quantity, "uom": UNITS[batch.unit]}],
-            readPoint=_place(base_url, origin),
-            bizLocation=_place(base_url, origin),
-            ilmd=ilmd,
+        _harvest_event(
+            harvest, event_id=event_id, lot=lot, batch=batch, product=product, licensee=licensee, base_url=base_url
         )
+        for harvest, event_id in zip(harvests, ids, strict=True)
     ]
+    for event, harvest, corrective in zip(events, earlier, ids[1:], strict=False):
+        event["errorDeclaration"] = {
+            "declarationTime": _instant(harvest.corrected_at),
+            "reason": "incorrect_data",
+            "correctiveEventIDs": [_event_uuid(corrective)],
+        }
+    quantity = _kilograms(now_recorded)
     for issue in issues:
         events.append(
             _event(
@@ -138,3 +149,35 @@ def batch_document(
         "creationDate": _instant(now),
         "epcisBody": {"eventList": events},
     }
+
+
+def _kilograms(harvest: Harvest) -> float:
+    return harvest.quantity * (0.5 if harvest.unit == "jin" else 1)
+
+
+def _harvest_event(harvest: Harvest, *, event_id: str, lot: str, batch, product, licensee, base_url) -> dict:
+    """The lot's creation: an ObjectEvent with its quantity, origin and master data."""
+    ilmd = {
+        "cbvmda:lotNumber": batch.batch_no,
+        "cbvmda:countryOfOrigin": "CN",
+        "cbvmda:harvestStartDate": harvest.harvested_on.isoformat(),
+        "gi:product": product.code,
+        "gi:productName": product.name,
+        "gi:origin": harvest.origin.code,
+        "gi:originName": harvest.origin.name,
+        "gi:licenseeUSCC": licensee.uscc,
+    }
+    if product.shelf_life_days:
+        ilmd["cbvmda:bestBeforeDate"] = (harvest.harvested_on + timedelta(days=product.shelf_life_days)).isoformat()
+    return _event(
+        "ObjectEvent",
+        datetime.combine(harvest.harvested_on, time(12), tzinfo=CHINA),
+        event_id=event_id,
+        action="ADD",
+        bizStep="creating_class_instance",
+        disposition="active",
+        quantityList=[{"epcClass": lot, "quantity": _kilograms(harvest), "uom": UNITS[harvest.unit]}],
+        readPoint=_place(base_url, harvest.origin),
+        bizLocation=_place(base_url, harvest.origin),
+        ilmd=ilmd,
+    )
