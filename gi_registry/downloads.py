@@ -139,7 +139,7 @@ def sheet_pdf(
 def _corrected_harvests(batch: Batch) -> tuple[epcis_document.Harvest, ...]:
     """The harvests as recorded before each correction that changed them, from the audit log."""
     session, harvests = get_session(), []
-    for event in batches.corrections(session=session, batch=batch):
+    for event in batches.history(session=session, batch=batch, action="batch.correct"):
         before, after = event.before, event.after
         if all(before[name] == after[name] for name in epcis_document.HARVEST_FIELDS):
             continue  # the notes, the grade or the certificate: not in the event

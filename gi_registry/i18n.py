@@ -31,6 +31,8 @@ KIND_LABELS = {
 }
 # In the order the account form offers them: the usual new account first, never an admin by default.
 ROLE_LABELS = {"cooperative": _l("cooperative"), "regulator": _l("regulator"), "admin": _l("registry admin")}
+# The office an official acts for, as a cooperative reads it on its batch's history (not the person).
+OFFICE_LABELS = {"regulator": _l("Market supervision"), "admin": _l("The registry office")}
 # A licence action as the heading of its form, on the licence page and on a case.
 LICENCE_ACTION_TITLES = {
     "suspend": _l("Suspend the licence"),
@@ -215,6 +217,7 @@ report_status_label = _labels_of(REPORT_STATUS_LABELS)
 report_outcome_text = _labels_of(REPORT_OUTCOME_TEXTS)
 kind_label = _labels_of(KIND_LABELS)
 role_label = _labels_of(ROLE_LABELS)
+office_label = _labels_of(OFFICE_LABELS)
 licence_action_title = _labels_of(LICENCE_ACTION_TITLES)
 licence_action_done = _labels_of(LICENCE_ACTION_DONE)
 status_label = _labels_of(STATUS_LABELS)
@@ -279,6 +282,8 @@ def field_value(entity_type: str, name: str, value, names: dict) -> str:
             return china_time(datetime.fromisoformat(value))
         except ValueError:
             return value
+    if name == "quantity" and isinstance(value, int | float):
+        return quantity(value)
     return str(value)
 
 

@@ -495,3 +495,28 @@ def test_a_form_opened_before_another_correction_does_not_undo_it(login_as, make
     assert again.status_code == 302
     db.refresh(batch)
     assert (batch.quantity, batch.grade) == (100.0, "一级")
+
+
+def test_the_batch_page_tells_its_history_with_what_each_correction_changed(login_as, make_batch, db, world, keys):
+    batch = make_batch(quantity=100.0, origin_code="512021126")
+    coop = world["users"]["coop"]
+    details = batches.BatchDetails.of
+    batches.correct_batch(
+        session=db, batch=batch, data=details(batch, origin_code="512021100"), reason="产地选错", actor=coop
+    )
+    batches.issue_labels(session=db, batch=batch, count=5, keys=keys, actor=coop)
+    batches.recall_batch(session=db, batch=batch, reason="抽检不合格", actor=world["users"]["regulator"])
+    db.commit()
+    history = login_as("coop").get(f"/coop/batches/{batch.id}?lang=en").text.split("<h2>History</h2>")[1]
+    rows = re.findall(r"<tr><td[^>]*>.*?</tr>", history, re.S)
+    assert [re.search(r'data-label="Action">([^<]+)', row).group(1).strip() for row in rows] == [
+        "Batch registered",
+        "Batch corrected",
+        "Unit labels issued",
+        "Batch recalled",
+    ]
+    assert "产地选错" in rows[1] and "<del>Nanxun Town (512021126)</del> → Yueyang Town (512021100)" in rows[1]
+    assert "1–5" in rows[2] and "coop@test.cn" in rows[2]
+    # The cooperative reads who recalled it by role; staff read the official's address.
+    assert "抽检不合格" in rows[3] and "Market supervision" in rows[3] and "reg@test.cn" not in history
+    assert "reg@test.cn" in login_as("regulator").get(f"/coop/batches/{batch.id}").text

@@ -124,6 +124,12 @@ class Head:
         return cls(int(event_id), digest)
 
 
+def actors(*, session: Session, events: list[AuditEvent]) -> dict[int, User]:
+    """The accounts that made these events, by id."""
+    ids = {event.actor_id for event in events if event.actor_id is not None}
+    return {user.id: user for user in session.exec(select(User).where(col(User.id).in_(ids)))} if ids else {}
+
+
 def changes(event: AuditEvent) -> list[tuple[str, object, object]]:
     """(field, before, after) for each field the event changed or set, in field order; what a reviewer reads."""
     before, after = event.before or {}, event.after or {}

@@ -517,11 +517,11 @@ def find_by_gtin_lot(*, session: Session, gtin: str, lot: str) -> Batch | None:
     return session.exec(query).first()
 
 
-def corrections(*, session: Session, batch: Batch) -> list[AuditEvent]:
-    """The batch's corrections, oldest first, each with the details before and after it."""
-    query = select(AuditEvent).where(
-        AuditEvent.entity_type == "batch", AuditEvent.entity_id == str(batch.id), AuditEvent.action == "batch.correct"
-    )
+def history(*, session: Session, batch: Batch, action: str = "") -> list[AuditEvent]:
+    """The batch's events in the audit log (those of one action, if named), oldest first."""
+    query = select(AuditEvent).where(AuditEvent.entity_type == "batch", AuditEvent.entity_id == str(batch.id))
+    if action:
+        query = query.where(AuditEvent.action == action)
     return list(session.exec(query.order_by(AuditEvent.id)))
 
 

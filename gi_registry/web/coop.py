@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from .. import downloads
 from ..access import page_user, roles_required
 from ..db import get_session
-from ..domain import N_, DomainError, batches, labels, registry
+from ..domain import N_, DomainError, audit, batches, labels, registry
 from ..extensions import code_keys
-from ..i18n import joined, local_name, quantity, refusal_text, unit_label
+from ..i18n import actor_label, joined, local_name, office_label, quantity, refusal_text, unit_label
 from ..models import BATCH_READERS, STAFF, Area, Batch, Licensee, Product
 from .forms import BatchCorrectionForm, BatchDetailsForm, BatchForm, LabelIssueForm, RecallForm, refused
 from .paging import Pagination, date_arg, id_arg, page_args
@@ -164,7 +164,27 @@ def _render_detail(batch: Batch, issue_form: LabelIssueForm, recall_form: Recall
         scan_count=batches.scan_counts(session=session, batch_ids=[batch.id]).get(batch.id, 0),
         licence_status=batches.licence_status(session=session, batch=batch),
         batch_url=downloads.batch_url(batch),
+        **_history(batch),
     ), status
+
+
+def _history(batch: Batch) -> dict:
+    """The batch's events for its page: who did what, and what a correction changed.
+
+    A cooperative reads its own staff by e-mail and the registry's by role: the officials' addresses are
+    not its business."""
+    session, viewer = get_session(), page_user()
+    events = batches.history(session=session, batch=batch)
+    actors = audit.actors(session=session, events=events)
+
+    def who(event) -> str:
+        actor = actors.get(event.actor_id)
+        if actor is None or viewer.role in STAFF or actor.licensee_id == viewer.licensee_id:
+            return actor_label(event.actor, event.action)
+        return office_label(actor.role)
+
+    areas = {area.code: local_name(area) for area in registry.list_areas(session=session)}  # 94 in all
+    return {"history": events, "who": who, "changes": audit.changes, "names": {"area": areas}}
 
 
 @bp.route("/batches/<id:batch_id>/correct", methods=["GET", "POST"])
