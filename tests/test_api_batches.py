@@ -311,7 +311,7 @@ def test_after_labels_what_consumers_read_is_409_and_the_quantity_keeps_room_for
         assert moved.status_code == 409 and error_of(moved)["fields"] == {name: "fixed once labels are issued"}
     shrunk = client.patch(f"/api/v1/batches/{batch.id}", json={"quantity": 4, "reason": "r"}, headers=headers)
     assert shrunk.status_code == 422 and error_of(shrunk)["fields"] == {
-        "quantity": "too little for the 10 labels already issued"
+        "quantity": "at least 5 kg for the 10 labels already issued"
     }
 
 

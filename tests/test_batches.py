@@ -372,9 +372,20 @@ def test_once_labels_are_issued_what_consumers_read_stays(db, make_batch, keys):
     with pytest.raises(DomainError) as too_little:
         correct(db, batch, quantity=70.0)  # 140 labels' worth, under the 150 issued
     db.rollback()
-    assert too_little.value.fields == {"quantity": "too little for the %(issued)s labels already issued"}
-    assert too_little.value.params == {"issued": 150}
+    assert too_little.value.fields == {
+        "quantity": "at least %(minimum)s %(unit)s for the %(issued)s labels already issued"
+    }
+    assert too_little.value.params == {"minimum": "75", "unit": "kg", "issued": 150}  # 150 × 0.5 kg
     assert correct(db, batch, quantity=75.0, inspection_cert="SC-2026-01") == ["quantity", "inspection_cert"]
+
+
+def test_the_least_quantity_is_named_in_the_batchs_unit_rounded_up(db, make_batch, keys):
+    batch = make_batch(quantity=3.0, unit="t")  # 6,000 labels' worth
+    batches.issue_labels(session=db, batch=batch, count=4001, keys=keys, actor=None)
+    db.commit()
+    with pytest.raises(DomainError) as too_little:
+        correct(db, batch, quantity=2.0)
+    assert too_little.value.params["minimum"] == "2.001"  # 4,001 × 0.5 kg = 2,000.5 kg, up to whole kilograms
 
 
 def test_a_recalled_batch_cannot_be_corrected(db, make_batch):

@@ -484,6 +484,7 @@ def test_a_dry_run_lists_every_problem_of_every_row_and_writes_nothing(login_as,
         "not a date: write YYYY-MM-DD",
         "a licence needs this date",
         "Rows: 5; with problems: 4.",
+        "Rows with problems: 4 of 5, listed below.",
         "1 row without problems is not shown.",
     ):
         assert expected in page, expected
@@ -497,8 +498,11 @@ def test_a_clean_dry_run_writes_nothing_and_offers_the_import(login_as, db):
     client = login_as("admin")
     before = counts(db)
     response = upload(client, SAMPLE.read_bytes())
-    assert response.status_code == 200 and "No problems found in licensees.csv (rows checked: 4)" in response.text
+    assert response.status_code == 200
+    assert "No problems found in licensees.csv (rows checked: 4). The file is kept" in response.text
     assert "disabled" not in response.text.split('id="run_import"')[0].rsplit("<input", 1)[1]
+    # The checked file's result comes first: Import is the main button, and the format notes fold away.
+    assert 'class="secondary" id="dry_run"' in response.text and '<details class="format">' in response.text
     assert counts(db) == before
 
 

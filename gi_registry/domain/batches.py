@@ -232,8 +232,9 @@ def _check_correction(session, batch, product, data, changed, today) -> int:
     elif why := _quantity_problem(data, product):
         fields["quantity"] = why
     elif _quota(data.quantity, data.unit, product) < batch.labels_issued:
-        fields["quantity"] = N_("too little for the %(issued)s labels already issued")
-        params["issued"] = batch.labels_issued
+        fields["quantity"] = N_("at least %(minimum)s %(unit)s for the %(issued)s labels already issued")
+        least = math.ceil(batch.labels_issued * product.kg_per_label / BATCH_UNITS[data.unit] * 1000 - 1e-6) / 1000
+        params |= {"minimum": f"{least:,.3f}".rstrip("0").rstrip("."), "unit": data.unit, "issued": batch.labels_issued}
     if "harvested_on" in changed:
         if why := harvest_date_problem(data.harvested_on, today=today):
             fields["harvested_on"] = why
@@ -241,7 +242,8 @@ def _check_correction(session, batch, product, data, changed, today) -> int:
             fields["harvested_on"] = N_("the batch number names the year %(year)s")
             params["year"] = batch.harvested_on.year
     if fields:
-        raise DomainError("invalid_correction", N_("the batch cannot be corrected so"), fields=fields, params=params)
+        why = N_("the correction was not saved: see each detail's reason")
+        raise DomainError("invalid_correction", why, fields=fields, params=params)
     licence_id = batch.licence_id
     if "harvested_on" in changed:
         licensee = session.get(Licensee, batch.licensee_id)

@@ -1,8 +1,5 @@
 """The cooperative's portal: its licences, its batches, labels and downloads; staff may read every batch."""
 
-import hashlib
-from decimal import Decimal
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -11,9 +8,10 @@ from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import N_, DomainError, audit, batches, labels, registry
 from ..extensions import code_keys
-from ..i18n import actor_label, joined, local_name, office_label, quantity, refusal_text, unit_label
+from ..i18n import actor_label, field_label, joined, local_name, office_label, refusal_text
 from ..models import BATCH_READERS, STAFF, Area, Batch, Licensee, Product
-from .forms import BatchCorrectionForm, BatchDetailsForm, BatchForm, LabelIssueForm, RecallForm, refused
+from . import batch_forms
+from .forms import BatchCorrectionForm, BatchForm, LabelIssueForm, RecallForm, refused
 from .paging import Pagination, date_arg, id_arg, page_args
 
 bp = Blueprint("coop", __name__, url_prefix="/coop")
@@ -99,16 +97,11 @@ def _batch_form() -> BatchForm:
     # One group per product, in the same order: static/batch_form.js shows the chosen product's group.
     form.origin_code.choices = {
         local_name(product): [
-            (a.code, _area_label(a)) for a in registry.origin_choices(session=session, product=product)
+            (a.code, batch_forms.area_label(a)) for a in registry.origin_choices(session=session, product=product)
         ]
         for product in licensed.values()
     }
     return form
-
-
-def _area_label(area: Area) -> str:
-    label = f"{local_name(area)} ({area.code})"
-    return label if area.level != "township" else f"　{label}"
 
 
 @bp.route("/batches/new", methods=["GET", "POST"])
@@ -117,7 +110,7 @@ def batch_new():
     session = get_session()
     form = _batch_form()
     if form.validate_on_submit():
-        data = batches.BatchInput(product_code=form.product_code.data, **_details(form))
+        data = batches.BatchInput(product_code=form.product_code.data, **batch_forms.details(form))
         try:
             batch = batches.register_batch(session=session, licensee=_my_licensee(), data=data, actor=page_user())
             session.commit()
@@ -127,18 +120,9 @@ def batch_new():
             session.rollback()
             refused(form, error)
     elif form.is_submitted():
-        _name_date_problem(form)
+        batch_forms.name_date_problem(form)
     status = 422 if form.is_submitted() else 200
     return render_template("coop/batch_form.html", form=form, today=registry.registry_today().isoformat()), status
-
-
-def _name_date_problem(form: BatchForm) -> None:
-    """A form refused on its own fields never reaches the registry's checks; the harvest date's, which
-    needs no other field, is named beside them, so one submission names every problem it can."""
-    day = form.harvested_on.data
-    if day and not form.harvested_on.errors:
-        if why := batches.harvest_date_problem(day, today=registry.registry_today()):
-            form.harvested_on.errors = [*form.harvested_on.errors, _(why)]
 
 
 @bp.get("/batches/<id:batch_id>")
@@ -197,16 +181,15 @@ def batch_correct(batch_id: int):
         flash(_("A recalled batch cannot be corrected."), "error")
         return redirect(url_for("coop.batch_detail", batch_id=batch.id))
     product = session.get(Product, batch.product_id)
-    form, meanwhile = _correction_form(batch, product), []
+    form, conflict = batch_forms.correction_form(batch, product), None
     if form.validate_on_submit():
-        if form.seen.data != _version(batch):
-            # Saved as sent, the form would undo what someone changed after it was opened: show that first.
-            meanwhile, form.seen.data = _meanwhile(form, batch), _version(batch)
-        elif _saved_correction(form, batch):
+        # A form opened before another change would undo it: show the batch as it is now instead.
+        conflict = batch_forms.meanwhile(form, batch)
+        if conflict is None and _saved_correction(form, batch):
             return redirect(url_for("coop.batch_detail", batch_id=batch.id))
-    elif form.is_submitted() and "harvested_on" in form:
-        _name_date_problem(form)
-    status = 409 if meanwhile else 422 if form.is_submitted() else 200
+    elif form.is_submitted():
+        batch_forms.name_date_problem(form)
+    status = 409 if conflict else 422 if form.is_submitted() else 200
     page = render_template(
         "coop/batch_correct.html",
         form=form,
@@ -214,7 +197,7 @@ def batch_correct(batch_id: int):
         product=product,
         origin=session.get(Area, batch.origin_code),
         today=registry.registry_today().isoformat(),
-        meanwhile=meanwhile,
+        meanwhile=conflict,
     )
     return page, status
 
@@ -226,7 +209,7 @@ def _saved_correction(form: BatchCorrectionForm, batch: Batch) -> bool:
         changed = batches.correct_batch(
             session=session,
             batch=batch,
-            data=batches.BatchDetails.of(batch, **_details(form)),
+            data=batches.BatchDetails.of(batch, **batch_forms.details(form)),
             reason=form.reason.data,
             actor=page_user(),
         )
@@ -237,55 +220,11 @@ def _saved_correction(form: BatchCorrectionForm, batch: Batch) -> bool:
         refused(form, error)
         return False
     if changed:
-        fields = joined([form[name].label.text for name in changed])
+        fields = joined([field_label(name, "batch") for name in changed])
         flash(_("Batch %(no)s corrected: %(fields)s.", no=batch.batch_no, fields=fields), "success")
     else:
         flash(_("Nothing was changed."), "info")
     return True
-
-
-def _version(batch: Batch) -> str:
-    """The batch's details in a few characters: the form carries those it showed."""
-    return hashlib.sha256(repr([getattr(batch, name) for name in batches.DETAILS]).encode()).hexdigest()[:16]
-
-
-def _meanwhile(form: BatchCorrectionForm, batch: Batch) -> list[tuple[str, str]]:
-    """(label, the batch's value now) of each detail where the form sent something else."""
-    sent = _details(form)
-    shown = {
-        "quantity": quantity(batch.quantity),
-        "unit": unit_label(batch.unit),
-        "origin_code": f"{local_name(get_session().get(Area, batch.origin_code))} ({batch.origin_code})",
-    }
-    return [
-        (form[name].label.text, shown.get(name, str(getattr(batch, name))) or "—")
-        for name in sent
-        if sent[name] != getattr(batch, name)
-    ]
-
-
-def _details(form: BatchDetailsForm) -> dict:
-    """The batch details the form shows, as the registry takes them."""
-    given = {name: form[name].data for name in batches.DETAILS if name in form}
-    given["quantity"] = float(given["quantity"])
-    return given | {name: given[name] or "" for name in ("grade", "notes", "inspection_cert")}
-
-
-def _correction_form(batch: Batch, product: Product) -> BatchCorrectionForm:
-    """The batch's details to correct; once labels are issued, without those that are then fixed."""
-    form = BatchCorrectionForm(obj=batch)
-    if not form.is_submitted():
-        form.quantity.data = Decimal(repr(batch.quantity).removesuffix(".0"))  # 100, not 100.0; never rounded
-        form.seen.data = _version(batch)
-    areas = registry.origin_choices(session=get_session(), product=product)
-    # An area narrowed since keeps the batch's own origin choosable, so other corrections still go through.
-    if batch.origin_code not in {area.code for area in areas}:
-        areas = [get_session().get(Area, batch.origin_code), *areas]
-    form.origin_code.choices = [(area.code, _area_label(area)) for area in areas]
-    if batch.labels_issued:
-        for name in batches.FIXED_ONCE_LABELLED:
-            delattr(form, name)
-    return form
 
 
 @bp.post("/batches/<id:batch_id>/labels")

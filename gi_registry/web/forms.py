@@ -32,7 +32,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..domain import DomainError, registry, reports
 from ..domain.uscc import normalise
-from ..i18n import KIND_LABELS, ROLE_LABELS, refusal_text
+from ..i18n import KIND_LABELS, ROLE_LABELS, refusal_text, unit_label
 
 
 class CheckboxesField(SelectMultipleField):
@@ -162,7 +162,10 @@ class BatchForm(BatchDetailsForm):
 
 class BatchCorrectionForm(BatchDetailsForm):
     seen = HiddenField()  # the details the form showed (web/coop.py _version)
-    reason = TextAreaField(_l("Reason for the correction"), validators=[DataRequired(), Length(max=1000)])
+    reason = TextAreaField(
+        _l("Reason for the correction"),
+        validators=[DataRequired(_l("Say why the batch is corrected: the audit log keeps it.")), Length(max=1000)],
+    )
 
 
 class LabelIssueForm(FlaskForm):
@@ -183,10 +186,11 @@ class RecallForm(FlaskForm):
 def refused(form: FlaskForm, error: DomainError) -> None:
     """Show a domain refusal on the form: per-field reasons where a field matches, else a banner."""
     aliases = {"county": "county_code", "licensee": "licensee_uscc"}
+    params = {name: unit_label(value) if name == "unit" else value for name, value in error.params.items()}
     for name, why in error.fields.items():
         field = getattr(form, aliases.get(name, name), None)
         if field is not None:
-            field.errors = list(field.errors) + [_(why, **error.params)]
+            field.errors = list(field.errors) + [_(why, **params)]
     flash(refusal_text(error), "error")
 
 
