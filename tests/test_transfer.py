@@ -719,3 +719,14 @@ def test_each_export_is_in_the_audit_log_with_who_and_what(login_as, db, world):
 def test_an_imported_licence_term_meets_the_same_plausibility_rules(db, world, valid_from, valid_to, column, message):
     row = imports.Row(line=2, **GOOD, product_code="anyue-lemon", valid_from=valid_from, valid_to=valid_to)
     assert [(p.column, p.message) for p in imports.check_rows(session=db, rows=[row])] == [(column, message)]
+
+
+def test_a_dry_run_shows_each_row_as_it_would_be_written(login_as):
+    page = upload(
+        login_as("admin"), csv_file(f"甲合作社,{USCC_C},anyue county,,,,anyue-lemon,2026/3/1,2029年2月28日")
+    ).text
+    assert 'Anyue County <span class="muted">(512021)</span>' in page
+    assert "Anyue Lemon 2026-03-01 – 2029-02-28" in page
+    nameless = upload(login_as("admin"), csv_file(f",{USCC_D},乐至县,,,,,,")).text
+    # An English label that is its column's name is not said twice; another is, with the column beside it.
+    assert "Name: the name is missing" in nameless and "Name <code" not in nameless

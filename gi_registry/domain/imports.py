@@ -252,6 +252,38 @@ def _registered(session: Session, usccs: set[str]) -> set[str]:
     return found
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A row's county and licence as the import reads them (None where it cannot): what it would write."""
+
+    county_code: str | None
+    product: Product | None
+    valid_from: date | None
+    valid_to: date | None
+
+
+def readings(*, session: Session, rows: list[Row]) -> dict[int, Reading]:
+    """How each row is read, by its line: a dry run shows it, so "2026/3/1" is seen to mean 1 March."""
+    counties = _county_codes(session)
+    products = {product.code: product for product in registry.list_products(session=session)}
+    return {
+        row.line: Reading(
+            county_code=counties.get(row.county.lower()),
+            product=products.get(row.product_code),
+            valid_from=_date_or_none(row.valid_from),
+            valid_to=_date_or_none(row.valid_to),
+        )
+        for row in rows
+    }
+
+
+def _date_or_none(value: str) -> date | None:
+    try:
+        return parse_date(value)
+    except ValueError:  # also a date that does not exist, 2026-02-30
+        return None
+
+
 def check_rows(*, session: Session, rows: list[Row]) -> list[RowProblem]:
     """Every problem of every row, in row order; an empty list means the rows can be imported."""
     counties = _county_codes(session)

@@ -24,6 +24,7 @@ from .. import staging
 from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import N_, audit, exports, imports, registry
+from ..i18n import local_name
 from ..models import STAFF
 from .paging import date_arg
 
@@ -179,5 +180,15 @@ def import_licensees():
     # Every row with a problem; a clean file shows only its first rows, as a sample of what it holds.
     shown = [row for row in rows if row.line in by_line] or rows[:PREVIEW_ROWS]
     status = 422 if form.errors or problems else 200
-    page = render_template("transfer/import.html", form=form, name=name, rows=rows, shown=shown, by_line=by_line)
+    session = get_session()
+    page = render_template(
+        "transfer/import.html",
+        form=form,
+        name=name,
+        rows=rows,
+        shown=shown,
+        by_line=by_line,
+        read=imports.readings(session=session, rows=shown),
+        counties={county.code: local_name(county) for county in registry.counties(session=session)},
+    )
     return page, status
