@@ -140,15 +140,19 @@ def _corrected_harvests(batch: Batch) -> tuple[epcis_document.Harvest, ...]:
     """The harvests as recorded before each correction that changed them, from the audit log."""
     session, harvests = get_session(), []
     for event in batches.history(session=session, batch=batch, action="batch.correct"):
-        before, after = event.before, event.after
-        if all(before[name] == after[name] for name in epcis_document.HARVEST_FIELDS):
+        before, after = event.before or {}, event.after or {}
+        was = {name: before.get(name, after.get(name)) for name in epcis_document.HARVEST_FIELDS}
+        if all(was[name] == after.get(name) for name in epcis_document.HARVEST_FIELDS):
             continue  # the notes, the grade or the certificate: not in the event
+        origin = session.get(Area, was["origin_code"])
+        if origin is None or None in was.values():
+            continue  # a record this code did not write: no harvest to tell
         harvests.append(
             epcis_document.Harvest(
-                quantity=before["quantity"],
-                unit=before["unit"],
-                harvested_on=date.fromisoformat(str(before["harvested_on"])),
-                origin=session.get(Area, before["origin_code"]),
+                quantity=was["quantity"],
+                unit=was["unit"],
+                harvested_on=date.fromisoformat(str(was["harvested_on"])),
+                origin=origin,
                 corrected_at=event.at,
             )
         )

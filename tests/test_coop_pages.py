@@ -537,3 +537,62 @@ def test_the_batch_page_tells_its_history_with_what_each_correction_changed(logi
     # The cooperative reads who recalled it by role; staff read the official's address.
     assert "抽检不合格" in rows[3] and "Market supervision" in rows[3] and "reg@test.cn" not in history
     assert "reg@test.cn" in login_as("regulator").get(f"/coop/batches/{batch.id}").text
+
+
+def test_a_quantity_is_kept_with_the_unit_its_user_meant(login_as, make_batch, db):
+    """One tab says 1.2 t; another, opened before, 1,200 (kg): saving the second must not make 1,200 t."""
+    batch = make_batch(quantity=1000.0, unit="kg")
+    client = login_as("coop")
+    url = f"/coop/batches/{batch.id}/correct?lang=en"
+    opened = correction_of(client.get(url).text)
+    assert client.post(url, data={**opened, "quantity": "1.2", "unit": "t", "reason": "换算"}).status_code == 302
+    answer = client.post(url, data={**opened, "quantity": "1200", "reason": "称重"})
+    assert answer.status_code == 409
+    again = correction_of(answer.text)
+    assert (again["quantity"], again["unit"]) == ("1200", "kg")
+    assert "your form says 1,200 kg, which saving again keeps" in answer.text
+    assert client.post(url, data=again | {"reason": "确认"}).status_code == 302
+    db.refresh(batch)
+    assert (batch.quantity, batch.unit) == (1200.0, "kg")
+
+
+def test_a_detail_fixed_meanwhile_by_issued_labels_is_still_told(login_as, make_batch, db, keys):
+    batch = make_batch()
+    client = login_as("coop")
+    url = f"/coop/batches/{batch.id}/correct?lang=en"
+    opened = correction_of(client.get(url).text)
+    batches.correct_batch(
+        session=db, batch=batch, data=batches.BatchDetails.of(batch, origin_code="512021100"), reason="r", actor=None
+    )
+    batches.issue_labels(session=db, batch=batch, count=1, keys=keys, actor=None)
+    db.commit()
+    answer = client.post(url, data={**opened, "notes": "补录", "reason": "r"})
+    assert answer.status_code == 409
+    assert (
+        "Origin: Nanxun Town (512021126) → Yueyang Town (512021100) (fixed now that labels are issued)" in answer.text
+    )
+
+
+def test_notes_a_browser_sends_back_with_crlf_are_not_taken_for_a_change(login_as, make_batch, db):
+    batch = make_batch(notes="冷库\n3 号")  # as the API stores them
+    client = login_as("coop")
+    url = f"/coop/batches/{batch.id}/correct?lang=en"
+    opened = correction_of(client.get(url).text) | {"notes": "冷库\r\n3 号"}  # as a browser sends a textarea
+    batches.correct_batch(
+        session=db, batch=batch, data=batches.BatchDetails.of(batch, grade="一级"), reason="r", actor=None
+    )
+    db.commit()
+    answer = client.post(url, data={**opened, "reason": "r"})
+    assert answer.status_code == 409 and "Notes" not in answer.text.split("Nothing was saved")[1].split("</ul>")[0]
+    assert correction_of(answer.text)["grade"] == "一级"
+
+
+@pytest.mark.parametrize("seen", ['{"quantity": "abc"}', '{"unit": ["x"]}', "[]", '{"origin_code": {}}'])
+def test_an_edited_record_of_what_the_form_showed_is_no_500(login_as, make_batch, db, seen):
+    batch = make_batch()
+    client = login_as("coop")
+    url = f"/coop/batches/{batch.id}/correct?lang=en"
+    answer = client.post(
+        url, data={**correction_of(client.get(url).text), "seen": seen, "grade": "一级", "reason": "r"}
+    )
+    assert answer.status_code == 409 and "your form says 一级" in answer.text

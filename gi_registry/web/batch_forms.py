@@ -18,11 +18,15 @@ def area_label(area: Area) -> str:
     return label if area.level != "township" else f"　{label}"
 
 
+TEXTS = ("grade", "notes", "inspection_cert")
+
+
 def details(form: BatchDetailsForm) -> dict:
-    """The batch details the form shows, as the registry takes them."""
+    """The batch details the form shows, as the registry takes them (a browser ends a textarea's lines in
+    CRLF; the API's clients do not)."""
     given = {name: form[name].data for name in batches.DETAILS if name in form}
     given["quantity"] = float(given["quantity"])
-    return given | {name: given[name] or "" for name in ("grade", "notes", "inspection_cert")}
+    return given | {name: (given[name] or "").replace("\r\n", "\n").strip() for name in TEXTS}
 
 
 def name_date_problem(form: BatchDetailsForm) -> None:
@@ -63,34 +67,57 @@ def _jsonable(values: dict) -> dict:
     return {name: value.isoformat() if hasattr(value, "isoformat") else value for name, value in values.items()}
 
 
+# Read together: 1,200 is a correction of the quantity only in the unit its user had in mind.
+TOGETHER = {"quantity": ("quantity", "unit"), "unit": ("quantity", "unit")}
+
+
 def meanwhile(form: BatchCorrectionForm, batch: Batch) -> list[dict] | None:
     """None where the batch still says what the form showed. Otherwise each detail changed since, the form
     taking the new value where its user left the detail alone, and keeping the user's where both changed it;
     the form then shows the batch as it is now, and a second save is a deliberate one."""
-    try:
-        shown = json.loads(form.seen.data or "")
-    except ValueError:
-        shown = None
+    shown = _shown(form.seen.data)
     now = _jsonable(batches.BatchDetails.of(batch).__dict__)
     if shown == now:
         return None
-    readable = isinstance(shown, dict)  # else a form from before this check: all it sent is the user's
-    shown, sent = shown if readable else {}, _jsonable(details(form))
+    readable = shown is not None  # else a form from before this check, or edited: all it sent is the user's
+    sent = _jsonable(details(form))
     changes = []
-    for name in (name for name in batches.DETAILS if name in form):
-        was = shown.get(name)
-        if was == now[name] or (not readable and sent[name] == now[name]):
+    for name in batches.DETAILS:
+        if (name in form and sent[name] == now[name]) or (readable and shown[name] == now[name]):
+            continue  # the form says what the batch says now, or the change is the user's own, for saving
+        if not readable and name not in form:
             continue
         change = {"field": field_label(name, "batch"), "now": _text(name, now[name], now["unit"])}
         if readable:
-            change["was"] = _text(name, was, shown.get("unit", now["unit"]))
-        if readable and sent[name] == was:  # left alone here: take the other change
-            _fill(form, name, batch)
+            change["was"] = _text(name, shown[name], shown["unit"])
+        if name not in form:  # fixed since, as labels were issued meanwhile
+            change["fixed"] = True
+        elif readable and not _touched(name, form, sent, shown):  # left alone here: take the other change
+            for part in TOGETHER.get(name, (name,)):
+                if part in form:
+                    _fill(form, part, batch)
         else:
             change["yours"] = _text(name, sent[name], sent.get("unit", now["unit"]))
         changes.append(change)
     form.seen.data = as_shown(batch)
     return changes
+
+
+def _touched(name: str, form, sent: dict, shown: dict) -> bool:
+    return any(sent[part] != shown[part] for part in TOGETHER.get(name, (name,)) if part in form)
+
+
+def _shown(seen: str | None) -> dict | None:
+    """The details the form showed, or None where what it carries is not such a record."""
+    try:
+        shown = json.loads(seen or "")
+    except ValueError:
+        return None
+    if not isinstance(shown, dict) or set(shown) != set(batches.DETAILS):
+        return None
+    number = isinstance(shown["quantity"], int | float) and not isinstance(shown["quantity"], bool)
+    texts = all(isinstance(shown[name], str) for name in batches.DETAILS if name != "quantity")
+    return shown if number and texts else None
 
 
 def _fill(form: BatchCorrectionForm, name: str, batch: Batch) -> None:

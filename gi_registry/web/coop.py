@@ -163,7 +163,8 @@ def _history(batch: Batch) -> dict:
 
     def who(event) -> str:
         actor = actors.get(event.actor_id)
-        if actor is None or viewer.role in STAFF or actor.licensee_id == viewer.licensee_id:
+        own = actor is not None and actor.role == "cooperative" and actor.licensee_id == batch.licensee_id
+        if actor is None or own or viewer.role in STAFF:
             return actor_label(event.actor, event.action)
         return office_label(actor.role)
 
@@ -189,7 +190,7 @@ def batch_correct(batch_id: int):
             return redirect(url_for("coop.batch_detail", batch_id=batch.id))
     elif form.is_submitted():
         batch_forms.name_date_problem(form)
-    status = 409 if conflict else 422 if form.is_submitted() else 200
+    status = 409 if conflict is not None else 422 if form.is_submitted() else 200
     page = render_template(
         "coop/batch_correct.html",
         form=form,
