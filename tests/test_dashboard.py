@@ -242,3 +242,27 @@ def test_a_date_filter_that_is_no_date_is_named_not_silently_dropped(login_as):
     assert "“garbage” is not a date this page can use (write YYYY-MM-DD)" in queue
     assert "is not a date" not in staff.get("/regulator/reports?from=2026-11-01").text
     assert "“bogus” is no status this list knows" in staff.get("/regulator/reports?lang=en&status=bogus").text
+
+
+def test_a_quota_raised_after_labels_is_listed_and_other_corrections_are_not(login_as, db, world, make_batch, keys):
+    coop = world["users"]["coop"]
+    raised, lowered, early = make_batch(quantity=10.0), make_batch(quantity=100.0), make_batch(quantity=10.0)
+    for batch in (raised, lowered):
+        batches.issue_labels(session=db, batch=batch, count=10, keys=keys, actor=coop)
+    details = batches.BatchDetails.of
+    batches.correct_batch(session=db, batch=raised, data=details(raised, quantity=500.0), reason="补报产量", actor=coop)
+    batches.correct_batch(session=db, batch=lowered, data=details(lowered, quantity=50.0), reason="多报", actor=coop)
+    batches.correct_batch(session=db, batch=early, data=details(early, quantity=900.0), reason="未发标签", actor=coop)
+    db.commit()
+    period = stats.date_range(first=None, last=None, today=registry.registry_today())
+    (found,) = stats.quota_raises(session=db, period=period)
+    assert (found.batch_no, found.quota_before, found.quota_after, found.labels_issued) == (
+        raised.batch_no,
+        20,
+        1000,
+        10,
+    )
+    assert (found.actor, found.reason) == ("coop@test.cn", "补报产量")
+    page = login_as("regulator").get("/dashboard/?lang=en").text
+    assert f">{raised.batch_no}</a>" in page and "20 → 1,000" in page
+    assert lowered.batch_no not in page and early.batch_no not in page

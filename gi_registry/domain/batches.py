@@ -64,10 +64,10 @@ MAX_LABELS_PER_BATCH = 10_000_000
 
 def label_quota(*, batch: Batch, product: Product) -> int:
     """How many unit labels a batch may carry: one per `kg_per_label` of its weight."""
-    return _quota(batch.quantity, batch.unit, product)
+    return quota_for(batch.quantity, batch.unit, product)
 
 
-def _quota(quantity: float, unit: str, product: Product) -> int:
+def quota_for(quantity: float, unit: str, product: Product) -> int:
     return math.floor(quantity * BATCH_UNITS[unit] / product.kg_per_label + 1e-9)
 
 
@@ -108,7 +108,7 @@ def _quantity_problem(data: BatchInput, product: Product | None) -> str | None:
         return N_("too large")
     if product is None or data.unit not in BATCH_UNITS:
         return None
-    quota = _quota(data.quantity, data.unit, product)
+    quota = quota_for(data.quantity, data.unit, product)
     if quota < 1:
         return N_("too little for a single label")
     if quota > MAX_LABELS_PER_BATCH:
@@ -231,7 +231,7 @@ def _check_correction(session, batch, product, data, changed, today) -> int:
         fields["unit"] = N_("unknown unit")
     elif why := _quantity_problem(data, product):
         fields["quantity"] = why
-    elif _quota(data.quantity, data.unit, product) < batch.labels_issued:
+    elif quota_for(data.quantity, data.unit, product) < batch.labels_issued:
         fields["quantity"] = N_("at least %(minimum)s %(unit)s for the %(issued)s labels already issued")
         least = math.ceil(batch.labels_issued * product.kg_per_label / BATCH_UNITS[data.unit] * 1000 - 1e-6) / 1000
         params |= {"minimum": f"{least:,.3f}".rstrip("0").rstrip("."), "unit": data.unit, "issued": batch.labels_issued}

@@ -6,13 +6,14 @@ expression carries a parameter it is computed in a subquery first, so PostgreSQL
 numbered parameters in SELECT and GROUP BY.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, Numeric, case, cast, literal_column
 from sqlmodel import Session, col, func, select
 
-from ..models import REPORT_STATES, Area, Batch, Licensee, Product, Report, Scan, utcnow
+from ..models import REPORT_STATES, Area, AuditEvent, Batch, Licensee, Product, Report, Scan, utcnow
+from .batches import quota_for
 from .registry import CHINA, china_midnight
 from .reports import NO_PRODUCT, concerned_product_id
 from .verification import GENUINE, INVALID, REVOKED, WARNING
@@ -77,6 +78,20 @@ class BatchCount:
     count: int
 
 
+@dataclass(frozen=True)
+class QuotaRaise:
+    """A correction that raised a batch's label quota once labels were out: more labels from one harvest."""
+
+    batch_id: int
+    batch_no: str
+    at: datetime
+    actor: str
+    reason: str
+    quota_before: int
+    quota_after: int
+    labels_issued: int
+
+
 @dataclass
 class Figures:
     """Everything the dashboard shows for one date range."""
@@ -92,6 +107,7 @@ class Figures:
     reports_by_status: list[Count]
     reports_by_product: list[Count]
     open_reports_by_age: list[Count]
+    quota_raises: list[QuotaRaise] = field(default_factory=list)
 
     @property
     def open_reports(self) -> int:
@@ -221,6 +237,37 @@ def warned_batches(*, session: Session, period: DateRange, limit: int = 10) -> l
     return [BatchCount(*row) for row in rows]
 
 
+def quota_raises(*, session: Session, period: DateRange, limit: int = 20) -> list[QuotaRaise]:
+    """Corrections in the period that raised the label quota of a batch with labels already issued, newest
+    first: the quantity is the cooperative's word, and raising it after printing is worth a look."""
+    events = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.action == "batch.correct", AuditEvent.at >= period.start, AuditEvent.at < period.end)
+        .order_by(AuditEvent.id.desc())
+    )
+    raises = []
+    for event in events:
+        before, after = event.before or {}, event.after or {}
+        issued = before.get("labels_issued") or 0
+        batch = session.get(Batch, int(event.entity_id)) if issued else None
+        if batch is None:
+            continue
+        product = session.get(Product, batch.product_id)
+        quota = [_quota_of(snapshot, product) for snapshot in (before, after)]
+        if None not in quota and quota[1] > quota[0]:
+            raises.append(QuotaRaise(batch.id, batch.batch_no, event.at, event.actor, event.reason, *quota, issued))
+        if len(raises) == limit:
+            break
+    return raises
+
+
+def _quota_of(snapshot: dict, product: Product) -> int | None:
+    try:
+        return quota_for(snapshot["quantity"], snapshot["unit"], product)
+    except (KeyError, TypeError):  # a record this code did not write
+        return None
+
+
 def reports_by_status(*, session: Session, period: DateRange | None = None) -> list[Count]:
     """Reports per current status, in workflow order; with a period, only the reports filed in it."""
     query = select(Report.status, func.count()).group_by(Report.status)
@@ -272,4 +319,5 @@ def figures(*, session: Session, period: DateRange, now: datetime | None = None)
         reports_by_status=reports_by_status(session=session, period=period),
         reports_by_product=reports_by_product(session=session, period=period),
         open_reports_by_age=open_reports_by_age(session=session, now=now),
+        quota_raises=quota_raises(session=session, period=period),
     )
