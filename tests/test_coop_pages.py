@@ -406,6 +406,7 @@ def test_after_labels_the_correction_form_offers_only_what_may_still_change(logi
     page = client.get(f"/coop/batches/{batch.id}/correct?lang=en").text
     assert 'name="quantity"' in page and 'name="harvested_on"' not in page and 'name="origin_code"' not in page
     assert "recall the batch and register it again" in page
+    assert "At least 5 kg: 10 unit labels are issued." in page  # 10 × 0.5 kg
     # A date sent anyway is not taken: the form has no such field.
     sent = {**correction_of(page), "harvested_on": "2026-09-01", "notes": "补充说明", "reason": "补录"}
     assert client.post(f"/coop/batches/{batch.id}/correct", data=sent).status_code == 302
