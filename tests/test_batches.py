@@ -431,3 +431,15 @@ def test_two_corrections_each_valid_alone_cannot_combine(db, make_batch):
     assert (refused.value.status, refused.value.code) == (409, "batch_changed")
     db.refresh(batch)
     assert (batch.quantity, batch.unit) == (4_000_000.0, "kg")
+
+
+def test_a_product_rule_tightened_since_does_not_stop_a_correction_of_the_notes(db, world, make_batch, keys):
+    batch = make_batch(quantity=10.0)  # 20 labels' worth at 0.5 kg each
+    batches.issue_labels(session=db, batch=batch, count=20, keys=keys, actor=None)
+    world["lemon"].kg_per_label = 1.0  # now 10 labels' worth, under the 20 issued
+    db.add(world["lemon"])
+    db.commit()
+    assert correct(db, batch, notes="冷库 3 号") == ["notes"]
+    with pytest.raises(DomainError) as refused:
+        correct(db, batch, quantity=15.0)  # a changed quantity meets today's rule
+    assert refused.value.params["minimum"] == "20"
