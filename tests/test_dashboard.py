@@ -244,7 +244,7 @@ def test_a_date_filter_that_is_no_date_is_named_not_silently_dropped(login_as):
     assert "“bogus” is no status this list knows" in staff.get("/regulator/reports?lang=en&status=bogus").text
 
 
-def test_a_quota_raised_after_labels_is_listed_and_other_corrections_are_not(login_as, db, world, make_batch, keys):
+def test_a_quantity_raised_after_labels_is_listed_and_other_corrections_are_not(login_as, db, world, make_batch, keys):
     coop = world["users"]["coop"]
     raised, lowered, early = make_batch(quantity=10.0), make_batch(quantity=100.0), make_batch(quantity=10.0)
     for batch in (raised, lowered):
@@ -255,14 +255,18 @@ def test_a_quota_raised_after_labels_is_listed_and_other_corrections_are_not(log
     batches.correct_batch(session=db, batch=early, data=details(early, quantity=900.0), reason="未发标签", actor=coop)
     db.commit()
     period = stats.date_range(first=None, last=None, today=registry.registry_today())
-    (found,) = stats.quota_raises(session=db, period=period)
-    assert (found.batch_no, found.quota_before, found.quota_after, found.labels_issued) == (
+    (found,) = stats.quantity_raises(session=db, period=period)
+    assert (found.batch_no, found.before, found.after, found.labels_issued) == (
         raised.batch_no,
-        20,
-        1000,
+        (10.0, "kg"),
+        (500.0, "kg"),
         10,
     )
     assert (found.actor, found.reason) == ("coop@test.cn", "补报产量")
+    # Told in quantities, which a product rule changed since does not restate.
+    world["lemon"].kg_per_label = 0.25
+    db.add(world["lemon"])
+    db.commit()
     page = login_as("regulator").get("/dashboard/?lang=en").text
-    assert f">{raised.batch_no}</a>" in page and "20 → 1,000" in page
+    assert f">{raised.batch_no}</a>" in page and "10 kg → 500 kg" in page
     assert lowered.batch_no not in page and early.batch_no not in page

@@ -71,6 +71,11 @@ def quota_for(quantity: float, unit: str, product: Product) -> int:
     return math.floor(quantity * BATCH_UNITS[unit] / product.kg_per_label + 1e-9)
 
 
+def as_typed(quantity: float) -> str:
+    """A quantity as a form takes it back: up to three decimals, no thousands separator."""
+    return f"{quantity:.3f}".rstrip("0").rstrip(".")
+
+
 def least_quantity(*, labels: int, unit: str, product: Product) -> float:
     """The smallest quantity in `unit` (to the gram, rounded up) whose quota covers `labels` labels."""
     return math.ceil(labels * product.kg_per_label / BATCH_UNITS[unit] * 1000 - 1e-6) / 1000
@@ -240,7 +245,7 @@ def _check_correction(session, batch, product, data, changed, today) -> int:
     elif weight and quota_for(data.quantity, data.unit, product) < batch.labels_issued:
         fields["quantity"] = N_("at least %(minimum)s %(unit)s for the %(issued)s labels already issued")
         least = least_quantity(labels=batch.labels_issued, unit=data.unit, product=product)
-        params |= {"minimum": f"{least:,.3f}".rstrip("0").rstrip("."), "unit": data.unit, "issued": batch.labels_issued}
+        params |= {"minimum": as_typed(least), "unit": data.unit, "issued": batch.labels_issued}
     if "harvested_on" in changed:
         if why := harvest_date_problem(data.harvested_on, today=today):
             fields["harvested_on"] = why

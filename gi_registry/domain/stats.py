@@ -12,8 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Date, Numeric, case, cast, literal_column
 from sqlmodel import Session, col, func, select
 
-from ..models import REPORT_STATES, Area, AuditEvent, Batch, Licensee, Product, Report, Scan, utcnow
-from .batches import quota_for
+from ..models import BATCH_UNITS, REPORT_STATES, Area, AuditEvent, Batch, Licensee, Product, Report, Scan, utcnow
 from .registry import CHINA, china_midnight
 from .reports import NO_PRODUCT, concerned_product_id
 from .verification import GENUINE, INVALID, REVOKED, WARNING
@@ -79,17 +78,18 @@ class BatchCount:
 
 
 @dataclass(frozen=True)
-class QuotaRaise:
-    """A correction that raised a batch's label quota once labels were out: more labels from one harvest."""
+class QuantityRaise:
+    """A correction that raised a batch's quantity once labels were out: room for more labels from one
+    harvest. Told in quantities, which mean what they meant then, unlike a quota under today's rule."""
 
     batch_id: int
     batch_no: str
     at: datetime
     actor: str
     reason: str
-    quota_before: int
-    quota_after: int
-    labels_issued: int
+    before: tuple[float, str]  # (quantity, unit)
+    after: tuple[float, str]
+    labels_issued: int  # when the correction was made
 
 
 @dataclass
@@ -107,7 +107,7 @@ class Figures:
     reports_by_status: list[Count]
     reports_by_product: list[Count]
     open_reports_by_age: list[Count]
-    quota_raises: list[QuotaRaise] = field(default_factory=list)
+    quantity_raises: list[QuantityRaise] = field(default_factory=list)
 
     @property
     def open_reports(self) -> int:
@@ -237,35 +237,40 @@ def warned_batches(*, session: Session, period: DateRange, limit: int = 10) -> l
     return [BatchCount(*row) for row in rows]
 
 
-def quota_raises(*, session: Session, period: DateRange, limit: int = 20) -> list[QuotaRaise]:
-    """Corrections in the period that raised the label quota of a batch with labels already issued, newest
-    first: the quantity is the cooperative's word, and raising it after printing is worth a look."""
+def quantity_raises(*, session: Session, period: DateRange, limit: int = 20) -> list[QuantityRaise]:
+    """The latest corrections in the period that raised the quantity of a batch with labels already issued:
+    the quantity is the cooperative's word, and raising it after printing is worth a look."""
     events = session.exec(
         select(AuditEvent)
         .where(AuditEvent.action == "batch.correct", AuditEvent.at >= period.start, AuditEvent.at < period.end)
         .order_by(AuditEvent.id.desc())
     )
-    raises = []
-    for event in events:
-        before, after = event.before or {}, event.after or {}
-        issued = before.get("labels_issued") or 0
-        batch = session.get(Batch, int(event.entity_id)) if issued else None
-        if batch is None:
-            continue
-        product = session.get(Product, batch.product_id)
-        quota = [_quota_of(snapshot, product) for snapshot in (before, after)]
-        if None not in quota and quota[1] > quota[0]:
-            raises.append(QuotaRaise(batch.id, batch.batch_no, event.at, event.actor, event.reason, *quota, issued))
-        if len(raises) == limit:
-            break
-    return raises
+    raised = [event for event in events if _raised_after_labels(event.before or {}, event.after or {})][:limit]
+    numbers = {int(event.entity_id) for event in raised}
+    batch_nos = (
+        dict(session.exec(select(Batch.id, Batch.batch_no).where(col(Batch.id).in_(numbers))).all()) if numbers else {}
+    )
+    return [
+        QuantityRaise(
+            batch_id=int(event.entity_id),
+            batch_no=batch_nos.get(int(event.entity_id), event.entity_id),
+            at=event.at,
+            actor=event.actor,
+            reason=event.reason,
+            before=(event.before["quantity"], event.before["unit"]),
+            after=(event.after["quantity"], event.after["unit"]),
+            labels_issued=event.before["labels_issued"],
+        )
+        for event in raised
+    ]
 
 
-def _quota_of(snapshot: dict, product: Product) -> int | None:
+def _raised_after_labels(before: dict, after: dict) -> bool:
     try:
-        return quota_for(snapshot["quantity"], snapshot["unit"], product)
+        kilograms = [snapshot["quantity"] * BATCH_UNITS[snapshot["unit"]] for snapshot in (before, after)]
+        return before["labels_issued"] > 0 and kilograms[1] > kilograms[0]
     except (KeyError, TypeError):  # a record this code did not write
-        return None
+        return False
 
 
 def reports_by_status(*, session: Session, period: DateRange | None = None) -> list[Count]:
@@ -319,5 +324,5 @@ def figures(*, session: Session, period: DateRange, now: datetime | None = None)
         reports_by_status=reports_by_status(session=session, period=period),
         reports_by_product=reports_by_product(session=session, period=period),
         open_reports_by_age=open_reports_by_age(session=session, now=now),
-        quota_raises=quota_raises(session=session, period=period),
+        quantity_raises=quantity_raises(session=session, period=period),
     )

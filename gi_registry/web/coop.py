@@ -199,7 +199,7 @@ def batch_correct(batch_id: int):
         origin=session.get(Area, batch.origin_code),
         today=registry.registry_today().isoformat(),
         meanwhile=conflict,
-        least=batches.least_quantity(labels=batch.labels_issued, unit=batch.unit, product=product),
+        least=batches.as_typed(batches.least_quantity(labels=batch.labels_issued, unit=batch.unit, product=product)),
     )
     return page, status
 
