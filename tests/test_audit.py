@@ -1,5 +1,6 @@
 """The hash-chained audit log finds an edited or a deleted event."""
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import text
@@ -148,3 +149,16 @@ def test_the_audit_page_names_fields_and_values_in_the_pages_language(login_as, 
     recalled_at = china_time(db.get(Batch, batch.id).recalled_at)
     assert f"<dt>召回时间</dt><dd>{recalled_at}</dd>" in changed
     assert "recalled_at" not in changed and "+00:00" not in changed
+
+
+def test_the_audit_page_finds_one_records_events_from_its_batch_page(login_as, db, world, make_batch, keys):
+    batch, other = make_batch(), make_batch()
+    batches.issue_labels(session=db, batch=batch, count=2, keys=keys, actor=None)
+    db.commit()
+    client = login_as("regulator")
+    link = f"/admin/audit?entity_type=batch&amp;entity_id={batch.id}"
+    assert link in client.get(f"/coop/batches/{batch.id}").text
+    page = client.get(f"/admin/audit?entity_type=batch&entity_id=%23{batch.id}&lang=en").text
+    objects = re.findall(r"Batch #(\d+)</a>", page)
+    assert objects == [str(batch.id)] * 2 and str(other.id) not in objects  # labels, then registration
+    assert link not in login_as("coop").get(f"/coop/batches/{batch.id}").text  # the log is the staff's

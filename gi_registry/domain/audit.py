@@ -207,6 +207,7 @@ def search(
     *,
     session: Session,
     entity_type: str = "",
+    entity_id: str = "",
     action: str = "",
     actor: str = "",
     since: datetime | None = None,
@@ -218,6 +219,8 @@ def search(
     query = select(AuditEvent)
     if entity_type:
         query = query.where(AuditEvent.entity_type == entity_type)
+    if entity_id:  # one record's events, by the number the log names it with
+        query = query.where(AuditEvent.entity_id == entity_id)
     if action:
         query = query.where(col(AuditEvent.action).startswith(action))
     if actor:

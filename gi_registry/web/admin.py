@@ -273,12 +273,15 @@ def _audit_names(session, events) -> dict:
 def audit_log():
     session = get_session()
     page, per_page = page_args()
-    filters = {name: request.args.get(name, "") for name in ("entity_type", "action", "actor", "from", "to")}
+    filters = {
+        name: request.args.get(name, "") for name in ("entity_type", "entity_id", "action", "actor", "from", "to")
+    }
     events, total = audit.search(
         session=session,
         page=page,
         per_page=per_page,
         entity_type=filters["entity_type"],
+        entity_id=filters["entity_id"].strip().lstrip("#"),
         action=filters["action"],
         actor=filters["actor"],
         since=china_day_arg("from"),
