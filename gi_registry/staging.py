@@ -19,12 +19,11 @@ def lifetime(config) -> float:
     return config.get("WTF_CSRF_TIME_LIMIT") or 8 * 3600
 
 
-def keep(directory: str, *, owner: int, name: str, content: bytes, max_age_seconds: float) -> str:
+def keep(directory: str, *, owner: int, name: str, content: bytes) -> str:
     """Keep a checked file and its name for its owner; returns the SHA-256 that names it (the form's
     hidden field). The name is kept here, not in the form, as the audit log records it."""
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    prune(directory, max_age_seconds)
     digest = hashlib.sha256(content).hexdigest()
     # Written beside its final name and renamed, so a reader never takes half a file.
     handle, partial = tempfile.mkstemp(dir=folder, prefix=".partial-")

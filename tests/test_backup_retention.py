@@ -102,8 +102,8 @@ def test_contacts_go_once_a_case_has_been_closed_long_enough(app, db, world, fil
 
 def test_retention_removes_checked_import_files_nobody_imported_in_time(app, world):
     folder = app.config["IMPORT_STAGING_DIR"]
-    fresh = staging.keep(folder, owner=1, name="fresh.csv", content=b"fresh", max_age_seconds=3600)
-    stale = staging.keep(folder, owner=1, name="stale.csv", content=b"stale", max_age_seconds=3600)
+    fresh = staging.keep(folder, owner=1, name="fresh.csv", content=b"fresh")
+    stale = staging.keep(folder, owner=1, name="stale.csv", content=b"stale")
     stale_path = os.path.join(folder, f"1-{stale}")
     os.utime(stale_path, (time.time() - 9 * 3600,) * 2)  # past the 8 hours a form lasts
     result = app.test_cli_runner().invoke(args=["retention"])

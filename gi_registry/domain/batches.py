@@ -237,15 +237,15 @@ def _check_correction(session, batch, product, data, changed, today) -> int:
         why = N_("labels are issued: the harvest date, origin and unit can no longer change")
         raise Conflict("labels_issued", why, fields=fixed)
     fields, params = {}, {}
-    weight = {"quantity", "unit"} & set(changed)  # unchanged, it stands: a product rule changed since is no reason
-    if weight and data.unit not in BATCH_UNITS:
-        fields["unit"] = N_("unknown unit")
-    elif weight and (why := _quantity_problem(data, product)):
-        fields["quantity"] = why
-    elif weight and quota_for(data.quantity, data.unit, product) < batch.labels_issued:
-        fields["quantity"] = N_("at least %(minimum)s %(unit)s for the %(issued)s labels already issued")
-        least = least_quantity(labels=batch.labels_issued, unit=data.unit, product=product)
-        params |= {"minimum": as_typed(least), "unit": data.unit, "issued": batch.labels_issued}
+    if {"quantity", "unit"} & set(changed):  # unchanged, it stands: a product rule changed since is no reason
+        if data.unit not in BATCH_UNITS:
+            fields["unit"] = N_("unknown unit")
+        elif why := _quantity_problem(data, product):
+            fields["quantity"] = why
+        elif quota_for(data.quantity, data.unit, product) < batch.labels_issued:
+            fields["quantity"] = N_("at least %(minimum)s %(unit)s for the %(issued)s labels already issued")
+            least = least_quantity(labels=batch.labels_issued, unit=data.unit, product=product)
+            params |= {"minimum": as_typed(least), "unit": data.unit, "issued": batch.labels_issued}
     if "harvested_on" in changed:
         if why := harvest_date_problem(data.harvested_on, today=today):
             fields["harvested_on"] = why

@@ -3,13 +3,13 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlmodel import col, select
 
 from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import DomainError, audit, batches, registry
 from ..i18n import ACTION_LABELS, licence_action_done, local_name, refusal_text
-from ..models import REPORT_STATES, STAFF, Area, Licensee, Product, User
+from ..models import REPORT_STATES, STAFF, Product
+from .audit_names import audit_names
 from .forms import LicenceActionForm, LicenceForm, LicenseeForm, ProductForm, refused
 from .paging import Pagination, china_day_arg, page_args
 
@@ -248,26 +248,6 @@ def _entity_link(event) -> str | None:
     return url_for(endpoint, **{arg: int(event.entity_id)})
 
 
-def _audit_names(session, events) -> dict:
-    """The names of the records the page's events refer to by id or code (i18n.REFERENCES): accounts,
-    products and areas are few and all read; licensees only those the page names."""
-    licensee_ids = {
-        value
-        for event in events
-        for name, *values in audit.changes(event)
-        if name == "licensee_id"
-        for value in values
-        if isinstance(value, int)
-    }
-    licensees = session.exec(select(Licensee).where(col(Licensee.id).in_(licensee_ids))) if licensee_ids else []
-    return {
-        "user": {user.id: user.email for user in session.exec(select(User))},
-        "product": {product.id: local_name(product) for product in session.exec(select(Product))},
-        "area": {area.code: local_name(area) for area in session.exec(select(Area))},
-        "licensee": {licensee.id: licensee.name for licensee in licensees},
-    }
-
-
 @bp.get("/audit")
 @roles_required(*STAFF)
 def audit_log():
@@ -292,7 +272,7 @@ def audit_log():
         "admin/audit.html",
         entity_link=_entity_link,
         changes=audit.changes,
-        names=_audit_names(session, events),
+        names=audit_names(session, events),
         actions=sorted(ACTION_LABELS) + [f"report.{status}" for status in REPORT_STATES if status != "new"],
         events=events,
         filters=filters,

@@ -45,7 +45,7 @@ def correction_form(batch: Batch, product: Product) -> BatchCorrectionForm:
     """The batch's details to correct; once labels are issued, without those that are then fixed."""
     form = BatchCorrectionForm(obj=batch)
     if not form.is_submitted():
-        form.quantity.data = Decimal(repr(batch.quantity).removesuffix(".0"))  # 100, not 100.0; never rounded
+        _fill(form, "quantity", batch)
         form.seen.data = as_shown(batch)
     areas = registry.origin_choices(session=get_session(), product=product)
     # An area narrowed since keeps the batch's own origin choosable, so other corrections still go through.
@@ -60,7 +60,11 @@ def correction_form(batch: Batch, product: Product) -> BatchCorrectionForm:
 
 def as_shown(batch: Batch) -> str:
     """The details the form shows, carried in it: a save can then tell what changed since."""
-    return json.dumps(_jsonable(batches.BatchDetails.of(batch).__dict__), ensure_ascii=False, sort_keys=True)
+    return json.dumps(_details_of(batch), ensure_ascii=False, sort_keys=True)
+
+
+def _details_of(batch: Batch) -> dict:
+    return _jsonable(batches.BatchDetails.of(batch).__dict__)
 
 
 def _jsonable(values: dict) -> dict:
@@ -76,7 +80,7 @@ def meanwhile(form: BatchCorrectionForm, batch: Batch) -> list[dict] | None:
     taking the new value where its user left the detail alone, and keeping the user's where both changed it;
     the form then shows the batch as it is now, and a second save is a deliberate one."""
     shown = _shown(form.seen.data)
-    now = _jsonable(batches.BatchDetails.of(batch).__dict__)
+    now = _details_of(batch)
     if shown == now:
         return None
     readable = shown is not None  # else a form from before this check, or edited: all it sent is the user's
@@ -121,6 +125,7 @@ def _shown(seen: str | None) -> dict | None:
 
 
 def _fill(form: BatchCorrectionForm, name: str, batch: Batch) -> None:
+    """Put the batch's detail in the form: a quantity as 100, not 100.0, and never rounded."""
     value = getattr(batch, name)
     form[name].data = Decimal(repr(value).removesuffix(".0")) if name == "quantity" else value
     form[name].raw_data = None  # so the field shows the value, not what was sent

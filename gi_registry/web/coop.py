@@ -11,6 +11,7 @@ from ..extensions import code_keys
 from ..i18n import actor_label, field_label, joined, local_name, office_label, refusal_text
 from ..models import BATCH_READERS, STAFF, Area, Batch, Licensee, Product
 from . import batch_forms
+from .audit_names import audit_names
 from .forms import BatchCorrectionForm, BatchForm, LabelIssueForm, RecallForm, refused
 from .paging import Pagination, date_arg, id_arg, page_args
 
@@ -168,8 +169,7 @@ def _history(batch: Batch) -> dict:
             return actor_label(event.actor, event.action)
         return office_label(actor.role)
 
-    areas = {area.code: local_name(area) for area in registry.list_areas(session=session)}  # 94 in all
-    return {"history": events, "who": who, "changes": audit.changes, "names": {"area": areas}}
+    return {"history": events, "who": who, "changes": audit.changes, "names": audit_names(session, events)}
 
 
 @bp.route("/batches/<id:batch_id>/correct", methods=["GET", "POST"])

@@ -161,7 +161,7 @@ class BatchForm(BatchDetailsForm):
 
 
 class BatchCorrectionForm(BatchDetailsForm):
-    seen = HiddenField()  # the details the form showed (web/coop.py _version)
+    seen = HiddenField()  # the details the form showed (web/batch_forms.py as_shown)
     reason = TextAreaField(
         _l("Reason for the correction"),
         validators=[DataRequired(_l("Say why the batch is corrected: the audit log keeps it.")), Length(max=1000)],

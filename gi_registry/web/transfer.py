@@ -148,7 +148,7 @@ def _write(form: ImportForm, rows: list[imports.Row], digest: str, name: str) ->
 def _dry_run(form: ImportForm, name: str, content: bytes, rows: list[imports.Row]) -> list[imports.RowProblem]:
     """Every row's problems; a clean file is kept so that Import takes it without the file chosen again."""
     problems = imports.check_rows(session=get_session(), rows=rows)
-    kept = "" if problems else staging.keep(**_staging(), name=name, content=content, max_age_seconds=_lifetime())
+    kept = "" if problems else staging.keep(**_staging(), name=name, content=content)
     form.checked.data = kept
     return problems
 
