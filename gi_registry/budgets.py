@@ -12,18 +12,16 @@ import time
 from functools import wraps
 
 from flask import current_app, request
-from flask_limiter.util import get_remote_address
 from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 
-from .extensions import limiter
+from .extensions import client_key, limiter
 
 SCOPE = "report-filed"
 
 
 def _budget():
-    key = get_remote_address()
-    return [(item, SCOPE, key) for item in parse_many(current_app.config["REPORT_RATE_LIMIT"])]
+    return [(item, SCOPE, client_key()) for item in parse_many(current_app.config["REPORT_RATE_LIMIT"])]
 
 
 def _exhausted(item, keys) -> TooManyRequests:

@@ -1,15 +1,39 @@
 """Unbound extension objects; create_app binds them."""
 
+import ipaddress
+
+from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def client_network(address: str) -> str:
+    """Whom an address stands for: itself, or for IPv6 its /64. One phone or home is given a whole /64
+    and its privacy addresses change within it at will, so a budget or a repeat-scan rule per full IPv6
+    address would hold no one; an IPv4 address mapped into IPv6 is that IPv4 address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network((ip, 64), strict=False))
+    return str(ip)
+
+
+def client_key() -> str:
+    """The request's client for rate limits, report budgets and the address hash of its scans."""
+    return client_network(request.remote_addr or "")
+
+
+limiter = Limiter(key_func=client_key, default_limits=[])
 
 
 def code_keys():

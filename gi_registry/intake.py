@@ -10,17 +10,17 @@ from werkzeug.datastructures import FileStorage
 from .budgets import spend_report_budget
 from .db import get_session
 from .domain import reports, verification
-from .extensions import code_keys, copy_rules
+from .extensions import client_key, code_keys, copy_rules
 from .models import Report
 
 
 def client_digest() -> str:
-    """The client's address as a keyed hash: repeat scans can be told apart, the address is never kept.
-    Made once per request: the scan page signs its language token with it as well as recording it."""
+    """The client's address (an IPv6 address's /64, extensions.client_key) as a keyed hash: repeat scans
+    can be told apart, the address is never kept. Made once per request: the scan page signs its language
+    token with it as well as recording it."""
     environ = request.environ  # the request's own, unlike g, which an outer app context can share
     if "gi.client_digest" not in environ:
-        address = request.remote_addr or ""
-        environ["gi.client_digest"] = verification.ip_digest(address, salt=current_app.config["SECRET_KEY"])
+        environ["gi.client_digest"] = verification.ip_digest(client_key(), salt=current_app.config["SECRET_KEY"])
     return environ["gi.client_digest"]
 
 

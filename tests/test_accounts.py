@@ -55,6 +55,16 @@ def test_changing_ones_password_needs_the_current_one(login_as, world, db):
     assert log_in(client, "coop@test.cn", PASSWORD).status_code == 302  # nothing changed
 
 
+def test_guessing_the_current_password_spends_the_login_budget(make_app, world):
+    """A stolen cookie must not buy unlimited guesses at the password that would take the account over."""
+    client = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute").test_client()
+    assert log_in(client, "coop@test.cn", PASSWORD).status_code == 302  # one of the three
+    guess = {"current": "guess-guess-1", "new": NEW_PASSWORD, "repeat": NEW_PASSWORD}
+    statuses = [client.post("/account/password", data=guess).status_code for _ in range(3)]
+    assert statuses == [403, 403, 429]
+    assert client.get("/account/password").status_code == 200  # only guesses are counted
+
+
 def test_a_new_password_ends_other_logins_and_tokens_but_not_this_one(login_as, token_for, world, make_app, db):
     bearer = token_for("coop")
     client = login_as("coop")

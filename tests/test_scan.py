@@ -10,6 +10,7 @@ from sqlmodel import func, select
 
 from gi_registry import intake
 from gi_registry.domain import batches, registry
+from gi_registry.extensions import client_network
 from gi_registry.models import Scan
 
 ELSEWHERE = {"REMOTE_ADDR": "10.1.1.1"}  # another consumer's phone, far from the test client's
@@ -257,6 +258,40 @@ def test_verification_is_rate_limited_with_a_friendly_answer(make_app, labelled,
         assert last.json["error"] == {"code": "rate_limited", "message": message, "fields": {}}
     else:
         assert "请求过于频繁，请 1 分钟后再试" in last.text
+
+
+def test_one_ipv6_network_is_one_client_for_the_scan_budget(make_app, labelled):
+    """A phone holds a whole /64 and may change addresses in it at will; each must not be a new budget."""
+    client = make_app(RATELIMIT_ENABLED=True, VERIFY_RATE_LIMIT="2 per minute").test_client()
+    url = f"/api/v1/verify/{labelled[1][1]}"
+    addresses = ["2001:db8:1:2::1", "2001:db8:1:2:aaaa::9", "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:3::1"]
+    statuses = [client.get(url, environ_base={"REMOTE_ADDR": address}).status_code for address in addresses]
+    assert statuses == [200, 200, 429, 200]  # the last is the next /64: someone else
+
+
+def test_one_ipv6_network_is_one_client_for_copy_detection(client, labelled, db):
+    """Two places sent from one /64 are one phone moving its shared place, not two packages."""
+    code = labelled[1][2]
+    client.get(f"/api/v1/verify/{code}?lat=30.12&lon=104.68", environ_base={"REMOTE_ADDR": "2001:db8:7::1"})
+    far = client.get(f"/api/v1/verify/{code}?lat=39.90&lon=116.40", environ_base={"REMOTE_ADDR": "2001:db8:7::2"})
+    assert far.json["verdict"] == "genuine"
+    hashes = {scan.ip_hash for scan in db.exec(select(Scan).where(Scan.serial == 2))}
+    assert len(hashes) == 1
+
+
+@pytest.mark.parametrize(
+    ("address", "client"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("::ffff:203.0.113.9", "203.0.113.9"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2::", "2001:db8:1:2::/64"),
+        ("", ""),
+        ("not-an-address", "not-an-address"),
+    ],
+)
+def test_a_client_is_its_address_or_its_ipv6_network(address, client):
+    assert client_network(address) == client
 
 
 def test_the_place_script_is_answered_in_json_even_when_limited(make_app, labelled):

@@ -57,6 +57,7 @@ def logout():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@login_limit  # the current password is a guess like a login's, and shares the address's budget of guesses
 def change_password():
     """Every account changes its own password here (seed-demo's and an admin's reset ones especially)."""
     form = PasswordForm()
