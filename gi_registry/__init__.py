@@ -68,7 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     from .api import api
     from .web import accounts, admin, auth, consumer, coop, dashboard, paging, public, regulator, transfer
 
-    app.jinja_env.globals["ignored_dates"] = paging.ignored_dates
+    app.jinja_env.globals["filter_notes"] = paging.filter_notes
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)

@@ -242,7 +242,13 @@ def actor_label(actor: str, action: str = "") -> str:
 
 
 # A field whose meaning depends on what it belongs to: a product's code is its slug, not a label's code.
-ENTITY_FIELD_LABELS = {("product", "code"): _l("Code (slug)")}
+ENTITY_FIELD_LABELS = {
+    ("product", "code"): _l("Code (slug)"),
+    # An export's event records what was handed over: the file's format and the scans' period.
+    ("export", "format"): _l("File format"),
+    ("export", "from"): _l("From"),
+    ("export", "to"): _l("To"),
+}
 # Fields an audit event stores as ids or codes of other records, and the kind of record each names.
 REFERENCES = {
     "assigned_to": "user",
@@ -426,8 +432,9 @@ def select_locale() -> str:
 def page_url(page: int) -> str:
     """This page's URL with another page number, keeping the filters (every value of each, as given).
     Built from the request's own path, not url_for: a query argument named like one of url_for's own
-    (endpoint, _external, _scheme) would be taken as that, or clash with it."""
-    args = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
+    (endpoint, _external, _scheme) would be taken as that, or clash with it. The audit log's `verify` is
+    a check to run once, not a filter: paging on must not walk the whole chain again on every page."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key not in ("page", "verify")]
     return f"{request.script_root}{request.path}?{urlencode([*args, ('page', page)])}"
 
 

@@ -1,8 +1,9 @@
 """The hash-chained audit log finds an edited or a deleted event."""
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import text
 
 from gi_registry.domain import audit, batches, registry
@@ -129,6 +130,19 @@ def test_the_audit_page_filters_by_action_and_day_and_links_each_object(login_as
     assert "licence.suspend</code>" not in admin.get(f"/admin/audit?to={today - timedelta(days=1)}").text
     regulator = login_as("regulator").get("/admin/audit?entity_type=product").text
     assert "/admin/products/" not in regulator  # product pages are the admin's
+
+
+@pytest.mark.parametrize("path", ["/admin/audit", "/regulator/reports", "/coop/batches"])
+def test_a_list_given_its_days_the_wrong_way_round_swaps_them_and_says_so(login_as, db, world, make_batch, path):
+    """Not an empty list that looks like no record at all: the filter was plainly meant the other way."""
+    make_batch()  # harvested 2026-10-01
+    today = registry.registry_today()
+    start = min(date(2026, 10, 1), today)
+    reversed_days = f"?from={today + timedelta(days=1)}&to={start - timedelta(days=1)}&lang=zh"
+    page = login_as("regulator").get(path + reversed_days).text
+    assert "起始日期晚于截止日期：两者已对调。" in page
+    if path != "/regulator/reports":  # the batch's registration is in the log and the list
+        assert "未找到匹配" not in page
 
 
 def test_the_audit_page_shows_what_an_event_changed(edit_lemon, login_as):

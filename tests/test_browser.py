@@ -276,3 +276,22 @@ def test_a_cooperative_corrects_a_mistyped_quantity_on_the_batch_page(browser, l
     assert "10 千克" in page.locator(".facts").inner_text()
     db.refresh(batch)
     assert batch.quantity == 10.0
+
+
+def test_a_pasted_link_breaks_rather_than_push_staff_pages_sideways_on_a_phone(
+    browser, live, labelled, db, world, file_report
+):
+    """A reporter pastes the fake label's link; a recall's reason quotes it: it has no place to break."""
+    from gi_registry.domain import batches, reports
+
+    batch, _codes = labelled
+    link = "https://fake-ziyang-gi.example.com/verify?id=" + "A1b2C3d4" * 25
+    filed = file_report(reports.ReportInput(description=f"假货链接 {link}", code=link[:64], place=link[:200]))
+    batches.recall_batch(session=db, batch=batch, reason=f"仿冒标签见 {link}", actor=world["users"]["coop"])
+    db.commit()
+    desk = signed_in(browser, live, "reg@test.cn", "/regulator/reports", locale="zh-CN")
+    desk.set_viewport_size(PHONE["viewport"])
+    for path in (f"/regulator/reports/{filed.id}", f"/coop/batches/{batch.id}", "/admin/audit"):
+        desk.goto(f"{live.url}{path}")
+        assert link[:40] in desk.content(), path
+        assert no_sideways_scroll(desk), path

@@ -156,6 +156,25 @@ def test_issue_labels_then_download_csv_and_pdf(login_as, make_batch):
     assert b"/Font" not in pdf.data and b"/Subtype /Form" in pdf.data  # text as outlines: no font to lack
 
 
+def test_a_label_form_sent_twice_issues_its_labels_once(login_as, make_batch, db):
+    """A double tap or a resend on a slow line: issued labels cannot be taken back."""
+    batch = make_batch(quantity=5)  # quota 10
+    client = login_as("coop")
+    page = client.get(f"/coop/batches/{batch.id}").text
+    seen = re.search(r'name="seen" type="hidden" value="(\d+)"', page).group(1)
+    assert seen == "0"
+    sent = {"count": "3", "seen": seen}
+    assert client.post(f"/coop/batches/{batch.id}/labels", data=sent).status_code == 302
+    again = client.post(f"/coop/batches/{batch.id}/labels", data=sent)
+    assert again.status_code == 409 and "此间已有标签发放：现已发放 3 个，本次未再发放" in again.text
+    db.refresh(batch)
+    assert batch.labels_issued == 3
+    assert 'name="seen" type="hidden" value="3"' in again.text  # the page as it is now: sent again, it issues
+    assert client.post(f"/coop/batches/{batch.id}/labels", data={"count": "3", "seen": "3"}).status_code == 302
+    db.refresh(batch)
+    assert batch.labels_issued == 6
+
+
 def test_recall_from_the_page(login_as, make_batch, db):
     batch = make_batch()
     client = login_as("coop")

@@ -709,6 +709,23 @@ def test_each_export_is_in_the_audit_log_with_who_and_what(login_as, db, world):
     assert (events[0].after["from"], events[0].after["to"]) == ("2026-03-01", "2026-03-31")
 
 
+def test_an_export_reads_in_the_audit_log_as_what_was_handed_over(login_as, db, world):
+    client = login_as("regulator")
+    client.get("/transfer/scans.csv?from=2026-03-01&to=2026-03-31")
+    page = client.get("/admin/audit?entity_type=export&lang=zh").text
+    assert "<summary>导出内容</summary>" in page and "改动" not in page
+    shown = page.split('<dl class="changes">')[1].split("</dl>")[0]
+    assert "<dt>文件格式</dt><dd>csv</dd>" in shown and "<dt>起始日期</dt><dd>2026-03-01</dd>" in shown
+    assert "<dt>截止日期</dt><dd>2026-03-31</dd>" in shown
+
+
+def test_a_period_given_the_wrong_way_round_is_exported_the_right_way(login_as, db, world):
+    client = login_as("regulator")
+    assert client.get("/transfer/scans.csv?from=2026-03-31&to=2026-03-01").status_code == 200
+    event = db.exec(select(AuditEvent).where(AuditEvent.action == "export.scans")).one()
+    assert (event.after["from"], event.after["to"]) == ("2026-03-01", "2026-03-31")
+
+
 @pytest.mark.parametrize(
     ("valid_from", "valid_to", "column", "message"),
     [

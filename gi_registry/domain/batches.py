@@ -293,8 +293,14 @@ def batch_snapshot(batch: Batch) -> dict:
     return batch.model_dump(exclude={"created_at", "updated_at"})
 
 
-def issue_labels(*, session: Session, batch: Batch, count: int, keys: CodeKeys, actor: User | None) -> LabelIssue:
-    """Extend the batch's issued serial range by `count`: one row, however large the count."""
+def issue_labels(
+    *, session: Session, batch: Batch, count: int, keys: CodeKeys, actor: User | None, seen: int | None = None
+) -> LabelIssue:
+    """Extend the batch's issued serial range by `count`: one row, however large the count.
+
+    `seen`: the labels issued as the asker last saw them. Given, the issue happens only if none were
+    issued since (409 `labels_issued_meanwhile`): a form sent twice (a double tap, a resend on a slow
+    line) must not issue twice, as issued labels cannot be taken back."""
     if batch.status != "active":
         raise Conflict("batch_recalled", N_("a recalled batch cannot get labels"))
     if licence_status(session=session, batch=batch) != "active":
@@ -308,14 +314,22 @@ def issue_labels(*, session: Session, batch: Batch, count: int, keys: CodeKeys, 
         raise Conflict("product_withdrawn", N_("the product is withdrawn"))
     quota = label_quota(batch=batch, product=product)
     # One conditional UPDATE: two cooperative staff issuing at once can never overrun the quota.
+    guard = update(Batch).where(Batch.id == batch.id, Batch.status == "active", Batch.labels_issued + count <= quota)
+    if seen is not None:
+        guard = guard.where(Batch.labels_issued == seen)
     moved = session.exec(
-        update(Batch)
-        .where(Batch.id == batch.id, Batch.status == "active", Batch.labels_issued + count <= quota)
-        .where(Batch.quantity == batch.quantity, Batch.unit == batch.unit)  # the quota's, not a corrected one's
-        .values(labels_issued=Batch.labels_issued + count, updated_at=utcnow())
+        guard.where(
+            Batch.quantity == batch.quantity, Batch.unit == batch.unit
+        ).values(labels_issued=Batch.labels_issued + count, updated_at=utcnow())  # the quota's, not a corrected one's
     )
     if moved.rowcount != 1:
         session.refresh(batch)
+        if seen is not None and batch.labels_issued != seen:
+            raise Conflict(
+                "labels_issued_meanwhile",
+                N_("labels were issued meanwhile: %(issued)s are issued now, and no more were"),
+                params={"issued": batch.labels_issued},
+            )
         raise DomainError(
             "label_quota_exceeded",
             N_("the batch's label quota would be exceeded"),

@@ -11,7 +11,7 @@ from ..i18n import ACTION_LABELS, licence_action_done, local_name, refusal_text
 from ..models import REPORT_STATES, STAFF, Product
 from .audit_names import audit_names
 from .forms import LicenceActionForm, LicenceForm, LicenseeForm, ProductForm, refused
-from .paging import Pagination, china_day_arg, page_args
+from .paging import Pagination, china_day_range, page_args
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -256,6 +256,7 @@ def audit_log():
     filters = {
         name: request.args.get(name, "") for name in ("entity_type", "entity_id", "action", "actor", "from", "to")
     }
+    since, before = china_day_range()
     events, total = audit.search(
         session=session,
         page=page,
@@ -264,8 +265,8 @@ def audit_log():
         entity_id=filters["entity_id"].strip().lstrip("#"),
         action=filters["action"],
         actor=filters["actor"],
-        since=china_day_arg("from"),
-        before=china_day_arg("to", days_after=1),
+        since=since,
+        before=before,
     )
     problems = audit.verify_chain(session=session) if request.args.get("verify") == "1" else None
     return render_template(

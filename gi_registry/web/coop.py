@@ -13,7 +13,7 @@ from ..models import BATCH_READERS, STAFF, Area, Batch, Licensee, Product
 from . import batch_forms
 from .audit_names import audit_names
 from .forms import BatchCorrectionForm, BatchForm, LabelIssueForm, RecallForm, refused
-from .paging import Pagination, date_arg, id_arg, page_args
+from .paging import Pagination, day_range_args, id_arg, page_args
 
 bp = Blueprint("coop", __name__, url_prefix="/coop")
 
@@ -52,11 +52,12 @@ def index():
 def batch_list():
     session = get_session()
     page, per_page = page_args()
+    harvested_from, harvested_to = day_range_args()
     where = batches.BatchFilter(
         product_code=request.args.get("product", ""),
         status=request.args.get("status", ""),
-        harvested_from=date_arg("from"),
-        harvested_to=date_arg("to"),
+        harvested_from=harvested_from,
+        harvested_to=harvested_to,
         q=request.args.get("q", ""),
         licensee_id=id_arg("licensee") if page_user().role in STAFF else None,
     )
@@ -134,6 +135,7 @@ def batch_detail(batch_id: int):
 
 def _render_detail(batch: Batch, issue_form: LabelIssueForm, recall_form: RecallForm, status: int = 200):
     session = get_session()
+    issue_form.seen.data = batch.labels_issued  # as this page shows them, whatever a refused form had said
     product = session.get(Product, batch.product_id)
     return render_template(
         "coop/batch.html",
@@ -238,7 +240,12 @@ def batch_issue(batch_id: int):
     if form.validate_on_submit():
         try:
             issue = batches.issue_labels(
-                session=session, batch=batch, count=form.count.data, keys=code_keys(), actor=page_user()
+                session=session,
+                batch=batch,
+                count=form.count.data,
+                keys=code_keys(),
+                actor=page_user(),
+                seen=_seen_issued(form),
             )
             session.commit()
             flash(
@@ -249,7 +256,14 @@ def batch_issue(batch_id: int):
             session.rollback()
             session.refresh(batch)
             refused(form, error)
+            return _render_detail(batch, form, RecallForm(), status=409 if error.status == 409 else 422)
     return _render_detail(batch, form, RecallForm(), status=422)
+
+
+def _seen_issued(form: LabelIssueForm) -> int | None:
+    """The labels issued as the form's page showed them; None from a form without it (an older page)."""
+    value = (form.seen.data or "").strip()
+    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 @bp.post("/batches/<id:batch_id>/recall")

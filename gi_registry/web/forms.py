@@ -177,6 +177,7 @@ class LabelIssueForm(FlaskForm):
             NumberRange(min=1, max=1_000_000, message=_l("from 1 to 1,000,000 at a time, within the labels left")),
         ],
     )
+    seen = HiddenField()  # the labels issued as the page showed them (batches.issue_labels' `seen`)
 
 
 class RecallForm(FlaskForm):

@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 from math import ceil
 
 from flask import current_app, has_request_context, request
+from flask_babel import gettext as _
 
 from ..domain import N_, DomainError, registry
 
@@ -47,15 +48,44 @@ def date_arg(name: str, *, strict: bool = False) -> date | None:
                 params={"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
             )
         day = None
-    if day is None and value:  # the page is drawn without it; base.html says so (ignored_dates)
-        request.environ.setdefault("gi.ignored_dates", []).append(value[:20])
+    if day is None and value:  # the page is drawn without it, and says so
+        _note(
+            _(
+                "“%(value)s” is not a date this page can use (write YYYY-MM-DD): the page is shown without it.",
+                value=value[:20],
+            )
+        )
     return day
 
 
-def ignored_dates() -> list[str]:
-    """The date filters this request could not use, as typed. Kept on the request's own environ, as g
-    belongs to the app context, which an outer one (a test's, a command's) can share across requests."""
-    return request.environ.get("gi.ignored_dates", []) if has_request_context() else []
+def day_range_args(*, strict: bool = False) -> tuple[date | None, date | None]:
+    """The from/to filters. A start after the end is taken for the two the wrong way round (a list or an
+    export that silently came back empty would say nothing), and the page says so."""
+    first, last = date_arg("from", strict=strict), date_arg("to", strict=strict)
+    if first and last and first > last:
+        _note(_("The start came after the end: the two were swapped."))
+        return last, first
+    return first, last
+
+
+def china_day_range() -> tuple[datetime | None, datetime | None]:
+    """The from/to filters as instants: the start of the first day in China, the end of the last."""
+    first, last = day_range_args()
+    return (
+        registry.china_midnight(first) if first else None,
+        registry.china_midnight(last + timedelta(days=1)) if last else None,
+    )
+
+
+def _note(message: str) -> None:
+    request.environ.setdefault("gi.filter_notes", []).append(message)
+
+
+def filter_notes() -> list[str]:
+    """What the page did with filters it could not use as given (base.html shows them). Kept on the
+    request's own environ, as g belongs to the app context, which an outer one (a test's, a command's)
+    can share across requests."""
+    return request.environ.get("gi.filter_notes", []) if has_request_context() else []
 
 
 @dataclass
@@ -67,9 +97,3 @@ class Pagination:
     @property
     def pages(self) -> int:
         return max(ceil(self.total / self.per_page), 1)
-
-
-def china_day_arg(name: str, *, days_after: int = 0) -> datetime | None:
-    """A YYYY-MM-DD filter, a day in China, as an instant: its start, or a later day's for an end bound."""
-    day = date_arg(name)
-    return registry.china_midnight(day + timedelta(days=days_after)) if day else None

@@ -10,7 +10,7 @@ from ..domain import DomainError, NotFound, audit, batches, registry, reports
 from ..i18n import REPORT_STATUS_LABELS, licence_action_done, licence_action_title, local_name, refusal_text
 from ..models import REPORT_STATES, STAFF, Area, Batch, Licensee, Product, ReportPhoto, User, utcnow
 from .forms import AssignForm, CaseProductForm, LicenceActionForm, RecallForm, ReportStepForm, refused
-from .paging import Pagination, china_day_arg, page_args
+from .paging import Pagination, china_day_range, page_args
 
 bp = Blueprint("regulator", __name__, url_prefix="/regulator")
 QUEUE_FILTERS = ("q", "product", "county", "from", "to", "mine")
@@ -30,12 +30,13 @@ def queue():
         unknown = _("“%(value)s” is no status this list knows: cases of every status are shown.", value=status[:20])
         flash(unknown, "warning")
         status = ""
+    filed_from, filed_to = china_day_range()
     where = reports.ReportFilter(
         status=status,
         product_code=request.args.get("product", ""),
         county_code=request.args.get("county", ""),
-        filed_from=china_day_arg("from"),
-        filed_to=china_day_arg("to", days_after=1),
+        filed_from=filed_from,
+        filed_to=filed_to,
         tracking_no=request.args.get("q", "")[:24],
         assigned_to=page_user().id if request.args.get("mine") == "1" else None,
         deadlines=deadlines,

@@ -26,7 +26,7 @@ from ..db import get_session
 from ..domain import N_, audit, exports, imports, registry
 from ..i18n import local_name
 from ..models import STAFF
-from .paging import date_arg
+from .paging import day_range_args
 
 bp = Blueprint("transfer", __name__, url_prefix="/transfer")
 
@@ -55,7 +55,7 @@ def index():
 def _begin_export(table: str, suffix: str) -> tuple:
     """Read the scans export's from/to (refused if malformed) and log the export, before a response starts
     streaming; the log matters: exports carry licensees' contact persons and the scan history."""
-    period = date_arg("from", strict=True), date_arg("to", strict=True)
+    period = day_range_args(strict=True)
     session = get_session()
     audit.record(
         session=session,
