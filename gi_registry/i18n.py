@@ -364,11 +364,15 @@ def _takes_get(path: str) -> bool:
 
 # A recalled batch is the registry's own product withdrawn, not a fake: its headline says what to do.
 RECALLED_HEADLINE = _l("Recalled: do not eat or use it")
+# A GS1 link naming a registered label without its signature: the batch is the registry's, the link no proof.
+UNSIGNED_HEADLINE = _l("This link cannot prove the package genuine")
 
 
 def verdict_headline(verdict: str, reasons=()) -> str:
     if verdict == "revoked" and "batch_recalled" in reasons:
         return str(RECALLED_HEADLINE)
+    if verdict == "invalid" and "unsigned_gs1_link" in reasons:
+        return str(UNSIGNED_HEADLINE)
     return str(VERDICT_HEADLINES[verdict])
 
 

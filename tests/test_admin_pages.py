@@ -191,6 +191,7 @@ def test_admin_pages_name_the_county_not_its_code(login_as, world):
     assert "<td>Anyue County</td>" in client.get("/admin/licensees?lang=en").text
     page = client.get(f"/admin/licensees/{world['coop_a'].id}?lang=zh").text
     assert "<dd>安岳县</dd>" in page and "<td>安岳柠檬</td>" in page
+    assert f"<dt>商品条码（GTIN）</dt><dd><code>{world['coop_a'].gtin}</code></dd>" in page  # its GS1 links' key
     english = client.get(f"/admin/licensees/{world['coop_a'].id}?lang=en").text
     assert (
         "<dd>Anyue County</dd>" in english and "<td>Anyue Lemon</td>" in english and ">Anyue Lemon</option>" in english

@@ -141,6 +141,18 @@ def test_a_batch_form_names_every_problem_at_once_in_plain_words(login_as, db, g
     )
     text = bad_number_and_future.text
     assert "须大于 0" in text and "采收日期不能晚于今天" in text  # the form's complaint and the date's, together
+    least = client.post(
+        "/coop/batches/new?lang=zh",
+        data={
+            "product_code": "anyue-lemon",
+            "quantity": "0.001",
+            "unit": "kg",
+            "harvested_on": "2026-10-01",
+            "origin_code": "512021126",
+        },
+    )
+    assert "须大于 0" not in least.text  # the form's own minimum passes the form …
+    assert "数量不足以发放一个标签" in least.text  # … and the registry says what is wrong with it
     assert db.exec(select(Batch)).all() == []
 
 
@@ -185,7 +197,9 @@ def test_recall_from_the_page(login_as, make_batch, db):
     assert "已召回" in client.get(f"/coop/batches/{batch.id}").text
 
 
-@pytest.mark.parametrize("query", ["first=8&last=3", "first=11", "first=20&last=30", "last=0", "first=abc"])
+@pytest.mark.parametrize(
+    "query", ["first=8&last=3", "first=11", "first=20&last=30", "last=0", "first=0&last=0", "first=abc"]
+)
 def test_a_label_range_with_no_issued_label_is_refused_not_printed_blank(login_as, make_batch, db, keys, query):
     batch = make_batch(quantity=5)
     batches.issue_labels(session=db, batch=batch, count=10, keys=keys, actor=None)
@@ -194,9 +208,13 @@ def test_a_label_range_with_no_issued_label_is_refused_not_printed_blank(login_a
     assert client.get(f"/coop/batches/{batch.id}/labels.pdf?first=3&last=8").status_code == 200
     refused = client.get(f"/coop/batches/{batch.id}/labels.pdf?{query}")
     assert refused.status_code == 303 and refused.location == f"/coop/batches/{batch.id}?{query}"  # choices kept
-    why = {"first=8&last=3": "编号范围颠倒", "last=0": "编号范围颠倒", "first=abc": "编号须为整数"}.get(
-        query, "该编号范围内没有已发放的标签"
-    )  # a serial that is no number is refused, not read as the whole batch
+    reasons = {
+        "first=8&last=3": "编号范围颠倒",
+        "last=0": "标签编号从 1 开始",  # no label 0: not a range the wrong way round
+        "first=0&last=0": "标签编号从 1 开始",
+        "first=abc": "编号须为整数",  # refused, not read as the whole batch
+    }
+    why = reasons.get(query, "该编号范围内没有已发放的标签")
     back = client.get(refused.location).text
     assert why in back  # said on the batch page, where the sheet's choices are, as they were made
     for name, value in (pair.split("=") for pair in query.split("&")):
@@ -393,6 +411,8 @@ def test_issuing_no_label_says_how_many_may_be_issued_at_a_time(login_as, make_b
     batch = make_batch()
     page = login_as("coop").post(f"/coop/batches/{batch.id}/labels?lang=zh", data={"count": "0"})
     assert page.status_code == 422 and "每次 1 至 1,000,000 个，且不超过剩余可发放数" in page.text
+    typo = login_as("coop").post(f"/coop/batches/{batch.id}/labels?lang=zh", data={"count": "abc"})
+    assert "不是有效的整数" in typo.text and "每次 1 至" not in typo.text  # one complaint, about what was typed
 
 
 def correction_of(page: str) -> dict:

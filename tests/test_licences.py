@@ -162,12 +162,20 @@ def test_of_two_officers_acting_on_the_same_state_the_second_gets_the_conflict(a
     assert events.count("licence.suspend") == 1
 
 
-@pytest.mark.parametrize("gtin", ["0", "123", "6901234000017"])
-def test_a_short_or_wrong_gtin_is_refused_not_padded(db, world, gtin):
+@pytest.mark.parametrize(
+    ("gtin", "why"),
+    [
+        ("0", "a GTIN has 8, 12, 13 or 14 digits"),
+        ("123", "a GTIN has 8, 12, 13 or 14 digits"),
+        ("69012340000a", "a GTIN has 8, 12, 13 or 14 digits"),
+        ("6901234000017", "the check digit does not match"),
+    ],
+)
+def test_a_short_or_wrong_gtin_is_refused_not_padded(db, world, gtin, why):
     data = registry.LicenseeInput(name="雁江蜜柑合作社", uscc="93512002MA6Y10M03N", county_code="512002", gtin=gtin)
     with pytest.raises(DomainError) as refused:
         registry.save_licensee(session=db, data=data, actor=None)
-    assert "gtin" in refused.value.fields
+    assert refused.value.fields["gtin"] == why
 
 
 @pytest.mark.parametrize(
@@ -266,3 +274,30 @@ def test_a_gtin_belongs_to_one_licensee(db, world, gtin):
     assert refused.value.code == "duplicate_gtin" and refused.value.fields == {"gtin": "already registered"}
     own = registry.LicenseeInput(name="安岳柠檬合作社", uscc=world["coop_a"].uscc, county_code="512021", gtin=gtin)
     assert registry.save_licensee(session=db, data=own, actor=None, licensee=world["coop_a"]).gtin == "06901234000016"
+
+
+@pytest.mark.parametrize(
+    ("phone", "taken"),
+    [
+        ("13800000001", True),
+        ("0832-1234567", True),
+        ("+86 138 0000 0000", True),
+        ("(028) 8888 6666 转 12", True),
+        ("0832-1234567 / 13800000001", True),
+        ("46023", True),  # a spreadsheet's number, kept short
+        ("", True),
+        ("abc", False),
+        ("call Li", False),
+        ("1234", False),
+    ],
+)
+def test_a_contact_phone_is_digits_to_ring(db, world, phone, taken):
+    data = registry.LicenseeInput(
+        name="雁江蜜柑合作社", uscc="93512002MA6Y10M03N", county_code="512002", contact_phone=phone
+    )
+    if taken:
+        assert registry.save_licensee(session=db, data=data, actor=None).contact_phone == phone
+    else:
+        with pytest.raises(DomainError) as refused:
+            registry.save_licensee(session=db, data=data, actor=None)
+        assert set(refused.value.fields) == {"contact_phone"}

@@ -299,6 +299,15 @@ def test_a_pasted_label_url_is_read_as_its_code(client, labelled, db):
     assert filed[1].description.endswith(f"[URL] {url}")  # the site it was pasted from is kept as evidence
 
 
+def test_a_pasted_link_of_another_shape_is_no_code_but_evidence(client, world, db):
+    """A lookalike site's link names none of the registry's codes: not a part of its path taken for one."""
+    link = "https://fake-ziyang-gi.example.com/verify?id=AAAA"
+    assert post_report(client, code=link, description="扫码跳到了这个网站").status_code == 302
+    filed = db.exec(select(Report)).one()
+    assert (filed.code, filed.batch_id) == ("", None)
+    assert filed.description == f"扫码跳到了这个网站\n\n[URL] {link}"
+
+
 def test_a_report_at_full_length_with_a_long_pasted_url_is_filed_whole(client, labelled, db):
     """The URL goes below the 4,000 characters written; PostgreSQL refused the row when they had no room."""
     _, codes = labelled

@@ -263,6 +263,11 @@ GOOD = {"name": "新合作社", "uscc": USCC_C, "county": "512021"}
         ({"name": ""}, "name", "the name is missing"),
         ({"name": "长" * 129}, "name", "longer than %(limit)s characters"),
         ({"contact_phone": "1" * 33}, "contact_phone", "longer than %(limit)s characters"),
+        (
+            {"contact_phone": "找李经理"},
+            "contact_phone",
+            "digits of a phone number (spaces, +, - and brackets may be kept)",
+        ),
         ({"uscc": ""}, "uscc", "the unified social credit code is missing"),
         ({"uscc": USCC_C[:-1] + "A"}, "uscc", "check character does not match"),
         ({"uscc": "93512021MA6AY1A01"}, "uscc", "must be 18 characters of 0-9 and A-Y without I, O, S, V, Z"),

@@ -177,17 +177,19 @@ def parse_code(code: str, *, keys: CodeKeys) -> ParsedCode | None:
 def code_in(text: str) -> str:
     """The code a consumer typed, or the code in the label's URL they pasted (what generic scanner apps
     give): `HTTP://HOST/Q/CODE?x` gives CODE, and a GS1 Digital Link the code it carries in AI 8030 (its
-    signature). Upper-cased, as codes are read case-insensitively."""
+    signature). A link of any other shape (a lookalike site's "/verify?id=…") carries none: "". Upper-cased,
+    as codes are read case-insensitively."""
     text = text.strip()
     try:
         parts = urlsplit(text) if "://" in text else None
     except ValueError:  # a URL that is none (an unclosed IPv6 host): read as typed, and so no code
         parts = None
-    if parts and (signed := parse_qs(parts.query).get("8030")):
+    if parts is None:
+        return text.upper().rpartition("/Q/")[2].strip("/")
+    if signed := parse_qs(parts.query).get("8030"):
         return signed[0].strip().upper()
-    path = parts.path if parts else text
-    _head, marker, tail = path.upper().rpartition("/Q/")
-    return (tail if marker else path.upper()).strip("/")
+    _head, marker, tail = parts.path.upper().rpartition("/Q/")
+    return tail.strip("/") if marker else ""
 
 
 def _is_alphanumeric(text: str) -> bool:

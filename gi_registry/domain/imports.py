@@ -296,6 +296,8 @@ def check_rows(*, session: Session, rows: list[Row]) -> list[RowProblem]:
         uscc = normalise(row.uscc)
         if not row.name:
             found.append(("name", N_("the name is missing"), {}))
+        if problem := registry.phone_problem(row.contact_phone):
+            found.append(("contact_phone", problem, {}))
         for name, limit in registry.LICENSEE_LIMITS.items():
             if len(getattr(row, name)) > limit:
                 found.append((name, N_("longer than %(limit)s characters"), {"limit": limit}))

@@ -244,10 +244,24 @@ class LicenseeInput:
 LICENSEE_LIMITS = {"name": 128, "address": 200, "contact_name": 64, "contact_phone": 32}
 
 
+# A phone number as offices write them: "0832-1234567", "+86 138 0000 0000", "(028) 8888 6666 转 12",
+# two of them "/" or ";" apart. Words ("call Li") are not a number to ring.
+_PHONE = re.compile(r"[\d\s+()\-/.,;]+(?:(?:转|ext\.?|x)\s*\d{1,6})?", re.IGNORECASE)
+
+
+def phone_problem(value: str) -> str | None:
+    """Why a contact phone is none, or None; an empty one is fine (it is optional)."""
+    if value and not (_PHONE.fullmatch(value.strip()) and sum(c.isdigit() for c in value) >= 5):
+        return N_("digits of a phone number (spaces, +, - and brackets may be kept)")
+    return None
+
+
 def _check_licensee(*, session: Session, data: LicenseeInput, existing: Licensee | None) -> None:
     fields = {}
     if not data.name.strip():
         fields["name"] = N_("required")
+    if problem := phone_problem(data.contact_phone or ""):
+        fields["contact_phone"] = problem
     # The columns' limits, checked here so every way in (form, API, import) refuses alike.
     for name, limit in LICENSEE_LIMITS.items():
         if len(getattr(data, name) or "") > limit:
@@ -267,7 +281,8 @@ def _check_licensee(*, session: Session, data: LicenseeInput, existing: Licensee
     if county is None or county.level != "county":
         fields["county"] = N_("unknown county code")
     if data.gtin and not gtin_valid(data.gtin):
-        fields["gtin"] = N_("not a valid GTIN-13 or GTIN-14 (check digit)")
+        shaped = data.gtin.isdigit() and len(data.gtin) in GTIN_LENGTHS
+        fields["gtin"] = N_("the check digit does not match") if shaped else N_("a GTIN has 8, 12, 13 or 14 digits")
     if fields:
         raise DomainError("invalid_licensee", N_("the licensee cannot be saved"), fields=fields)
     # A GS1 Digital Link names the licensee by its GTIN: two licensees on one would share their batches' links.
@@ -280,8 +295,11 @@ def _check_licensee(*, session: Session, data: LicenseeInput, existing: Licensee
         )
 
 
+GTIN_LENGTHS = (8, 12, 13, 14)
+
+
 def gtin_valid(value: str) -> bool:
-    if not value.isdigit() or len(value) not in (8, 12, 13, 14):
+    if not value.isdigit() or len(value) not in GTIN_LENGTHS:
         return False
     digits = [int(d) for d in value.zfill(14)]
     total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits[:13]))

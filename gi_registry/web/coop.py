@@ -321,7 +321,7 @@ def batch_labels_pdf(batch_id: int):
     batch = _batch(batch_id)
     grid = request.args.get("grid", "a4-65")
     try:
-        first, last = max(_serial_arg("first") or 1, 1), _serial_arg("last")
+        first, last = _serial_arg("first") or 1, _serial_arg("last")
         batches.check_labels_downloadable(batch, reader=page_user(), sheet=True)
         return downloads.sheet_pdf(
             batch,
@@ -343,6 +343,8 @@ def _serial_arg(name: str) -> int | None:
         return None
     if not raw.isdigit() or len(raw) > 9:
         raise DomainError("invalid_range", N_("serials are whole numbers"), fields={name: N_("a whole number")})
+    if int(raw) < 1:  # not a range the wrong way round: no label is numbered 0
+        raise DomainError("invalid_range", N_("label numbers start at 1"), fields={name: N_("1 or more")})
     return int(raw)
 
 

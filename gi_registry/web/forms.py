@@ -1,5 +1,7 @@
 """Flask-WTF forms for the admin and auth pages; the domain does the rule checks."""
 
+from decimal import Decimal
+
 from flask import flash
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -145,7 +147,8 @@ class BatchDetailsForm(FlaskForm):
         validators=[
             InputRequired(),
             parsed,
-            NumberRange(min=0.001, max=1e9, message=_l("more than 0 and at most 1,000,000,000")),
+            # Decimal bounds: the float 0.001 is a hair above 0.001, and refused the very minimum it names.
+            NumberRange(min=Decimal("0.001"), max=Decimal(10**9), message=_l("more than 0 and at most 1,000,000,000")),
         ],
     )
     unit = SelectField(_l("Unit"), choices=[("kg", _l("kg")), ("t", _l("tonnes")), ("jin", _l("jin (0.5 kg)"))])
@@ -174,6 +177,7 @@ class LabelIssueForm(FlaskForm):
         _l("Number of unit labels"),
         validators=[
             InputRequired(),
+            parsed,
             NumberRange(min=1, max=1_000_000, message=_l("from 1 to 1,000,000 at a time, within the labels left")),
         ],
     )
