@@ -134,6 +134,7 @@ ACTION_LABELS = {
     "batch.labels": _l("Unit labels issued"),
     "batch.recall": _l("Batch recalled"),
     "batch.correct": _l("Batch corrected"),
+    "batch.clear_copy_warning": _l("Copy warning of a label lifted"),
     "report.file": _l("Report filed"),
     "report.assign": _l("Report assigned"),
     "report.product": _l("Report's product named"),
@@ -162,6 +163,9 @@ FIELD_LABELS = {
     "kg_per_label": _l("Kilograms per unit label"),
     "batch_prefix": _l("Batch number prefix"),
     "area_codes": _l("Protected production area"),
+    "serial": _l("Label number"),
+    "cleared_count": _l("Scans no longer counted towards the copy warning"),
+    "far_apart_at": _l("First seen in places far apart"),
     "description": _l("Description"),
     "uscc": _l("Unified social credit code"),
     "county_code": _l("County"),
@@ -486,6 +490,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters["china_time"] = china_time
     app.jinja_env.filters["quantity"] = quantity
+    app.jinja_env.filters["role_label"] = role_label  # for map(): a list of roles in words
     app.jinja_env.filters["grouped"] = "{:,}".format  # 100,000,000: a long count read at a glance
     app.jinja_env.globals.update(
         status_label=status_label,
@@ -511,6 +516,7 @@ def init_app(app: Flask) -> None:
         waited_text=waited_text,
         report_outcome_text=report_outcome_text,
         query_with=query_with,
+        joined=joined,
     )
 
     @app.context_processor

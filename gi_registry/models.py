@@ -274,6 +274,10 @@ class ScanTally(SQLModel, table=True):
     # When two of its shared places were first found too far apart: the label has been copied, and
     # every later scan says so, with or without a place of its own.
     far_apart_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A regulator found its copy warning unfounded (verification.clear_copy_signs): the scans counted until
+    # then, and the places shared before then, are no evidence any more. The count consumers read stays whole.
+    cleared_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    cleared_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class BatchSequence(SQLModel, table=True):

@@ -71,6 +71,8 @@ def test_a_client_generator_gets_identifiers_photos_and_paging(client, world):
 def test_the_human_page_lists_every_operation(client, world):
     page = client.get("/api/docs").text
     assert "POST /api/v1/batches" in page and "PATCH /api/v1/reports/{tracking_no}" in page
+    revoke = client.get("/api/docs?lang=zh").text.split("DELETE /api/v1/tokens/current</code></td>")[1]
+    assert revoke.split("</tr>")[0].count("<td>") == 3 and "登记管理员、监管人员、合作社" in revoke  # who, in words
 
 
 @pytest.fixture

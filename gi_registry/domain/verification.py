@@ -12,8 +12,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from ..models import Area, Batch, Licence, Licensee, Product, Scan, ScanTally, utcnow
-from . import registry
+from ..models import Area, Batch, Licence, Licensee, Product, Scan, ScanTally, User, utcnow
+from . import N_, Conflict, DomainError, audit, registry
 from .batches import label_quota
 from .codes import CodeKeys, ParsedCode, parse_code
 
@@ -47,6 +47,8 @@ class History:
     first_at: datetime | None = None
     recent_places: tuple[Place, ...] = ()
     far_apart_at: datetime | None = None  # the code was seen in places too far apart before
+    cleared_count: int = 0  # scans a regulator's lifting of the warning took out of the evidence
+    cleared_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def judge(
 
 
 def _copy_signs(parsed, batch, product, history, here, rules) -> list[str]:
-    scans = history.count + 1  # this scan included
+    scans = history.count + 1 - history.cleared_count  # this scan included; none a regulator cleared
     signs = []
     if parsed.serial == 0:
         if scans > rules.batch_scans_per_label * max(label_quota(batch=batch, product=product), 1):
@@ -233,7 +235,9 @@ def _tally_statement(insert):
         insert(ScanTally)
         .values(batch_id=bindparam("batch_id"), serial=bindparam("serial"), count=1, first_at=bindparam("now"))
         .on_conflict_do_update(index_elements=["batch_id", "serial"], set_={"count": ScanTally.count + 1})
-        .returning(ScanTally.count, ScanTally.first_at, ScanTally.far_apart_at)
+        .returning(
+            ScanTally.count, ScanTally.first_at, ScanTally.far_apart_at, ScanTally.cleared_count, ScanTally.cleared_at
+        )
     )
 
 
@@ -254,10 +258,16 @@ def load_state(*, session: Session, batch_id: int) -> CodeState:
 def bump_tally(*, session: Session, batch_id: int, serial: int, now: datetime) -> History:
     """Count this scan of the code and return what came before it; the row lock orders concurrent scans."""
     statement = _TALLY[session.get_bind().dialect.name]
-    count, first_at, far_apart_at = (
+    count, first_at, far_apart_at, cleared_count, cleared_at = (
         session.connection().execute(statement, {"batch_id": batch_id, "serial": serial, "now": now}).one()
     )
-    return History(count=count - 1, first_at=first_at if count > 1 else None, far_apart_at=far_apart_at)
+    return History(
+        count=count - 1,
+        first_at=first_at if count > 1 else None,
+        far_apart_at=far_apart_at,
+        cleared_count=cleared_count,
+        cleared_at=cleared_at,
+    )
 
 
 def peek_tally(*, session: Session, batch_id: int, serial: int) -> History:
@@ -265,11 +275,22 @@ def peek_tally(*, session: Session, batch_id: int, serial: int) -> History:
     tally = session.get(ScanTally, (batch_id, serial))
     if tally is None:
         return History()
-    return History(count=tally.count - 1, first_at=tally.first_at, far_apart_at=tally.far_apart_at)
+    return History(
+        count=tally.count - 1,
+        first_at=tally.first_at,
+        far_apart_at=tally.far_apart_at,
+        cleared_count=tally.cleared_count,
+        cleared_at=tally.cleared_at,
+    )
 
 
-def recent_places(*, session: Session, batch_id: int, serial: int, now: datetime, rules: CopyRules) -> tuple:
+def recent_places(
+    *, session: Session, batch_id: int, serial: int, now: datetime, rules: CopyRules, cleared_at: datetime | None
+) -> tuple:
+    """The code's shared places within the window before `now`, none from before its warning was lifted."""
     since = now - timedelta(hours=rules.far_hours)
+    if cleared_at is not None:
+        since = max(since, cleared_at)
     rows = session.exec(_PLACES, params={"batch_id": batch_id, "serial": serial, "since": since})
     return tuple(Place(at, latitude, longitude, client or "") for at, latitude, longitude, client in rows)
 
@@ -305,7 +326,12 @@ def verify(
             history = peek_tally(session=session, batch_id=parsed.batch_id, serial=parsed.serial)
         if here is not None:  # distances only matter when this scan has a place to compare
             places = recent_places(
-                session=session, batch_id=parsed.batch_id, serial=parsed.serial, now=now, rules=rules
+                session=session,
+                batch_id=parsed.batch_id,
+                serial=parsed.serial,
+                now=now,
+                rules=rules,
+                cleared_at=history.cleared_at,
             )
             history = replace(history, recent_places=places)
     today = now.astimezone(registry.CHINA).date()
@@ -380,9 +406,18 @@ def share_place(*, session: Session, scan_id: int, latitude, longitude, rules: C
         return Shared(stored=False)
     scan.latitude, scan.longitude = place.latitude, place.longitude
     far = False
-    if scan.batch_id is not None:
+    tally = session.get(ScanTally, (scan.batch_id, scan.serial)) if scan.batch_id is not None else None
+    # A scan from before its warning was lifted is no new evidence, wherever it was made.
+    if tally is not None and (tally.cleared_at is None or scan.at >= tally.cleared_at):
         here = replace(place, at=scan.at, client=scan.ip_hash or "")
-        seen = recent_places(session=session, batch_id=scan.batch_id, serial=scan.serial, now=scan.at, rules=rules)
+        seen = recent_places(
+            session=session,
+            batch_id=scan.batch_id,
+            serial=scan.serial,
+            now=scan.at,
+            rules=rules,
+            cleared_at=tally.cleared_at,
+        )
         far = any(_far_apart(here, other, rules) for other in seen)
     if far and scan.verdict in (GENUINE, WARNING) and "seen_far_apart" not in (scan.reasons or []):
         scan.verdict, scan.reasons = WARNING, [*(scan.reasons or []), "seen_far_apart"]
@@ -390,3 +425,48 @@ def share_place(*, session: Session, scan_id: int, latitude, longitude, rules: C
         mark_far_apart(session=session, batch_id=scan.batch_id, serial=scan.serial, at=scan.at)
     session.add(scan)
     return Shared(stored=True, seen_far_apart=far)
+
+
+# ---- lifting a copy warning found unfounded ------------------------------------------------------
+
+
+def standing_copy_signs(*, session: Session, batch: Batch, serial: int, rules: CopyRules) -> tuple[str, ...]:
+    """The copy warnings the code's next scan would get from its tally alone (no place of its own)."""
+    product = session.get(Product, batch.product_id)
+    history = peek_tally(session=session, batch_id=batch.id, serial=serial)
+    parsed = ParsedCode(key_id=0, batch_id=batch.id, serial=serial)
+    return tuple(_copy_signs(parsed, batch, product, history, None, rules))
+
+
+def clear_copy_signs(
+    *, session: Session, batch: Batch, serial: int, reason: str, actor: User, rules: CopyRules, now=None
+) -> ScanTally:
+    """A regulator found a code's copy warning unfounded (a shop's display label scanned over and over,
+    or scans made to brand a rival's genuine label as copied): the scans counted so far and the places
+    shared so far stop counting as evidence. Later ones count again, so a label that is copied after all
+    warns again; the count consumers read stays whole. The caller commits."""
+    if not reason.strip():
+        raise DomainError("reason_required", N_("a reason is required"), fields={"reason": N_("required")})
+    if not standing_copy_signs(session=session, batch=batch, serial=serial, rules=rules):
+        raise Conflict("no_copy_warning", N_("the code carries no copy warning to lift"))
+    tally = session.get(ScanTally, (batch.id, serial))
+    before = {"cleared_count": tally.cleared_count, "far_apart_at": tally.far_apart_at}  # the serial: after
+    now = now or utcnow()
+    # The count as it stands when the row is written: a scan made meanwhile is cleared too, not lost.
+    session.execute(
+        update(ScanTally)
+        .where(ScanTally.batch_id == batch.id, ScanTally.serial == serial)
+        .values(cleared_count=ScanTally.count, cleared_at=now, far_apart_at=None)
+    )
+    session.refresh(tally)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="batch.clear_copy_warning",
+        entity_type="batch",
+        entity_id=batch.id,
+        before=before,
+        after={"serial": serial, "cleared_count": tally.cleared_count, "far_apart_at": None},
+        reason=reason.strip(),
+    )
+    return tally

@@ -184,6 +184,10 @@ class LabelIssueForm(FlaskForm):
     seen = HiddenField()  # the labels issued as the page showed them (batches.issue_labels' `seen`)
 
 
+class CopyWarningForm(FlaskForm):
+    reason = TextAreaField(_l("Why the warning is unfounded"), validators=[DataRequired(), Length(max=1000)])
+
+
 class RecallForm(FlaskForm):
     reason = TextAreaField(_l("Reason for the recall"), validators=[DataRequired(), Length(max=1000)])
 

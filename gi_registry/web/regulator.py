@@ -6,10 +6,19 @@ from sqlmodel import select
 
 from ..access import page_user, roles_required
 from ..db import get_session
-from ..domain import DomainError, NotFound, audit, batches, registry, reports
+from ..domain import N_, Conflict, DomainError, NotFound, audit, batches, registry, reports, verification
+from ..extensions import copy_rules
 from ..i18n import REPORT_STATUS_LABELS, licence_action_done, licence_action_title, local_name, refusal_text
 from ..models import REPORT_STATES, STAFF, Area, Batch, Licensee, Product, ReportPhoto, User, utcnow
-from .forms import AssignForm, CaseProductForm, LicenceActionForm, RecallForm, ReportStepForm, refused
+from .forms import (
+    AssignForm,
+    CaseProductForm,
+    CopyWarningForm,
+    LicenceActionForm,
+    RecallForm,
+    ReportStepForm,
+    refused,
+)
 from .paging import Pagination, china_day_range, page_args
 
 bp = Blueprint("regulator", __name__, url_prefix="/regulator")
@@ -102,6 +111,8 @@ def _render_case(report, *, step=None, assign=None, product_form=None, status: i
         assign_form=assign or default_assign,
         product_form=product_form or _product_form(report, products),
         recall_form=RecallForm(prefix="recall"),
+        copy_form=CopyWarningForm(prefix="copy"),
+        copy_signs=_copy_signs(report, batch),
         licence_form=LicenceActionForm(prefix="licence"),
         photos=reports.photos_of(session=session, report=report),
         events=reports.events_of(session=session, report=report),
@@ -209,6 +220,15 @@ def name_product(report_id: int):
     return _render_case(report, product_form=form, status=422)
 
 
+def _copy_signs(report, batch) -> tuple[str, ...]:
+    """The copy warnings the reported label carries now, which a regulator may find unfounded."""
+    if batch is None or report.serial is None or report.serial > batch.labels_issued:
+        return ()
+    return verification.standing_copy_signs(
+        session=get_session(), batch=batch, serial=report.serial, rules=copy_rules()
+    )
+
+
 def _case_batch(report) -> Batch:
     batch = get_session().get(Batch, report.batch_id) if report.batch_id else None
     if batch is None:
@@ -243,6 +263,23 @@ def recall(report_id: int):
 
     done = _("The batch is recalled; every scan of its labels now says so.")
     return _act_on_case(report_id, RecallForm(prefix="recall"), act, done, _("Recall the batch"))
+
+
+@bp.post("/reports/<id:report_id>/copy-warning")
+@roles_required("regulator")
+def lift_copy_warning(report_id: int):
+    """Lift the reported label's copy warning, found unfounded; its later scans count again."""
+    serial = reports.get_report(session=get_session(), report_id=report_id).serial
+
+    def act(session, batch, reason):
+        if serial is None:
+            raise Conflict("no_copy_warning", N_("the code carries no copy warning to lift"))
+        verification.clear_copy_signs(
+            session=session, batch=batch, serial=serial, reason=reason, actor=page_user(), rules=copy_rules()
+        )
+
+    done = _("The copy warning is lifted: the label's scans so far no longer count towards it.")
+    return _act_on_case(report_id, CopyWarningForm(prefix="copy"), act, done, _("Lift the copy warning"))
 
 
 @bp.post("/reports/<id:report_id>/licence/<any(suspend, reinstate, revoke):action>")

@@ -1,0 +1,115 @@
+"""A regulator lifts a copy warning found unfounded: the scans so far stop counting, later ones count again."""
+
+import pytest
+from sqlmodel import select
+
+from gi_registry.domain import batches, reports
+from gi_registry.models import AuditEvent
+
+ELSEWHERE = {"REMOTE_ADDR": "10.1.1.1"}  # another consumer's phone
+REASON = "店铺陈列样品被顾客反复扫描，经核实标签为正品"
+
+
+def scan(client, code: str, query: str = "", **kwargs) -> dict:
+    return client.get(f"/api/v1/verify/{code}{query}", **kwargs).json
+
+
+@pytest.fixture
+def case(labelled, file_report):
+    """A report on the label with serial 2."""
+    _, codes = labelled
+    return file_report(reports.ReportInput(description="这个码查询次数很多，是不是假的", code=codes[2]))
+
+
+def lift(desk, case, reason: str = REASON):
+    return desk.post(f"/regulator/reports/{case.id}/copy-warning", data={"copy-reason": reason})
+
+
+def test_a_lifted_warning_counts_again_from_the_next_scan(client, login_as, labelled, case, db):
+    _, codes = labelled
+    for _ in range(21):
+        last = scan(client, codes[2])
+    assert last["verdict"] == "warning" and last["reasons"] == ["scanned_often"]
+    desk = login_as("regulator")
+    assert "解除复制预警" in desk.get(f"/regulator/reports/{case.id}").text
+    lifted = lift(desk, case)
+    assert lifted.status_code == 302
+    assert "复制预警已解除" in desk.get(lifted.location).text
+    after = [scan(client, codes[2]) for _ in range(20)]
+    assert {result["verdict"] for result in after} == {"genuine"}
+    assert after[0]["scans"]["count"] == 22  # the count consumers read stays whole
+    again = scan(client, codes[2])  # the 21st since the warning was lifted: a copy after all
+    assert again["verdict"] == "warning" and again["reasons"] == ["scanned_often"]
+
+
+def test_places_shared_before_the_lifting_are_no_evidence_after_it(client, login_as, labelled, case):
+    _, codes = labelled
+    scan(client, codes[2], "?lat=39.90&lon=116.40")  # Beijing
+    assert scan(client, codes[2], "?lat=30.12&lon=104.63", environ_base=ELSEWHERE)["reasons"] == ["seen_far_apart"]
+    assert lift(login_as("regulator"), case).status_code == 302
+    assert scan(client, codes[2])["verdict"] == "genuine"
+    # Chengdu is far from the Beijing place shared an hour ago, but that was before the warning was lifted.
+    assert scan(client, codes[2], "?lat=30.66&lon=104.07", environ_base=ELSEWHERE)["verdict"] == "genuine"
+    beijing_again = scan(client, codes[2], "?lat=39.90&lon=116.40", environ_base={"REMOTE_ADDR": "10.2.2.2"})
+    assert beijing_again["reasons"] == ["seen_far_apart"]  # a new pair of places far apart counts
+
+
+def test_the_lifting_is_in_the_audit_log_and_the_case_with_its_reason(client, login_as, labelled, case, db):
+    batch, codes = labelled
+    for _ in range(21):
+        scan(client, codes[2])
+    desk = login_as("regulator")
+    lift(desk, case)
+    event = db.exec(select(AuditEvent).where(AuditEvent.action == "batch.clear_copy_warning")).one()
+    assert (event.entity_type, event.entity_id, event.reason) == ("batch", str(batch.id), REASON)
+    assert event.after == {"serial": 2, "cleared_count": 21, "far_apart_at": None}
+    page = desk.get(f"/regulator/reports/{case.id}").text
+    assert "解除标签复制预警" in page and REASON in page
+    assert "解除复制预警</h2>" not in page  # nothing left to lift
+    history = desk.get(f"/coop/batches/{batch.id}?lang=en").text
+    assert "Copy warning of a label lifted" in history and "Scans no longer counted towards the copy warning" in history
+
+
+def test_a_label_without_a_warning_has_none_to_lift(client, login_as, labelled, case, db):
+    _, codes = labelled
+    scan(client, codes[2])
+    desk = login_as("regulator")
+    assert "解除复制预警</h2>" not in desk.get(f"/regulator/reports/{case.id}").text
+    refused = lift(desk, case)
+    assert "该码当前没有可解除的复制预警" in desk.get(refused.location).text
+    assert db.exec(select(AuditEvent).where(AuditEvent.action == "batch.clear_copy_warning")).all() == []
+
+
+def test_a_lifting_needs_a_reason(client, login_as, labelled, case, db):
+    _, codes = labelled
+    for _ in range(21):
+        scan(client, codes[2])
+    desk = login_as("regulator")
+    refused = lift(desk, case, reason="")
+    assert "解除复制预警：请填写原因。" in desk.get(refused.location).text
+    assert scan(client, codes[2])["verdict"] == "warning"
+
+
+@pytest.mark.parametrize("who", [None, "coop", "admin"])
+def test_only_regulators_lift_a_copy_warning(client, login_as, labelled, case, who):
+    _, codes = labelled
+    for _ in range(21):
+        scan(client, codes[2])
+    response = lift(login_as(who), case)
+    assert response.status_code == (302 if who is None else 403)
+    if who is None:
+        assert "/login" in response.location
+    assert scan(client, codes[2])["verdict"] == "warning"
+
+
+def test_a_batch_codes_overscan_warning_can_be_lifted_too(client, login_as, make_batch, keys, db, file_report):
+    batch = make_batch(quantity=1.0)  # a label quota of 2: the batch code warns past 4 scans
+    batches.issue_labels(session=db, batch=batch, count=2, keys=keys, actor=None)
+    db.commit()
+    code = batches.label_for(batch=batch, serial=0, keys=keys, base_url="").code
+    for _ in range(5):
+        last = scan(client, code)
+    assert last["reasons"] == ["batch_code_overscanned"]
+    case = file_report(reports.ReportInput(description="批次码被反复查询", code=code))
+    assert lift(login_as("regulator"), case).status_code == 302
+    assert scan(client, code)["verdict"] == "genuine"
