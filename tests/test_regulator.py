@@ -530,6 +530,8 @@ def test_a_case_action_without_a_reason_names_the_box_meant(login_as, report):
     desk = login_as("regulator")
     refused = desk.post(f"/regulator/reports/{report.id}/licence/suspend", data={"licence-reason": ""})
     assert "暂停许可：请填写原因。" in desk.get(refused.location).text
+    too_long = desk.post(f"/regulator/reports/{report.id}/recall", data={"recall-reason": "召" * 1001})
+    assert "召回该批次：字段长度不能超过 1000 个字符。" in desk.get(too_long.location).text
 
 
 def test_the_api_filters_reports_by_product_county_and_a_known_status(client, token_for, report, labelled):

@@ -241,7 +241,10 @@ def _act_on_case(report_id: int, form, act, done: str, step: str):
     session = get_session()
     report = reports.get_report(session=session, report_id=report_id)
     if not form.validate_on_submit():  # the case page has several reason boxes: name the one meant
-        flash(_("%(step)s: a reason is required.", step=step), "error")
+        if (form.reason.data or "").strip() and form.reason.errors:  # one too long, say
+            flash(_("%(step)s: %(problem)s", step=step, problem=form.reason.errors[0]), "error")
+        else:
+            flash(_("%(step)s: a reason is required.", step=step), "error")
     else:
         try:
             act(session, _case_batch(report), form.reason.data)
