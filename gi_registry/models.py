@@ -175,6 +175,8 @@ class Batch(SQLModel, table=True):
     recalled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Unit labels 1..labels_issued exist; codes are signed, so nothing per label is stored.
     labels_issued: int = Field(default=0)
+    # The registration form's one-time token (batches.register_batch): a form sent twice makes one batch.
+    form_token: str | None = Field(default=None, max_length=32, unique=True, index=True)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 

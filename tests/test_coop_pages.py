@@ -2,8 +2,10 @@
 
 import html
 import re
+from datetime import date
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from gi_registry.domain import batches, registry
@@ -96,6 +98,62 @@ def test_registering_a_batch_through_the_form(login_as, db, world):
     assert response.status_code == 302
     batch = db.exec(select(Batch)).one()
     assert (batch.quantity, batch.grade, batch.origin_code) == (250.5, "一级", "512021126")
+
+
+# The registration form as a cooperative fills it in.
+A_LEMON_BATCH = {
+    "product_code": "anyue-lemon",
+    "quantity": "10",
+    "unit": "kg",
+    "harvested_on": "2026-10-20",
+    "origin_code": "512021126",
+}
+
+
+def test_a_registration_form_sent_twice_makes_one_batch(login_as, db, world, make_app):
+    """A double tap, or a resend on a slow line: the form's one-time token is kept with its batch."""
+    client = login_as("coop")
+    once = re.search(r'name="once" type="hidden" value="([\w-]+)"', client.get("/coop/batches/new").text).group(1)
+    assert once not in client.get("/coop/batches/new").text  # every form drawn has its own
+    sent = {**A_LEMON_BATCH, "once": once}
+    first = client.post("/coop/batches/new", data=sent)
+    again = client.post("/coop/batches/new", data=sent)
+    batch = db.exec(select(Batch)).one()
+    assert first.location == again.location == f"/coop/batches/{batch.id}"
+    assert f"批次 {batch.batch_no} 已由此表单登记，未重复登记。" in client.get(again.location).text
+    assert client.post("/coop/batches/new", data={**sent, "once": ""}).status_code == 302  # no token: no guard
+    assert len(db.exec(select(Batch)).all()) == 2
+
+
+def test_a_registration_form_sent_twice_at_once_still_makes_one_batch(login_as, db, world, monkeypatch):
+    """The second request looked before the first committed: the database refuses it, and it says so."""
+    client = login_as("coop")
+    sent = {**A_LEMON_BATCH, "once": "race-race-race-race-1"}
+    assert client.post("/coop/batches/new", data=sent).status_code == 302
+    looked = []
+    real = batches.registered_by_form
+
+    def too_early_once(**kwargs):  # the first look-up ran before the other request's commit
+        looked.append(kwargs["form_token"])
+        return None if len(looked) == 1 else real(**kwargs)
+
+    monkeypatch.setattr(batches, "registered_by_form", too_early_once)
+    again = client.post("/coop/batches/new", data=sent)
+    batch = db.exec(select(Batch)).one()
+    assert again.location == f"/coop/batches/{batch.id}" and len(looked) == 2
+
+
+def test_the_database_refuses_a_registration_forms_token_twice(db, world):
+    """Two requests at once both pass the look-up; the unique index stops the second."""
+    data = batches.BatchInput(
+        product_code="anyue-lemon", quantity=10.0, unit="kg", harvested_on=date(2026, 10, 1), origin_code="512021"
+    )
+    register = {"session": db, "licensee": world["coop_a"], "data": data, "actor": None, "form_token": "t" * 22}
+    batches.register_batch(**register)
+    db.commit()
+    with pytest.raises(IntegrityError):
+        batches.register_batch(**register)
+    db.rollback()
 
 
 def test_an_origin_outside_the_area_is_refused_on_the_form(login_as, db, world):

@@ -140,9 +140,19 @@ def _licence_in_force(session: Session, licensee: Licensee, product: Product, ha
 
 
 def register_batch(
-    *, session: Session, licensee: Licensee, data: BatchInput, actor: User | None, today: date | None = None
+    *,
+    session: Session,
+    licensee: Licensee,
+    data: BatchInput,
+    actor: User | None,
+    today: date | None = None,
+    form_token: str | None = None,
 ) -> Batch:
-    """Register a batch if the licensee may use the mark and the origin lies in the protected area."""
+    """Register a batch if the licensee may use the mark and the origin lies in the protected area.
+
+    `form_token`: the registration form's one-time token, kept with the batch; the database refuses it a
+    second time (IntegrityError), so a form sent twice (a double tap, a resend) cannot make two batches.
+    registered_by_form finds the batch it made."""
     today = today or registry.registry_today()
     product = registry.find_product(session=session, code=data.product_code)
     fields = _check_fields(data, product=product, today=today)
@@ -177,6 +187,7 @@ def register_batch(
         grade=data.grade.strip(),
         notes=data.notes.strip(),
         inspection_cert=data.inspection_cert.strip(),
+        form_token=form_token,
     )
     _insert_numbered(session=session, batch=batch, product=product)
     audit.record(
@@ -290,7 +301,7 @@ def _insert_numbered(*, session: Session, batch: Batch, product: Product) -> Non
 
 
 def batch_snapshot(batch: Batch) -> dict:
-    return batch.model_dump(exclude={"created_at", "updated_at"})
+    return batch.model_dump(exclude={"created_at", "updated_at", "form_token"})
 
 
 def issue_labels(
@@ -318,9 +329,9 @@ def issue_labels(
     if seen is not None:
         guard = guard.where(Batch.labels_issued == seen)
     moved = session.exec(
-        guard.where(
-            Batch.quantity == batch.quantity, Batch.unit == batch.unit
-        ).values(labels_issued=Batch.labels_issued + count, updated_at=utcnow())  # the quota's, not a corrected one's
+        guard.where(Batch.quantity == batch.quantity, Batch.unit == batch.unit).values(
+            labels_issued=Batch.labels_issued + count, updated_at=utcnow()
+        )  # the quota's, not a corrected one's
     )
     if moved.rowcount != 1:
         session.refresh(batch)
@@ -530,6 +541,14 @@ def resolve_gs1(
     parsed = parse_code(signature, keys=keys)
     signed = parsed is not None and (parsed.batch_id, parsed.serial) == (batch.id, serial)
     return batch, signature if signed else None
+
+
+def registered_by_form(*, session: Session, licensee: Licensee, form_token: str | None) -> Batch | None:
+    """The licensee's batch a registration form with this token made, if one did."""
+    if not form_token:
+        return None
+    query = select(Batch).where(Batch.form_token == form_token, Batch.licensee_id == licensee.id)
+    return session.exec(query).first()
 
 
 def find_by_gtin_lot(*, session: Session, gtin: str, lot: str) -> Batch | None:

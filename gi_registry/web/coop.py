@@ -2,6 +2,7 @@
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from .. import downloads
 from ..access import page_user, roles_required
@@ -111,13 +112,24 @@ def _batch_form() -> BatchForm:
 def batch_new():
     session = get_session()
     form = _batch_form()
+    once = _form_token(form)
     if form.validate_on_submit():
         data = batches.BatchInput(product_code=form.product_code.data, **batch_forms.details(form))
+        licensee = _my_licensee()
+        if done := batches.registered_by_form(session=session, licensee=licensee, form_token=once):
+            return _registered_already(done)
         try:
-            batch = batches.register_batch(session=session, licensee=_my_licensee(), data=data, actor=page_user())
+            batch = batches.register_batch(
+                session=session, licensee=licensee, data=data, actor=page_user(), form_token=once
+            )
             session.commit()
             flash(_("Batch %(no)s registered.", no=batch.batch_no), "success")
             return redirect(url_for("coop.batch_detail", batch_id=batch.id))
+        except IntegrityError:  # the same form, sent twice at once: the other request made the batch
+            session.rollback()
+            if done := batches.registered_by_form(session=session, licensee=licensee, form_token=once):
+                return _registered_already(done)
+            raise
         except DomainError as error:
             session.rollback()
             refused(form, error)
@@ -125,6 +137,17 @@ def batch_new():
         batch_forms.name_date_problem(form)
     status = 422 if form.is_submitted() else 200
     return render_template("coop/batch_form.html", form=form, today=registry.registry_today().isoformat()), status
+
+
+def _form_token(form: BatchForm) -> str | None:
+    """The form's one-time token, if it is one this app could have made (else no guard, not an error)."""
+    token = form.once.data or ""
+    return token if 16 <= len(token) <= 32 and token.replace("-", "").replace("_", "").isalnum() else None
+
+
+def _registered_already(batch: Batch):
+    flash(_("Batch %(no)s was registered by this form already: no second batch was made.", no=batch.batch_no), "info")
+    return redirect(url_for("coop.batch_detail", batch_id=batch.id))
 
 
 @bp.get("/batches/<id:batch_id>")

@@ -1,5 +1,6 @@
 """Flask-WTF forms for the admin and auth pages; the domain does the rule checks."""
 
+import secrets
 from decimal import Decimal
 
 from flask import flash
@@ -161,6 +162,8 @@ class BatchDetailsForm(FlaskForm):
 
 class BatchForm(BatchDetailsForm):
     product_code = SelectField(_l("Product"))
+    # A one-time token per form drawn (web/coop.py batch_new): sent twice, it makes one batch.
+    once = HiddenField(default=lambda: secrets.token_urlsafe(16))
 
 
 class BatchCorrectionForm(BatchDetailsForm):
