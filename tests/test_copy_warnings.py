@@ -3,9 +3,10 @@
 import pytest
 from sqlmodel import select
 
-from gi_registry.domain import batches, reports
-from gi_registry.models import AuditEvent
+from gi_registry.domain import batches, reports, verification
+from gi_registry.models import AuditEvent, Scan, ScanTally
 
+RULES = verification.CopyRules()  # the defaults, as the test app's settings have them
 ELSEWHERE = {"REMOTE_ADDR": "10.1.1.1"}  # another consumer's phone
 REASON = "店铺陈列样品被顾客反复扫描，经核实标签为正品"
 
@@ -64,7 +65,7 @@ def test_the_lifting_is_in_the_audit_log_and_the_case_with_its_reason(client, lo
     assert (event.entity_type, event.entity_id, event.reason) == ("batch", str(batch.id), REASON)
     assert event.after == {"serial": 2, "cleared_count": 21, "far_apart_at": None}
     page = desk.get(f"/regulator/reports/{case.id}").text
-    assert "解除标签复制预警" in page and REASON in page
+    assert "解除标签复制预警：第 2 号" in page and REASON in page  # which label: a case may be of another
     assert "解除复制预警</h2>" not in page  # nothing left to lift
     history = desk.get(f"/coop/batches/{batch.id}?lang=en").text
     assert "Copy warning of a label lifted" in history and "Scans no longer counted towards the copy warning" in history
@@ -113,3 +114,24 @@ def test_a_batch_codes_overscan_warning_can_be_lifted_too(client, login_as, make
     case = file_report(reports.ReportInput(description="批次码被反复查询", code=code))
     assert lift(login_as("regulator"), case).status_code == 302
     assert scan(client, code)["verdict"] == "genuine"
+
+
+def test_a_place_shared_for_a_scan_from_before_the_lifting_is_no_evidence(client, login_as, labelled, case, db, keys):
+    batch, codes = labelled
+    scan(client, codes[2], "?lat=39.90&lon=116.40")  # Beijing
+    scan(client, codes[2], "?lat=30.12&lon=104.63", environ_base=ELSEWHERE)  # Ziyang: seen far apart
+    unplaced = verification.verify(session=db, code=codes[2], keys=keys, rules=RULES, ip_hash="third-phone")
+    db.commit()
+    assert lift(login_as("regulator"), case).status_code == 302
+    shared = verification.share_place(
+        session=db, scan_id=unplaced.scan_id, latitude=23.13, longitude=113.26, rules=RULES
+    )
+    db.commit()
+    assert shared.stored and not shared.seen_far_apart  # Guangzhou, but judged against ruled-out places: no
+    # Nor when the tally was read before the lifting committed (another request's place, shared meanwhile).
+    made_at = db.get(Scan, unplaced.scan_id).at
+    verification.mark_far_apart(session=db, batch_id=batch.id, serial=2, at=made_at)
+    db.commit()
+    db.expire_all()
+    assert db.get(ScanTally, (batch.id, 2)).far_apart_at is None
+    assert scan(client, codes[2])["verdict"] == "genuine"

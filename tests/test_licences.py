@@ -1,5 +1,6 @@
 """The licence life cycle and the register's rules, in the domain core."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -284,6 +285,10 @@ def test_a_gtin_belongs_to_one_licensee(db, world, gtin):
         ("+86 138 0000 0000", True),
         ("(028) 8888 6666 转 12", True),
         ("0832-1234567 / 13800000001", True),
+        ("（028）8888 6666", True),  # as a Chinese keyboard types it
+        ("0832－1234567", True),
+        ("13800000001、13900000002", True),
+        ("028-88886666 分机 12", True),
         ("46023", True),  # a spreadsheet's number, kept short
         ("", True),
         ("abc", False),
@@ -301,3 +306,23 @@ def test_a_contact_phone_is_digits_to_ring(db, world, phone, taken):
         with pytest.raises(DomainError) as refused:
             registry.save_licensee(session=db, data=data, actor=None)
         assert set(refused.value.fields) == {"contact_phone"}
+
+
+def test_a_phone_stored_before_the_rule_does_not_block_other_edits(db, world):
+    licensee = world["coop_a"]
+    licensee.contact_phone = "找李经理"  # typed before phones were checked
+    db.add(licensee)
+    db.commit()
+    data = registry.LicenseeInput(
+        name=licensee.name,
+        uscc=licensee.uscc,
+        county_code=licensee.county_code,
+        address="安岳县岳阳镇新地址 8 号",
+        contact_phone="找李经理",
+        gtin=licensee.gtin,
+    )
+    saved = registry.save_licensee(session=db, data=data, actor=None, licensee=licensee)
+    assert saved.address == "安岳县岳阳镇新地址 8 号"
+    with pytest.raises(DomainError) as refused:  # typed anew, it is checked
+        registry.save_licensee(session=db, data=replace(data, contact_phone="找王经理"), actor=None, licensee=licensee)
+    assert set(refused.value.fields) == {"contact_phone"}

@@ -1,6 +1,7 @@
 """Products, areas, licensees, licences and the rules that bind them."""
 
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import MAXYEAR, UTC, date, datetime, time, timedelta, timezone
 
@@ -246,12 +247,14 @@ LICENSEE_LIMITS = {"name": 128, "address": 200, "contact_name": 64, "contact_pho
 
 # A phone number as offices write them: "0832-1234567", "+86 138 0000 0000", "(028) 8888 6666 转 12",
 # two of them "/" or ";" apart. Words ("call Li") are not a number to ring.
-_PHONE = re.compile(r"[\d\s+()\-/.,;]+(?:(?:转|ext\.?|x)\s*\d{1,6})?", re.IGNORECASE)
+_PHONE = re.compile(r"[\d\s+()\-/.,;、]+(?:(?:转|分机|ext\.?|x)\s*\d{1,6})?", re.IGNORECASE)
 
 
 def phone_problem(value: str) -> str | None:
-    """Why a contact phone is none, or None; an empty one is fine (it is optional)."""
-    if value and not (_PHONE.fullmatch(value.strip()) and sum(c.isdigit() for c in value) >= 5):
+    """Why a contact phone is none, or None; an empty one is fine (it is optional). Read as a Chinese
+    keyboard types it too: full-width brackets, dashes and commas are the ASCII ones (NFKC)."""
+    typed = unicodedata.normalize("NFKC", value or "").strip()
+    if typed and not (_PHONE.fullmatch(typed) and sum(c.isdigit() for c in typed) >= 5):
         return N_("digits of a phone number (spaces, +, - and brackets may be kept)")
     return None
 
@@ -260,7 +263,9 @@ def _check_licensee(*, session: Session, data: LicenseeInput, existing: Licensee
     fields = {}
     if not data.name.strip():
         fields["name"] = N_("required")
-    if problem := phone_problem(data.contact_phone or ""):
+    # Checked when it is typed: a number stored before the rule must not block edits of other fields.
+    changed = existing is None or (existing.contact_phone or "") != (data.contact_phone or "")
+    if changed and (problem := phone_problem(data.contact_phone or "")):
         fields["contact_phone"] = problem
     # The columns' limits, checked here so every way in (form, API, import) refuses alike.
     for name, limit in LICENSEE_LIMITS.items():

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -377,10 +377,13 @@ def append_scan(*, session: Session, **row) -> int:
 
 
 def mark_far_apart(*, session: Session, batch_id: int, serial: int, at: datetime) -> None:
-    """Remember on the code's tally that it was seen too far apart; the first time is kept."""
+    """Remember on the code's tally that it was seen too far apart; the first time is kept. Not for a scan
+    from before its warning was lifted: a place shared while a regulator lifted it was judged against the
+    places the lifting ruled out (the tally was read unlocked), and must not bring the warning back."""
     session.execute(
         update(ScanTally)
         .where(ScanTally.batch_id == batch_id, ScanTally.serial == serial, col(ScanTally.far_apart_at).is_(None))
+        .where(or_(col(ScanTally.cleared_at).is_(None), col(ScanTally.cleared_at) <= at))
         .values(far_apart_at=at)
     )
 
@@ -450,6 +453,8 @@ def clear_copy_signs(
     if not standing_copy_signs(session=session, batch=batch, serial=serial, rules=rules):
         raise Conflict("no_copy_warning", N_("the code carries no copy warning to lift"))
     tally = session.get(ScanTally, (batch.id, serial))
+    if tally is None:  # warned without a scan (a batch code under GI_COPY_BATCH_SCANS_PER_LABEL below 1)
+        raise Conflict("no_copy_warning", N_("the code carries no copy warning to lift"))
     before = {"cleared_count": tally.cleared_count, "far_apart_at": tally.far_apart_at}  # the serial: after
     now = now or utcnow()
     # The count as it stands when the row is written: a scan made meanwhile is cleared too, not lost.
