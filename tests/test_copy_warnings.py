@@ -135,3 +135,18 @@ def test_a_place_shared_for_a_scan_from_before_the_lifting_is_no_evidence(client
     db.expire_all()
     assert db.get(ScanTally, (batch.id, 2)).far_apart_at is None
     assert scan(client, codes[2])["verdict"] == "genuine"
+
+
+def test_the_api_lifts_a_reported_labels_warning_as_the_case_page_does(client, token_for, labelled, case):
+    batch, codes = labelled
+    for _ in range(21):
+        scan(client, codes[2])
+    url = f"/api/v1/reports/{case.tracking_no}/copy-warning/lift"
+    assert client.post(url, json={"reason": REASON}, headers=token_for("admin")).status_code == 403
+    assert client.post(url, json={}, headers=token_for("regulator")).status_code == 422
+    lifted = client.post(url, json={"reason": REASON}, headers=token_for("regulator"))
+    assert lifted.status_code == 200
+    assert lifted.json == {"batch_no": batch.batch_no, "serial": 2, "cleared_count": 21}
+    assert scan(client, codes[2])["verdict"] == "genuine"
+    again = client.post(url, json={"reason": REASON}, headers=token_for("regulator"))
+    assert again.status_code == 409 and again.json["error"]["code"] == "no_copy_warning"

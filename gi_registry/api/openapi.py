@@ -335,6 +335,17 @@ OPERATIONS = [
         errors=(404, 409),
         tag="regulators",
     ),
+    Op(
+        "post",
+        "/reports/{tracking_no}/copy-warning/lift",
+        "Lift the copy warning of the label a report names, found unfounded: its scans so far stop counting",
+        200,
+        s.CopyWarningLifted,
+        s.CopyWarningLift,
+        ("regulator",),
+        errors=(404, 409),
+        tag="regulators",
+    ),
 ]
 
 _PATH_PARAMS = {

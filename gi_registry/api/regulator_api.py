@@ -7,10 +7,13 @@ from flask import current_app, jsonify, request, send_from_directory, url_for
 from ..access import api_roles, api_user
 from ..db import get_session
 from ..domain import NotFound, registry, reports
+from ..extensions import copy_rules
 from ..models import STAFF, Batch, Licensee, Report
 from . import api
 from .schemas import (
     REPORT_FILTER_STATES,
+    CopyWarningLift,
+    CopyWarningLifted,
     ReportEventPublic,
     ReportFull,
     ReportProduct,
@@ -92,6 +95,21 @@ def name_report_product(tracking_no: str):
     reports.name_product(session=session, report=report, product=product, actor=api_user())
     session.commit()
     return report_full(report)
+
+
+@api.post("/reports/<tracking_no>/copy-warning/lift")
+@api_roles("regulator")
+def lift_copy_warning(tracking_no: str):
+    """Lift the copy warning of the label a report names, found unfounded, as the case page does."""
+    session = get_session()
+    report = reports.get_by_tracking_no(session=session, tracking_no=tracking_no)
+    body = parse_body(CopyWarningLift)
+    tally = reports.lift_copy_warning(
+        session=session, report=report, reason=body.reason, actor=api_user(), rules=copy_rules()
+    )
+    session.commit()
+    batch_no = session.get(Batch, tally.batch_id).batch_no
+    return CopyWarningLifted(batch_no=batch_no, serial=tally.serial, cleared_count=tally.cleared_count).model_dump()
 
 
 @api.get("/reports/<tracking_no>/photos/<name>")

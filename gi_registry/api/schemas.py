@@ -142,6 +142,16 @@ class ReportStep(Input):
     note: str = Field(min_length=1, max_length=2000)
 
 
+class CopyWarningLift(Input):
+    reason: str = Field(min_length=1, max_length=1000, description="why the warning is found unfounded")
+
+
+class CopyWarningLifted(BaseModel):
+    batch_no: str
+    serial: int = Field(description="the label whose warning was lifted (0: the batch code)")
+    cleared_count: int = Field(description="its scans so far, no longer counted towards the warning")
+
+
 class ReportProduct(Input):
     # A product's code, or null: not known. Only for a report whose code names no batch.
     product_code: str | None = Field(min_length=1, max_length=64)

@@ -8,8 +8,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, false, or_, update
 from sqlmodel import Session, col, func, select
 
-from ..models import REPORT_STATES, Batch, Licensee, Product, Report, ReportEvent, ReportPhoto, Scan, User, utcnow
-from . import N_, Conflict, DomainError, NotFound, audit, photos, registry
+from ..models import (
+    REPORT_STATES,
+    Batch,
+    Licensee,
+    Product,
+    Report,
+    ReportEvent,
+    ReportPhoto,
+    Scan,
+    ScanTally,
+    User,
+    utcnow,
+)
+from . import N_, Conflict, DomainError, NotFound, audit, photos, registry, verification
 from .codes import CodeKeys, code_in, parse_code
 from .registry import china_day
 
@@ -397,3 +409,16 @@ def code_history(*, session: Session, report: Report, limit: int = 200) -> list[
         .limit(limit)
     )
     return list(session.exec(query))
+
+
+def lift_copy_warning(
+    *, session: Session, report: Report, reason: str, actor: User, rules: verification.CopyRules
+) -> ScanTally:
+    """Lift the copy warning of the label the report names, found unfounded (verification.clear_copy_signs).
+    The caller commits."""
+    batch = session.get(Batch, report.batch_id) if report.batch_id else None
+    if batch is None or report.serial is None or report.serial > batch.labels_issued:
+        raise Conflict("no_copy_warning", N_("the code carries no copy warning to lift"))
+    return verification.clear_copy_signs(
+        session=session, batch=batch, serial=report.serial, reason=reason, actor=actor, rules=rules
+    )

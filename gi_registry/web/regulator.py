@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from ..access import page_user, roles_required
 from ..db import get_session
-from ..domain import N_, Conflict, DomainError, NotFound, audit, batches, registry, reports, verification
+from ..domain import DomainError, NotFound, audit, batches, registry, reports, verification
 from ..extensions import copy_rules
 from ..i18n import REPORT_STATUS_LABELS, licence_action_done, licence_action_title, local_name, refusal_text
 from ..models import REPORT_STATES, STAFF, Area, Batch, Licensee, Product, ReportPhoto, User, utcnow
@@ -272,14 +272,10 @@ def recall(report_id: int):
 @roles_required("regulator")
 def lift_copy_warning(report_id: int):
     """Lift the reported label's copy warning, found unfounded; its later scans count again."""
-    serial = reports.get_report(session=get_session(), report_id=report_id).serial
+    report = reports.get_report(session=get_session(), report_id=report_id)
 
-    def act(session, batch, reason):
-        if serial is None:
-            raise Conflict("no_copy_warning", N_("the code carries no copy warning to lift"))
-        verification.clear_copy_signs(
-            session=session, batch=batch, serial=serial, reason=reason, actor=page_user(), rules=copy_rules()
-        )
+    def act(session, _batch, reason):
+        reports.lift_copy_warning(session=session, report=report, reason=reason, actor=page_user(), rules=copy_rules())
 
     done = _("The copy warning is lifted: the label's scans so far no longer count towards it.")
     return _act_on_case(report_id, CopyWarningForm(prefix="copy"), act, done, _("Lift the copy warning"))
