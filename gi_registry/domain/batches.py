@@ -326,13 +326,11 @@ def issue_labels(
     quota = label_quota(batch=batch, product=product)
     # One conditional UPDATE: two cooperative staff issuing at once can never overrun the quota.
     guard = update(Batch).where(Batch.id == batch.id, Batch.status == "active", Batch.labels_issued + count <= quota)
+    # The quota's quantity, not a corrected one's.
+    guard = guard.where(Batch.quantity == batch.quantity, Batch.unit == batch.unit)
     if seen is not None:
         guard = guard.where(Batch.labels_issued == seen)
-    moved = session.exec(
-        guard.where(Batch.quantity == batch.quantity, Batch.unit == batch.unit).values(
-            labels_issued=Batch.labels_issued + count, updated_at=utcnow()
-        )  # the quota's, not a corrected one's
-    )
+    moved = session.exec(guard.values(labels_issued=Batch.labels_issued + count, updated_at=utcnow()))
     if moved.rowcount != 1:
         session.refresh(batch)
         if seen is not None and batch.labels_issued != seen:

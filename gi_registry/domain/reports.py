@@ -411,14 +411,32 @@ def code_history(*, session: Session, report: Report, limit: int = 200) -> list[
     return list(session.exec(query))
 
 
+def _reported_label(session: Session, report: Report) -> tuple[Batch, int] | None:
+    """The issued label a report names, as its batch and serial; None if it names none."""
+    batch = session.get(Batch, report.batch_id) if report.batch_id else None
+    if batch is None or report.serial is None or report.serial > batch.labels_issued:
+        return None
+    return batch, report.serial
+
+
+def copy_signs_of(*, session: Session, report: Report, rules: verification.CopyRules) -> tuple[str, ...]:
+    """The copy warnings the label a report names carries now, which a regulator may find unfounded."""
+    label = _reported_label(session, report)
+    if label is None:
+        return ()
+    batch, serial = label
+    return verification.standing_copy_signs(session=session, batch=batch, serial=serial, rules=rules)
+
+
 def lift_copy_warning(
     *, session: Session, report: Report, reason: str, actor: User, rules: verification.CopyRules
 ) -> ScanTally:
     """Lift the copy warning of the label the report names, found unfounded (verification.clear_copy_signs).
     The caller commits."""
-    batch = session.get(Batch, report.batch_id) if report.batch_id else None
-    if batch is None or report.serial is None or report.serial > batch.labels_issued:
+    label = _reported_label(session, report)
+    if label is None:
         raise Conflict("no_copy_warning", N_("the code carries no copy warning to lift"))
+    batch, serial = label
     return verification.clear_copy_signs(
-        session=session, batch=batch, serial=report.serial, reason=reason, actor=actor, rules=rules
+        session=session, batch=batch, serial=serial, reason=reason, actor=actor, rules=rules
     )

@@ -450,10 +450,9 @@ def clear_copy_signs(
     warns again; the count consumers read stays whole. The caller commits."""
     if not reason.strip():
         raise DomainError("reason_required", N_("a reason is required"), fields={"reason": N_("required")})
-    if not standing_copy_signs(session=session, batch=batch, serial=serial, rules=rules):
-        raise Conflict("no_copy_warning", N_("the code carries no copy warning to lift"))
     tally = session.get(ScanTally, (batch.id, serial))
-    if tally is None:  # warned without a scan (a batch code under GI_COPY_BATCH_SCANS_PER_LABEL below 1)
+    # No tally, no scan to lift: a batch code under GI_COPY_BATCH_SCANS_PER_LABEL below 1 warns without one.
+    if tally is None or not standing_copy_signs(session=session, batch=batch, serial=serial, rules=rules):
         raise Conflict("no_copy_warning", N_("the code carries no copy warning to lift"))
     before = {"cleared_count": tally.cleared_count, "far_apart_at": tally.far_apart_at}  # the serial: after
     now = now or utcnow()

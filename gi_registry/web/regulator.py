@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from ..access import page_user, roles_required
 from ..db import get_session
-from ..domain import DomainError, NotFound, audit, batches, registry, reports, verification
+from ..domain import DomainError, NotFound, audit, batches, registry, reports
 from ..extensions import copy_rules
 from ..i18n import REPORT_STATUS_LABELS, licence_action_done, licence_action_title, local_name, refusal_text
 from ..models import REPORT_STATES, STAFF, Area, Batch, Licensee, Product, ReportPhoto, User, utcnow
@@ -112,7 +112,7 @@ def _render_case(report, *, step=None, assign=None, product_form=None, status: i
         product_form=product_form or _product_form(report, products),
         recall_form=RecallForm(prefix="recall"),
         copy_form=CopyWarningForm(prefix="copy"),
-        copy_signs=_copy_signs(report, batch),
+        copy_signs=reports.copy_signs_of(session=session, report=report, rules=copy_rules()),
         licence_form=LicenceActionForm(prefix="licence"),
         photos=reports.photos_of(session=session, report=report),
         events=reports.events_of(session=session, report=report),
@@ -218,15 +218,6 @@ def name_product(report_id: int):
             refused(form, error)
             return _render_case(report, product_form=form, status=error.status)
     return _render_case(report, product_form=form, status=422)
-
-
-def _copy_signs(report, batch) -> tuple[str, ...]:
-    """The copy warnings the reported label carries now, which a regulator may find unfounded."""
-    if batch is None or report.serial is None or report.serial > batch.labels_issued:
-        return ()
-    return verification.standing_copy_signs(
-        session=get_session(), batch=batch, serial=report.serial, rules=copy_rules()
-    )
 
 
 def _case_batch(report) -> Batch:
