@@ -32,6 +32,62 @@ def test_a_cooperative_registers_a_batch(client, token_for):
     assert response.json["label_quota"] == 200 and response.json["labels_issued"] == 0
 
 
+def test_a_registration_retried_with_its_idempotency_key_makes_one_batch(client, token_for):
+    """A retry after an answer lost on a bad line: the same key and body answer with the first batch."""
+    coop = {**token_for("coop"), "Idempotency-Key": '"harvest-2026-10-01"'}
+    first = client.post("/api/v1/batches", json=BODY, headers=coop)
+    again = client.post("/api/v1/batches", json=BODY, headers=coop)
+    assert first.status_code == again.status_code == 201
+    assert again.json["id"] == first.json["id"] and again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert client.get("/api/v1/batches", headers=coop).json["total"] == 1
+    other_key = client.post("/api/v1/batches", json=BODY, headers={**coop, "Idempotency-Key": "harvest-2"})
+    without = client.post("/api/v1/batches", json=BODY, headers=token_for("coop"))
+    assert other_key.status_code == without.status_code == 201  # a new key, or none, is a new batch
+    assert client.get("/api/v1/batches", headers=coop).json["total"] == 3
+
+
+def test_an_idempotency_key_spent_on_another_request_is_422_and_registers_nothing(client, token_for):
+    coop = {**token_for("coop"), "Idempotency-Key": "k-1"}
+    first = client.post("/api/v1/batches", json=BODY, headers=coop)
+    changed = client.post("/api/v1/batches", json={**BODY, "quantity": 90}, headers=coop)
+    assert changed.status_code == 422 and error_of(changed)["code"] == "idempotency_key_reused"
+    assert first.json["batch_no"] in error_of(changed)["message"]
+    assert client.get("/api/v1/batches", headers=coop).json["total"] == 1
+
+
+def test_two_cooperatives_idempotency_keys_never_meet(client, token_for):
+    cocoon = {**BODY, "product_code": "lezhi-cocoon", "origin_code": "512022", "unit": "kg"}
+    mine = client.post("/api/v1/batches", json=BODY, headers={**token_for("coop"), "Idempotency-Key": "same"})
+    theirs = client.post("/api/v1/batches", json=cocoon, headers={**token_for("coop_b"), "Idempotency-Key": "same"})
+    assert mine.status_code == theirs.status_code == 201, theirs.json
+    assert "Idempotent-Replayed" not in theirs.headers and theirs.json["id"] != mine.json["id"]
+
+
+@pytest.mark.parametrize("key", ["", '""', "x" * 256, "ключ", "tab\there"])
+def test_a_malformed_idempotency_key_is_400_before_anything_is_written(client, token_for, key):
+    response = client.post("/api/v1/batches", json=BODY, headers={**token_for("coop"), "Idempotency-Key": key})
+    assert response.status_code == 400 and error_of(response)["code"] == "bad_idempotency_key"
+    assert client.get("/api/v1/batches", headers=token_for("coop")).json["total"] == 0
+
+
+def test_an_idempotent_registration_sent_twice_at_once_still_makes_one_batch(client, token_for, monkeypatch):
+    """The second request looked before the first committed: the unique index stops it, and it replays."""
+    coop = {**token_for("coop"), "Idempotency-Key": "race"}
+    first = client.post("/api/v1/batches", json=BODY, headers=coop)
+    looked = []
+    real = batches.registered_by_key
+
+    def too_early(**kwargs):
+        looked.append(kwargs["token"])
+        return None if len(looked) == 1 else real(**kwargs)
+
+    monkeypatch.setattr(batches, "registered_by_key", too_early)
+    again = client.post("/api/v1/batches", json=BODY, headers=coop)
+    assert again.status_code == 201 and again.json["id"] == first.json["id"] and len(looked) == 2
+    assert client.get("/api/v1/batches", headers=coop).json["total"] == 1
+
+
 @pytest.mark.parametrize(
     ("changes", "status", "code"),
     [

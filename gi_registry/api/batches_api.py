@@ -1,6 +1,7 @@
 """Batches and their labels: cooperatives register and issue; staff read; a cooperative sees only its own."""
 
 from flask import jsonify, request
+from sqlalchemy.exc import IntegrityError
 
 from .. import downloads
 from ..access import api_roles, api_user
@@ -18,6 +19,7 @@ from .schemas import (
     LabelsIssued,
     Recall,
     choice_query,
+    idempotency_key,
     page_of,
     page_query,
     parse_body,
@@ -46,14 +48,34 @@ def _own_batch(batch_id: int) -> Batch:
 @api.post("/batches")
 @api_roles("cooperative")
 def create_batch():
+    """With an Idempotency-Key, a request sent again (a retry after a lost answer) answers with the batch the
+    first one made, marked Idempotent-Replayed, instead of registering a second batch."""
     body = parse_body(BatchCreate)
     session = get_session()
     licensee = session.get(Licensee, api_user().licensee_id)
-    batch = batches.register_batch(
-        session=session, licensee=licensee, actor=api_user(), data=batches.BatchInput(**body.model_dump())
-    )
-    session.commit()
+    key = idempotency_key()
+    once = key and batches.request_token(licensee=licensee, key=key, request=body.model_dump(mode="json"))
+    if once and (done := batches.registered_by_key(session=session, licensee=licensee, token=once)):
+        return _replayed(done)
+    try:
+        batch = batches.register_batch(
+            session=session,
+            licensee=licensee,
+            actor=api_user(),
+            data=batches.BatchInput(**body.model_dump()),
+            form_token=once or None,
+        )
+        session.commit()
+    except IntegrityError:  # the same request, sent twice at once: the other one made the batch
+        session.rollback()
+        if once and (done := batches.registered_by_key(session=session, licensee=licensee, token=once)):
+            return _replayed(done)
+        raise
     return batch_public(batch, scan_count=0), 201
+
+
+def _replayed(batch: Batch):
+    return batch_public(batch), 201, {"Idempotent-Replayed": "true"}
 
 
 @api.get("/batches")

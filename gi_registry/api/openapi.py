@@ -43,7 +43,7 @@ class Op:
     body: type[BaseModel] | None = None
     roles: tuple[str, ...] = ()
     errors: tuple[int, ...] = ()
-    query: tuple[dict, ...] = ()
+    query: tuple[dict, ...] = ()  # parameters besides the path's: in the query, or a header
     media: str = "application/json"
     tag: str = "registry"
     extra_media: dict = field(default_factory=dict)
@@ -84,6 +84,14 @@ def _paging(max_per_page: int = 200) -> tuple[dict, ...]:
 
 
 PAGING = _paging()
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Sent again with the same key and body, the request answers with the batch the first one "
+    "made (header Idempotent-Replayed: true) and registers none; with another body, 422 idempotency_key_reused.",
+}
 BATCH = "/batches/{batch_id}"
 
 OPERATIONS = [
@@ -147,6 +155,7 @@ OPERATIONS = [
         s.BatchCreate,
         ("cooperative",),
         tag="batches",
+        query=(IDEMPOTENCY_KEY,),
     ),
     Op(
         "get",

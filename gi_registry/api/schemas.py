@@ -272,6 +272,21 @@ def parse_body(shape: type[Input]) -> Input:
     return validate(shape, payload)
 
 
+def idempotency_key() -> str | None:
+    """The request's Idempotency-Key header (IETF httpapi draft; quoted as a structured string or bare),
+    None without one; 400 if it is empty, longer than 255 characters or not printable ASCII."""
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    key = raw.strip()
+    if len(key) >= 2 and key[0] == key[-1] == '"':
+        key = key[1:-1]
+    if not key or len(key) > 255 or not all(" " <= char <= "~" for char in key):
+        why = "an Idempotency-Key is 1 to 255 printable ASCII characters"
+        raise DomainError("bad_idempotency_key", why, fields={"Idempotency-Key": why}, status=400)
+    return key
+
+
 def validate(shape: type[Input], payload: dict) -> Input:
     """`payload` as `shape`, or a 422 naming each bad field."""
     try:

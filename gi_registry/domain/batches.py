@@ -1,5 +1,7 @@
 """Batches: registration under the GI rules, label issuing, recall, and who may see which batch."""
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass, replace
 from datetime import date
@@ -150,9 +152,9 @@ def register_batch(
 ) -> Batch:
     """Register a batch if the licensee may use the mark and the origin lies in the protected area.
 
-    `form_token`: the registration form's one-time token, kept with the batch; the database refuses it a
-    second time (IntegrityError), so a form sent twice (a double tap, a resend) cannot make two batches.
-    registered_by_form finds the batch it made."""
+    `form_token`: the registration form's one-time token, or an API request's (request_token), kept with
+    the batch; the database refuses it a second time (IntegrityError), so a form sent twice (a double tap,
+    a resend) cannot make two batches. registered_by_form and registered_by_key find the batch it made."""
     today = today or registry.registry_today()
     product = registry.find_product(session=session, code=data.product_code)
     fields = _check_fields(data, product=product, today=today)
@@ -547,6 +549,26 @@ def registered_by_form(*, session: Session, licensee: Licensee, form_token: str 
         return None
     query = select(Batch).where(Batch.form_token == form_token, Batch.licensee_id == licensee.id)
     return session.exec(query).first()
+
+
+def request_token(*, licensee: Licensee, key: str, request: dict) -> str:
+    """The form_token an API registration sent with an idempotency key keeps: 20 hex digits name the key
+    (with the licensee, so two licensees' keys never meet), 12 the request that came with it, so a key
+    sent again with a different request is told apart (registered_by_key) rather than replayed."""
+    named = hashlib.sha256(f"{licensee.id}:{key}".encode()).hexdigest()[:20]
+    sent = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return named + sent
+
+
+def registered_by_key(*, session: Session, licensee: Licensee, token: str) -> Batch | None:
+    """The licensee's batch registered under the idempotency key of `token` (request_token), whatever
+    request came with it; DomainError 422 if a different one did: the key was spent on another batch."""
+    query = select(Batch).where(Batch.licensee_id == licensee.id, Batch.form_token.startswith(token[:20]))
+    batch = session.exec(query).first()
+    if batch is not None and batch.form_token != token:
+        why = N_("this Idempotency-Key registered batch %(no)s with a different request")
+        raise DomainError("idempotency_key_reused", why, params={"no": batch.batch_no})
+    return batch
 
 
 def find_by_gtin_lot(*, session: Session, gtin: str, lot: str) -> Batch | None:
