@@ -120,6 +120,20 @@ def test_labels_issue_within_the_quota_and_past_it_is_422(client, token_for, mak
         assert client.post(f"/api/v1/batches/{batch.id}/labels", json=bad, headers=coop).status_code == 422
 
 
+def test_labels_asked_for_with_the_count_seen_are_issued_once_however_often_sent(client, token_for, make_batch):
+    batch = make_batch(quantity=10)
+    coop = token_for("coop")
+    ask = {"count": 5, "labels_issued": 0}
+    first = client.post(f"/api/v1/batches/{batch.id}/labels", json=ask, headers=coop)
+    again = client.post(f"/api/v1/batches/{batch.id}/labels", json=ask, headers=coop)
+    assert first.status_code == 201 and first.json["last_serial"] == 5
+    assert again.status_code == 409 and error_of(again)["code"] == "labels_issued_meanwhile"
+    assert "5 are issued now" in error_of(again)["message"]
+    assert client.get(f"/api/v1/batches/{batch.id}", headers=coop).json["labels_issued"] == 5
+    more = client.post(f"/api/v1/batches/{batch.id}/labels", json={"count": 5, "labels_issued": 5}, headers=coop)
+    assert more.status_code == 201 and more.json["first_serial"] == 6
+
+
 def test_a_withdrawn_product_takes_no_batch_and_no_labels_through_the_api(client, token_for, world, make_batch, db):
     batch = make_batch()
     world["lemon"].status = "withdrawn"

@@ -120,7 +120,9 @@ def issue_labels(batch_id: int):
     batch = _own_batch(batch_id)
     body = parse_body(LabelsCreate)
     session = get_session()
-    issue = batches.issue_labels(session=session, batch=batch, count=body.count, keys=code_keys(), actor=api_user())
+    issue = batches.issue_labels(
+        session=session, batch=batch, count=body.count, keys=code_keys(), actor=api_user(), seen=body.labels_issued
+    )
     session.commit()
     return LabelsIssued(
         first_serial=issue.first_serial, last_serial=issue.last_serial, count=issue.last_serial - issue.first_serial + 1

@@ -76,6 +76,14 @@ class BatchCorrect(Input):
 
 class LabelsCreate(Input):
     count: int = Field(ge=1, le=1_000_000, strict=True)
+    labels_issued: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000_000,
+        strict=True,
+        description="The labels issued as the client last saw them: given, labels are issued only if none "
+        "were issued since (409 labels_issued_meanwhile), so a retried request cannot issue twice.",
+    )
 
 
 class Recall(Input):
