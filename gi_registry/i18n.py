@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from jinja2 import pass_context
 from werkzeug.exceptions import HTTPException
 
-from .domain import NotFound
+from .domain import NotFound, audit
 from .domain.registry import CHINA
 from .extensions import babel
 
@@ -483,6 +483,17 @@ def _catalogue(context):
     return context.get("babel_catalogue") or get_translations()
 
 
+def reason_words(reason: str | None) -> str:
+    """A reason in the audit log as the page's language says it: people's own as written, the registry's
+    own (audit.IMPORT_REASON, audit.DEMO_REASON) translated."""
+    if reason == audit.DEMO_REASON:
+        return gettext("Demo data")
+    if reason and reason.split(" ", 1)[0] == audit.IMPORT_REASON:
+        source = reason[len(audit.IMPORT_REASON) :].strip()
+        return gettext("Bulk import of %(file)s", file=source) if source else gettext("Bulk import")
+    return reason or ""
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.install_gettext_callables(
@@ -490,6 +501,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters["china_time"] = china_time
     app.jinja_env.filters["quantity"] = quantity
+    app.jinja_env.filters["reason_words"] = reason_words
     app.jinja_env.filters["role_label"] = role_label  # for map(): a list of roles in words
     app.jinja_env.filters["grouped"] = "{:,}".format  # 100,000,000: a long count read at a glance
     app.jinja_env.globals.update(

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from gi_registry.domain import audit, batches, registry
-from gi_registry.i18n import china_time
+from gi_registry.i18n import china_time, reason_words
 from gi_registry.models import Batch
 
 
@@ -176,3 +176,21 @@ def test_the_audit_page_finds_one_records_events_from_its_batch_page(login_as, d
     objects = re.findall(r"Batch #(\d+)</a>", page)
     assert objects == [str(batch.id)] * 2 and str(other.id) not in objects  # labels, then registration
     assert link not in login_as("coop").get(f"/coop/batches/{batch.id}").text  # the log is the staff's
+
+
+@pytest.mark.parametrize(
+    ("stored", "english"),
+    [
+        (audit.DEMO_REASON, "Demo data"),
+        (f"{audit.IMPORT_REASON} 2026年名单.xlsx", "Bulk import of 2026年名单.xlsx"),
+        (audit.IMPORT_REASON, "Bulk import"),
+        ("批量导入的复核", "批量导入的复核"),  # a person's own words that merely begin alike
+        ("found copied", "found copied"),
+        (None, ""),
+    ],
+)
+def test_reasons_the_registry_writes_itself_read_in_the_pages_language(app, stored, english):
+    with app.test_request_context("/?lang=en"):
+        assert reason_words(stored) == english
+    with app.test_request_context("/?lang=zh"):
+        assert reason_words(stored) == (stored or "")

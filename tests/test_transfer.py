@@ -524,8 +524,11 @@ def test_a_clean_file_imports_every_row_with_its_licence_and_audit(login_as, db)
     grant = db.exec(
         select(AuditEvent).where(AuditEvent.action == "licence.grant").order_by(AuditEvent.id.desc())
     ).first()
-    assert grant.actor == "admin@test.cn" and "licensees-import.csv" in grant.reason
+    assert grant.actor == "admin@test.cn" and grant.reason == "批量导入 licensees-import.csv"
     assert "Licensees imported: 4." in client.get("/admin/licensees?lang=en").text
+    # The log keeps the office's Chinese; a page in English says it in English.
+    assert "<td>Bulk import of licensees-import.csv</td>" in client.get(f"/admin/licences/{licence.id}").text
+    assert "<td>批量导入 licensees-import.csv</td>" in client.get(f"/admin/licences/{licence.id}?lang=zh").text
 
 
 def test_one_bad_row_means_nothing_is_imported_even_when_import_is_pressed(login_as, db):

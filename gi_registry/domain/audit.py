@@ -15,6 +15,10 @@ from ..models import AuditEvent, User, utcnow
 from . import N_
 
 GENESIS = "0" * 64
+# Reasons the registry writes itself, in Chinese, the office's own language: the chain fixes a reason once
+# written, so a page in another language translates these as it shows them (i18n.reason_words).
+IMPORT_REASON = "批量导入"  # followed by the file's name
+DEMO_REASON = "演示数据"
 _HEAD = "audit_chain_head"  # session.info key: the hash the transaction's next event links to
 
 

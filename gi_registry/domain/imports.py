@@ -14,7 +14,7 @@ from openpyxl.utils.datetime import from_excel
 from sqlmodel import Session, col, select
 
 from ..models import Licence, Licensee, Product, User
-from . import N_, DomainError, registry
+from . import N_, DomainError, audit, registry
 from .uscc import normalise, uscc_problem
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -388,7 +388,7 @@ def import_rows(*, session: Session, rows: list[Row], actor: User | None, source
     }
     session.add_all(licences.values())
     session.flush()
-    reason = f"批量导入 {source[:200]}".strip()  # the office reads its log in Chinese
+    reason = f"{audit.IMPORT_REASON} {source[:200]}".strip()
     for row, licensee in zip(rows, licensees, strict=True):
         registry.audit_licensee(session=session, licensee=licensee, actor=actor, before=None)
         if row.line in licences:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
-from ..domain import accounts, batches, registry
+from ..domain import accounts, audit, batches, registry
 from ..domain.codes import CodeKeys
 from ..models import Batch, Licensee, User
 from .areas import load_areas
@@ -147,7 +147,7 @@ def seed(*, session: Session, passwords: dict[str, str] | None = None) -> list[s
                     valid_from=date(this_year - 1, 1, 1),
                     valid_to=date(this_year + 2, 12, 31),
                     actor=None,
-                    reason="演示数据",  # the office reads its log in Chinese
+                    reason=audit.DEMO_REASON,
                 )
             lines.append(f"licensee {data.name} created")
     passwords = passwords or {}
