@@ -62,6 +62,7 @@ def _bind_extensions(app: Flask) -> None:
     i18n.init_app(app)
     login_manager.init_app(app)
     access.init_login(login_manager)
+    app.session_interface = access.SessionCookies()
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -4,6 +4,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import abort, g, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user
 
 from .db import get_session
@@ -23,6 +24,21 @@ def init_login(manager: LoginManager) -> None:
         # A cookie from before a logout, a new password or a deactivation carries an older epoch.
         current = user is not None and user.is_active and int(epoch) == user.session_epoch
         return LoginUser(user) if current else None
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie; a response marked `for_history` does not vary on it.
+
+    The scan page reads the session (its language, the menu of a signed-in visitor), so Flask adds
+    `Vary: Cookie`; but the report form then gives a new visitor their first cookie (its CSRF token), and
+    Back from the form no longer matched the page the phone keeps: it asked the server again, which is a
+    second scan of the buyer's own. The page is private to the browser, so nothing else could be served
+    the wrong copy: at worst Back shows the menu or language the page had."""
+
+    def save_session(self, app, session, response) -> None:
+        super().save_session(app, session, response)
+        if getattr(response, "for_history", False):
+            response.vary.discard("Cookie")
 
 
 class LoginUser:

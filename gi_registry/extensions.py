@@ -2,13 +2,25 @@
 
 import ipaddress
 
-from flask import request
+from flask import request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
-login_manager = LoginManager()
+
+class SessionLoginManager(LoginManager):
+    """Flask-Login, with its "strong" session protection for signed-in sessions only.
+
+    Flask-Login takes any session that is not empty and was not made at login as stolen: an anonymous
+    visitor's, which holds a form's CSRF token or a chosen language, was emptied of nothing, marked, and
+    its cookie sent anew on every request (a remember cookie deleted with it each time)."""
+
+    def _session_protection_failed(self) -> bool:
+        return "_user_id" in session and super()._session_protection_failed()
+
+
+login_manager = SessionLoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 

@@ -262,3 +262,20 @@ def test_a_password_made_of_the_accounts_own_e_mail_is_refused():
 def test_each_role_starts_where_its_work_is(client, world, who, home):
     response = log_in(client, world["users"][who].email, PASSWORD)
     assert response.status_code == 302 and response.location == home
+
+
+def test_a_signed_in_cookie_carried_to_another_browser_is_emptied(login_as):
+    """Flask-Login's strong session protection, kept for signed-in sessions (extensions.SessionLoginManager)."""
+    client = login_as("admin")
+    assert client.get("/admin/", headers={"User-Agent": "another browser"}).status_code == 302
+
+
+def test_an_anonymous_visitors_session_is_not_sent_again_on_every_request(make_app):
+    """Its CSRF token's cookie is set once; re-sent each time, it changed Back's cached scan page too."""
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    first = client.get("/report")
+    assert any(c.startswith("session=") for c in first.headers.getlist("Set-Cookie"))
+    for path in ("/report", "/products", "/q/NOT-A-CODE"):
+        assert client.get(path).headers.getlist("Set-Cookie") == [], path
+    scan = client.get("/q/NOT-A-CODE")
+    assert "Cookie" not in scan.headers.get("Vary", "") and scan.headers["Cache-Control"] == "private, no-cache"

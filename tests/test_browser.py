@@ -73,16 +73,18 @@ def test_the_scan_page_reads_without_javascript(browser, live, labelled):
     assert page.locator(".share").is_hidden()  # the optional place button needs JavaScript
 
 
-def test_going_back_from_the_report_form_is_no_second_scan(browser, live, labelled):
-    """Else the buyer's own first scan would read as someone else's, and push the label towards a warning."""
+def test_going_back_from_the_report_form_is_no_second_scan(browser, make_app, labelled):
+    """Else the buyer's own first scan would read as someone else's, and push the label towards a warning.
+    With CSRF on, as in production: the report form gives the browser its first session cookie."""
     _, codes = labelled
-    page = browser.new_context(**PHONE).new_page()
-    page.goto(f"{live.url}/q/{codes[3]}")
-    page.get_by_role("link", name="举报疑似假冒产品").click()
-    page.go_back()
-    assert "此码已被查询 1 次" in page.locator(".count").inner_text()
-    page.goto(f"{live.url}/q/{codes[3]}")  # opened again from the label: a scan
-    assert "此码已被查询 2 次" in page.locator(".count").inner_text()
+    with LiveServer(make_app(WTF_CSRF_ENABLED=True)) as live:
+        page = browser.new_context(**PHONE).new_page()
+        page.goto(f"{live.url}/q/{codes[3]}")
+        page.get_by_role("link", name="举报疑似假冒产品").click()
+        page.go_back()
+        assert "此码已被查询 1 次" in page.locator(".count").inner_text()
+        page.goto(f"{live.url}/q/{codes[3]}")  # opened again from the label: a scan
+        assert "此码已被查询 2 次" in page.locator(".count").inner_text()
 
 
 def test_sharing_a_place_thanks_only_once_it_is_stored(browser, live, labelled):
