@@ -132,6 +132,18 @@ def test_the_audit_page_filters_by_action_and_day_and_links_each_object(login_as
     assert "/admin/products/" not in regulator  # product pages are the admin's
 
 
+def test_the_audit_page_finds_consumers_and_the_system_by_the_words_it_shows_for_them(login_as, db, world, client):
+    _suspend_and_reinstate(db, world)  # by the system (actor None)
+    assert client.post("/report", data={"description": "包装上的二维码是印上去的"}).status_code == 302
+    admin = login_as("admin")
+    for words in ("消费者", "consumer", " Consumer "):
+        page = admin.get(f"/admin/audit?actor={words}").text
+        assert "report.file</code>" in page and "licence.suspend</code>" not in page, words
+    system = admin.get("/admin/audit?actor=系统").text
+    assert "licence.suspend</code>" in system
+    assert "report.file</code>" not in admin.get("/admin/audit?actor=admin@test.cn").text
+
+
 @pytest.mark.parametrize("path", ["/admin/audit", "/regulator/reports", "/coop/batches"])
 def test_a_list_given_its_days_the_wrong_way_round_swaps_them_and_says_so(login_as, db, world, make_batch, path):
     """Not an empty list that looks like no record at all: the filter was plainly meant the other way."""

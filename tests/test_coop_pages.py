@@ -256,7 +256,9 @@ def test_recall_from_the_page(login_as, make_batch, db):
 
 
 @pytest.mark.parametrize(
-    "query", ["first=8&last=3", "first=11", "first=20&last=30", "last=0", "first=0&last=0", "first=abc"]
+    "query",
+    ["first=8&last=3", "first=11", "first=20&last=30", "last=0", "first=0&last=0", "first=abc", "first=-3"]
+    + ["first=1000000000"],
 )
 def test_a_label_range_with_no_issued_label_is_refused_not_printed_blank(login_as, make_batch, db, keys, query):
     batch = make_batch(quantity=5)
@@ -271,6 +273,8 @@ def test_a_label_range_with_no_issued_label_is_refused_not_printed_blank(login_a
         "last=0": "标签编号从 1 开始",  # no label 0: not a range the wrong way round
         "first=0&last=0": "标签编号从 1 开始",
         "first=abc": "编号须为整数",  # refused, not read as the whole batch
+        "first=-3": "标签编号从 1 开始",  # a whole number, but none a label has
+        "first=1000000000": "没有编号这么大的标签",
     }
     why = reasons.get(query, "该编号范围内没有已发放的标签")
     back = client.get(refused.location).text
@@ -408,6 +412,15 @@ def test_staff_see_whose_batch_each_is_and_filter_by_licensee(login_as, make_bat
     assert cocoon.batch_no in only_b and lemon.batch_no not in only_b
     for odd in ("abc", "0", "99999999999999999999"):  # ignored, as the other filters' odd values are
         assert lemon.batch_no in client.get(f"/coop/batches?licensee={odd}").text
+
+
+@pytest.mark.parametrize("query", ["status=bogus", "product=lezhi-cocoon", "product=nope"])
+def test_a_filter_value_the_list_does_not_offer_is_dropped_and_said(login_as, make_batch, query):
+    """Else the list came back empty under a choice that reads "All"."""
+    lemon = make_batch()
+    page = login_as("coop").get(f"/coop/batches?{query}&lang=en").text
+    assert lemon.batch_no in page
+    assert f"“{query.split('=')[1]}” is not one of this filter&#39;s choices: the page is shown without it." in page
 
 
 def test_a_cooperative_filters_by_its_own_products_and_not_by_licensee(login_as, make_batch, world):

@@ -132,6 +132,10 @@ def test_the_queue_filters_and_marks_overdue_cases(login_as, db, report, world):
     assert report.tracking_no in client.get("/regulator/reports?product=anyue-lemon&county=512021").text
     assert report.tracking_no not in client.get("/regulator/reports?county=512022").text
     assert report.tracking_no not in client.get("/regulator/reports?from=2099-01-01").text
+    for odd in ("product=nope", "county=999999"):  # an edited link: dropped, and said
+        page = client.get(f"/regulator/reports?{odd}&lang=en").text
+        assert report.tracking_no in page, odd
+        assert "is not one of this filter&#39;s choices" in page
 
 
 def test_reports_without_a_registry_code_have_a_filter_of_their_own(login_as, client, token_for, report, file_report):

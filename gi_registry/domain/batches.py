@@ -338,7 +338,7 @@ def issue_labels(
         if seen is not None and batch.labels_issued != seen:
             raise Conflict(
                 "labels_issued_meanwhile",
-                N_("labels were issued meanwhile: %(issued)s are issued now, and no more were"),
+                N_("labels were issued meanwhile (%(issued)s in all now), so none were issued this time"),
                 params={"issued": batch.labels_issued},
             )
         raise DomainError(

@@ -14,7 +14,7 @@ from ..models import BATCH_READERS, STAFF, Area, Batch, Licensee, Product
 from . import batch_forms
 from .audit_names import audit_names
 from .forms import BatchCorrectionForm, BatchForm, LabelIssueForm, RecallForm, refused
-from .paging import Pagination, day_range_args, id_arg, page_args
+from .paging import Pagination, choice_arg, day_range_args, id_arg, page_args
 
 bp = Blueprint("coop", __name__, url_prefix="/coop")
 
@@ -54,16 +54,17 @@ def batch_list():
     session = get_session()
     page, per_page = page_args()
     harvested_from, harvested_to = day_range_args()
+    products = registry.list_products(session=session)
+    choices = _filter_choices(products)
     where = batches.BatchFilter(
-        product_code=request.args.get("product", ""),
-        status=request.args.get("status", ""),
+        product_code=choice_arg("product", {p.code for p in choices["product_choices"]}),
+        status=choice_arg("status", batches.BATCH_STATES),
         harvested_from=harvested_from,
         harvested_to=harvested_to,
         q=request.args.get("q", ""),
         licensee_id=id_arg("licensee") if page_user().role in STAFF else None,
     )
     found, total = batches.search_batches(session=session, user=page_user(), where=where, page=page, per_page=per_page)
-    products = registry.list_products(session=session)
     return render_template(
         "coop/batches.html",
         batches=found,
@@ -71,7 +72,7 @@ def batch_list():
         pagination=Pagination(page, per_page, total),
         counts=batches.scan_counts(session=session, batch_ids=[b.id for b in found]),
         products={p.id: p for p in products},
-        **_filter_choices(products),
+        **choices,
     )
 
 
@@ -364,11 +365,15 @@ def _serial_arg(name: str) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 9:
+    digits = raw.removeprefix("-")
+    if not digits.isdigit():
         raise DomainError("invalid_range", N_("serials are whole numbers"), fields={name: N_("a whole number")})
-    if int(raw) < 1:  # not a range the wrong way round: no label is numbered 0
+    digits = digits.lstrip("0")
+    if raw.startswith("-") or not digits:  # not a range the wrong way round: no label is numbered 0
         raise DomainError("invalid_range", N_("label numbers start at 1"), fields={name: N_("1 or more")})
-    return int(raw)
+    if len(digits) > 9:  # past any batch's labels (and read before int(), which refuses 4,300 digits)
+        raise DomainError("invalid_range", N_("no label has so high a number"), fields={name: N_("too high")})
+    return int(digits)
 
 
 def _back_to_batch(batch: Batch, error: DomainError, choices: dict | None = None):

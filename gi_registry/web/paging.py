@@ -77,6 +77,16 @@ def china_day_range() -> tuple[datetime | None, datetime | None]:
     )
 
 
+def choice_arg(name: str, allowed) -> str:
+    """A filter that takes one of `allowed`: a value it does not know (an old or edited link; a product
+    not this cooperative's) is dropped, and the page says so, rather than list nothing under "All"."""
+    value = request.args.get(name, "")
+    if value and value not in allowed:
+        _note(_("“%(value)s” is not one of this filter's choices: the page is shown without it.", value=value[:40]))
+        return ""
+    return value
+
+
 def _note(message: str) -> None:
     request.environ.setdefault("gi.filter_notes", []).append(message)
 

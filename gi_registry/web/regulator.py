@@ -19,7 +19,7 @@ from .forms import (
     ReportStepForm,
     refused,
 )
-from .paging import Pagination, china_day_range, page_args
+from .paging import Pagination, china_day_range, choice_arg, page_args
 
 bp = Blueprint("regulator", __name__, url_prefix="/regulator")
 QUEUE_FILTERS = ("q", "product", "county", "from", "to", "mine")
@@ -40,10 +40,11 @@ def queue():
         flash(unknown, "warning")
         status = ""
     filed_from, filed_to = china_day_range()
+    products, counties = registry.list_products(session=session), registry.counties(session=session)
     where = reports.ReportFilter(
         status=status,
-        product_code=request.args.get("product", ""),
-        county_code=request.args.get("county", ""),
+        product_code=choice_arg("product", {p.code for p in products} | {reports.NO_PRODUCT}),
+        county_code=choice_arg("county", {c.code for c in counties}),
         filed_from=filed_from,
         filed_to=filed_to,
         tracking_no=request.args.get("q", "")[:24],
@@ -58,8 +59,8 @@ def queue():
         where=where,
         pagination=Pagination(page, per_page, total),
         statuses=REPORT_STATUS_LABELS,
-        products=registry.list_products(session=session),
-        counties=registry.counties(session=session),
+        products=products,
+        counties=counties,
         users={u.id: u.email for u in session.exec(select(User))},  # an assignee whose role changed since too
         args=request.args,
         waiting=lambda r: reports.waiting_days(r, now=now),
