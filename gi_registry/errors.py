@@ -82,7 +82,7 @@ def _unique_column(error: IntegrityError) -> str:
     return message.removeprefix("UNIQUE constraint failed: ") if message.startswith("UNIQUE constraint") else ""
 
 
-def _on_http_error(error: HTTPException):
+def on_http_error(error: HTTPException):
     status = error.code or 500
     if wants_json():
         message = _json_message(status, error)
@@ -149,5 +149,5 @@ def _with_retry_after(answer, error: HTTPException):
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, _on_domain_error)
-    app.register_error_handler(HTTPException, _on_http_error)
+    app.register_error_handler(HTTPException, on_http_error)
     app.register_error_handler(IntegrityError, _on_integrity_error)

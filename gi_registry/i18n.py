@@ -1,8 +1,11 @@
 """Language choice (Chinese first, English on request or by the browser) and shared template helpers."""
 
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask, current_app, request, session, url_for
 from flask_babel import get_locale, get_translations, gettext, ngettext
 from flask_babel import lazy_gettext as _l
@@ -370,6 +373,8 @@ def _takes_get(path: str) -> bool:
 RECALLED_HEADLINE = _l("Recalled: do not eat or use it")
 # A GS1 link naming a registered label without its signature: the batch is the registry's, the link no proof.
 UNSIGNED_HEADLINE = _l("This link cannot prove the package genuine")
+# A signed code whose label number its batch never reached: the batch is the registry's, the label is not.
+UNISSUED_HEADLINE = _l("This label was never issued")
 
 
 def verdict_headline(verdict: str, reasons=()) -> str:
@@ -377,6 +382,8 @@ def verdict_headline(verdict: str, reasons=()) -> str:
         return str(RECALLED_HEADLINE)
     if verdict == "invalid" and "unsigned_gs1_link" in reasons:
         return str(UNSIGNED_HEADLINE)
+    if verdict == "invalid" and "serial_not_issued" in reasons:
+        return str(UNISSUED_HEADLINE)
     return str(VERDICT_HEADLINES[verdict])
 
 
@@ -494,7 +501,25 @@ def reason_words(reason: str | None) -> str:
     return reason or ""
 
 
+def compile_catalogues(directory: str, logger) -> None:
+    """Compile each language's catalogue whose .mo is missing or older than its .po. `make` does this; an
+    app started some other way (flask run in a fresh clone) would otherwise speak English on every page
+    while it says lang="zh-CN". A folder it may not write to is left as it is, with a warning."""
+    for po_path in Path(directory).glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        try:
+            with po_path.open("rb") as po:
+                catalogue = read_po(po, locale=po_path.parent.parent.name)
+            with mo_path.open("wb") as mo:
+                write_mo(mo, catalogue)  # fuzzy entries left out, as pybabel compile does
+        except OSError as error:
+            logger.warning("translations: %s is not compiled (%s); run `make translations`", po_path, error)
+
+
 def init_app(app: Flask) -> None:
+    compile_catalogues(app.config["BABEL_TRANSLATION_DIRECTORIES"], app.logger)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.install_gettext_callables(
         _page_gettext, _page_ngettext, newstyle=True, pgettext=_page_pgettext, npgettext=_page_npgettext

@@ -2,6 +2,7 @@
 
 import html
 import re
+import shutil
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -44,6 +45,21 @@ def test_directory_searches_and_shows_licence_states(client, world, db):
     db.commit()
     page = client.get("/licensees?q=93512022").text
     assert "乐至蚕桑合作社" in page and "安岳柠檬合作社" not in page and "已暂停" in page
+    full_width = client.get("/licensees?q=９３５１２０２２").text  # typed on a Chinese keyboard
+    assert "乐至蚕桑合作社" in full_width and "安岳柠檬合作社" not in full_width
+
+
+def test_directory_search_finds_a_name_whichever_brackets_are_typed(client, world, db):
+    from gi_registry.domain import registry
+
+    registry.save_licensee(
+        session=db,
+        actor=None,
+        data=registry.LicenseeInput(name="资阳果业（集团）有限公司", uscc="91512000MA62U1X50H", county_code="512002"),
+    )
+    db.commit()
+    for typed in ("（集团）", "(集团)", "（集团)"):
+        assert "资阳果业（集团）有限公司" in client.get(f"/licensees?q={typed}").text, typed
 
 
 def test_healthz_answers_with_a_tiny_body(client, world):
@@ -115,12 +131,12 @@ def test_the_consumer_pages_language_link_keeps_the_code(client, world):
 def test_an_expired_form_says_what_to_do_in_chinese_and_leads_back(make_app, world):
     client = make_app(WTF_CSRF_ENABLED=True).test_client()
     refused = client.post(
-        "/report",
-        data={"description": "包装上的二维码是印上去的"},
-        headers={"Referer": "http://localhost/report?code=AB"},
+        "/login",
+        data={"email": "coop@test.cn", "password": "x"},
+        headers={"Referer": "http://localhost/login?next=/coop/"},
     )
     assert refused.status_code == 400
-    assert "表单已过期或已提交过" in refused.text and 'href="/report?code=AB"' in refused.text
+    assert "表单已过期或已提交过" in refused.text and 'href="/login?next=/coop/"' in refused.text
 
 
 def test_the_language_switch_on_a_refused_form_goes_to_a_page_not_to_the_forms_address(login_as, make_batch, world):
@@ -185,3 +201,15 @@ def test_templates_translate_with_a_context_too(app):
 
     with app.test_request_context("/?lang=zh"):
         assert render_template_string("{{ _('Genuine') }}|{{ pgettext('verdict', 'Genuine') }}") == "正品|Genuine"
+
+
+def test_an_app_started_without_make_compiles_its_catalogues_and_speaks_chinese(make_app, tmp_path):
+    """A fresh clone run with `flask run` has no .mo files (they are not in git)."""
+    source = Path(__file__).resolve().parent.parent / "translations"
+    for po in source.glob("*/LC_MESSAGES/messages.po"):
+        target = tmp_path / po.relative_to(source)
+        target.parent.mkdir(parents=True)
+        shutil.copy(po, target)
+    client = make_app(BABEL_TRANSLATION_DIRECTORIES=str(tmp_path)).test_client()
+    assert (tmp_path / "zh/LC_MESSAGES/messages.mo").exists()
+    assert "<h1>受保护产品</h1>" in client.get("/products?lang=zh").text

@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -226,6 +227,29 @@ def test_a_flood_of_refused_reports_is_limited_by_the_attempts_budget(make_app, 
     assert client.post("/api/v1/reports", json={"description": "包装上的二维码是印上去的"}).status_code == 429
 
 
+def test_a_report_past_the_attempts_budget_comes_back_with_its_words(make_app, world):
+    """Refused before the form is read (Flask-Limiter); phones behind one carrier address share the budget."""
+    client = make_app(RATELIMIT_ENABLED=True, REPORT_ATTEMPT_RATE_LIMIT="1 per hour").test_client()
+    assert client.post("/report", data={"description": "假"}).status_code == 422
+    refused = client.post("/report", data={"description": "柠檬上的二维码扫不出来", "place": "雁江区某市场"})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "举报未提交" in refused.text and "柠檬上的二维码扫不出来</textarea>" in refused.text
+    assert 'value="雁江区某市场"' in refused.text
+    assert client.get("/q/NOT-A-CODE").status_code == 200  # other pages keep their own budgets
+
+
+def test_an_expired_report_form_comes_back_with_its_words_and_a_fresh_token(make_app, world, db):
+    """An in-app browser that lost its session cookie, or a form left open past the token's life."""
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    words = {"description": "柠檬上的二维码扫不出来", "csrf_token": "stale"}
+    expired = client.post("/report", data=words)
+    assert expired.status_code == 400 and "表单已过期" in expired.text
+    assert "柠檬上的二维码扫不出来</textarea>" in expired.text
+    fresh = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', expired.text).group(1)
+    assert client.post("/report", data={**words, "csrf_token": fresh}).status_code == 302
+    assert len(db.exec(select(Report)).all()) == 1
+
+
 def test_reports_sent_at_once_cannot_slip_past_the_budget(make_app, world, db, monkeypatch):
     app = make_app(RATELIMIT_ENABLED=True, REPORT_RATE_LIMIT="2 per hour")
     file_report = reports.file_report
@@ -277,6 +301,22 @@ def test_a_refused_form_says_what_to_fix_once_and_in_plain_words(client, world):
     not_an_image = post_report(client, photos=[("fruit.jpg", b"not an image at all")])
     assert not_an_image.status_code == 422
     assert not_an_image.text.count("照片须为JPEG、PNG、WebP、GIF或BMP格式") == 1
+    assert "照片未随表单保留，请重新选择。" in not_an_image.text
+
+
+def test_of_several_photos_the_refused_one_is_named_and_all_must_be_chosen_again(client, world, db):
+    page = client.post(
+        "/report?lang=en",
+        data={
+            "description": "包装上的二维码是印上去的",
+            "photos": [(io.BytesIO(png()), "label.png"), (io.BytesIO(b"not an image"), "receipt.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 422
+    assert "receipt.jpg: Photos must be JPEG, PNG, WebP, GIF or BMP images." in page.text
+    assert "Your photos were not kept with the form: choose them again." in page.text
+    assert db.exec(select(Report)).all() == []
 
 
 def test_the_status_page_in_the_other_language_keeps_the_thanks(client, world):
@@ -318,9 +358,19 @@ def test_a_report_at_full_length_with_a_long_pasted_url_is_filed_whole(client, l
     assert db.exec(select(Report)).one().description == "假" * 4000 + f"\n\n[URL] {url}"
 
 
+def test_a_description_that_filled_the_box_is_taken_though_each_line_break_arrives_as_two(client, world, db):
+    """The box's maxlength counts a line break once; the browser sends it as CRLF."""
+    lines = ["假" * 399] * 10  # 3990 characters and 9 breaks: 3999 as the box counted them
+    assert post_report(client, description="\r\n".join(lines)).status_code == 302
+    assert db.exec(select(Report)).one().description == "\n".join(lines)
+
+
 def test_four_characters_are_a_description_three_are_not(client, world):
     assert client.post("/api/v1/reports", json={"description": "假冒柠檬"}).status_code == 201
     assert post_report(client, description="假柠檬").status_code == 422
+
+
+FULL_WIDTH = {c: c + 0xFEE0 for c in range(0x21, 0x7F)}  # a Chinese keyboard's ＡＹ－２０２６
 
 
 def test_a_label_read_off_its_print_points_the_report_to_its_batch(client, labelled, db):
@@ -329,6 +379,7 @@ def test_a_label_read_off_its_print_points_the_report_to_its_batch(client, label
     typings = [
         (f"{batch.batch_no} No. 000005", (batch.id, 5)),
         (f"{batch.batch_no}第5号", (batch.id, 5)),
+        (batch.batch_no.translate(FULL_WIDTH) + " 第５号", (batch.id, 5)),
         (batch.batch_no.lower(), (batch.id, 0)),  # the batch code's label prints no number
         (f"{batch.batch_no} 买于2026年5月", (batch.id, 0)),  # a date after it is no serial
         (f"{batch.batch_no}-99999", (batch.id, None)),  # never issued: the batch is kept, a copy's evidence

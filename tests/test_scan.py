@@ -129,6 +129,8 @@ def test_an_unissued_serial_is_invalid(client, labelled, keys):
     beyond = batches.label_for(batch=batch, serial=11, keys=keys, base_url="").code
     result = client.get(f"/api/v1/verify/{beyond}").json
     assert result == {"verdict": "invalid", "reasons": ["serial_not_issued"], "scans": {"count": 0, "first_at": None}}
+    page = client.get(f"/q/{beyond}?lang=en").text  # the batch is the registry's: the headline says the label is not
+    assert "<h1>This label was never issued</h1>" in page and "Not a code of this registry" not in page
 
 
 def test_an_invalid_code_says_what_to_do_next(client, world):
@@ -166,6 +168,16 @@ def test_a_recalled_product_says_why_and_what_to_do(client, labelled, db):
     assert "<h1>已召回：请勿食用或使用</h1>" in page and "请勿轻信" not in page  # withdrawn, not a fake
     assert "召回原因：农药残留超标，请勿食用" in page
     assert "请勿食用或使用该产品" in page and "退回商家" in page and '<a href="tel:12315">12315</a>' in page
+
+
+def test_a_revoked_licence_warns_off_the_mark_not_the_food(client, labelled, db, world):
+    """A revocation ends the right to the mark; unlike a recall it says nothing of the food's safety."""
+    _, codes = labelled
+    registry.change_licence_state(session=db, licence=world["licence_a"], action="revoke", reason="r", actor=None)
+    db.commit()
+    page = client.get(f"/q/{codes[1]}?lang=en").text
+    assert "Do not buy it as a protected geographical-indication product" in page and "money back" in page
+    assert "Do not eat or use the product." not in page
 
 
 def test_a_warning_tells_the_consumer_to_ask_the_seller(client, labelled, db, world):
@@ -211,6 +223,9 @@ def test_a_gs1_link_counts_only_with_the_signature_of_the_very_label_it_names(cl
         page = client.get(path)
         assert page.status_code == 200 and "<h1>此链接无法证明商品为正品</h1>" in page.text, path
         assert "有效签名" in page.text and "非本平台发放" not in page.text, path  # the batch is the registry's
+        # Its report names what the link claims, as the label prints it, for the regulator to follow.
+        serial = path.split("/21/")[1].split("?")[0]
+        assert f'href="/report?code={batch.batch_no}+No.+{serial}"' in page.text, path
     nothing = client.get(f"/01/00000000000000/10/{batch.batch_no}/21/4?8030={codes[4]}").text  # another GTIN
     assert "无效码" in nothing and "非本平台发放" in nothing
     assert db.exec(select(func.count()).select_from(Scan).where(Scan.batch_id.is_not(None))).one() == 0

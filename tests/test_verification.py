@@ -147,7 +147,7 @@ def test_a_batch_code_is_judged_against_its_quantity():
 def test_places_are_coarsened_and_nonsense_is_dropped():
     shared = coarse_place("30.123456", "104.654321", at=NOW)
     assert (shared.latitude, shared.longitude) == (30.12, 104.65)
-    for bad in (("abc", "1"), ("91", "0"), ("0", "181"), ("nan", "0"), (None, None)):
+    for bad in (("abc", "1"), ("91", "0"), ("0", "181"), ("nan", "0"), (None, None), (True, False), (30.1, True)):
         assert coarse_place(*bad, at=NOW) is None
 
 
@@ -176,6 +176,7 @@ def test_user_agent_families(agent, family):
         ("Mozilla/5.0 (compatible; Baiduspider/2.0)", True),
         ("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", True),
         ("Mozilla/5.0 (compatible; SomeNewBot/1.0)", True),
+        ("WhatsApp/2.23.20.0 A", True),  # the preview of a shared link; WhatsApp opens links elsewhere
         ("Mozilla/5.0 (Linux; Android 10; CUBOT P50) AppleWebKit/537.36 Chrome/120 Mobile Safari/537.36", False),
         ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile/15E148 MicroMessenger/8.0.40", False),
         ("", False),

@@ -20,6 +20,7 @@ import binascii
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -178,8 +179,8 @@ def code_in(text: str) -> str:
     """The code a consumer typed, or the code in the label's URL they pasted (what generic scanner apps
     give): `HTTP://HOST/Q/CODE?x` gives CODE, and a GS1 Digital Link the code it carries in AI 8030 (its
     signature). A link of any other shape (a lookalike site's "/verify?id=…") carries none: "". Upper-cased,
-    as codes are read case-insensitively."""
-    text = text.strip()
+    as codes are read case-insensitively; full-width letters and digits (a Chinese keyboard's) as ASCII."""
+    text = unicodedata.normalize("NFKC", text).strip()
     try:
         parts = urlsplit(text) if "://" in text else None
     except ValueError:  # a URL that is none (an unclosed IPv6 host): read as typed, and so no code

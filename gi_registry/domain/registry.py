@@ -354,13 +354,19 @@ def get_licensee(*, session: Session, licensee_id: int) -> Licensee:
     return licensee
 
 
+FULL_WIDTH_BRACKETS = str.maketrans("()", "（）")
+
+
 def search_licensees(*, session: Session, q: str = "", product_code: str = "", page: int = 1, per_page: int = 20):
     """The public directory: (licensees on this page, total)."""
     query = select(Licensee)
     if q.strip():  # autoescape: a typed % or _ is a character, not a wildcard
-        term = q.strip()
-        by_name = col(Licensee.name).icontains(term, autoescape=True)
-        query = query.where(or_(by_name, col(Licensee.uscc).icontains(term.upper(), autoescape=True)))
+        term = unicodedata.normalize("NFKC", q).strip()  # full-width digits and letters as ASCII
+        # Chinese names are written with full-width brackets; a query may bring either kind.
+        names = {q.strip(), term, term.translate(FULL_WIDTH_BRACKETS)}
+        by_name = [col(Licensee.name).icontains(name, autoescape=True) for name in names]
+        by_uscc = col(Licensee.uscc).icontains(term.upper().replace(" ", ""), autoescape=True)
+        query = query.where(or_(*by_name, by_uscc))
     if product_code:
         query = query.where(
             col(Licensee.id).in_(

@@ -2,6 +2,7 @@
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -77,7 +78,7 @@ _PRINTED = re.compile(r"(?<![A-Z0-9])([A-Z]{1,6}-\d{4}-\d{6})(?!\d)(?:\s*(?:NO\.
 def printed_label(*, session: Session, text: str) -> tuple[int, int | None] | None:
     """The batch and serial (0: the batch code) of a label as read off its print. A serial never issued
     keeps the batch, without a serial: a label numbered past the batch's is evidence of a copy."""
-    match = _PRINTED.search(text.upper())
+    match = _PRINTED.search(unicodedata.normalize("NFKC", text).upper())  # ＡＹ－２０２６… as typed in Chinese
     batch = session.exec(select(Batch).where(Batch.batch_no == match[1])).first() if match else None
     if batch is None:
         return None
@@ -102,7 +103,13 @@ def file_report(
         fields["photos"] = N_("at most 3 photos")
     if fields:
         raise DomainError("invalid_report", N_("the report cannot be filed"), fields=fields)
-    cleaned = [photos.clean_photo(raw, max_bytes=max_bytes, max_pixels=max_pixels) for raw in photo_uploads]
+    cleaned = []
+    for number, raw in enumerate(photo_uploads, 1):
+        try:
+            cleaned.append(photos.clean_photo(raw, max_bytes=max_bytes, max_pixels=max_pixels))
+        except DomainError as error:
+            error.params = {**error.params, "photo": number}  # which one, for a form to name its file
+            raise
     code = code_in(data.code)
     parsed = parse_code(code, keys=keys) if code else None
     located = (parsed.batch_id, parsed.serial) if parsed else printed_label(session=session, text=data.code)

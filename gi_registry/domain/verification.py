@@ -144,7 +144,10 @@ def distance_km(a: Place, b: Place) -> float:
 
 
 def coarse_place(latitude, longitude, *, at: datetime, client: str = "") -> Place | None:
-    """A place the consumer chose to share, rounded to 0.01° (about a kilometre); None if not a place."""
+    """A place the consumer chose to share, rounded to 0.01° (about a kilometre); None if not a place.
+    Numbers, or their text as a form sends them; never true or false, which float() reads as 1 and 0."""
+    if isinstance(latitude, bool) or isinstance(longitude, bool):
+        return None
     try:
         lat, lon = float(latitude), float(longitude)
     except (TypeError, ValueError, OverflowError):  # OverflowError: an integer too long for a float
@@ -161,10 +164,12 @@ def ip_digest(ip: str, *, salt: str) -> str:
 
 # Crawlers and the link previews chat apps fetch when a scan page's address is shared: known names, the
 # words crawlers use, and their "+http://…" info link. Not any "bot": it ends phone models (CUBOT P50).
+# WhatsApp has no browser of its own (links open in the phone's): an agent that starts with its name is
+# its preview.
 _CRAWLER = re.compile(
     r"\b(?:googlebot|bingbot|yandexbot|applebot|duckduckbot|twitterbot|telegrambot|slackbot|discordbot"
     r"|linkedinbot|petalbot|semrushbot|ahrefsbot|mj12bot|dotbot|sogou|slurp|facebookexternalhit|embedly"
-    r"|feedfetcher)|spider|crawler|preview|linkexpanding|compatible;\s*\w*bot|\+https?://",
+    r"|feedfetcher|iframely)|^whatsapp/|spider|crawler|preview|linkexpanding|compatible;\s*\w*bot|\+https?://",
     re.IGNORECASE,
 )
 

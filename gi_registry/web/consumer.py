@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.exceptions import TooManyRequests
 
@@ -12,8 +13,9 @@ from .. import intake
 from ..budgets import report_wait
 from ..db import get_session
 from ..domain import DomainError, batches, reports, verification
-from ..errors import json_error
+from ..errors import json_error, on_http_error, retry_seconds, wants_json
 from ..extensions import code_keys, copy_rules, csrf, report_attempt_limit, verify_limit
+from ..i18n import as_sentence
 from .forms import ReportForm, refused
 
 bp = Blueprint("consumer", __name__)
@@ -57,7 +59,7 @@ def _seen_signer() -> URLSafeTimedSerializer:
     return _signer(f"scan-seen:{intake.client_digest()}:{agent}")
 
 
-def _render_scan(result: verification.Result, seen: _Seen | None):
+def _render_scan(result: verification.Result, seen: _Seen | None, report_code: str = ""):
     scan_id = result.scan_id  # the scan just made; shown again, the first one, while its place is unshared
     if seen is not None and verification.place_shareable(session=get_session(), scan_id=seen.scan_id):
         scan_id = seen.scan_id
@@ -68,19 +70,21 @@ def _render_scan(result: verification.Result, seen: _Seen | None):
             place_token=_place_token(scan_id),
             seen_token=seen.token if seen else _seen_signer().dumps([result.code, result.scan_id]),
             first_at=result.first_at.astimezone(CHINA) if result.first_at else None,
+            report_code=report_code or (result.code if result.code != "-" else ""),
         )
     )
     # Every open asks the server again (a scan, and the verdict can change), but Back from the report form
     # shows this page from the phone's own cache: no-store would make it a second scan of the buyer's own.
     response.headers["Cache-Control"] = "private, no-cache"
+    response.for_history = True  # nor vary on the session cookie, which the report form may set (access.py)
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
 
-def _scan_page(code: str, *, channel: str, refusal: str = "not_issued_by_registry"):
+def _scan_page(code: str, *, channel: str, refusal: str = "not_issued_by_registry", report_code: str = ""):
     seen = _seen(code)
     result = intake.record_scan(code, channel=channel, record=seen is None, refusal=refusal)
-    return _render_scan(result, seen)
+    return _render_scan(result, seen, report_code)
 
 
 # A trailing slash (some scanner apps and chat apps add one) opens the same scan.
@@ -102,7 +106,9 @@ def gs1_link(gtin: str, lot: str, serial: int = 0):
     )
     # A link that names a registered label without its signature is told apart from one naming nothing.
     refusal = "unsigned_gs1_link" if batch is not None and code is None else "not_issued_by_registry"
-    return _scan_page(code or "-", channel="gs1", refusal=refusal)
+    # A report from a link that proves nothing still names what the link claims, as a label prints it.
+    claimed = f"{lot} No. {serial}" if serial else lot
+    return _scan_page(code or "-", channel="gs1", refusal=refusal, report_code=claimed[:100])
 
 
 @bp.post("/q/place")
@@ -150,18 +156,50 @@ def report():
             return _report_page(form, wait=spent.retry_after, not_sent=True)
         except DomainError as error:
             if error.code.startswith("photo"):  # said once, under the photos
-                form.photos.errors = list(form.photos.errors) + [_(error.message, **error.params)]
+                form.photos.errors = list(form.photos.errors) + [_photo_problem(form, error)]
             else:
                 refused(form, error)
-    if form.is_submitted() and intake.photo_files(form.photos.name) and not form.photos.errors:
-        # A browser never fills a file field again: say so, or the report goes off without its photos.
-        form.photos.errors = [_("Your photos were not kept with the form: choose them again.")]
+    if form.is_submitted():
+        _photos_not_kept(form)
     return _report_page(form, wait=wait, status=422 if form.is_submitted() else 200)
 
 
-def _report_page(form: ReportForm, *, wait: int, not_sent: bool = False, status: int = 200):
+@bp.errorhandler(TooManyRequests)
+@bp.errorhandler(CSRFError)
+def _report_refused_early(error):
+    """A report refused before its view runs (this address's attempts spent; a form expired, or its session
+    cookie lost by an in-app browser) comes back with the words typed, not as a bare error page."""
+    if request.endpoint != "consumer.report" or request.method != "POST" or wants_json():
+        return on_http_error(error)
+    form = ReportForm()
+    _photos_not_kept(form)
+    if isinstance(error, CSRFError):
+        return _report_page(form, wait=report_wait(), status=400, expired=True)
+    return _report_page(form, wait=retry_seconds(error), not_sent=True)
+
+
+def _photos_not_kept(form: ReportForm) -> None:
+    """A browser never fills a file field again: say so, or the report goes off without its photos (the
+    good ones too, when one photo was refused)."""
+    if intake.photo_files(form.photos.name):
+        form.photos.errors = list(form.photos.errors) + [
+            _("Your photos were not kept with the form: choose them again.")
+        ]
+
+
+def _photo_problem(form: ReportForm, error: DomainError) -> str:
+    """A refused photo's problem, named by its file when there were several."""
+    problem = as_sentence(_(error.message, **error.params))
+    files = intake.photo_files(form.photos.name)
+    number = error.params.get("photo", 0)
+    if len(files) < 2 or not 0 < number <= len(files):
+        return problem
+    return _("%(file)s: %(problem)s", file=files[number - 1].filename[:80], problem=problem)
+
+
+def _report_page(form: ReportForm, *, wait: int, not_sent: bool = False, status: int = 200, expired: bool = False):
     limits = {"max_bytes": current_app.config["PHOTO_MAX_BYTES"], "max_photos": reports.MAX_PHOTOS}
-    page = render_template("consumer/report.html", form=form, wait=wait, not_sent=not_sent, **limits)
+    page = render_template("consumer/report.html", form=form, wait=wait, not_sent=not_sent, expired=expired, **limits)
     if not_sent:
         return page, 429, {"Retry-After": str(wait)}
     return page, status

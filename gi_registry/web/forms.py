@@ -59,6 +59,16 @@ class CheckboxesField(SelectMultipleField):
             raise ValidationError(self.at_least_one)
 
 
+class TextArea(TextAreaField):
+    """A text box whose line breaks count one character each, as the browser's maxlength counted them
+    while the user typed: sent, each is CRLF, and a text that fitted the box was refused as too long."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data:
+            self.data = self.data.replace("\r\n", "\n")
+
+
 class FiniteDecimalField(DecimalField):
     """A decimal that is a number: "NaN", "Infinity" and "sNaN" parse as decimals but are no quantity,
     and a signalling NaN even breaks the range check."""
@@ -111,7 +121,7 @@ class ProductForm(FlaskForm):
         validators=[DataRequired(), Regexp(registry.BATCH_PREFIX, message=_l("1 to 6 capital letters"))],
     )
     area_codes = CheckboxesField(_l("Protected production area"), at_least_one=_l("Choose at least one area."))
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
+    description = TextArea(_l("Description"), validators=[Optional(), Length(max=2000)])
 
 
 class LicenseeForm(FlaskForm):
@@ -136,7 +146,7 @@ class LicenceForm(FlaskForm):
 
 
 class LicenceActionForm(FlaskForm):
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
+    reason = TextArea(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
 
 
 class BatchDetailsForm(FlaskForm):
@@ -157,7 +167,7 @@ class BatchDetailsForm(FlaskForm):
     origin_code = SelectField(_l("Origin (inside the protected area)"))
     grade = StringField(_l("Grade"), validators=[Optional(), Length(max=32)])
     inspection_cert = StringField(_l("Inspection certificate number"), validators=[Optional(), Length(max=64)])
-    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=1000)])
+    notes = TextArea(_l("Notes"), validators=[Optional(), Length(max=1000)])
 
 
 class BatchForm(BatchDetailsForm):
@@ -168,7 +178,7 @@ class BatchForm(BatchDetailsForm):
 
 class BatchCorrectionForm(BatchDetailsForm):
     seen = HiddenField()  # the details the form showed (web/batch_forms.py as_shown)
-    reason = TextAreaField(
+    reason = TextArea(
         _l("Reason for the correction"),
         validators=[DataRequired(_l("Say why the batch is corrected: the audit log keeps it.")), Length(max=1000)],
     )
@@ -188,11 +198,11 @@ class LabelIssueForm(FlaskForm):
 
 
 class CopyWarningForm(FlaskForm):
-    reason = TextAreaField(_l("Why the warning is unfounded"), validators=[DataRequired(), Length(max=1000)])
+    reason = TextArea(_l("Why the warning is unfounded"), validators=[DataRequired(), Length(max=1000)])
 
 
 class RecallForm(FlaskForm):
-    reason = TextAreaField(_l("Reason for the recall"), validators=[DataRequired(), Length(max=1000)])
+    reason = TextArea(_l("Reason for the recall"), validators=[DataRequired(), Length(max=1000)])
 
 
 def refused(form: FlaskForm, error: DomainError) -> None:
@@ -232,7 +242,7 @@ class ReportForm(FlaskForm):
     code = StringField(
         _l("The label's batch number and No., or the scanned link (if any)"), validators=[Optional(), Length(max=300)]
     )
-    description = TextAreaField(
+    description = TextArea(
         _l("What looks wrong?"),
         validators=[
             DataRequired(),
@@ -253,7 +263,7 @@ class ReportForm(FlaskForm):
 class ReportStepForm(FlaskForm):
     status = SelectField(_l("New status"))
     seen_status = HiddenField()  # the case's status when the page was drawn: a step refused tells a race apart
-    note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
+    note = TextArea(_l("Note"), validators=[DataRequired(), Length(max=2000)])
 
 
 class AssignForm(FlaskForm):
