@@ -108,6 +108,26 @@ def test_the_gi_rules_answer_with_their_codes(client, token_for, changes, status
     assert listing["total"] == 0
 
 
+# 2026-10-01 in the shapes pydantic's own date would take: the contract's dates are strings YYYY-MM-DD.
+NOT_A_DATE = [1790812800, "1790812800", "2026-10-01T00:00:00", "20261001", "2026-10-1", "２０２６-10-01", None]
+
+
+@pytest.mark.parametrize("harvested_on", NOT_A_DATE, ids=repr)
+def test_a_harvest_date_is_a_string_yyyy_mm_dd_and_nothing_else(client, token_for, harvested_on):
+    response = client.post("/api/v1/batches", json={**BODY, "harvested_on": harvested_on}, headers=token_for("coop"))
+    assert response.status_code == 422 and error_of(response)["code"] == "invalid_fields"
+    assert error_of(response)["fields"] == {"harvested_on": "a date as YYYY-MM-DD"}
+    assert client.get("/api/v1/batches", headers=token_for("coop")).json["total"] == 0
+
+
+@pytest.mark.parametrize("harvested_on", NOT_A_DATE, ids=repr)
+def test_a_corrected_harvest_date_is_a_string_yyyy_mm_dd_too(client, token_for, make_batch, harvested_on):
+    batch = make_batch()
+    body = {"harvested_on": harvested_on, "reason": "日期有误"}
+    response = client.patch(f"/api/v1/batches/{batch.id}", json=body, headers=token_for("coop"))
+    assert response.status_code == 422 and error_of(response)["fields"] == {"harvested_on": "a date as YYYY-MM-DD"}
+
+
 def test_labels_issue_within_the_quota_and_past_it_is_422(client, token_for, make_batch):
     batch = make_batch(quantity=10)  # quota 20
     coop = token_for("coop")

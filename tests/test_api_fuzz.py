@@ -56,6 +56,18 @@ def test_the_description_is_openapi_31_and_covers_the_contract(client, world):
     assert spec == build_spec()
 
 
+def test_input_dates_are_described_as_the_strings_they_must_be():
+    schemas = build_spec()["components"]["schemas"]
+    for shape, name in [
+        ("BatchCreate", "harvested_on"),
+        ("BatchCorrect", "harvested_on"),
+        ("LicenceCreate", "valid_from"),
+        ("LicenceCreate", "valid_to"),
+    ]:
+        described = schemas[shape]["properties"][name]
+        assert (described["type"], described["format"]) == ("string", "date"), (shape, name)
+
+
 def test_a_client_generator_gets_identifiers_photos_and_paging(client, world):
     spec = client.get("/api/v1/openapi.json").json
     ids = [op["operationId"] for ops in spec["paths"].values() for op in ops.values()]

@@ -119,6 +119,17 @@ def test_a_bad_licence_is_refused_and_nothing_is_written(client, token_for, worl
     assert len(db.exec(select(Licence)).all()) == before
 
 
+@pytest.mark.parametrize("day", [4070908800, "4070908800", "2099-01-01T00:00:00", "20990101", "2099-1-01"], ids=repr)
+@pytest.mark.parametrize("field", ["valid_from", "valid_to"])
+def test_a_licence_term_is_dated_yyyy_mm_dd_and_nothing_else(client, token_for, world, db, day, field):
+    """2099-01-01 as a Unix time or a datetime is what pydantic's own date takes, not the contract's date."""
+    body = {"product_code": "anyue-lemon", "valid_from": "2099-01-01", "valid_to": "2099-12-31", field: day}
+    before = len(db.exec(select(Licence)).all())
+    response = client.post(f"/api/v1/licensees/{world['coop_b'].id}/licences", json=body, headers=token_for("admin"))
+    assert response.status_code == 422 and error_of(response)["fields"] == {field: "a date as YYYY-MM-DD"}
+    assert len(db.exec(select(Licence)).all()) == before
+
+
 def test_malformed_bodies_get_400_or_415_not_500(client, token_for):
     admin = token_for("admin")
     not_json = client.post("/api/v1/licensees", data="name=x", headers=admin)

@@ -1,12 +1,31 @@
 """The shapes the API reads and returns, separate from the tables."""
 
+import re
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
 from ..domain import DomainError, registry, reports
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> date:
+    """Only a string YYYY-MM-DD: pydantic's own date also takes a Unix time, a datetime string at midnight
+    and 20261120, none of which the contract's dates are."""
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:  # 2026-02-30
+            pass
+    raise PydanticCustomError("iso_date", "a date as YYYY-MM-DD")
+
+
+# A date in an input: the description still says string, format date, as pydantic describes a date.
+IsoDate = Annotated[date, BeforeValidator(_iso_day)]
 
 
 class Input(BaseModel):
@@ -30,8 +49,8 @@ class LicenseeCreate(Input):
 
 class LicenceCreate(Input):
     product_code: str = Field(min_length=1, max_length=64)
-    valid_from: date
-    valid_to: date
+    valid_from: IsoDate
+    valid_to: IsoDate
 
 
 class LicenceAction(Input):
@@ -43,7 +62,7 @@ class BatchCreate(Input):
     # Strict: true or "100" is no quantity (a JSON integer still is); the domain bounds the label quota.
     quantity: float = Field(gt=0, le=1e9, allow_inf_nan=False, strict=True)
     unit: Literal["kg", "t", "jin"]
-    harvested_on: date
+    harvested_on: IsoDate
     origin_code: str = Field(min_length=1, max_length=12)
     grade: str = Field(default="", max_length=32)
     notes: str = Field(default="", max_length=1000)
@@ -67,7 +86,7 @@ class BatchCorrect(Input):
     reason: str = Field(min_length=1, max_length=1000)
     quantity: float = Field(default=None, gt=0, le=1e9, allow_inf_nan=False, strict=True)
     unit: Literal["kg", "t", "jin"] = None
-    harvested_on: date = None
+    harvested_on: IsoDate = None
     origin_code: str = Field(default=None, min_length=1, max_length=12)
     grade: str = Field(default=None, max_length=32)
     notes: str = Field(default=None, max_length=1000)
