@@ -91,6 +91,16 @@ def test_the_report_api_filters_by_number_and_days_as_the_queue_does(client, tok
     assert refused.status_code == 422 and refused.json["error"]["code"] == "invalid_query"
 
 
+def test_reversed_report_days_are_422_naming_to_not_an_empty_list(client, token_for, report):
+    """The queue swaps a reversed span and says so on the page; a program would not read that note."""
+    regulator = token_for("regulator")
+    reversed_days = client.get("/api/v1/reports?from=2026-11-30&to=2026-11-01", headers=regulator)
+    assert reversed_days.status_code == 422 and reversed_days.json["error"]["code"] == "invalid_query"
+    assert reversed_days.json["error"]["fields"] == {"to": "on or after from (2026-11-30)"}
+    day = china_time(report.created_at, "%Y-%m-%d")
+    assert client.get(f"/api/v1/reports?from={day}&to={day}", headers=regulator).json["total"] == 1
+
+
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [

@@ -307,7 +307,7 @@ OPERATIONS = [
             _q("product", {"type": "string"}, "a product's code, or none: the reports of no known product"),
             _q("county", {"type": "string"}, "a county's code, of the licensee"),
             _q("from", {"type": "string", "format": "date"}, "filed on or after this day (China)"),
-            _q("to", {"type": "string", "format": "date"}, "filed on or before this day (China)"),
+            _q("to", {"type": "string", "format": "date"}, "filed on or before this day (China); before from is 422"),
             _q("q", {"type": "string"}, "a part of the tracking number (its first 24 characters count)"),
         ),
         tag="regulators",

@@ -1,6 +1,6 @@
 """Reports with their evidence, and their workflow: regulators (and admins, read-only)."""
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app, jsonify, request, send_from_directory, url_for
 
@@ -19,7 +19,7 @@ from .schemas import (
     ReportProduct,
     ReportStep,
     choice_query,
-    date_query,
+    date_span_query,
     page_of,
     page_query,
     parse_body,
@@ -55,12 +55,13 @@ def report_full(report: Report, batch: Batch | None = None, product=None, licens
 @api_roles(*STAFF)
 def list_reports():
     page, per_page = page_query()
+    first, last = date_span_query()
     where = reports.ReportFilter(
         status=choice_query("status", REPORT_FILTER_STATES),
         product_code=request.args.get("product", ""),
         county_code=request.args.get("county", ""),
-        filed_from=_china_day("from"),
-        filed_to=_china_day("to", days_after=1),
+        filed_from=_china_midnight(first),
+        filed_to=_china_midnight(last, days_after=1),
         tracking_no=request.args.get("q", "")[:24],
         deadlines=current_app.config["REPORT_DEADLINES"],
     )
@@ -68,8 +69,7 @@ def list_reports():
     return jsonify(page_of([report_full(*row) for row in rows], total=total, page=page, per_page=per_page))
 
 
-def _china_day(name: str, *, days_after: int = 0):
-    day = date_query(name)
+def _china_midnight(day: date | None, *, days_after: int = 0) -> datetime | None:
     return registry.china_midnight(day + timedelta(days=days_after)) if day else None
 
 

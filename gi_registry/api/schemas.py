@@ -354,6 +354,15 @@ def date_query(name: str) -> date | None:
     return day
 
 
+def date_span_query(first: str = "from", last: str = "to") -> tuple[date | None, date | None]:
+    """?from=&to= as date_query reads each; a start after the end is refused, not read as an empty span
+    (the pages swap the two and say so, which a program would not read)."""
+    start, end = date_query(first), date_query(last)
+    if start and end and start > end:
+        raise DomainError("invalid_query", f"{first} is after {last}", fields={last: f"on or after {first} ({start})"})
+    return start, end
+
+
 def sheet_query() -> dict:
     """?first=&last=&batch_code= of a label sheet: the serials on it and whether the batch code leads."""
     return {
