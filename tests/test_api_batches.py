@@ -366,6 +366,16 @@ def test_an_unknown_status_filter_is_422_not_an_empty_list(client, token_for, ma
     assert client.get("/api/v1/batches?status=active", headers=staff).json["total"] == 1
 
 
+def test_an_unknown_product_filter_is_422_not_an_empty_list(client, token_for, make_batch):
+    make_batch()
+    staff = token_for("regulator")
+    nope = client.get("/api/v1/batches?product=nope", headers=staff)
+    assert nope.status_code == 422 and error_of(nope)["code"] == "invalid_query"
+    assert error_of(nope)["fields"] == {"product": "unknown product"}
+    assert client.get("/api/v1/batches?product=anyue-lemon", headers=staff).json["total"] == 1
+    assert client.get("/api/v1/batches?product=lezhi-cocoon", headers=staff).json["total"] == 0  # known, none
+
+
 def test_a_cooperative_corrects_a_batch_and_only_the_details_it_sends_change(client, token_for, make_batch):
     batch = make_batch(quantity=100.0)
     body = {"quantity": 80.5, "grade": "一级", "reason": "称重有误"}

@@ -56,6 +56,12 @@ def test_the_directory_searches_by_name_uscc_and_product(client, world):
     assert by_product["total"] == 1 and by_product["items"][0]["licences"][0]["status"] == "active"
 
 
+def test_the_directory_refuses_an_unknown_product_rather_than_list_nobody(client, world):
+    nope = client.get("/api/v1/licensees?product=nope")
+    assert nope.status_code == 422 and error_of(nope)["code"] == "invalid_query"
+    assert error_of(nope)["fields"] == {"product": "unknown product"}
+
+
 def test_the_directory_paginates(client, world):
     page = client.get("/api/v1/licensees?per_page=1&page=2").json
     assert (page["total"], page["page"], page["per_page"], len(page["items"])) == (2, 2, 1, 1)

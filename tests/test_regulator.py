@@ -101,6 +101,15 @@ def test_reversed_report_days_are_422_naming_to_not_an_empty_list(client, token_
     assert client.get(f"/api/v1/reports?from={day}&to={day}", headers=regulator).json["total"] == 1
 
 
+def test_an_unknown_product_filter_is_422_but_none_is_the_reports_of_no_product(client, token_for, report):
+    regulator = token_for("regulator")
+    nope = client.get("/api/v1/reports?product=nope", headers=regulator)
+    assert nope.status_code == 422 and nope.json["error"]["code"] == "invalid_query"
+    assert nope.json["error"]["fields"] == {"product": "unknown product"}
+    assert client.get("/api/v1/reports?product=anyue-lemon", headers=regulator).json["total"] == 1
+    assert client.get("/api/v1/reports?product=none", headers=regulator).json["total"] == 0
+
+
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [

@@ -23,6 +23,7 @@ from .schemas import (
     page_of,
     page_query,
     parse_body,
+    product_query,
     sheet_query,
 )
 
@@ -83,7 +84,7 @@ def _replayed(batch: Batch):
 def list_batches():
     page, per_page = page_query()
     where = batches.BatchFilter(
-        product_code=request.args.get("product", ""),
+        product_code=product_query(session=get_session()),
         status=choice_query("status", batches.BATCH_STATES),
         q=request.args.get("q", ""),
     )

@@ -119,7 +119,8 @@ OPERATIONS = [
         "/licensees",
         "The public directory of licensees",
         answer=_page(s.LicenseePublic),
-        query=PAGING + (_q("q", {"type": "string"}, "name or USCC"), _q("product", {"type": "string"})),
+        query=PAGING
+        + (_q("q", {"type": "string"}, "name or USCC"), _q("product", {"type": "string"}, "a product's code")),
     ),
     Op("get", "/licensees/{licensee_id}", "One licensee with its licences", answer=s.LicenseePublic, errors=(404,)),
     Op("post", "/licensees", "Register a licensee", 201, s.LicenseePublic, s.LicenseeCreate, ("admin",), errors=(409,)),
@@ -166,7 +167,7 @@ OPERATIONS = [
         tag="batches",
         query=PAGING
         + (
-            _q("product", {"type": "string"}),
+            _q("product", {"type": "string"}, "a product's code"),
             _q("status", {"type": "string", "enum": list(batches.BATCH_STATES)}),
             _q("q", {"type": "string"}),
         ),

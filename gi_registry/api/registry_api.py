@@ -21,6 +21,7 @@ from .schemas import (
     page_of,
     page_query,
     parse_body,
+    product_query,
 )
 
 
@@ -93,10 +94,11 @@ def licence_public(licence: Licence, product: Product) -> LicencePublic:
 @api.get("/licensees")
 def list_licensees():
     page, per_page = page_query()
+    session = get_session()
     found, total = registry.search_licensees(
-        session=get_session(),
+        session=session,
         q=request.args.get("q", ""),
-        product_code=request.args.get("product", ""),
+        product_code=product_query(session=session),
         page=page,
         per_page=per_page,
     )

@@ -23,6 +23,7 @@ from .schemas import (
     page_of,
     page_query,
     parse_body,
+    product_query,
 )
 
 
@@ -58,7 +59,7 @@ def list_reports():
     first, last = date_span_query()
     where = reports.ReportFilter(
         status=choice_query("status", REPORT_FILTER_STATES),
-        product_code=request.args.get("product", ""),
+        product_code=product_query(session=get_session(), also=reports.NO_PRODUCT),
         county_code=request.args.get("county", ""),
         filed_from=_china_midnight(first),
         filed_to=_china_midnight(last, days_after=1),

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from flask import request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
+from sqlmodel import Session
 
 from ..domain import DomainError, registry, reports
 
@@ -383,6 +384,17 @@ def choice_query(name: str, choices: tuple[str, ...]) -> str:
         listed = ", ".join(choices)
         raise DomainError("invalid_query", f"{name} must be one of {listed}", fields={name: listed})
     return value
+
+
+def product_query(*, session: Session, also: str = "") -> str:
+    """?product= as a registered product's code, or "" when absent: an unknown code is refused, not read as a
+    filter nothing matches. `also`: a value with a meaning of its own (the reports' none)."""
+    code = request.args.get("product", "")
+    if code and code != also and registry.find_product(session=session, code=code) is None:
+        raise DomainError(
+            "invalid_query", "product must be a registered product's code", fields={"product": "unknown product"}
+        )
+    return code
 
 
 def page_query(*, max_per_page: int = 200, default_per_page: int = 50) -> tuple[int, int]:
