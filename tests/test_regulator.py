@@ -87,8 +87,9 @@ def test_the_report_api_filters_by_number_and_days_as_the_queue_does(client, tok
     found = client.get(f"/api/v1/reports?q={report.tracking_no[-5:]}&from={day}&to={day}", headers=regulator).json
     assert [item["tracking_no"] for item in found["items"]] == [report.tracking_no]
     assert client.get("/api/v1/reports?from=2999-01-01", headers=regulator).json["total"] == 0
-    refused = client.get("/api/v1/reports?from=yesterday", headers=regulator)
-    assert refused.status_code == 422 and refused.json["error"]["code"] == "invalid_query"
+    for not_a_day in ("yesterday", "20261101", "2026-W45-1"):
+        refused = client.get(f"/api/v1/reports?from={not_a_day}", headers=regulator)
+        assert refused.status_code == 422 and refused.json["error"]["fields"] == {"from": "YYYY-MM-DD"}, not_a_day
 
 
 def test_reversed_report_days_are_422_naming_to_not_an_empty_list(client, token_for, report):

@@ -341,13 +341,14 @@ def _query_number(name: str, kind, *, low=None, high=None):
 
 
 def date_query(name: str) -> date | None:
-    """?name=YYYY-MM-DD, strict: a date the API cannot read is refused, not ignored."""
+    """?name=YYYY-MM-DD, strict: a date the API cannot read is refused, not ignored, and so is one Python reads
+    but the contract does not write (20261120, 2026-W47-5)."""
     raw = request.args.get(name)
     if raw is None:
         return None
     try:
-        day = date.fromisoformat(raw)
-    except ValueError:
+        day = _iso_day(raw)
+    except PydanticCustomError:
         raise DomainError("invalid_query", f"{name} must be a date, YYYY-MM-DD", fields={name: "YYYY-MM-DD"}) from None
     if not registry.FILTER_FIRST_DAY <= day <= registry.FILTER_LAST_DAY:
         span = f"from {registry.FILTER_FIRST_DAY} to {registry.FILTER_LAST_DAY}"
