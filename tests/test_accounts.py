@@ -256,6 +256,29 @@ def test_a_password_made_of_the_accounts_own_e_mail_is_refused():
     assert accounts.password_problem("lijianguo2026", email="other@lemon-coop.cn") is None
 
 
+@pytest.mark.parametrize("password", ["pw@test.cn", "pw@test.cn123", "PW@Test.CN-2026", "my-pw@test.cn-x7Tq"])
+def test_a_password_containing_the_accounts_whole_e_mail_is_refused_however_long(password):
+    from gi_registry.domain import accounts
+
+    assert accounts.password_problem(password, email="pw@test.cn") == "must not contain the account's e-mail address"
+
+
+def test_a_password_made_of_the_e_mails_local_part_is_too_easy_to_guess():
+    from gi_registry.domain import accounts
+
+    # Its pieces "li" and "jianguo" alone leave "Li.Jianguo-2026" looking strong.
+    assert accounts.password_problem("Li.Jianguo-2026", email="li.jianguo@lemon-coop.cn") is not None
+    assert accounts.password_problem("Li.Jianguo-2026", email="wang@lemon-coop.cn") is None
+
+
+def test_a_new_account_cannot_take_its_e_mail_as_its_password(db):
+    from gi_registry.domain import DomainError, accounts
+
+    with pytest.raises(DomainError) as refused:
+        accounts.create_user(session=db, email="PW@test.cn", password="pw@test.cn123", role="regulator")
+    assert refused.value.fields == {"password": "must not contain the account's e-mail address"}
+
+
 @pytest.mark.parametrize(
     ("who", "home"), [("admin", "/admin/"), ("regulator", "/regulator/reports"), ("coop", "/coop/")]
 )

@@ -28,16 +28,28 @@ _JUDGED_LENGTH = 72
 
 
 def password_problem(password: str, *, email: str = "") -> str | None:
-    """Why a password is too weak, or None. Length and a mix first, then zxcvbn's estimate of the guesses
-    it takes (common passwords, words, names, keyboard runs, dates, the account's own e-mail)."""
+    """Why a password is too weak, or None. The account's own e-mail inside it first, then length and a mix,
+    then zxcvbn's estimate of the guesses it takes (common passwords, words, names, keyboard runs, dates,
+    the e-mail and its parts)."""
+    address = email.strip().lower()
+    # The address is no secret (it is the login name and shows on every page): no length of it hides it.
+    if address and address in password.lower():
+        return N_("must not contain the account's e-mail address")
     if len(password) < MIN_PASSWORD_LENGTH:
         return N_("at least 10 characters")
     if password.isdigit() or password.isalpha() or len(set(password)) < 5:
         return N_("mix letters with digits or symbols")
-    hints = [part for part in re.split(r"[@.]", email.lower()) if part] + ["ziyang", "gi-registry"]
-    if zxcvbn(password[:_JUDGED_LENGTH], user_inputs=hints)["score"] < MIN_PASSWORD_SCORE:
+    if zxcvbn(password[:_JUDGED_LENGTH], user_inputs=_own_words(address))["score"] < MIN_PASSWORD_SCORE:
         return N_("too easy to guess: avoid common passwords, words, names, dates and keyboard runs")
     return None
+
+
+def _own_words(address: str) -> list[str]:
+    """What zxcvbn should count as known to an attacker: the whole address, its local part ("li.jianguo",
+    which its pieces alone do not give away) and those pieces, and the registry's own names."""
+    pieces = [part for part in re.split(r"[@.]", address) if part]
+    whole = [address, address.partition("@")[0]] if address else []
+    return whole + pieces + ["ziyang", "gi-registry"]
 
 
 def create_user(
