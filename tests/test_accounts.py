@@ -55,6 +55,20 @@ def test_changing_ones_password_needs_the_current_one(login_as, world, db):
     assert log_in(client, "coop@test.cn", PASSWORD).status_code == 302  # nothing changed
 
 
+@pytest.mark.parametrize(
+    ("new", "why"),
+    [
+        ("password123", "too easy to guess"),
+        ("coop@test.cn2026", "must not contain the account"),
+    ],
+)
+def test_a_refused_new_password_is_told_why_under_its_field(login_as, new, why):
+    page = login_as("coop").post("/account/password?lang=en", data={"current": PASSWORD, "new": new, "repeat": new})
+    assert page.status_code == 422
+    under_new = page.text.split('id="new-error"')[1].split("</div>")[0]
+    assert why in under_new
+
+
 def test_guessing_the_current_password_spends_the_login_budget(make_app, world):
     """A stolen cookie must not buy unlimited guesses at the password that would take the account over."""
     client = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute").test_client()

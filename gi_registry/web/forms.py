@@ -205,15 +205,28 @@ class RecallForm(FlaskForm):
     reason = TextArea(_l("Reason for the recall"), validators=[DataRequired(), Length(max=1000)])
 
 
+# The domain's field names that a form calls otherwise: the password page asks for the `new` password
+# beside the `current` one, which the domain's `password` would not tell apart.
+_FIELD_ALIASES = {"county": "county_code", "licensee": "licensee_uscc", "password": "new"}
+
+
 def refused(form: FlaskForm, error: DomainError) -> None:
     """Show a domain refusal on the form: per-field reasons where a field matches, else a banner."""
-    aliases = {"county": "county_code", "licensee": "licensee_uscc"}
     params = {name: unit_label(value) if name == "unit" else value for name, value in error.params.items()}
     for name, why in error.fields.items():
-        field = getattr(form, aliases.get(name, name), None)
+        field = _field_for(form, name)
         if field is not None:
             field.errors = list(field.errors) + [_(why, **params)]
     flash(refusal_text(error), "error")
+
+
+def _field_for(form: FlaskForm, name: str):
+    """The form's field for a domain field name: its own name first (a form with a `password` field
+    keeps it), then the name the form gives it."""
+    for candidate in (name, _FIELD_ALIASES.get(name)):
+        if candidate in form:
+            return form[candidate]
+    return None
 
 
 class PasswordForm(FlaskForm):
