@@ -158,6 +158,23 @@ def test_an_account_that_cannot_be_made_is_explained_and_not_made(login_as, db, 
     assert len(db.exec(select(User)).all()) == before
 
 
+def test_a_cooperative_account_takes_its_licensees_uscc_as_printed_on_the_certificate(login_as, db, world):
+    admin = login_as("admin")
+    assert 'maxlength="18"' not in admin.get("/admin/accounts/new").text
+    grouped = "9351 2022 MA6L 00C0 2X"  # USCC_B in the groups a certificate prints
+    cut_short = admin.post(
+        "/admin/accounts/new?lang=en",
+        data={"email": "new@coop.cn", "role": "cooperative", "licensee_uscc": grouped[:18]},
+    )
+    assert cut_short.status_code == 422
+    assert "must be 18 characters of 0-9 and A-Y" in cut_short.text.split('id="licensee_uscc-error"')[1]
+    whole = admin.post(
+        "/admin/accounts/new", data={"email": "new@coop.cn", "role": "cooperative", "licensee_uscc": grouped}
+    )
+    assert whole.status_code == 200
+    assert db.exec(select(User).where(User.email == "new@coop.cn")).one().licensee_id == world["coop_b"].id
+
+
 def test_deactivating_ends_the_accounts_logins_and_tokens(login_as, token_for, world, db, make_app):
     bearer = token_for("regulator")
     victim = make_app().test_client()

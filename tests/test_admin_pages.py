@@ -1,5 +1,6 @@
 """The registry office's pages: who may open them, and what a bad form does (nothing)."""
 
+import re
 from datetime import date
 
 import pytest
@@ -276,6 +277,38 @@ def test_a_uscc_pasted_in_groups_is_read_without_its_spaces(login_as, db, world)
     )
     assert response.status_code == 302
     assert db.exec(select(Licensee).where(Licensee.name == "雁江柑橘合作社")).one().uscc == "93512021MA6L00X07F"
+
+
+def as_printed(uscc: str) -> str:
+    """A code as certificates print it, in groups: "9351 2021 MA6A Y0L0 18"."""
+    return " ".join(uscc[start : start + 4] for start in range(0, 18, 4))
+
+
+def maxlength(page: str, name: str) -> int:
+    control = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group()
+    return int(re.search(r'maxlength="(\d+)"', control).group(1))
+
+
+def test_the_licensee_form_takes_a_uscc_pasted_in_groups_whole(login_as):
+    page = login_as("admin").get("/admin/licensees/new").text
+    assert maxlength(page, "uscc") >= len(as_printed("93512002MA6Y10M03N"))
+
+
+def test_a_uscc_of_the_wrong_length_is_told_in_the_registrys_words(login_as, db):
+    cut_short = as_printed("93512002MA6Y10M03N")[:18]  # what a browser limit of 18 left of the paste
+    response = login_as("admin").post(
+        "/admin/licensees/new?lang=en", data={"name": "雁江蜜柑合作社", "uscc": cut_short, "county_code": "512002"}
+    )
+    assert response.status_code == 422
+    under_uscc = response.text.split('id="uscc-error"')[1].split("</div>")[0]
+    assert "must be 18 characters of 0-9 and A-Y" in under_uscc and "exactly 18" not in response.text
+    assert db.exec(select(Licensee).where(Licensee.name == "雁江蜜柑合作社")).first() is None
+
+
+@pytest.mark.parametrize("path", ["/admin/licensees", "/licensees"])
+def test_a_uscc_searched_as_printed_finds_its_licensee(login_as, world, path):
+    page = login_as("admin").get(path, query_string={"q": as_printed(world["coop_a"].uscc)}).text
+    assert "安岳柠檬合作社" in page and "乐至蚕桑合作社" not in page
 
 
 def test_a_forged_area_code_is_refused_in_the_pages_language(edit_lemon):

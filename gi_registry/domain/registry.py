@@ -365,7 +365,8 @@ def search_licensees(*, session: Session, q: str = "", product_code: str = "", p
         # Chinese names are written with full-width brackets; a query may bring either kind.
         names = {q.strip(), term, term.translate(FULL_WIDTH_BRACKETS)}
         by_name = [col(Licensee.name).icontains(name, autoescape=True) for name in names]
-        by_uscc = col(Licensee.uscc).icontains(term.upper().replace(" ", ""), autoescape=True)
+        # A code pasted in groups, as certificates print it, finds the code stored without its spaces.
+        by_uscc = col(Licensee.uscc).icontains(normalise(term), autoescape=True)
         query = query.where(or_(*by_name, by_uscc))
     if product_code:
         query = query.where(

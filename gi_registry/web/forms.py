@@ -124,13 +124,21 @@ class ProductForm(FlaskForm):
     description = TextArea(_l("Description"), validators=[Optional(), Length(max=2000)])
 
 
+def uscc_field(label, validators) -> StringField:
+    """A USCC as typed or pasted. Certificates print it in groups ("9351 2021 MA6A Y0L0 18"): the browser takes
+    it whole, the filter drops the spaces and lifts lower case, and the domain judges the 18 characters left
+    (uscc.uscc_problem) in its own words, not WTForms' generic ones."""
+    return StringField(
+        label,
+        filters=[lambda value: normalise(value) if value else value],
+        validators=validators,
+        render_kw={"maxlength": 30},  # 18 characters and their spaces, with room for a doubled one
+    )
+
+
 class LicenseeForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=128)])
-    uscc = StringField(
-        _l("Unified social credit code"),
-        filters=[lambda value: normalise(value) if value else value],  # as pasted: spaces, lower case
-        validators=[DataRequired(), Length(min=18, max=18)],
-    )
+    uscc = uscc_field(_l("Unified social credit code"), [DataRequired()])
     county_code = SelectField(_l("County"))
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
     contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=64)])
@@ -240,11 +248,7 @@ class PasswordForm(FlaskForm):
 class AccountForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     role = SelectField(_l("Role"), choices=list(ROLE_LABELS.items()))
-    licensee_uscc = StringField(
-        _l("Licensee's unified social credit code (cooperative accounts)"),
-        filters=[lambda value: normalise(value) if value else value],
-        validators=[Optional(), Length(min=18, max=18)],
-    )
+    licensee_uscc = uscc_field(_l("Licensee's unified social credit code (cooperative accounts)"), [Optional()])
 
 
 class AccountActionForm(FlaskForm):
