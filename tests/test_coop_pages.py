@@ -110,6 +110,18 @@ A_LEMON_BATCH = {
 }
 
 
+def test_a_licence_suspended_while_the_form_was_open_is_the_reason_given(login_as, db, world):
+    client = login_as("coop")
+    assert ">安岳柠檬</option>" in client.get("/coop/batches/new").text
+    registry.change_licence_state(session=db, licence=world["licence_a"], action="suspend", reason="r", actor=None)
+    db.commit()
+    refused = client.post("/coop/batches/new?lang=en", data=A_LEMON_BATCH)
+    assert refused.status_code == 422 and "Not a valid choice" not in refused.text
+    assert "no licence in force for it on the harvest date and today" in refused.text
+    assert db.exec(select(Batch)).all() == []
+    assert ">安岳柠檬</option>" not in client.get("/coop/batches/new").text  # offered no more
+
+
 def test_a_registration_form_sent_twice_makes_one_batch(login_as, db, world, make_app):
     """A double tap, or a resend on a slow line: the form's one-time token is kept with its batch."""
     client = login_as("coop")

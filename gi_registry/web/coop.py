@@ -92,10 +92,13 @@ def _batch_form() -> BatchForm:
     """The form with only the products this cooperative is licensed for, and their origins grouped."""
     session = get_session()
     form = BatchForm()
+    # Offered: the products licensed today. Taken back too: the one the form was sent with, if its licence
+    # was suspended since the form was drawn, so that the refusal says so rather than "not a valid choice".
+    sent = form.product_code.data if form.is_submitted() else None
     licensed = {
         product.id: product
         for licence, product in registry.licences_of(session=session, licensee=_my_licensee())
-        if registry.licence_status(licence) == "active"
+        if registry.licence_status(licence) == "active" or product.code == sent
     }
     form.product_code.choices = [(p.code, local_name(p)) for p in licensed.values()]
     # One group per product, in the same order: static/batch_form.js shows the chosen product's group.
