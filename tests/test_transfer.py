@@ -531,6 +531,15 @@ def test_a_clean_file_imports_every_row_with_its_licence_and_audit(login_as, db)
     assert "<td>批量导入 licensees-import.csv</td>" in client.get(f"/admin/licences/{licence.id}?lang=zh").text
 
 
+def test_an_imported_licensee_is_logged_with_the_file_it_came_from(db, world):
+    imports.import_rows(session=db, rows=[imports.Row(line=2, **GOOD)], actor=None, source="名单.csv")
+    licensee = db.exec(select(Licensee).where(Licensee.uscc == USCC_C)).one()
+    created = db.exec(
+        select(AuditEvent).where(AuditEvent.action == "licensee.create", AuditEvent.entity_id == str(licensee.id))
+    ).one()
+    assert created.reason == "批量导入 名单.csv"
+
+
 def test_one_bad_row_means_nothing_is_imported_even_when_import_is_pressed(login_as, db):
     client = login_as("admin")
     before = counts(db)

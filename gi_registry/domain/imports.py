@@ -390,7 +390,7 @@ def import_rows(*, session: Session, rows: list[Row], actor: User | None, source
     session.flush()
     reason = f"{audit.IMPORT_REASON} {source[:200]}".strip()
     for row, licensee in zip(rows, licensees, strict=True):
-        registry.audit_licensee(session=session, licensee=licensee, actor=actor, before=None)
+        registry.audit_licensee(session=session, licensee=licensee, actor=actor, before=None, reason=reason)
         if row.line in licences:
             registry.audit_grant(session=session, licence=licences[row.line], actor=actor, reason=reason)
     return len(rows)

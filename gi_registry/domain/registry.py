@@ -331,13 +331,16 @@ def save_licensee(
     return licensee
 
 
-def audit_licensee(*, session: Session, licensee: Licensee, actor: User | None, before: dict | None) -> None:
+def audit_licensee(
+    *, session: Session, licensee: Licensee, actor: User | None, before: dict | None, reason: str = ""
+) -> None:
     audit.record(
         session=session,
         actor=actor,
         action="licensee.update" if before else "licensee.create",
         entity_type="licensee",
         entity_id=licensee.id,
+        reason=reason,
         before=before,
         after=licensee.model_dump(exclude={"created_at", "updated_at"}),
     )
