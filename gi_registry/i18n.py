@@ -155,6 +155,7 @@ ACTION_LABELS = {
 FIELD_LABELS = {
     "status": _l("Status"),
     "state": _l("Status"),
+    "licence_status": _l("Status"),  # the licensee export's column, which its re-import reads
     "name": _l("Name"),
     "name_en": _l("Name (English)"),
     "code": _l("Code"),

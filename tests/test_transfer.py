@@ -359,6 +359,46 @@ def test_the_licensees_export_reads_back_through_the_imports_columns(login_as, d
     assert {row.county for row in rows} == {world["coop_a"].county_code, world["coop_b"].county_code}
 
 
+EXPORT_HEADER = ",".join(exports.LICENSEE_COLUMNS)
+CANNOT_GRANT = (
+    "an import grants only licences in force or yet to begin, not one that is %(status)s: "
+    "leave the licence columns empty to import the licensee alone"
+)
+
+
+def export_row(status: str, uscc: str = USCC_C) -> str:
+    return f"新合作社,{uscc},512021,,anyue-lemon,{status},2026-01-01,2027-01-01"
+
+
+@pytest.mark.parametrize("status", ["revoked", "suspended", "expired", "Revoked", "已撤销", "已暂停", "已过期", "lost"])
+def test_a_licence_the_export_shows_out_of_force_is_not_granted_again(db, world, status):
+    content = "\n".join((EXPORT_HEADER, export_row(status))).encode()
+    problems = imports.check_rows(session=db, rows=imports.parse_rows(filename="x.csv", content=content))
+    assert [(p.line, p.column, p.message, p.params) for p in problems] == [
+        (2, "licence_status", CANNOT_GRANT, {"status": status})
+    ]
+
+
+@pytest.mark.parametrize("status", ["active", "pending", "", "有效", "未生效"])
+def test_a_licence_in_force_or_yet_to_begin_is_granted(db, world, status):
+    content = "\n".join((EXPORT_HEADER, export_row(status))).encode()
+    assert imports.check_rows(session=db, rows=imports.parse_rows(filename="x.csv", content=content)) == []
+
+
+def test_a_row_without_its_licence_imports_the_licensee_whatever_state_it_kept(db, world):
+    content = "\n".join((EXPORT_HEADER, f"新合作社,{USCC_C},512021,,,revoked,,")).encode()
+    assert imports.check_rows(session=db, rows=imports.parse_rows(filename="x.csv", content=content)) == []
+
+
+def test_a_suspended_licence_in_the_licensees_export_is_a_row_problem_of_its_re_import(db, world):
+    registry.change_licence_state(session=db, licence=world["licence_b"], action="suspend", reason="r", actor=None)
+    exported = b"".join(exports.csv_chunks(exports.licensees(session=db)))
+    rows = imports.parse_rows(filename="licensees.csv", content=exported)
+    suspended = next(row for row in rows if row.uscc == world["coop_b"].uscc)
+    status_problems = [p for p in imports.check_rows(session=db, rows=rows) if p.column == "licence_status"]
+    assert [(p.line, p.params) for p in status_problems] == [(suspended.line, {"status": "suspended"})]
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
 def test_csv_in_each_encoding_reads_the_same(encoding):
     content = SAMPLE.read_text(encoding="utf-8").encode(encoding)
@@ -753,6 +793,18 @@ def test_a_period_given_the_wrong_way_round_is_exported_the_right_way(login_as, 
 def test_an_imported_licence_term_meets_the_same_plausibility_rules(db, world, valid_from, valid_to, column, message):
     row = imports.Row(line=2, **GOOD, product_code="anyue-lemon", valid_from=valid_from, valid_to=valid_to)
     assert [(p.column, p.message) for p in imports.check_rows(session=db, rows=[row])] == [(column, message)]
+
+
+def test_a_dry_run_says_why_a_revoked_licence_in_the_file_is_refused(login_as, db):
+    before = counts(db)
+    content = "\n".join((EXPORT_HEADER, export_row("revoked"))).encode()
+    response = upload(login_as("admin"), content, run_import=True)
+    assert response.status_code == 422
+    assert (
+        'Status <code class="muted">licence_status</code>: an import grants only licences in force or yet to '
+        "begin, not one that is revoked: leave the licence columns empty to import the licensee alone"
+    ) in response.text
+    assert counts(db) == before
 
 
 def test_a_dry_run_shows_each_row_as_it_would_be_written(login_as):

@@ -24,7 +24,7 @@ MAX_XLSX_UNPACKED = 64 * 1024 * 1024
 ENCODINGS = ("utf-8-sig", "gb18030")  # utf-8-sig reads UTF-8 with or without the byte-order mark
 
 REQUIRED = ("name", "uscc", "county")
-OPTIONAL = ("address", "contact_name", "contact_phone", "product_code", "valid_from", "valid_to")
+OPTIONAL = ("address", "contact_name", "contact_phone", "product_code", "valid_from", "valid_to", "licence_status")
 # Other names a column goes by: the licensee export's, and the Chinese an office's own sheet would use.
 ALIASES = {
     "county_code": "county",
@@ -47,9 +47,12 @@ ALIASES = {
     "起始日期": "valid_from",
     "许可截止日期": "valid_to",
     "截止日期": "valid_to",
+    "许可状态": "licence_status",
 }
-# Columns an export carries that the import works out itself: read past, so an export can be re-imported.
-IGNORED = {"licence_status", "许可状态"}
+# The licensee export's states (and the pages' Chinese for them) of a licence an import may grant: one in force,
+# or one whose term is yet to begin. The import works the state out from the dates, so these say nothing more;
+# any other (revoked, suspended, expired) would come back in force, so it is a row problem.
+GRANTABLE_STATES = {"", "active", "pending", "有效", "未生效"}
 LICENCE_COLUMNS = ("product_code", "valid_from", "valid_to")
 _DATE = re.compile(r"^(\d{4})(?:[-/.]|年)(\d{1,2})(?:[-/.]|月)(\d{1,2})日?$")
 DATE_COLUMNS = ("valid_from", "valid_to")
@@ -78,6 +81,7 @@ class Row:
     product_code: str = ""
     valid_from: str = ""
     valid_to: str = ""
+    licence_status: str = ""
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,7 @@ def _columns(header: list[str]) -> list[str | None]:
     names = []
     for cell in header:
         name = re.sub(r"[\s-]+", "_", cell.strip().lower())
-        names.append(None if name in IGNORED else ALIASES.get(name, name) or None)
+        names.append(ALIASES.get(name, name) or None)
     known = [name for name in names if name]
     unknown = [name for name in known if name not in REQUIRED + OPTIONAL]
     if unknown:
@@ -314,6 +318,7 @@ def check_rows(*, session: Session, rows: list[Row]) -> list[RowProblem]:
         if row.county.lower() not in counties:
             found.append(("county", N_("unknown county: use a code like 512021 or a name like 安岳县"), {}))
         found.extend(_licence_problems(row, products))
+        found.extend(_status_problems(row))
         problems.extend(RowProblem(row.line, column, message, params) for column, message, params in found)
     return problems
 
@@ -341,6 +346,19 @@ def _licence_problems(row: Row, products: dict[str, Product]) -> list[tuple]:
         problems = registry.licence_term_problems(**term)
         found.extend((name, why, {}) for name, why in problems.items())
     return found
+
+
+def _status_problems(row: Row) -> list[tuple]:
+    # A state beside no licence grants nothing, so it is read past: a row whose licence columns were emptied
+    # to import the licensee alone may keep its old state.
+    has_licence = any(getattr(row, name) for name in LICENCE_COLUMNS)
+    if not has_licence or row.licence_status.lower() in GRANTABLE_STATES:
+        return []
+    message = N_(
+        "an import grants only licences in force or yet to begin, not one that is %(status)s: "
+        "leave the licence columns empty to import the licensee alone"
+    )
+    return [("licence_status", message, {"status": row.licence_status[:40]})]
 
 
 # ---- writing -----------------------------------------------------------------------------
