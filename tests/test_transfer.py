@@ -309,10 +309,78 @@ def test_a_county_is_known_by_code_or_name(db, world, county):
     assert imports.check_rows(session=db, rows=[imports.Row(line=2, **{**GOOD, "county": county})]) == []
 
 
-def test_a_uscc_twice_in_the_file_points_at_the_first_row(db, world):
-    rows = [imports.Row(line=2, **GOOD), imports.Row(line=3, **{**GOOD, "uscc": GOOD["uscc"].lower()})]
+def test_a_uscc_twice_in_the_file_without_another_licence_points_at_the_first_row(db, world):
+    rows = [imports.Row(line=2, **GOOD, **LEMON), imports.Row(line=3, **{**GOOD, "uscc": GOOD["uscc"].lower()})]
     (problem,) = imports.check_rows(session=db, rows=rows)
     assert (problem.line, problem.column, problem.params) == (3, "uscc", {"line": 2})
+    assert problem.message == (
+        "the same code is already on row %(line)s: a licensee's further rows each add a licence, and this one has none"
+    )
+
+
+LEMON = {"product_code": "anyue-lemon", "valid_from": "2026-01-01", "valid_to": "2027-01-01"}
+COCOON = {"product_code": "lezhi-cocoon", "valid_from": "2026-03-01", "valid_to": "2029-02-28"}
+
+
+def test_rows_repeating_a_code_with_the_same_licensee_are_one_licensee_with_a_licence_each(db, world):
+    licensees, licences, events = counts(db)
+    rows = [
+        imports.Row(line=2, **GOOD, **LEMON),
+        imports.Row(line=3, **{**GOOD, "county": "安岳县"}, **COCOON),  # the county by name is the same county
+    ]
+    assert imports.check_rows(session=db, rows=rows) == []
+    assert imports.import_rows(session=db, rows=rows, actor=None, source="x.csv") == 1
+    assert counts(db) == (licensees + 1, licences + 2, events + 3)
+    licensee = db.exec(select(Licensee).where(Licensee.uscc == USCC_C)).one()
+    held = {
+        (product.code, licence.valid_to) for licence, product in registry.licences_of(session=db, licensee=licensee)
+    }
+    assert held == {("anyue-lemon", date(2027, 1, 1)), ("lezhi-cocoon", date(2029, 2, 28))}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"name": "另一合作社"},
+        {"county": "512022"},
+        {"address": "安岳县另一路1号"},
+        {"contact_name": "李四"},
+        {"contact_phone": "13800000009"},
+    ],
+)
+def test_a_repeated_code_with_other_licensee_details_points_at_the_first_row(db, world, changes):
+    rows = [imports.Row(line=2, **GOOD, **LEMON), imports.Row(line=3, **{**GOOD, **changes}, **COCOON)]
+    problems = imports.check_rows(session=db, rows=rows)
+    (column,) = changes
+    message = "differs from row %(line)s, which has the same code: a licensee's rows must agree"
+    assert [(p.line, p.column, p.message, p.params) for p in problems] == [(3, column, message, {"line": 2})]
+
+
+def test_a_repeated_code_with_a_product_already_licensed_on_its_first_row_is_refused(db, world):
+    rows = [
+        imports.Row(line=2, **GOOD, **COCOON),
+        imports.Row(line=3, **GOOD, **LEMON),
+        imports.Row(line=4, **GOOD, **{**LEMON, "valid_from": "2027-01-02", "valid_to": "2028-01-01"}),
+    ]
+    (problem,) = imports.check_rows(session=db, rows=rows)
+    assert (problem.line, problem.column, problem.params) == (4, "product_code", {"line": 3})
+    assert problem.message == "this licensee's licence for this product is already on row %(line)s"
+
+
+def test_the_licensees_export_of_a_licensee_with_two_licences_imports_as_one_licensee(login_as, db, world, grant):
+    grant("lezhi-cocoon")
+    client = login_as("admin")
+    exported = client.get("/transfer/licensees.csv").data.decode("utf-8-sig")
+    # The same licensees as another registry would first receive them: codes it does not hold yet.
+    exported = exported.replace(world["coop_a"].uscc, USCC_C).replace(world["coop_b"].uscc, USCC_D)
+    licensees, licences, _events = counts(db)
+    response = upload(client, exported.encode(), run_import=True)
+    assert response.status_code == 303
+    assert counts(db)[:2] == (licensees + 2, licences + 3)
+    assert "Licensees imported: 2." in client.get("/admin/licensees?lang=en").text
+    twice = db.exec(select(Licensee).where(Licensee.uscc == USCC_C)).one()
+    held = {product.code for _licence, product in registry.licences_of(session=db, licensee=twice)}
+    assert held == {"anyue-lemon", "lezhi-cocoon"}
 
 
 def test_a_withdrawn_product_cannot_be_licensed(db, world):

@@ -1,4 +1,8 @@
-"""Bulk import of licensees (and a licence each) from CSV or XLSX: check every row, then write all or nothing."""
+"""Bulk import of licensees (and their licences) from CSV or XLSX: check every row, then write all or nothing.
+
+A row is a licensee with at most one licence; a licensee with several licences takes a row per licence, its
+details the same on each, as the licensee export writes it.
+"""
 
 import csv
 import io
@@ -54,6 +58,8 @@ ALIASES = {
 # any other (revoked, suspended, expired) would come back in force, so it is a row problem.
 GRANTABLE_STATES = {"", "active", "pending", "有效", "未生效"}
 LICENCE_COLUMNS = ("product_code", "valid_from", "valid_to")
+# What a licensee's rows must agree on: each is read as the same licensee, so it cannot have two names.
+LICENSEE_COLUMNS = ("name", "county", "address", "contact_name", "contact_phone")
 _DATE = re.compile(r"^(\d{4})(?:[-/.]|年)(\d{1,2})(?:[-/.]|月)(\d{1,2})日?$")
 DATE_COLUMNS = ("valid_from", "valid_to")
 
@@ -293,7 +299,7 @@ def check_rows(*, session: Session, rows: list[Row]) -> list[RowProblem]:
     counties = _county_codes(session)
     products = {product.code: product for product in registry.list_products(session=session)}
     registered = _registered(session, {normalise(row.uscc) for row in rows})
-    first_line: dict[str, int] = {}
+    earlier: dict[str, list[Row]] = {}  # by code, the rows before this one that name that licensee
     problems = []
     for row in rows:
         found = []
@@ -305,22 +311,61 @@ def check_rows(*, session: Session, rows: list[Row]) -> list[RowProblem]:
         for name, limit in registry.LICENSEE_LIMITS.items():
             if len(getattr(row, name)) > limit:
                 found.append((name, N_("longer than %(limit)s characters"), {"limit": limit}))
-        if not uscc:
-            found.append(("uscc", N_("the unified social credit code is missing"), {}))
-        elif problem := uscc_problem(uscc):
-            found.append(("uscc", problem, {}))
-        elif uscc in first_line:
-            found.append(("uscc", N_("the same code is already on row %(line)s"), {"line": first_line[uscc]}))
-        elif uscc in registered:
-            found.append(("uscc", N_("a licensee with this code is already registered"), {}))
-        else:
-            first_line[uscc] = row.line
+        code_problems = _uscc_problems(uscc, registered)
+        found.extend(code_problems)
         if row.county.lower() not in counties:
             found.append(("county", N_("unknown county: use a code like 512021 or a name like 安岳县"), {}))
         found.extend(_licence_problems(row, products))
         found.extend(_status_problems(row))
+        if not code_problems:  # a licensee new to the registry, named on this row and maybe on others
+            found.extend(_repeat_problems(row, earlier.setdefault(uscc, []), counties, found))
+            earlier[uscc].append(row)
         problems.extend(RowProblem(row.line, column, message, params) for column, message, params in found)
     return problems
+
+
+def _uscc_problems(uscc: str, registered: set[str]) -> list[tuple]:
+    if not uscc:
+        return [("uscc", N_("the unified social credit code is missing"), {})]
+    if problem := uscc_problem(uscc):
+        return [("uscc", problem, {})]
+    if uscc in registered:
+        return [("uscc", N_("a licensee with this code is already registered"), {})]
+    return []
+
+
+def _repeat_problems(row: Row, earlier: list[Row], counties: dict[str, str], found: list[tuple]) -> list[tuple]:
+    """A further row of a licensee adds a licence: for another product, with the licensee's details unchanged."""
+    if not earlier:
+        return []
+    first = earlier[0]
+    flagged = {column for column, _message, _params in found}  # a missing name is said once, not twice
+    problems = [
+        (
+            name,
+            N_("differs from row %(line)s, which has the same code: a licensee's rows must agree"),
+            {"line": first.line},
+        )
+        for name in LICENSEE_COLUMNS
+        if name not in flagged and _detail(row, name, counties) != _detail(first, name, counties)
+    ]
+    licensed = next((other for other in earlier if other.product_code == row.product_code), None)
+    if not row.product_code:
+        message = N_(
+            "the same code is already on row %(line)s: a licensee's further rows each add a licence, "
+            "and this one has none"
+        )
+        problems.append(("uscc", message, {"line": first.line}))
+    elif licensed is not None:
+        message = N_("this licensee's licence for this product is already on row %(line)s")
+        problems.append(("product_code", message, {"line": licensed.line}))
+    return problems
+
+
+def _detail(row: Row, name: str, counties: dict[str, str]) -> str:
+    """A licensee's detail as the import would write it: a county by its code, however the row names it."""
+    value = getattr(row, name)
+    return counties.get(value.lower(), value) if name == "county" else value
 
 
 def _licence_problems(row: Row, products: dict[str, Product]) -> list[tuple]:
@@ -365,7 +410,8 @@ def _status_problems(row: Row) -> list[tuple]:
 
 
 def import_rows(*, session: Session, rows: list[Row], actor: User | None, source: str = "") -> int:
-    """Save every row's licensee (and licence) in the caller's transaction; refuse all if any row has a problem.
+    """Save the rows' licensees and licences in the caller's transaction, and return how many licensees;
+    refuse all if any row has a problem.
 
     The caller commits, or rolls back on any exception, so a half-imported file never exists.
     """
@@ -381,34 +427,39 @@ def import_rows(*, session: Session, rows: list[Row], actor: User | None, source
     products = {product.code: product for product in registry.list_products(session=session)}
     # check_rows has applied every rule save_licensee and grant_licence would, to all rows at once,
     # so the rows are written in two statements instead of a dozen round trips each.
-    licensees = [
-        Licensee(
+    first_rows: dict[str, Row] = {}
+    for row in rows:
+        first_rows.setdefault(normalise(row.uscc), row)  # check_rows has made the others agree with it
+    licensees = {
+        uscc: Licensee(
             name=row.name,
-            uscc=normalise(row.uscc),
+            uscc=uscc,
             county_code=counties[row.county.lower()],
             address=row.address,
             contact_name=row.contact_name,
             contact_phone=row.contact_phone,
         )
-        for row in rows
-    ]
-    session.add_all(licensees)
+        for uscc, row in first_rows.items()
+    }
+    session.add_all(licensees.values())
     session.flush()
     licences = {
         row.line: Licence(
-            licensee_id=licensee.id,
+            licensee_id=licensees[normalise(row.uscc)].id,
             product_id=products[row.product_code].id,
             valid_from=parse_date(row.valid_from),
             valid_to=parse_date(row.valid_to),
         )
-        for row, licensee in zip(rows, licensees, strict=True)
+        for row in rows
         if row.product_code
     }
     session.add_all(licences.values())
     session.flush()
     reason = f"{audit.IMPORT_REASON} {source[:200]}".strip()
-    for row, licensee in zip(rows, licensees, strict=True):
-        registry.audit_licensee(session=session, licensee=licensee, actor=actor, before=None, reason=reason)
+    for row in rows:
+        licensee = licensees[normalise(row.uscc)]
+        if first_rows[licensee.uscc] is row:
+            registry.audit_licensee(session=session, licensee=licensee, actor=actor, before=None, reason=reason)
         if row.line in licences:
             registry.audit_grant(session=session, licence=licences[row.line], actor=actor, reason=reason)
-    return len(rows)
+    return len(licensees)
