@@ -111,6 +111,14 @@ def test_an_unknown_product_filter_is_422_but_none_is_the_reports_of_no_product(
     assert client.get("/api/v1/reports?product=none", headers=regulator).json["total"] == 0
 
 
+def test_an_unknown_county_filter_is_422_not_an_empty_list(client, token_for, report):
+    regulator = token_for("regulator")
+    for odd in ("nope", "512000", "5120211"):  # the city is no county; a township code is none either
+        refused = client.get(f"/api/v1/reports?county={odd}", headers=regulator)
+        assert refused.status_code == 422 and refused.json["error"]["fields"] == {"county": odd}, odd
+    assert client.get("/api/v1/reports?county=512021", headers=regulator).json["total"] == 1
+
+
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [

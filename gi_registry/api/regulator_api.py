@@ -19,6 +19,7 @@ from .schemas import (
     ReportProduct,
     ReportStep,
     choice_query,
+    county_query,
     date_span_query,
     page_of,
     page_query,
@@ -60,7 +61,7 @@ def list_reports():
     where = reports.ReportFilter(
         status=choice_query("status", REPORT_FILTER_STATES),
         product_code=product_query(session=get_session(), also=reports.NO_PRODUCT),
-        county_code=request.args.get("county", ""),
+        county_code=county_query(session=get_session()),
         filed_from=_china_midnight(first),
         filed_to=_china_midnight(last, days_after=1),
         tracking_no=request.args.get("q", "")[:24],

@@ -398,6 +398,16 @@ def product_query(*, session: Session, also: str = "") -> str:
     return code
 
 
+def county_query(*, session: Session) -> str:
+    """?county= as a county's code (512021), or "" when absent: an unknown one is refused, as product_query."""
+    code = request.args.get("county", "")
+    if code and code not in {county.code for county in registry.counties(session=session)}:
+        raise DomainError(
+            "invalid_query", "county must be a county's code, such as 512021", fields={"county": code[:12]}
+        )
+    return code
+
+
 def page_query(*, max_per_page: int = 200, default_per_page: int = 50) -> tuple[int, int]:
     """?page= and ?per_page= for the API: strict, so a client learns of its mistake instead of a guess."""
     page = _query_number("page", int, low=1, high=10**9) or 1
