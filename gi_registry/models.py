@@ -177,6 +177,9 @@ class Batch(SQLModel, table=True):
     labels_issued: int = Field(default=0)
     # The registration form's one-time token (batches.register_batch): a form sent twice makes one batch.
     form_token: str | None = Field(default=None, max_length=32, unique=True, index=True)
+    # The API request an idempotency key came with (batches.KeyedRequest): the key sent again with another
+    # request is refused, not taken for a retry.
+    request_digest: str | None = Field(default=None, max_length=16)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 

@@ -71,20 +71,37 @@ def test_a_malformed_idempotency_key_is_400_before_anything_is_written(client, t
     assert client.get("/api/v1/batches", headers=token_for("coop")).json["total"] == 0
 
 
-def test_an_idempotent_registration_sent_twice_at_once_still_makes_one_batch(client, token_for, monkeypatch):
-    """The second request looked before the first committed: the unique index stops it, and it replays."""
-    coop = {**token_for("coop"), "Idempotency-Key": "race"}
-    first = client.post("/api/v1/batches", json=BODY, headers=coop)
+def looked_too_early(monkeypatch) -> list:
+    """The next request's first look-up runs before the other request's commit: it finds nothing."""
     looked = []
     real = batches.registered_by_key
 
     def too_early(**kwargs):
-        looked.append(kwargs["token"])
+        looked.append(kwargs["keyed"])
         return None if len(looked) == 1 else real(**kwargs)
 
     monkeypatch.setattr(batches, "registered_by_key", too_early)
+    return looked
+
+
+def test_an_idempotent_registration_sent_twice_at_once_still_makes_one_batch(client, token_for, monkeypatch):
+    """The second request looked before the first committed: the unique index stops it, and it replays."""
+    coop = {**token_for("coop"), "Idempotency-Key": "race"}
+    first = client.post("/api/v1/batches", json=BODY, headers=coop)
+    looked = looked_too_early(monkeypatch)
     again = client.post("/api/v1/batches", json=BODY, headers=coop)
     assert again.status_code == 201 and again.json["id"] == first.json["id"] and len(looked) == 2
+    assert client.get("/api/v1/batches", headers=coop).json["total"] == 1
+
+
+def test_one_idempotency_key_with_two_requests_at_once_makes_one_batch(client, token_for, monkeypatch):
+    """The key alone is unique: the second request, another body, is refused rather than registered."""
+    coop = {**token_for("coop"), "Idempotency-Key": "race"}
+    first = client.post("/api/v1/batches", json=BODY, headers=coop)
+    looked_too_early(monkeypatch)
+    other = client.post("/api/v1/batches", json={**BODY, "quantity": 90}, headers=coop)
+    assert other.status_code == 422 and error_of(other)["code"] == "idempotency_key_reused"
+    assert first.json["batch_no"] in error_of(other)["message"]
     assert client.get("/api/v1/batches", headers=coop).json["total"] == 1
 
 

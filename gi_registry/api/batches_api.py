@@ -55,8 +55,8 @@ def create_batch():
     session = get_session()
     licensee = session.get(Licensee, api_user().licensee_id)
     key = idempotency_key()
-    once = key and batches.request_token(licensee=licensee, key=key, request=body.model_dump(mode="json"))
-    if once and (done := batches.registered_by_key(session=session, licensee=licensee, token=once)):
+    keyed = key and batches.KeyedRequest.of(licensee=licensee, key=key, request=body.model_dump(mode="json"))
+    if keyed and (done := batches.registered_by_key(session=session, licensee=licensee, keyed=keyed)):
         return _replayed(done)
     try:
         batch = batches.register_batch(
@@ -64,12 +64,13 @@ def create_batch():
             licensee=licensee,
             actor=api_user(),
             data=batches.BatchInput(**body.model_dump()),
-            form_token=once or None,
+            form_token=keyed.token if keyed else None,
+            request_digest=keyed.digest if keyed else None,
         )
         session.commit()
     except IntegrityError:  # the same request, sent twice at once: the other one made the batch
         session.rollback()
-        if once and (done := batches.registered_by_key(session=session, licensee=licensee, token=once)):
+        if keyed and (done := batches.registered_by_key(session=session, licensee=licensee, keyed=keyed)):
             return _replayed(done)
         raise
     return batch_public(batch, scan_count=0), 201

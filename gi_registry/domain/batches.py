@@ -149,12 +149,14 @@ def register_batch(
     actor: User | None,
     today: date | None = None,
     form_token: str | None = None,
+    request_digest: str | None = None,
 ) -> Batch:
     """Register a batch if the licensee may use the mark and the origin lies in the protected area.
 
-    `form_token`: the registration form's one-time token, or an API request's (request_token), kept with
-    the batch; the database refuses it a second time (IntegrityError), so a form sent twice (a double tap,
-    a resend) cannot make two batches. registered_by_form and registered_by_key find the batch it made."""
+    `form_token`: the registration form's one-time token, or an API request's idempotency key (KeyedRequest,
+    with the `request_digest` of the request), kept with the batch; the database refuses it a second time
+    (IntegrityError), so a form sent twice (a double tap, a resend) cannot make two batches.
+    registered_by_form and registered_by_key find the batch it made."""
     today = today or registry.registry_today()
     product = registry.find_product(session=session, code=data.product_code)
     fields = _check_fields(data, product=product, today=today)
@@ -190,6 +192,7 @@ def register_batch(
         notes=data.notes.strip(),
         inspection_cert=data.inspection_cert.strip(),
         form_token=form_token,
+        request_digest=request_digest,
     )
     _insert_numbered(session=session, batch=batch, product=product)
     audit.record(
@@ -303,7 +306,7 @@ def _insert_numbered(*, session: Session, batch: Batch, product: Product) -> Non
 
 
 def batch_snapshot(batch: Batch) -> dict:
-    return batch.model_dump(exclude={"created_at", "updated_at", "form_token"})
+    return batch.model_dump(exclude={"created_at", "updated_at", "form_token", "request_digest"})
 
 
 def issue_labels(
@@ -551,21 +554,32 @@ def registered_by_form(*, session: Session, licensee: Licensee, form_token: str 
     return session.exec(query).first()
 
 
-def request_token(*, licensee: Licensee, key: str, request: dict) -> str:
-    """The form_token an API registration sent with an idempotency key keeps: 20 hex digits name the key
-    (with the licensee, so two licensees' keys never meet), 12 the request that came with it, so a key
-    sent again with a different request is told apart (registered_by_key) rather than replayed."""
-    named = hashlib.sha256(f"{licensee.id}:{key}".encode()).hexdigest()[:20]
-    sent = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    return named + sent
+@dataclass(frozen=True)
+class KeyedRequest:
+    """An API registration sent with an idempotency key. `token` names the key, with the licensee so that
+    two licensees' keys never meet, and is kept as the batch's form_token under its unique index: the key
+    makes one batch, however many requests bring it at once. `digest` names the request, kept beside it,
+    so the key sent again with another request is told apart (registered_by_key) rather than replayed."""
+
+    token: str
+    digest: str
+
+    @classmethod
+    def of(cls, *, licensee: Licensee, key: str, request: dict) -> "KeyedRequest":
+        sent = json.dumps(request, sort_keys=True, default=str)
+        return cls(_hex(f"{licensee.id}:{key}", 32), _hex(sent, 16))
 
 
-def registered_by_key(*, session: Session, licensee: Licensee, token: str) -> Batch | None:
-    """The licensee's batch registered under the idempotency key of `token` (request_token), whatever
-    request came with it; DomainError 422 if a different one did: the key was spent on another batch."""
-    query = select(Batch).where(Batch.licensee_id == licensee.id, Batch.form_token.startswith(token[:20]))
+def _hex(text: str, length: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def registered_by_key(*, session: Session, licensee: Licensee, keyed: KeyedRequest) -> Batch | None:
+    """The licensee's batch its idempotency key registered, if it did; DomainError 422 if it did so for a
+    different request: the key was spent on another batch."""
+    query = select(Batch).where(Batch.licensee_id == licensee.id, Batch.form_token == keyed.token)
     batch = session.exec(query).first()
-    if batch is not None and batch.form_token != token:
+    if batch is not None and batch.request_digest != keyed.digest:
         why = N_("this Idempotency-Key registered batch %(no)s with a different request")
         raise DomainError("idempotency_key_reused", why, params={"no": batch.batch_no})
     return batch
@@ -573,7 +587,7 @@ def registered_by_key(*, session: Session, licensee: Licensee, token: str) -> Ba
 
 def find_by_gtin_lot(*, session: Session, gtin: str, lot: str) -> Batch | None:
     """The batch a GS1 Digital Link names: the licensee's GTIN and the batch number as the lot."""
-    if not gtin.isdigit() or len(gtin) > 14:
+    if not (gtin.isascii() and gtin.isdigit()) or len(gtin) > 14:
         return None
     query = (
         select(Batch)
