@@ -29,11 +29,11 @@ def init_login(manager: LoginManager) -> None:
 class SessionCookies(SecureCookieSessionInterface):
     """Flask's signed session cookie; a response marked `for_history` does not vary on it.
 
-    The scan page reads the session (its language, the menu of a signed-in visitor), so Flask adds
+    The scan page reads the session (the language chosen), so Flask adds
     `Vary: Cookie`; but the report form then gives a new visitor their first cookie (its CSRF token), and
     Back from the form no longer matched the page the phone keeps: it asked the server again, which is a
     second scan of the buyer's own. The page is private to the browser, so nothing else could be served
-    the wrong copy: at worst Back shows the menu or language the page had."""
+    the wrong copy: at worst Back shows the page in the language it had."""
 
     def save_session(self, app, session, response) -> None:
         super().save_session(app, session, response)

@@ -1,5 +1,7 @@
 """Language choice (Chinese first, English on request or by the browser) and shared template helpers."""
 
+import os
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -513,8 +515,10 @@ def compile_catalogues(directory: str, logger) -> None:
         try:
             with po_path.open("rb") as po:
                 catalogue = read_po(po, locale=po_path.parent.parent.name)
-            with mo_path.open("wb") as mo:
+            # Written beside and moved into place: workers starting together never read half a file.
+            with tempfile.NamedTemporaryFile("wb", dir=mo_path.parent, suffix=".tmp", delete=False) as mo:
                 write_mo(mo, catalogue)  # fuzzy entries left out, as pybabel compile does
+            os.replace(mo.name, mo_path)
         except OSError as error:
             logger.warning("translations: %s is not compiled (%s); run `make translations`", po_path, error)
 

@@ -169,6 +169,8 @@ def test_of_two_officers_acting_on_the_same_state_the_second_gets_the_conflict(a
         ("0", "a GTIN has 8, 12, 13 or 14 digits"),
         ("123", "a GTIN has 8, 12, 13 or 14 digits"),
         ("69012340000a", "a GTIN has 8, 12, 13 or 14 digits"),
+        ("²" * 8, "a GTIN has 8, 12, 13 or 14 digits"),  # digits to str.isdigit, not to int()
+        ("６９０１２３４０００００１６", "a GTIN has 8, 12, 13 or 14 digits"),
         ("6901234000017", "the check digit does not match"),
     ],
 )

@@ -242,12 +242,32 @@ def test_an_expired_report_form_comes_back_with_its_words_and_a_fresh_token(make
     """An in-app browser that lost its session cookie, or a form left open past the token's life."""
     client = make_app(WTF_CSRF_ENABLED=True).test_client()
     words = {"description": "柠檬上的二维码扫不出来", "csrf_token": "stale"}
-    expired = client.post("/report", data=words)
+    expired = client.post("/report", data=words, headers={"Sec-Fetch-Site": "same-origin"})
     assert expired.status_code == 400 and "表单已过期" in expired.text
     assert "柠檬上的二维码扫不出来</textarea>" in expired.text
     fresh = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', expired.text).group(1)
     assert client.post("/report", data={**words, "csrf_token": fresh}).status_code == 302
     assert len(db.exec(select(Report)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "drawn_again"),
+    [
+        ({"Sec-Fetch-Site": "cross-site"}, False),
+        ({"Origin": "https://evil.example"}, False),
+        ({"Referer": "https://evil.example/form"}, False),
+        ({}, False),  # a browser that names no page: nothing proves the words the consumer's own
+        ({"Referer": "http://localhost/report?code=AB"}, True),
+        ({"Origin": "http://localhost"}, True),
+    ],
+)
+def test_another_sites_post_to_the_report_form_is_not_drawn_with_its_words(make_app, world, headers, drawn_again):
+    """Its CSRF check fails too; drawn again, its text would stand on the registry's page under our token."""
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    refused = client.post("/report", data={"description": "假冒！请拨打 400-000-0000 领取赔偿"}, headers=headers)
+    assert refused.status_code == 400
+    assert ("400-000-0000" in refused.text) is drawn_again
+    assert ('name="csrf_token"' in refused.text) is drawn_again
 
 
 def test_reports_sent_at_once_cannot_slip_past_the_budget(make_app, world, db, monkeypatch):

@@ -198,6 +198,7 @@ def test_a_gs1_digital_link_resolves_to_the_same_verification(client, labelled, 
     assert gs1_path(batch, 4, keys) == f"/01/06901234000016/10/{batch.batch_no}/21/4?8030={codes[4]}"
     page = client.get(gs1_path(batch, 4, keys))
     assert page.status_code == 200 and "正品" in page.text and "第 4 号" in page.text
+    assert f'href="/report?code={codes[4]}"' in page.text  # its report names the signed code, the proof
     assert "此码已被查询 2 次" in client.get(f"/q/{codes[4]}").text  # one count for both ways in
     lot_only = client.get(gs1_path(batch, 0, keys)).text
     assert "正品" in lot_only and "批次码" in lot_only

@@ -123,7 +123,7 @@ class Head:
     @classmethod
     def parse(cls, text: str) -> "Head":
         event_id, _colon, digest = text.strip().lower().partition(":")
-        if not (event_id.isdigit() and re.fullmatch(r"[0-9a-f]{64}", digest)):
+        if not (event_id.isascii() and event_id.isdigit() and re.fullmatch(r"[0-9a-f]{64}", digest)):
             raise ValueError("a head is written <event id>:<64 hex digits>, as audit-verify prints it")
         return cls(int(event_id), digest)
 

@@ -286,7 +286,7 @@ def _check_licensee(*, session: Session, data: LicenseeInput, existing: Licensee
     if county is None or county.level != "county":
         fields["county"] = N_("unknown county code")
     if data.gtin and not gtin_valid(data.gtin):
-        shaped = data.gtin.isdigit() and len(data.gtin) in GTIN_LENGTHS
+        shaped = data.gtin.isascii() and data.gtin.isdigit() and len(data.gtin) in GTIN_LENGTHS
         fields["gtin"] = N_("the check digit does not match") if shaped else N_("a GTIN has 8, 12, 13 or 14 digits")
     if fields:
         raise DomainError("invalid_licensee", N_("the licensee cannot be saved"), fields=fields)
@@ -304,7 +304,7 @@ GTIN_LENGTHS = (8, 12, 13, 14)
 
 
 def gtin_valid(value: str) -> bool:
-    if not value.isdigit() or len(value) not in GTIN_LENGTHS:
+    if not (value.isascii() and value.isdigit()) or len(value) not in GTIN_LENGTHS:
         return False
     digits = [int(d) for d in value.zfill(14)]
     total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits[:13]))

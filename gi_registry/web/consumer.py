@@ -1,6 +1,7 @@
 """The consumer's pages: the scan verdict, the GS1 Digital Link, and counterfeit reports without an account."""
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
@@ -108,7 +109,7 @@ def gs1_link(gtin: str, lot: str, serial: int = 0):
     refusal = "unsigned_gs1_link" if batch is not None and code is None else "not_issued_by_registry"
     # A report from a link that proves nothing still names what the link claims, as a label prints it.
     claimed = f"{lot} No. {serial}" if serial else lot
-    return _scan_page(code or "-", channel="gs1", refusal=refusal, report_code=claimed[:100])
+    return _scan_page(code or "-", channel="gs1", refusal=refusal, report_code="" if code else claimed[:100])
 
 
 @bp.post("/q/place")
@@ -171,11 +172,24 @@ def _report_refused_early(error):
     cookie lost by an in-app browser) comes back with the words typed, not as a bare error page."""
     if request.endpoint != "consumer.report" or request.method != "POST" or wants_json():
         return on_http_error(error)
+    if isinstance(error, CSRFError) and not _sent_from_this_site():
+        return on_http_error(error)
     form = ReportForm()
     _photos_not_kept(form)
     if isinstance(error, CSRFError):
         return _report_page(form, wait=report_wait(), status=400, expired=True)
     return _report_page(form, wait=retry_seconds(error), not_sent=True)
+
+
+def _sent_from_this_site() -> bool:
+    """Whether a form came from this site's own page, as the browser says (Sec-Fetch-Site) or names the page
+    (Origin, else Referer). Another site's post fails its CSRF check too: drawn again, its words would stand
+    on the registry's own report page, under a token of ours, for the visitor to send."""
+    fetched_from = request.headers.get("Sec-Fetch-Site")
+    if fetched_from:
+        return fetched_from == "same-origin"
+    page = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    return bool(page) and urlsplit(page).netloc == request.host
 
 
 def _photos_not_kept(form: ReportForm) -> None:
