@@ -493,9 +493,12 @@ def _catalogue(context):
     return context.get("babel_catalogue") or get_translations()
 
 
-def reason_words(reason: str | None) -> str:
+def reason_words(reason: str | None, action: str = "") -> str:
     """A reason in the audit log as the page's language says it: people's own as written, the registry's
-    own (audit.IMPORT_REASON, audit.DEMO_REASON) translated."""
+    own (audit.IMPORT_REASON, audit.DEMO_REASON) translated; those only come with what an import or the
+    demo data makes, so a revocation's reason that merely begins with the same words stays as written."""
+    if action not in ("licensee.create", "licence.grant"):
+        return reason or ""
     if reason == audit.DEMO_REASON:
         return gettext("Demo data")
     if reason and reason.split(" ", 1)[0] == audit.IMPORT_REASON:

@@ -191,18 +191,20 @@ def test_the_audit_page_finds_one_records_events_from_its_batch_page(login_as, d
 
 
 @pytest.mark.parametrize(
-    ("stored", "english"),
+    ("stored", "action", "english"),
     [
-        (audit.DEMO_REASON, "Demo data"),
-        (f"{audit.IMPORT_REASON} 2026年名单.xlsx", "Bulk import of 2026年名单.xlsx"),
-        (audit.IMPORT_REASON, "Bulk import"),
-        ("批量导入的复核", "批量导入的复核"),  # a person's own words that merely begin alike
-        ("found copied", "found copied"),
-        (None, ""),
+        (audit.DEMO_REASON, "licence.grant", "Demo data"),
+        (f"{audit.IMPORT_REASON} 2026年名单.xlsx", "licence.grant", "Bulk import of 2026年名单.xlsx"),
+        (f"{audit.IMPORT_REASON} 2026年名单.xlsx", "licensee.create", "Bulk import of 2026年名单.xlsx"),
+        (audit.IMPORT_REASON, "licence.grant", "Bulk import"),
+        ("批量导入的复核", "licence.grant", "批量导入的复核"),  # a person's own words that merely begin alike
+        (f"{audit.IMPORT_REASON} 有误，撤销", "licence.revoke", f"{audit.IMPORT_REASON} 有误，撤销"),  # no import's
+        ("found copied", "licence.suspend", "found copied"),
+        (None, "licence.grant", ""),
     ],
 )
-def test_reasons_the_registry_writes_itself_read_in_the_pages_language(app, stored, english):
+def test_reasons_the_registry_writes_itself_read_in_the_pages_language(app, stored, action, english):
     with app.test_request_context("/?lang=en"):
-        assert reason_words(stored) == english
+        assert reason_words(stored, action) == english
     with app.test_request_context("/?lang=zh"):
-        assert reason_words(stored) == (stored or "")
+        assert reason_words(stored, action) == (stored or "")
