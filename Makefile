@@ -66,3 +66,4 @@ bench: install-dev
 	$(BIN)/python bench/labels.py --memory
 	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/imports.py
+	$(BIN)/python bench/epcis.py

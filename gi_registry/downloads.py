@@ -5,6 +5,7 @@ import io
 import itertools
 import json
 import re
+from collections.abc import Iterator
 from datetime import date
 
 from flask import Response, current_app, stream_with_context
@@ -173,7 +174,35 @@ def epcis(batch: Batch) -> Response:
         earlier=_corrected_harvests(batch),
     )
     return Response(
-        json.dumps(document, ensure_ascii=False),
+        stream_with_context(json_chunks(document)),
         mimetype="application/ld+json",
         headers=_attachment(f"{batch.batch_no}-epcis.jsonld"),
     )
+
+
+def json_chunks(value, *, run: int = 2000) -> Iterator[str]:
+    """`value` as JSON text, piece by piece: dicts, lists and scalars as json.dumps writes them, and an
+    iterable of another kind (epcis.UnitIds) as an array written `run` items at a time, never whole."""
+    if isinstance(value, dict):
+        yield "{"
+        for number, (key, item) in enumerate(value.items()):
+            yield ("," if number else "") + json.dumps(key, ensure_ascii=False) + ":"
+            yield from json_chunks(item, run=run)
+        yield "}"
+    elif isinstance(value, list | tuple):
+        yield "["
+        for number, item in enumerate(value):
+            if number:
+                yield ","
+            yield from json_chunks(item, run=run)
+        yield "]"
+    elif isinstance(value, epcis_document.UnitIds):
+        yield "["
+        items = iter(value)
+        first = True
+        while piece := list(itertools.islice(items, run)):
+            yield ("" if first else ",") + ",".join(json.dumps(item, ensure_ascii=False) for item in piece)
+            first = False
+        yield "]"
+    else:
+        yield json.dumps(value, ensure_ascii=False)

@@ -58,6 +58,8 @@ def _refuse_nul() -> None:
         try:
             fields += _strings(request.get_json(silent=True))  # parsed once; the view reads the cached value
         except RecursionError:  # nested deeper than the parser goes: no client of ours sends that
+            if request.path.startswith("/api/"):
+                abort(400, description="the request body is not valid JSON")
             abort(400, description=_("The request body is not valid JSON."))
     if any("\x00" in field for field in fields):
         if request.path.startswith("/api/"):  # the API speaks English to every client, as its other errors do

@@ -5,7 +5,7 @@ from datetime import date, datetime
 import pytest
 from sqlmodel import select
 
-from gi_registry.domain import registry
+from gi_registry.domain import accounts, registry
 from gi_registry.models import AuditEvent, Licence, Licensee
 
 NEW_LICENSEE = {"name": "雁江蜜柑合作社", "uscc": "93512002MA6Y10M03N", "county": "512002"}
@@ -25,6 +25,17 @@ def test_a_token_comes_from_a_right_password_and_only_from_it(client, world):
     )
     wrong = client.post("/api/v1/tokens", json={"email": "admin@test.cn", "password": "wrong-horse-42"})
     assert wrong.status_code == 401 and error_of(wrong)["code"] == "invalid_credentials"
+    spaced = client.post("/api/v1/tokens", json={"email": " admin@test.cn ", "password": " correct-horse-42"})
+    assert spaced.status_code == 401  # a space is a character of the password, as on the login form
+
+
+def test_a_password_with_spaces_at_its_ends_logs_in_by_the_api_as_by_the_form(client, db, world):
+    accounts.create_user(session=db, email="space@test.cn", password="  Correct-Horse-42  ", role="regulator")
+    db.commit()
+    typed = {"email": "space@test.cn", "password": "  Correct-Horse-42  "}
+    assert client.post("/api/v1/tokens", json=typed).status_code == 201
+    assert client.post("/api/v1/tokens", json={**typed, "password": "Correct-Horse-42"}).status_code == 401
+    assert client.post("/login", data=typed).status_code == 302
 
 
 def test_a_forged_or_missing_token_is_401(client, world):

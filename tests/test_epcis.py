@@ -1,8 +1,14 @@
 """The EPCIS 2.0 JSON-LD export of a batch's events."""
 
+import json
+from datetime import date, datetime
+
 import pytest
+from sqlmodel import select
 
 from gi_registry.domain import batches
+from gi_registry.domain.registry import CHINA
+from gi_registry.models import LabelIssue, Licensee
 
 
 def _events(response) -> list[dict]:
@@ -31,6 +37,20 @@ def test_harvest_commissioning_and_recall_with_gs1_identifiers(client, token_for
     assert recall["epcList"] == [f"{lot}/21/{n}" for n in range(1, 6)]  # each label recalled, not the lot alone
     for event in (harvest, first, second, recall):
         assert event["eventTime"].endswith("Z") and event["eventTimeZoneOffset"] == "+08:00"
+
+
+def test_a_lot_harvested_and_labelled_one_morning_is_created_before_its_labels(client, token_for, db, make_batch, keys):
+    batch = make_batch(harvested_on=date(2026, 10, 1))
+    batch.created_at = datetime(2026, 10, 1, 8, 30, tzinfo=CHINA)  # registered at half past eight, China time
+    db.add(batch)
+    batches.issue_labels(session=db, batch=batch, count=1, keys=keys, actor=None)
+    db.commit()
+    issued = db.exec(select(LabelIssue).where(LabelIssue.batch_id == batch.id)).one()
+    issued.issued_at = datetime(2026, 10, 1, 9, 0, tzinfo=CHINA)
+    db.add(issued)
+    db.commit()
+    harvest, labels = _events(client.get(f"/api/v1/batches/{batch.id}/epcis", headers=token_for("coop")))
+    assert harvest["eventTime"] == "2026-10-01T00:30:00.000Z" < labels["eventTime"] == "2026-10-01T01:00:00.000Z"
 
 
 def test_every_event_keeps_its_id_when_the_document_is_fetched_again(client, token_for, db, make_batch, keys):
@@ -71,3 +91,31 @@ def test_the_portal_offers_the_download(login_as, make_batch):
     client = login_as("coop")
     assert f"/coop/batches/{batch.id}/epcis.jsonld" in client.get(f"/coop/batches/{batch.id}").text
     assert client.get(f"/coop/batches/{batch.id}/epcis.jsonld").status_code == 200
+
+
+def test_a_document_is_written_out_piece_by_piece_and_reads_as_json_dumps_would(db, make_batch):
+    """A batch of ten million labels would be a gigabyte of identifiers held at once otherwise."""
+    from gi_registry.domain.epcis import UnitIds
+    from gi_registry.downloads import json_chunks
+
+    batch = make_batch()
+    ids = UnitIds(batch, db.get(Licensee, batch.licensee_id), range(1, 5002), "http://gi.test")
+    document = {
+        "a": [1, "二", None, {"b": ids, "c": 2.5, "d": []}],
+        "e": {},
+        "f": UnitIds(ids.batch, ids.licensee, range(0), ""),
+    }
+    chunks = list(json_chunks(document, run=1000))
+    plain = {**document, "a": [1, "二", None, {"b": list(ids), "c": 2.5, "d": []}], "f": []}
+    assert "".join(chunks) == json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
+    assert max(len(chunk) for chunk in chunks) < 1000 * 80  # a run of identifiers at most, never all 5,001
+
+
+def test_the_epcis_download_streams(client, token_for, db, make_batch, keys):
+    batch = make_batch(quantity=3000)
+    batches.issue_labels(session=db, batch=batch, count=6000, keys=keys, actor=None)
+    db.commit()
+    response = client.get(f"/api/v1/batches/{batch.id}/epcis", headers=token_for("coop"))
+    assert response.is_streamed and response.status_code == 200
+    _harvest, commissioning = _events(response)
+    assert len(commissioning["epcList"]) == 6000 and commissioning["epcList"][-1].endswith("/21/6000")

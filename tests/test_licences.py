@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from gi_registry.domain import Conflict, DomainError, audit, registry
+from gi_registry.domain import Conflict, DomainError, audit, batches, registry
 from gi_registry.models import AuditEvent, Licence, Licensee
 
 ACTIONS = ["suspend", "reinstate", "revoke"]
@@ -139,6 +139,29 @@ def test_a_licensee_field_past_its_column_is_refused_before_the_database(db, wor
     with pytest.raises(DomainError) as refused:
         registry.save_licensee(session=db, data=data, actor=None)
     assert refused.value.fields[field] == "too long"
+
+
+def _as_input(licensee: Licensee, **changes) -> registry.LicenseeInput:
+    kept = {name: getattr(licensee, name) for name in ("name", "uscc", "county_code", "gtin")}
+    return registry.LicenseeInput(**{**kept, **changes})
+
+
+@pytest.mark.parametrize("gtin", ["06901234000023", ""])
+def test_a_gtin_is_fixed_once_labels_carry_it(db, world, make_batch, keys, gtin):
+    """Printed GS1 links name it: changed, they would scan as forged; EPCIS events would name other objects."""
+    coop = world["coop_a"]
+    registry.save_licensee(session=db, data=_as_input(coop, gtin=gtin), actor=None, licensee=coop)  # no labels yet
+    registry.save_licensee(session=db, data=_as_input(coop, gtin="06901234000016"), actor=None, licensee=coop)
+    batches.issue_labels(session=db, batch=make_batch(), count=1, keys=keys, actor=None)
+    db.commit()
+    with pytest.raises(Conflict) as refused:
+        registry.save_licensee(session=db, data=_as_input(coop, gtin=gtin), actor=None, licensee=coop)
+    assert refused.value.code == "gtin_in_use" and refused.value.fields == {"gtin": "fixed: labels carry it"}
+    db.rollback()
+    renamed = registry.save_licensee(
+        session=db, data=_as_input(coop, name="安岳柠檬专业合作社"), actor=None, licensee=coop
+    )
+    assert (renamed.name, renamed.gtin) == ("安岳柠檬专业合作社", "06901234000016")  # the rest can change
 
 
 def test_a_gtin_13_is_kept_as_its_14_digits(db, world):

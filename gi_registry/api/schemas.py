@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from flask import request
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic_core import PydanticCustomError
 from sqlmodel import Session
 
@@ -35,7 +35,8 @@ class Input(BaseModel):
 
 class TokenCreate(Input):
     email: str = Field(max_length=254)
-    password: str = Field(max_length=200)
+    # As typed, spaces and all, as the login form takes it: a space is a character of a password.
+    password: Annotated[str, StringConstraints(strip_whitespace=False, max_length=200)]
 
 
 class LicenseeCreate(Input):

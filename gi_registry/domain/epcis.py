@@ -14,6 +14,7 @@ errorDeclaration (incorrect_data) naming the corrected harvest that replaces it.
 """
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
@@ -39,8 +40,26 @@ def _serials(issue: LabelIssue) -> range:
     return range(issue.first_serial, issue.last_serial + 1)
 
 
-def _unit_ids(*, batch: Batch, licensee: Licensee, serials: range, base_url: str) -> list[str]:
-    return [_unit_id(batch=batch, licensee=licensee, serial=serial, base_url=base_url) for serial in serials]
+@dataclass(frozen=True)
+class UnitIds:
+    """The labels' identifiers, made as they are read: a batch may carry ten million labels, and a document
+    written out one identifier at a time (downloads.json_chunks) never holds them all."""
+
+    batch: Batch
+    licensee: Licensee
+    serials: range
+    base_url: str
+
+    def __iter__(self) -> Iterator[str]:
+        for serial in self.serials:
+            yield _unit_id(batch=self.batch, licensee=self.licensee, serial=serial, base_url=self.base_url)
+
+    def __len__(self) -> int:
+        return len(self.serials)
+
+
+def _unit_ids(*, batch: Batch, licensee: Licensee, serials: range, base_url: str) -> UnitIds:
+    return UnitIds(batch, licensee, serials, base_url)
 
 
 def _unit_id(*, batch: Batch, licensee: Licensee, serial: int, base_url: str) -> str:
@@ -169,9 +188,12 @@ def _harvest_event(harvest: Harvest, *, event_id: str, lot: str, batch, product,
     }
     if product.shelf_life_days:
         ilmd["cbvmda:bestBeforeDate"] = (harvest.harvested_on + timedelta(days=product.shelf_life_days)).isoformat()
+    # The day's noon, unless the batch was registered before it: a lot harvested and labelled one morning is
+    # created before its labels are commissioned, and no event lies after the document that tells it.
+    created = min(datetime.combine(harvest.harvested_on, time(12), tzinfo=CHINA), batch.created_at)
     return _event(
         "ObjectEvent",
-        datetime.combine(harvest.harvested_on, time(12), tzinfo=CHINA),
+        created,
         event_id=event_id,
         action="ADD",
         bizStep="creating_class_instance",

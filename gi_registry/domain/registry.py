@@ -8,7 +8,7 @@ from datetime import MAXYEAR, UTC, date, datetime, time, timedelta, timezone
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from ..models import PRODUCT_KINDS, Area, AuditEvent, Licence, Licensee, Product, ProductArea, User, utcnow
+from ..models import PRODUCT_KINDS, Area, AuditEvent, Batch, Licence, Licensee, Product, ProductArea, User, utcnow
 from . import N_, Conflict, DomainError, NotFound, audit
 from .uscc import normalise, uscc_problem
 
@@ -298,6 +298,19 @@ def _check_licensee(*, session: Session, data: LicenseeInput, existing: Licensee
             N_("another licensee already uses this GTIN"),
             fields={"gtin": N_("already registered")},
         )
+    if existing is not None and data.gtin != existing.gtin and _has_labels(session, existing):
+        # Printed GS1 links name the GTIN, and EPCIS documents already taken in name the labels by it: a new
+        # one would make the printed links unverifiable and the same events name other objects.
+        raise Conflict(
+            "gtin_in_use",
+            N_("the GTIN cannot change once labels are issued: printed labels carry it"),
+            fields={"gtin": N_("fixed: labels carry it")},
+        )
+
+
+def _has_labels(session: Session, licensee: Licensee) -> bool:
+    query = select(Batch.id).where(Batch.licensee_id == licensee.id, Batch.labels_issued > 0).limit(1)
+    return session.exec(query).first() is not None
 
 
 GTIN_LENGTHS = (8, 12, 13, 14)
