@@ -71,8 +71,11 @@ def _run(command: list[str], *, env: dict) -> None:
         raise BackupError(f"{command[0]} failed: {result.stderr.strip()[:500]}")
 
 
-def backup(*, database_url: str, upload_dir: str, out_dir: str, revision: str | None = None) -> Path:
-    """Write one .tar.gz with the database and the uploads (and its schema `revision`); return its path."""
+def backup(
+    *, database_url: str, upload_dir: str, out_dir: str, revision: str | None = None, code_keys: dict | None = None
+) -> Path:
+    """Write one .tar.gz with the database and the uploads (and its schema `revision`, and the fingerprints
+    of the `code_keys` its labels are signed with); return its path."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     archive = Path(out_dir) / f"gi-registry-{stamp}.tar.gz"
     try:
@@ -92,6 +95,7 @@ def backup(*, database_url: str, upload_dir: str, out_dir: str, revision: str | 
             "database_file": database_file,
             "uploads": names,
             "revision": revision,
+            "code_keys": code_keys,
         }
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
         partial = archive.with_suffix(".partial")
@@ -107,11 +111,14 @@ def backup(*, database_url: str, upload_dir: str, out_dir: str, revision: str | 
     return archive
 
 
-def restore(*, archive: str, database_url: str, upload_dir: str, revisions: set[str]) -> dict:
+def restore(
+    *, archive: str, database_url: str, upload_dir: str, revisions: set[str], code_keys: dict | None = None
+) -> dict:
     """Replace the database and the uploads with the archive's; return its manifest.
 
     `revisions` are the schema revisions this code knows: a backup from a newer one is refused, an older
-    one is the caller's to migrate."""
+    one is the caller's to migrate. `code_keys`: the fingerprints of the keys the app now signs and checks
+    labels with; a backup made under others is refused (None: not checked)."""
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         _unpack(archive, work)
@@ -122,6 +129,7 @@ def restore(*, archive: str, database_url: str, upload_dir: str, revisions: set[
         dump = work / Path(manifest["database_file"]).name  # a name inside the archive, never a path
         _check_contents(work, dump, manifest)  # all of it before anything is replaced
         _check_revision(manifest, dump, revisions)
+        _check_code_keys(manifest, code_keys)
         _restore_database(database_url, dump)
         _restore_uploads(work / "uploads", Path(upload_dir), manifest["uploads"])
     return manifest
@@ -164,6 +172,20 @@ def _check_revision(manifest: dict, dump: Path, revisions: set[str]) -> None:
         revision = _sqlite_revision(dump)
     if revision is not None and revision not in revisions:
         raise BackupError(f"the backup's schema is at revision {revision}, which this version of the app does not know")
+
+
+def _check_code_keys(manifest: dict, code_keys: dict | None) -> None:
+    """The label keys of the backup (their fingerprints; backups before these name none) are the app's now."""
+    recorded = manifest.get("code_keys")
+    if code_keys is None or not isinstance(recorded, dict):
+        return
+    other = sorted(key_id for key_id, fingerprint in recorded.items() if code_keys.get(key_id) != fingerprint)
+    if other:
+        raise BackupError(
+            f"GI_CODE_KEY does not hold key id(s) {', '.join(other)} as they were when the backup was made: every"
+            " label they signed would scan as invalid. Set GI_CODE_KEY as it was (backups never hold keys), or"
+            " restore anyway with --other-keys"
+        )
 
 
 def _read_only(dump: Path):
@@ -213,12 +235,13 @@ def _check_dump(kind: str, dump: Path) -> None:
 
 def _restore_database(database_url: str, dump: Path) -> None:
     if _kind(database_url) == "sqlite":
-        source = sqlite3.connect(dump)
-        target = sqlite3.connect(make_url(database_url).database)
-        with target:
-            source.backup(target)
-        source.close()
-        target.close()
+        path = make_url(database_url).database
+        try:
+            with closing(sqlite3.connect(dump)) as source, closing(sqlite3.connect(path)) as target:
+                with target:
+                    source.backup(target)
+        except sqlite3.Error as error:  # a folder that does not exist, a file not writable: nothing replaced
+            raise BackupError(f"cannot write the database {path} ({error})") from None
         return
     # pg_restore --clean drops only what the dump holds, and a newer schema's additions (a foreign key
     # of a later migration) keep those from being dropped. So every table and sequence goes first, in the

@@ -13,6 +13,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from . import migrate
 from .db import error_line, session_scope
 from .domain import DomainError, accounts, audit
+from .extensions import code_keys
 from .models import ROLES
 
 
@@ -30,19 +31,23 @@ def _reaching_database():
         _fail(f"cannot reach the database of DATABASE_URL: {error_line(error)}")
 
 
-def needs_schema(command):
-    """Say in one line that the database needs `init-db`, instead of a traceback of a missing table."""
+def needs_schema(command=None, *, older_will_do: bool = False):
+    """Say in one line that the database needs `init-db`, instead of a traceback of a missing table.
+    `older_will_do`: any revision this code knows serves (a backup taken before init-db migrates)."""
 
-    @functools.wraps(command)
-    def checked(*args, **kwargs):
-        config = current_app.config
-        with _reaching_database():
-            problem = migrate.schema_problem(current_app.extensions["db_engine"], config["DATABASE_URL"])
-        if problem:
-            _fail(problem)
-        return command(*args, **kwargs)
+    def wrap(command):
+        @functools.wraps(command)
+        def checked(*args, **kwargs):
+            engine, url = current_app.extensions["db_engine"], current_app.config["DATABASE_URL"]
+            with _reaching_database():
+                problem = migrate.schema_problem(engine, url, older_will_do=older_will_do)
+            if problem:
+                _fail(problem)
+            return command(*args, **kwargs)
 
-    return checked
+        return checked
+
+    return wrap(command) if command else wrap
 
 
 @click.command("init-db")
@@ -142,7 +147,7 @@ def audit_verify(known_head: str | None) -> None:
 @click.command("backup")
 @click.option("--to", "out_dir", default="backups", show_default=True, help="folder for the archive")
 @with_appcontext
-@needs_schema
+@needs_schema(older_will_do=True)
 def backup_command(out_dir: str) -> None:
     """Write the database and the report photos into one .tar.gz archive."""
     from .backup import BackupError, backup
@@ -154,7 +159,8 @@ def backup_command(out_dir: str) -> None:
             database_url=current_app.config["DATABASE_URL"],
             upload_dir=current_app.config["GI_UPLOAD_DIR"],
             out_dir=out_dir,
-            revision=migrate.head_revision(current_app.config["DATABASE_URL"]),  # needs_schema: it is at head
+            revision=migrate.current_revision(current_app.extensions["db_engine"]),
+            code_keys=code_keys().fingerprints(),
         )
     except BackupError as error:
         _fail(str(error))
@@ -166,8 +172,9 @@ def backup_command(out_dir: str) -> None:
 @click.command("restore")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False))
 @click.option("--yes", is_flag=True, help="do not ask before replacing the current data")
+@click.option("--other-keys", is_flag=True, help="restore though GI_CODE_KEY differs from the backup's keys")
 @with_appcontext
-def restore_command(archive: str, yes: bool) -> None:
+def restore_command(archive: str, yes: bool, other_keys: bool) -> None:
     """Replace the database and the report photos with those of a backup archive."""
     from .backup import BackupError, restore
 
@@ -181,6 +188,7 @@ def restore_command(archive: str, yes: bool) -> None:
             database_url=url,
             upload_dir=current_app.config["GI_UPLOAD_DIR"],
             revisions=migrate.known_revisions(url),
+            code_keys=None if other_keys else code_keys().fingerprints(),
         )
     except BackupError as error:
         _fail(str(error))

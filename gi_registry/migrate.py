@@ -33,10 +33,15 @@ def known_revisions(url: str) -> set[str]:
     return {script.revision for script in _scripts(url).walk_revisions()}
 
 
-def schema_problem(engine: Engine, url: str) -> str | None:
-    """Why the database cannot serve this code (no schema yet, or an older one), or None when at head."""
+def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def schema_problem(engine: Engine, url: str, *, older_will_do: bool = False) -> str | None:
+    """Why the database cannot serve this code (no schema yet, or an older one), or None when at head;
+    `older_will_do` for a command that reads any revision this code knows (a backup before init-db)."""
+    current = current_revision(engine)
     scripts = _scripts(url)  # the migration files, read once
     head = scripts.get_current_head()
     if current == head:
@@ -45,4 +50,6 @@ def schema_problem(engine: Engine, url: str) -> str | None:
         return "the database has no schema yet: run `flask init-db` first"
     if current not in {script.revision for script in scripts.walk_revisions()}:  # newer: init-db cannot go back
         return f"the database schema is at revision {current}, newer than this code knows ({head}): run the newer code"
+    if older_will_do:
+        return None
     return f"the database schema is at revision {current}, this code needs {head}: run `flask init-db` first"

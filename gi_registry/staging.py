@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
+# What keep() writes, finished or not: nothing else in the folder is the import's to remove.
+_KEPT = re.compile(r"(?:\d+-[0-9a-f]{64}|\.partial-\w+)")
 
 
 def lifetime(config) -> float:
@@ -59,9 +61,12 @@ def _path(folder: Path, owner: int, digest: str) -> Path:
 
 
 def prune(directory: str, max_age_seconds: float) -> int:
-    """Remove files nobody imported in time (a form that old cannot be sent any more); returns how many."""
+    """Remove files nobody imported in time (a form that old cannot be sent any more); returns how many.
+    Only the files keep() writes: a folder set by mistake to one that holds other files loses none of them."""
     folder, oldest, removed = Path(directory), time.time() - max_age_seconds, 0
     for path in folder.iterdir() if folder.is_dir() else ():
+        if not _KEPT.fullmatch(path.name):
+            continue
         try:
             if path.stat().st_mtime < oldest:
                 path.unlink()

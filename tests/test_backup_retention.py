@@ -61,6 +61,25 @@ def test_backup_and_restore_round_trip_the_database_and_the_photos(app, db, worl
     assert runner.invoke(args=["audit-verify", "--head", head]).exit_code == 0
 
 
+def test_a_restore_under_other_label_keys_is_refused_before_anything_is_replaced(make_app, db, world, tmp_path):
+    """Keys are never in a backup: restored under others, every printed label would scan as forged."""
+    app = make_app()
+    archive = _backup(app, tmp_path)
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+    assert set(manifest["code_keys"]) == {"1", "2"} and "test-code-key" not in json.dumps(manifest)
+    db.add(Licensee(name="后来加的", uscc="91110000802100433B", county_code="512002"))
+    db.commit()
+    other = make_app(GI_CODE_KEY="2:another-code-key-two,1:test-code-key-one").test_cli_runner()
+    refused = other.invoke(args=["restore", archive, "--yes"])
+    assert refused.exit_code != 0 and "does not hold key id(s) 2 as they were" in refused.output
+    assert "后来加的" in [x.name for x in db.exec(select(Licensee))]  # nothing replaced
+    db.close()  # no open transaction of the test's may hold the tables a restore replaces
+    rotated = make_app(GI_CODE_KEY="3:a-newer-code-key-three,2:test-code-key-two,1:test-code-key-one")
+    assert rotated.test_cli_runner().invoke(args=["restore", archive, "--yes"]).exit_code == 0  # a rotation keeps them
+    assert other.invoke(args=["restore", archive, "--yes", "--other-keys"]).exit_code == 0  # said, and meant
+
+
 def test_restore_refuses_a_damaged_archive(app, tmp_path, world):
     bad = tmp_path / "bad.tar.gz"
     bad.write_bytes(b"not a tarball")
@@ -105,10 +124,13 @@ def test_retention_removes_checked_import_files_nobody_imported_in_time(app, wor
     fresh = staging.keep(folder, owner=1, name="fresh.csv", content=b"fresh")
     stale = staging.keep(folder, owner=1, name="stale.csv", content=b"stale")
     stale_path = os.path.join(folder, f"1-{stale}")
-    os.utime(stale_path, (time.time() - 9 * 3600,) * 2)  # past the 8 hours a form lasts
+    other = os.path.join(folder, "photo-of-a-case.jpg")  # the folder set to one that holds other files
+    open(other, "wb").close()
+    for path in (stale_path, other):
+        os.utime(path, (time.time() - 9 * 3600,) * 2)  # past the 8 hours a form lasts
     result = app.test_cli_runner().invoke(args=["retention"])
     assert result.exit_code == 0 and "and 1 checked import files not imported in time" in result.output
-    assert not os.path.exists(stale_path)
+    assert not os.path.exists(stale_path) and os.path.exists(other)
     assert staging.take(folder, owner=1, digest=fresh, max_age_seconds=3600) == ("fresh.csv", b"fresh")
 
 
@@ -227,6 +249,13 @@ def sqlite_app(make_app, tmp_path):
     return app
 
 
+def test_a_restore_into_a_folder_that_does_not_exist_says_so_in_one_line(sqlite_app, make_app, tmp_path):
+    archive = _backup(sqlite_app, tmp_path)
+    missing = make_app(DATABASE_URL=f"sqlite:///{tmp_path}/no-such-folder/restored.db")
+    result = missing.test_cli_runner().invoke(args=["restore", archive, "--yes"])
+    assert result.exit_code != 0 and "cannot write the database" in result.output and "Traceback" not in result.output
+
+
 def _restore(app, archive):
     return app.test_cli_runner().invoke(args=["restore", archive, "--yes"])
 
@@ -307,6 +336,17 @@ def test_a_backup_of_an_older_schema_is_restored_with_its_data_and_brought_to_th
     where = reports.ReportFilter(product_code="anyue-lemon")
     rows, _total = reports.search_reports(session=db, where=where, page=1, per_page=10)
     assert [report.tracking_no for report, *_ in rows] == ["R1"]
+
+
+def test_new_code_backs_up_an_older_schema_before_init_db_migrates_it(make_app, old_database, tmp_path):
+    """An upgrade's order: the new code deployed, a backup, then init-db."""
+    register_at_0009(old_database)
+    older = make_app(DATABASE_URL=old_database).test_cli_runner()
+    assert "run `flask init-db` first" in older.invoke(args=["retention"]).output  # others still refuse
+    made = older.invoke(args=["backup", "--to", str(tmp_path / "backups")])
+    assert made.exit_code == 0, made.output
+    with tarfile.open(made.output.split("backup written: ")[1].splitlines()[0].strip()) as tar:
+        assert json.load(tar.extractfile("manifest.json"))["revision"] == "0009"
 
 
 def test_a_backup_into_a_folder_that_cannot_be_made_says_so_in_one_line(app, tmp_path):

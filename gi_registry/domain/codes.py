@@ -65,6 +65,15 @@ class CodeKeys:
             raise ValueError("GI_CODE_KEY lists a key id twice")
         return cls(keys=keys, current=pairs[0][0])
 
+    def fingerprints(self) -> dict[str, str]:
+        """Each key's id and a digest that tells the key apart and gives nothing of it away: a backup keeps
+        them (never the keys), so a restore under other keys is caught before every label reads as forged."""
+        check = b"gi-registry code key fingerprint"
+        return {
+            str(key_id): hmac.new(secret, check, hashlib.sha256).hexdigest()[:16]
+            for key_id, secret in self.keys.items()
+        }
+
 
 @dataclass(frozen=True)
 class ParsedCode:
