@@ -1,8 +1,10 @@
 """gi-registry: a register of Ziyang's geographical-indication brands with QR traceability."""
 
+import logging
 from pathlib import Path
 
 from flask import Flask
+from flask.logging import default_handler
 from werkzeug.routing import IntegerConverter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,10 +61,19 @@ def _bind_extensions(app: Flask) -> None:
     security.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    _log_limiter_warnings()
     i18n.init_app(app)
     login_manager.init_app(app)
     access.init_login(login_manager)
     app.session_interface = access.SessionCookies()
+
+
+def _log_limiter_warnings() -> None:
+    """Flask-Limiter says when Redis is gone and the limits fall back to each worker's memory, but to a
+    logger with no output of its own: it writes where the app's log does."""
+    log = logging.getLogger("flask-limiter")
+    if default_handler not in log.handlers:
+        log.addHandler(default_handler)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -86,7 +86,10 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
     load_dotenv()
     env = os.environ
     overrides = overrides or {}
-    production = env.get("GI_ENV", "development") == "production"
+    stage = env.get("GI_ENV", "development")
+    if stage not in ("development", "production"):  # "Production" must not quietly run as development
+        raise ConfigError(f"GI_ENV must be development or production, not {stage[:40]!r}")
+    production = stage == "production"
     limiter_storage = env.get("RATELIMIT_STORAGE_URI", "memory://")
     photo_max_bytes = _number(env, "GI_PHOTO_MAX_BYTES", 8 * 1024 * 1024, minimum=1)
 

@@ -273,6 +273,20 @@ def test_common_and_guessable_passwords_are_refused(db, world, password):
     assert refused.value.code == "weak_password"
 
 
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("Zq9" * 67, "at most 200 characters"),  # longer than the login form and the API take: never usable
+        ("Zq9" * 20, "at least 5 different characters"),  # letters and digits, so not told to mix them
+        ("abcdefghijkl", "mix letters with digits or symbols"),
+    ],
+)
+def test_a_refused_password_is_told_the_rule_it_breaks(password, why):
+    from gi_registry.domain import accounts
+
+    assert accounts.password_problem(password, email="reg@test.cn") == why
+
+
 @pytest.mark.parametrize("password", [NEW_PASSWORD, "Lemon-picking_in_Anyue", "gi-x7Tq2mZ9wR-431"])
 def test_passwords_hard_to_guess_are_taken(db, world, password):
     from gi_registry.domain import accounts

@@ -21,6 +21,14 @@ def test_production_refuses_to_start_without_its_keys(monkeypatch, tmp_path, mis
         create_app()
 
 
+@pytest.mark.parametrize("stage", ["Production", "prod", "staging", ""])
+def test_a_stage_other_than_development_or_production_is_refused(monkeypatch, stage):
+    """A typo must not run a production host as development: keys made up, cookies not secure."""
+    monkeypatch.setenv("GI_ENV", stage)
+    with pytest.raises(ConfigError, match="GI_ENV must be development or production"):
+        create_app()
+
+
 def test_the_failure_is_one_clear_line_from_the_command_line(tmp_path):
     env = {"GI_ENV": "production", "PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
     result = subprocess.run([sys.executable, "-c", "import wsgi"], env=env, capture_output=True, text=True)

@@ -357,6 +357,14 @@ def test_rate_limits_are_shared_through_redis_between_workers(make_app, labelled
     assert counters, "the counts must live in Redis, where every worker sees them"
 
 
+def test_scans_go_on_when_redis_is_gone_and_the_log_says_so(make_app, labelled, capsys):
+    """Nothing listens on this port: the limits are counted in the worker's memory, and the operator is told."""
+    settings = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6399/9"}
+    client = make_app(**settings).test_client()
+    assert client.get(f"/api/v1/verify/{labelled[1][1]}").status_code == 200
+    assert "Rate limit storage unreachable - falling back to in-memory storage" in capsys.readouterr().err
+
+
 def test_the_page_the_gs1_link_and_the_api_share_one_scan_budget(make_app, labelled, keys):
     batch, codes = labelled
     client = make_app(RATELIMIT_ENABLED=True, VERIFY_RATE_LIMIT="3 per minute").test_client()

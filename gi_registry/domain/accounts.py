@@ -19,6 +19,7 @@ _hasher = PasswordHasher()
 # Verifying against this keeps a login for an unknown e-mail as slow as one for a known e-mail.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200  # what the login form and POST /api/v1/tokens take: a longer one could never log in
 
 
 # zxcvbn's scale of 0 to 4: 3 is "safely unguessable" against an online attack and a slow hash offline.
@@ -37,8 +38,12 @@ def password_problem(password: str, *, email: str = "") -> str | None:
         return N_("must not contain the account's e-mail address")
     if len(password) < MIN_PASSWORD_LENGTH:
         return N_("at least 10 characters")
-    if password.isdigit() or password.isalpha() or len(set(password)) < 5:
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return N_("at most 200 characters")
+    if password.isdigit() or password.isalpha():
         return N_("mix letters with digits or symbols")
+    if len(set(password)) < 5:
+        return N_("at least 5 different characters")
     if zxcvbn(password[:_JUDGED_LENGTH], user_inputs=_own_words(address))["score"] < MIN_PASSWORD_SCORE:
         return N_("too easy to guess: avoid common passwords, words, names, dates and keyboard runs")
     return None
