@@ -169,6 +169,9 @@ def test_labels_asked_for_with_the_count_seen_are_issued_once_however_often_sent
     assert client.get(f"/api/v1/batches/{batch.id}", headers=coop).json["labels_issued"] == 5
     more = client.post(f"/api/v1/batches/{batch.id}/labels", json={"count": 5, "labels_issued": 5}, headers=coop)
     assert more.status_code == 201 and more.json["first_serial"] == 6
+    wrong = client.post(f"/api/v1/batches/{batch.id}/labels", json={"count": 1, "labels_issued": 50}, headers=coop)
+    assert wrong.status_code == 409 and error_of(wrong)["code"] == "labels_issued_mismatch"
+    assert error_of(wrong)["message"] == "the batch has 10 labels issued, not 50, so none were issued this time"
 
 
 def test_a_withdrawn_product_takes_no_batch_and_no_labels_through_the_api(client, token_for, world, make_batch, db):

@@ -338,6 +338,12 @@ def issue_labels(
     moved = session.exec(guard.values(labels_issued=Batch.labels_issued + count, updated_at=utcnow()))
     if moved.rowcount != 1:
         session.refresh(batch)
+        if seen is not None and batch.labels_issued < seen:  # no race: the asker's count was never right
+            raise Conflict(
+                "labels_issued_mismatch",
+                N_("the batch has %(issued)s labels issued, not %(seen)s, so none were issued this time"),
+                params={"issued": batch.labels_issued, "seen": seen},
+            )
         if seen is not None and batch.labels_issued != seen:
             raise Conflict(
                 "labels_issued_meanwhile",
