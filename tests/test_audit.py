@@ -139,7 +139,10 @@ def test_the_audit_page_finds_consumers_and_the_system_by_the_words_it_shows_for
     for words in ("消费者", "consumer", " Consumer "):
         page = admin.get(f"/admin/audit?actor={words}").text
         assert "report.file</code>" in page and "licence.suspend</code>" not in page, words
-    system = admin.get("/admin/audit?actor=系统").text
+    both = admin.get("/admin/audit?actor=consumer&action=licence.suspend&lang=en").text
+    assert "report.file</code>" in both and "licence.suspend</code>" not in both
+    assert "A consumer&#39;s only events are reports filed: the action filter was set to those." in both
+    system = admin.get("/admin/audit?actor=系统&lang=zh").text
     assert "licence.suspend</code>" in system
     assert "report.file</code>" not in admin.get("/admin/audit?actor=admin@test.cn").text
 

@@ -11,7 +11,7 @@ from ..i18n import ACTION_LABELS, licence_action_done, local_name, refusal_text
 from ..models import REPORT_STATES, STAFF, Product
 from .audit_names import audit_names
 from .forms import LicenceActionForm, LicenceForm, LicenseeForm, ProductForm, refused
-from .paging import Pagination, china_day_range, page_args
+from .paging import Pagination, china_day_range, note, page_args
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -253,7 +253,9 @@ def _actor_filter(actor: str, action: str) -> tuple[str, str]:
     stand for the actor the log stores, `system`; a consumer is the one who files reports."""
     words = actor.strip().casefold()
     if words in {"consumer", str(_("consumer")).casefold()}:
-        return "system", action or "report.file"
+        if action and not "report.file".startswith(action):
+            note(_("A consumer's only events are reports filed: the action filter was set to those."))
+        return "system", "report.file"
     if words in {"system", str(_("system")).casefold()}:
         return "system", action
     return actor, action

@@ -49,7 +49,7 @@ def date_arg(name: str, *, strict: bool = False) -> date | None:
             )
         day = None
     if day is None and value:  # the page is drawn without it, and says so
-        _note(
+        note(
             _(
                 "“%(value)s” is not a date this page can use (write YYYY-MM-DD): the page is shown without it.",
                 value=value[:20],
@@ -63,7 +63,7 @@ def day_range_args(*, strict: bool = False) -> tuple[date | None, date | None]:
     export that silently came back empty would say nothing), and the page says so."""
     first, last = date_arg("from", strict=strict), date_arg("to", strict=strict)
     if first and last and first > last:
-        _note(_("The start came after the end: the two were swapped."))
+        note(_("The start came after the end: the two were swapped."))
         return last, first
     return first, last
 
@@ -82,12 +82,13 @@ def choice_arg(name: str, allowed) -> str:
     not this cooperative's) is dropped, and the page says so, rather than list nothing under "All"."""
     value = request.args.get(name, "")
     if value and value not in allowed:
-        _note(_("“%(value)s” is not one of this filter's choices: the page is shown without it.", value=value[:40]))
+        note(_("“%(value)s” is not one of this filter's choices: the page is shown without it.", value=value[:40]))
         return ""
     return value
 
 
-def _note(message: str) -> None:
+def note(message: str) -> None:
+    """A word on what the page did with a filter it could not use as given (filter_notes shows it)."""
     request.environ.setdefault("gi.filter_notes", []).append(message)
 
 
