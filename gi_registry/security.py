@@ -58,13 +58,17 @@ def _refuse_nul() -> None:
         try:
             fields += _strings(request.get_json(silent=True))  # parsed once; the view reads the cached value
         except RecursionError:  # nested deeper than the parser goes: no client of ours sends that
-            if request.path.startswith("/api/"):
-                abort(400, description="the request body is not valid JSON")
-            abort(400, description=_("The request body is not valid JSON."))
+            _refuse("the request body is not valid JSON", _("The request body is not valid JSON."))
     if any("\x00" in field for field in fields):
-        if request.path.startswith("/api/"):  # the API speaks English to every client, as its other errors do
-            abort(400, description="the request contains a NUL character, which no field accepts")
-        abort(400, description=_("The request contains a NUL character, which no field accepts."))
+        _refuse(
+            "the request contains a NUL character, which no field accepts",
+            _("The request contains a NUL character, which no field accepts."),
+        )
+
+
+def _refuse(api_message: str, page_message: str) -> None:
+    """400: the API speaks English to every client, as its other errors do; a page speaks its language."""
+    abort(400, description=api_message if request.path.startswith("/api/") else page_message)
 
 
 def _strings(value) -> list[str]:

@@ -10,6 +10,7 @@ from pydantic_core import PydanticCustomError
 from sqlmodel import Session
 
 from ..domain import DomainError, registry, reports
+from ..domain.accounts import MAX_PASSWORD_LENGTH
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -36,7 +37,7 @@ class Input(BaseModel):
 class TokenCreate(Input):
     email: str = Field(max_length=254)
     # As typed, spaces and all, as the login form takes it: a space is a character of a password.
-    password: Annotated[str, StringConstraints(strip_whitespace=False, max_length=200)]
+    password: Annotated[str, StringConstraints(strip_whitespace=False, max_length=MAX_PASSWORD_LENGTH)]
 
 
 class LicenseeCreate(Input):

@@ -6,6 +6,11 @@ def N_(message: str) -> str:
     return message
 
 
+def ascii_digits(text: str) -> bool:
+    """Only 0-9: str.isdigit() also takes ² and other digits that int() refuses or a code never holds."""
+    return text.isascii() and text.isdigit()
+
+
 class DomainError(Exception):
     """A refused operation, with a stable snake_case code and per-field reasons.
 

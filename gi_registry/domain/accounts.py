@@ -19,7 +19,7 @@ _hasher = PasswordHasher()
 # Verifying against this keeps a login for an unknown e-mail as slow as one for a known e-mail.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 MIN_PASSWORD_LENGTH = 10
-MAX_PASSWORD_LENGTH = 200  # what the login form and POST /api/v1/tokens take: a longer one could never log in
+MAX_PASSWORD_LENGTH = 200  # the login form and POST /api/v1/tokens take no more: a longer one could never log in
 
 
 # zxcvbn's scale of 0 to 4: 3 is "safely unguessable" against an online attack and a slow hash offline.

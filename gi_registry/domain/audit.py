@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, func, select
 
 from ..models import AuditEvent, User, utcnow
-from . import N_
+from . import N_, ascii_digits
 
 GENESIS = "0" * 64
 # Reasons the registry writes itself, in Chinese, the office's own language: the chain fixes a reason once
@@ -123,7 +123,7 @@ class Head:
     @classmethod
     def parse(cls, text: str) -> "Head":
         event_id, _colon, digest = text.strip().lower().partition(":")
-        if not (event_id.isascii() and event_id.isdigit() and re.fullmatch(r"[0-9a-f]{64}", digest)):
+        if not (ascii_digits(event_id) and re.fullmatch(r"[0-9a-f]{64}", digest)):
             raise ValueError("a head is written <event id>:<64 hex digits>, as audit-verify prints it")
         return cls(int(event_id), digest)
 

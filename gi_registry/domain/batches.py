@@ -26,7 +26,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import N_, Conflict, DomainError, NotFound, audit, registry
+from . import N_, Conflict, DomainError, NotFound, ascii_digits, audit, registry
 from .codes import CodeKeys, code_url, parse_code, sign_code
 
 BATCH_STATES = ("active", "recalled")
@@ -593,7 +593,7 @@ def registered_by_key(*, session: Session, licensee: Licensee, keyed: KeyedReque
 
 def find_by_gtin_lot(*, session: Session, gtin: str, lot: str) -> Batch | None:
     """The batch a GS1 Digital Link names: the licensee's GTIN and the batch number as the lot."""
-    if not (gtin.isascii() and gtin.isdigit()) or len(gtin) > 14:
+    if not ascii_digits(gtin) or len(gtin) > 14:
         return None
     query = (
         select(Batch)

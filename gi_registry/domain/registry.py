@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from ..models import PRODUCT_KINDS, Area, AuditEvent, Batch, Licence, Licensee, Product, ProductArea, User, utcnow
-from . import N_, Conflict, DomainError, NotFound, audit
+from . import N_, Conflict, DomainError, NotFound, ascii_digits, audit
 from .uscc import normalise, uscc_problem
 
 # The words of a label's GI mark area: each kind's official Chinese name (labels are printed in Chinese).
@@ -286,7 +286,7 @@ def _check_licensee(*, session: Session, data: LicenseeInput, existing: Licensee
     if county is None or county.level != "county":
         fields["county"] = N_("unknown county code")
     if data.gtin and not gtin_valid(data.gtin):
-        shaped = data.gtin.isascii() and data.gtin.isdigit() and len(data.gtin) in GTIN_LENGTHS
+        shaped = _gtin_shaped(data.gtin)
         fields["gtin"] = N_("the check digit does not match") if shaped else N_("a GTIN has 8, 12, 13 or 14 digits")
     if fields:
         raise DomainError("invalid_licensee", N_("the licensee cannot be saved"), fields=fields)
@@ -316,8 +316,12 @@ def _has_labels(session: Session, licensee: Licensee) -> bool:
 GTIN_LENGTHS = (8, 12, 13, 14)
 
 
+def _gtin_shaped(value: str) -> bool:
+    return ascii_digits(value) and len(value) in GTIN_LENGTHS
+
+
 def gtin_valid(value: str) -> bool:
-    if not (value.isascii() and value.isdigit()) or len(value) not in GTIN_LENGTHS:
+    if not _gtin_shaped(value):
         return False
     digits = [int(d) for d in value.zfill(14)]
     total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits[:13]))

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import downloads
 from ..access import page_user, roles_required
 from ..db import get_session
-from ..domain import N_, DomainError, audit, batches, labels, registry
+from ..domain import N_, DomainError, ascii_digits, audit, batches, labels, registry
 from ..extensions import code_keys
 from ..i18n import actor_label, field_label, joined, local_name, office_label, refusal_text
 from ..models import BATCH_READERS, STAFF, Area, Batch, Licensee, Product
@@ -290,7 +290,7 @@ def batch_issue(batch_id: int):
 def _seen_issued(form: LabelIssueForm) -> int | None:
     """The labels issued as the form's page showed them; None from a form without it (an older page)."""
     value = (form.seen.data or "").strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+    return int(value) if ascii_digits(value) and len(value) < 10 else None
 
 
 @bp.post("/batches/<id:batch_id>/recall")
@@ -369,7 +369,7 @@ def _serial_arg(name: str) -> int | None:
     if not raw:
         return None
     digits = raw.removeprefix("-")
-    if not (digits.isascii() and digits.isdigit()):  # not ² either, which int() refuses
+    if not ascii_digits(digits):
         raise DomainError("invalid_range", N_("serials are whole numbers"), fields={name: N_("a whole number")})
     digits = digits.lstrip("0")
     if raw.startswith("-") or not digits:  # not a range the wrong way round: no label is numbered 0

@@ -34,6 +34,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..domain import DomainError, registry, reports
+from ..domain.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ..domain.uscc import normalise
 from ..i18n import KIND_LABELS, ROLE_LABELS, refusal_text, unit_label
 
@@ -89,7 +90,7 @@ def parsed(_form, field) -> None:
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
 
 
 class ProductForm(FlaskForm):
@@ -238,8 +239,11 @@ def _field_for(form: FlaskForm, name: str):
 
 
 class PasswordForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
-    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
+    new = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+    )
     repeat = PasswordField(
         _l("New password again"), validators=[DataRequired(), EqualTo("new", message=_l("the two do not match"))]
     )
