@@ -199,6 +199,13 @@ def test_bad_settings_are_refused(value, message):
         CodeKeys.from_setting(value)
 
 
+def test_the_bounds_themselves_are_allowed():
+    """Key id 31 and a secret of exactly 16 characters are the last ones allowed, not the first refused."""
+    keys = CodeKeys.from_setting(f"31:{'s' * 16}")
+    code = sign_code(keys=keys, batch_id=1, serial=1)
+    assert parse_code(code, keys=keys) == ParsedCode(key_id=31, batch_id=1, serial=1)
+
+
 def test_secrets_stay_out_of_repr():
     assert OLD not in repr(CodeKeys.from_setting(OLD))
 
