@@ -76,6 +76,32 @@ def test_an_expired_licence_registers_no_batch_even_for_an_old_harvest(db, world
     assert refused.value.code == "licence_inactive"
 
 
+# The refusal names what is wrong: a clerk told the harvest date is unlicensed checks a date that is right.
+OUT_OF_FORCE = {
+    "expired since": ("expire", "no licence for this product is in force today"),
+    "suspended": ("suspend", "the licence for this product on the harvest date is suspended or revoked"),
+    "revoked": ("revoke", "the licence for this product on the harvest date is suspended or revoked"),
+}
+
+
+@pytest.mark.parametrize(("way", "why"), OUT_OF_FORCE.values(), ids=OUT_OF_FORCE)
+def test_a_licence_that_covered_the_harvest_date_is_refused_for_what_it_is_now(db, world, way, why):
+    if way == "expire":  # in force on the harvest date, run out since
+        world["licence_a"].valid_to = date(2026, 10, 31)
+        db.add(world["licence_a"])
+    else:
+        registry.change_licence_state(session=db, licence=world["licence_a"], action=way, reason="r", actor=None)
+    with pytest.raises(DomainError) as refused:
+        _register(db, world, harvested_on=date(2026, 10, 1))
+    assert (refused.value.code, refused.value.message) == ("licence_inactive", why)
+
+
+def test_a_harvest_date_no_licence_covers_is_named(db, world):
+    with pytest.raises(DomainError) as refused:
+        _register(db, world, harvested_on=date(2019, 6, 1))
+    assert refused.value.message == "no active licence for this product on the harvest date"
+
+
 @pytest.mark.parametrize(
     ("quantity", "unit", "kg_per_label", "quota"),
     [
@@ -358,6 +384,16 @@ def test_a_harvest_date_moved_outside_the_licence_is_refused(db, world, make_bat
     db.rollback()
     db.refresh(batch)
     assert batch.harvested_on == date(2026, 10, 1)
+
+
+def test_a_harvest_date_moved_within_a_licence_run_out_since_is_refused_as_such(db, world, make_batch):
+    batch = make_batch(harvested_on=date(2026, 10, 1))
+    world["licence_a"].valid_to = date(2026, 10, 31)
+    db.add(world["licence_a"])
+    db.commit()
+    with pytest.raises(DomainError) as refused:
+        correct(db, batch, harvested_on=date(2026, 10, 2))
+    assert (refused.value.code, refused.value.message) == ("licence_inactive", OUT_OF_FORCE["expired since"][1])
 
 
 def test_once_labels_are_issued_what_consumers_read_stays(db, make_batch, keys):

@@ -119,6 +119,7 @@ def test_a_licence_suspended_while_the_form_was_open_is_the_reason_given(login_a
     refused = client.post("/coop/batches/new?lang=en", data=A_LEMON_BATCH)
     assert refused.status_code == 422 and "Not a valid choice" not in refused.text
     assert "no licence in force for it on the harvest date and today" in refused.text
+    assert "The licence for this product on the harvest date is suspended or revoked." in refused.text
     assert db.exec(select(Batch)).all() == []
     assert ">安岳柠檬</option>" not in client.get("/coop/batches/new").text  # offered no more
 

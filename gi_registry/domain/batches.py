@@ -141,6 +141,25 @@ def _licence_in_force(session: Session, licensee: Licensee, product: Product, ha
     return licence if still is not None else None
 
 
+def _unlicensed(
+    session: Session, licensee: Licensee, product: Product, harvested_on: date, fields: dict
+) -> DomainError:
+    """The refusal of a batch no licence allows, naming what is wrong: the harvest date outside every licence,
+    or a licence that covered it but is suspended, revoked or run out now. Told only "the harvest date", a
+    clerk whose licence lapsed while the form was open checks a date that is right."""
+    mine = (Licence.licensee_id == licensee.id, Licence.product_id == product.id)
+    covering = session.exec(
+        select(Licence.state).where(*mine, Licence.valid_from <= harvested_on, Licence.valid_to >= harvested_on)
+    ).all()
+    if "active" in covering:
+        why = N_("no licence for this product is in force today")
+    elif covering:
+        why = N_("the licence for this product on the harvest date is suspended or revoked")
+    else:
+        why = N_("no active licence for this product on the harvest date")
+    return DomainError("licence_inactive", why, fields=fields, status=403)
+
+
 def register_batch(
     *,
     session: Session,
@@ -173,8 +192,7 @@ def register_batch(
     if fields:  # the form's own fields are wrong
         raise DomainError("invalid_batch", N_("the batch cannot be registered"), fields=problems)
     if unlicensed:
-        why = N_("no active licence for this product on the harvest date")
-        raise DomainError("licence_inactive", why, fields=problems, status=403)
+        raise _unlicensed(session, licensee, product, data.harvested_on, problems)
     if outside:
         raise DomainError(
             "origin_outside_area", N_("the origin lies outside the product's protected area"), fields=problems
@@ -276,8 +294,7 @@ def _check_correction(session, batch, product, data, changed, today) -> int:
         licensee = session.get(Licensee, batch.licensee_id)
         licence = _licence_in_force(session, licensee, product, data.harvested_on, today)
         if licence is None:
-            why = N_("no active licence for this product on the harvest date")
-            raise DomainError("licence_inactive", why, fields={"harvested_on": NOT_LICENSED}, status=403)
+            raise _unlicensed(session, licensee, product, data.harvested_on, {"harvested_on": NOT_LICENSED})
         licence_id = licence.id
     allowed = {area.code for area in registry.origin_choices(session=session, product=product)}
     if "origin_code" in changed and data.origin_code not in allowed:
