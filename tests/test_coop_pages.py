@@ -205,14 +205,14 @@ def test_a_batch_form_names_every_problem_at_once_in_plain_words(login_as, db, g
         "/coop/batches/new?lang=zh",
         data={"product_code": "anyue-lemon", "quantity": "abc", "unit": "kg", "harvested_on": "2026/10/20"},
     )
-    assert "不是有效的小数" in typo.text and "须大于 0" not in typo.text  # one complaint about the number
+    assert "不是有效的小数" in typo.text and "不小于 0.001" not in typo.text  # one complaint about the number
     assert "不是有效的日期值" in typo.text and "该字段是必填字段" not in typo.text  # a date, if not as expected
     bad_number_and_future = client.post(
         "/coop/batches/new?lang=zh",
         data={"product_code": "anyue-lemon", "quantity": "0", "unit": "kg", "harvested_on": "2099-10-20"},
     )
     text = bad_number_and_future.text
-    assert "须大于 0" in text and "采收日期不能晚于今天" in text  # the form's complaint and the date's, together
+    assert "不小于 0.001" in text and "采收日期不能晚于今天" in text  # the form's complaint and the date's, together
     least = client.post(
         "/coop/batches/new?lang=zh",
         data={
@@ -223,7 +223,7 @@ def test_a_batch_form_names_every_problem_at_once_in_plain_words(login_as, db, g
             "origin_code": "512021126",
         },
     )
-    assert "须大于 0" not in least.text  # the form's own minimum passes the form …
+    assert "不小于 0.001" not in least.text  # the form's own minimum passes the form …
     assert "数量不足以发放一个标签" in least.text  # … and the registry says what is wrong with it
     assert db.exec(select(Batch)).all() == []
 
@@ -367,7 +367,11 @@ def test_the_batch_page_shows_the_notes_line_by_line(login_as, make_batch):
 
 @pytest.mark.parametrize(
     ("quantity", "unit", "why"),
-    [("0.4", "kg", "too little for a single label"), ("6000", "t", "at most 10,000,000 labels")],
+    [
+        ("0.4", "kg", "too little for a single label"),
+        ("6000", "t", "at most 10,000,000 labels"),
+        ("0.0005", "kg", "at least 0.001 and at most 1,000,000,000"),  # not "more than 0": it is
+    ],
 )
 def test_the_form_refuses_a_quantity_giving_no_label_or_too_many(login_as, db, world, quantity, unit, why):
     response = login_as("coop").post(

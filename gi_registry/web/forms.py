@@ -168,7 +168,9 @@ class BatchDetailsForm(FlaskForm):
             InputRequired(),
             parsed,
             # Decimal bounds: the float 0.001 is a hair above 0.001, and refused the very minimum it names.
-            NumberRange(min=Decimal("0.001"), max=Decimal(10**9), message=_l("more than 0 and at most 1,000,000,000")),
+            NumberRange(
+                min=Decimal("0.001"), max=Decimal(10**9), message=_l("at least 0.001 and at most 1,000,000,000")
+            ),
         ],
     )
     unit = SelectField(_l("Unit"), choices=[("kg", _l("kg")), ("t", _l("tonnes")), ("jin", _l("jin (0.5 kg)"))])
