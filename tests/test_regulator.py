@@ -599,3 +599,19 @@ def test_a_case_marks_a_reported_code_that_is_none_of_the_registrys(login_as, fi
     forged = file_report(reports.ReportInput(description="包装上的码查不到", code="XYZ123"))
     case = login_as("regulator").get(f"/regulator/reports/{forged.id}").text
     assert "<code>XYZ123</code>" in case and "非本平台的码" in case
+
+
+def test_a_step_note_is_no_longer_than_the_audit_log_keeps_it(login_as, client, token_for, db, report):
+    """The audit log keeps each step's note as its reason, in at most 1,000 characters: a longer note taken
+    by the form or the API failed the insert (a 500 on PostgreSQL) instead of being refused."""
+    longest, too_long = "核" * 1000, "核" * 1001
+    desk = login_as("regulator")
+    refused = desk.post(f"/regulator/reports/{report.id}/step", data={"step-status": "triaged", "step-note": too_long})
+    assert refused.status_code == 422 and too_long + "</textarea>" in refused.text  # kept, to shorten
+    step = {"status": "triaged", "note": too_long}
+    api = client.patch(f"/api/v1/reports/{report.tracking_no}", json=step, headers=token_for("regulator"))
+    assert api.status_code == 422 and "note" in api.json["error"]["fields"]
+    taken = desk.post(f"/regulator/reports/{report.id}/step", data={"step-status": "triaged", "step-note": longest})
+    assert taken.status_code == 302
+    event = db.exec(select(AuditEvent).where(AuditEvent.action == "report.triaged")).one()
+    assert event.reason == longest

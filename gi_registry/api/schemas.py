@@ -169,7 +169,7 @@ class ReportPublicStatus(BaseModel):
 
 class ReportStep(Input):
     status: Literal["new", "triaged", "investigating", "confirmed", "dismissed", "closed"]
-    note: str = Field(min_length=1, max_length=2000)
+    note: str = Field(min_length=1, max_length=reports.NOTE_MAX)
 
 
 class CopyWarningLift(Input):

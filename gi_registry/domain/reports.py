@@ -56,6 +56,8 @@ def new_tracking_no(now: datetime) -> str:
 # Four characters say it in Chinese (假冒柠檬); the stored description may also hold a pasted URL (file_report).
 DESCRIPTION_MIN, DESCRIPTION_MAX, CODE_MAX = 4, 4000, 300
 URL_NOTE = "\n\n[URL] "
+# A step's note is kept twice: in the case history and as the audit event's reason, which holds 1,000 characters.
+NOTE_MAX = 1000
 
 
 def _check(data: ReportInput) -> dict:

@@ -286,7 +286,7 @@ class ReportForm(FlaskForm):
 class ReportStepForm(FlaskForm):
     status = SelectField(_l("New status"))
     seen_status = HiddenField()  # the case's status when the page was drawn: a step refused tells a race apart
-    note = TextArea(_l("Note"), validators=[DataRequired(), Length(max=2000)])
+    note = TextArea(_l("Note"), validators=[DataRequired(), Length(max=reports.NOTE_MAX)])
 
 
 class AssignForm(FlaskForm):
