@@ -418,7 +418,7 @@ def test_a_case_tells_how_long_it_waited_in_days_and_hours_and_when_it_closed(lo
     assert f'action="/regulator/reports/{report.id}/assign"' not in closed  # nothing left to assign
     regulator_id = world["users"]["regulator"].id
     sent = desk.post(f"/regulator/reports/{report.id}/assign", data={"assign-assignee": regulator_id})  # all the same
-    assert sent.status_code == 422
+    assert sent.status_code == 409  # the case's state refuses it, as a step it forbids
     db.expire_all()
     assert db.get(Report, report.id).assigned_to is None
 
@@ -615,3 +615,30 @@ def test_a_step_note_is_no_longer_than_the_audit_log_keeps_it(login_as, client, 
     assert taken.status_code == 302
     event = db.exec(select(AuditEvent).where(AuditEvent.action == "report.triaged")).one()
     assert event.reason == longest
+
+
+def test_an_assignment_made_meanwhile_is_not_overwritten_by_a_page_drawn_before_it(login_as, db, report, world):
+    from gi_registry.domain import accounts
+
+    other = accounts.create_user(session=db, email="reg2@test.cn", password="Ziyang-GI-2026!", role="regulator")
+    db.commit()
+    mine = world["users"]["regulator"].id
+    desk = login_as("regulator")
+    drawn = desk.get(f"/regulator/reports/{report.id}").text
+    assert 'name="assign-seen" type="hidden" value="0"' in drawn  # the page was drawn while nobody had the case
+    reports.assign(session=db, report=report, assignee=other, actor=other)  # a colleague takes it meanwhile
+    db.commit()
+    stale = desk.post(
+        f"/regulator/reports/{report.id}/assign?lang=en", data={"assign-assignee": mine, "assign-seen": "0"}
+    )
+    assert stale.status_code == 409
+    assert "assigned meanwhile (now: reg2@test.cn); your assignment was not saved" in stale.text
+    assert f'name="assign-seen" type="hidden" value="{other.id}"' in stale.text  # a second Assign is deliberate
+    db.expire_all()
+    assert db.get(Report, report.id).assigned_to == other.id
+    again = desk.post(
+        f"/regulator/reports/{report.id}/assign", data={"assign-assignee": mine, "assign-seen": str(other.id)}
+    )
+    assert again.status_code == 302
+    db.expire_all()
+    assert db.get(Report, report.id).assigned_to == mine

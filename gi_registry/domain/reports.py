@@ -339,12 +339,16 @@ def is_overdue(report: Report, *, now: datetime, deadlines: dict[str, float]) ->
     return limit is not None and waiting_days(report, now=now) > limit
 
 
-def assign(*, session: Session, report: Report, assignee: User | None, actor: User) -> Report:
+def assign(*, session: Session, report: Report, assignee: User | None, actor: User, seen: int | None = None) -> Report:
+    """seen: the assignee's id (0: nobody) as the assigning page showed it; assigned otherwise meanwhile, the
+    case is left with whoever took it, rather than taken from them by a page drawn before (None: no check)."""
     # Admins read cases but do not work them (roles_required("regulator") on every step).
     if assignee is not None and (assignee.role != "regulator" or not assignee.is_active):
         raise DomainError("invalid_assignee", N_("only a regulator can take a case"))
     if report.status == "closed":
         raise Conflict("report_closed", N_("the case is closed: there is nothing left to assign"))
+    if seen is not None and seen != (report.assigned_to or 0):
+        raise Conflict("assigned_meanwhile", N_("the case was assigned meanwhile"))
     before = {"assigned_to": report.assigned_to}
     report.assigned_to = assignee.id if assignee else None
     session.add(report)

@@ -291,6 +291,7 @@ class ReportStepForm(FlaskForm):
 
 class AssignForm(FlaskForm):
     assignee = SelectField(_l("Assigned to"), coerce=int)
+    seen = HiddenField()  # the assignee's id (0: nobody) when the page was drawn: a colleague's since is kept
 
 
 class CaseProductForm(FlaskForm):

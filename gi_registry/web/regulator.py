@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from ..access import page_user, roles_required
 from ..db import get_session
-from ..domain import DomainError, NotFound, audit, batches, registry, reports
+from ..domain import DomainError, NotFound, ascii_digits, audit, batches, registry, reports
 from ..extensions import copy_rules
 from ..i18n import REPORT_STATUS_LABELS, licence_action_done, licence_action_title, local_name, refusal_text
 from ..models import REPORT_STATES, STAFF, Area, Batch, Licensee, Product, ReportPhoto, User, utcnow
@@ -71,7 +71,7 @@ def queue():
 def _case_forms(report) -> tuple[ReportStepForm, AssignForm]:
     step = ReportStepForm(prefix="step", seen_status=report.status)
     step.status.choices = _step_choices(reports.NEXT[report.status])
-    assign = AssignForm(prefix="assign", assignee=report.assigned_to or 0)
+    assign = AssignForm(prefix="assign", assignee=report.assigned_to or 0, seen=report.assigned_to or 0)
     desk = get_session().exec(select(User).where(User.role == "regulator", User.is_active).order_by(User.email))
     assign.assignee.choices = [(0, _("nobody"))] + [(u.id, u.email) for u in desk]
     return step, assign
@@ -184,10 +184,12 @@ def assign(report_id: int):
     session = get_session()
     report = reports.get_report(session=session, report_id=report_id)
     _step, form = _case_forms(report)
+    status = 422
     if form.validate_on_submit():
         assignee = session.get(User, form.assignee.data) if form.assignee.data else None
+        seen = int(form.seen.data) if ascii_digits(form.seen.data or "") else None
         try:
-            reports.assign(session=session, report=report, assignee=assignee, actor=page_user())
+            reports.assign(session=session, report=report, assignee=assignee, actor=page_user(), seen=seen)
             session.commit()
             if assignee is None:
                 flash(_("Nobody is assigned to the case now."), "success")
@@ -195,9 +197,23 @@ def assign(report_id: int):
                 flash(_("The case is assigned to %(who)s.", who=assignee.email), "success")
             return redirect(url_for("regulator.case", report_id=report.id))
         except DomainError as error:
-            session.rollback()
-            refused(form, error)
-    return _render_case(report, assign=form, status=422)
+            session.rollback()  # the case is read again: as it is now, after whoever assigned it
+            _say_assign_refused(form, error, report)
+            status = error.status
+    return _render_case(report, assign=form, status=status)
+
+
+def _say_assign_refused(form: AssignForm, error: DomainError, report) -> None:
+    if error.code != "assigned_meanwhile":
+        refused(form, error)
+        return
+    now = get_session().get(User, report.assigned_to).email if report.assigned_to else _("nobody")
+    message = _(
+        "The case was assigned meanwhile (now: %(who)s); your assignment was not saved. Assign again to change it.",
+        who=now,
+    )
+    flash(message, "error")
+    form.seen.data = str(report.assigned_to or 0)  # the choice stays; sent again, it is a deliberate one
 
 
 @bp.post("/reports/<id:report_id>/product")
