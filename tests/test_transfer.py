@@ -427,6 +427,22 @@ def test_the_licensees_export_reads_back_through_the_imports_columns(login_as, d
     assert {row.county for row in rows} == {world["coop_a"].county_code, world["coop_b"].county_code}
 
 
+@pytest.mark.parametrize("text", ["=1+2", "-", "+86 路", "@合作社"])
+def test_a_name_the_csv_export_guarded_with_an_apostrophe_reads_back_as_it_was(login_as, db, world, text):
+    registry.save_licensee(
+        session=db, actor=None, data=registry.LicenseeInput(name=text, uscc=USCC_C, county_code="512002", address=text)
+    )
+    db.commit()
+    exported = login_as("admin").get("/transfer/licensees.csv").data
+    read = next(row for row in imports.parse_rows(filename="licensees.csv", content=exported) if row.uscc == USCC_C)
+    assert (read.name, read.address) == (text, text)  # not "'=1+2": the apostrophe was only for the spreadsheet
+
+
+def test_an_apostrophe_before_no_formula_is_part_of_the_text():
+    content = f"name,uscc,county\n'Ziyang' Lemon,{USCC_C},512021\n".encode()
+    assert imports.parse_rows(filename="a.csv", content=content)[0].name == "'Ziyang' Lemon"
+
+
 EXPORT_HEADER = ",".join(exports.LICENSEE_COLUMNS)
 CANNOT_GRANT = (
     "an import grants only licences in force or yet to begin, not one that is %(status)s: "

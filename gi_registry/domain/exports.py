@@ -140,6 +140,11 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
+def unneutralise(value: str) -> str:
+    """A CSV cell as it was before neutralise: the licensee import reads the licensees export back."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
+
+
 def _csv_cell(value) -> str:
     if value is None:
         return ""

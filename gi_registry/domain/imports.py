@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from ..models import Licence, Licensee, Product, User
 from . import N_, DomainError, audit, registry
+from .exports import unneutralise
 from .uscc import normalise, uscc_problem
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -125,7 +126,8 @@ def _csv_table(content: bytes) -> Iterator:
         raise ImportRefused("unreadable_file", N_("The CSV file is neither UTF-8 nor GB18030 text."))
     if "\x00" in text:
         raise ImportRefused("unreadable_file", N_("The file is not a readable CSV file."))
-    return csv.reader(io.StringIO(text, newline=""))
+    # A CSV has no text type: the export guards a formula-like cell with an apostrophe, which is no part of it.
+    return ([unneutralise(cell) for cell in cells] for cells in csv.reader(io.StringIO(text, newline="")))
 
 
 def _xlsx_table(content: bytes) -> Iterator:
