@@ -272,6 +272,7 @@ GOOD = {"name": "新合作社", "uscc": USCC_C, "county": "512021"}
         ({"uscc": USCC_C[:-1] + "A"}, "uscc", "check character does not match"),
         ({"uscc": "93512021MA6AY1A01"}, "uscc", "must be 18 characters of 0-9 and A-Y without I, O, S, V, Z"),
         ({"uscc": "93512021MA6AY0L018"}, "uscc", "a licensee with this code is already registered"),
+        ({"county": ""}, "county", "the county is missing"),  # not "unknown": a merged cell below its first row
         ({"county": "512021126"}, "county", "unknown county: use a code like 512021 or a name like 安岳县"),
         ({"county": "成都市"}, "county", "unknown county: use a code like 512021 or a name like 安岳县"),
         (

@@ -315,7 +315,9 @@ def check_rows(*, session: Session, rows: list[Row]) -> list[RowProblem]:
                 found.append((name, N_("longer than %(limit)s characters"), {"limit": limit}))
         code_problems = _uscc_problems(uscc, registered)
         found.extend(code_problems)
-        if row.county.lower() not in counties:
+        if not row.county:  # said as missing, not as unknown: a merged cell holds its value in its first row only
+            found.append(("county", N_("the county is missing"), {}))
+        elif row.county.lower() not in counties:
             found.append(("county", N_("unknown county: use a code like 512021 or a name like 安岳县"), {}))
         found.extend(_licence_problems(row, products))
         found.extend(_status_problems(row))
