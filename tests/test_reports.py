@@ -439,6 +439,23 @@ def test_a_tracking_number_is_found_without_its_dashes(client, world, db):
     assert client.get(f"/api/v1/reports/{number[:11]} {number[11:]}").status_code == 200
 
 
+@pytest.mark.parametrize(
+    "typing",
+    [
+        lambda number: number.translate(FULL_WIDTH),  # a Chinese keyboard in full-width mode
+        lambda number: number.replace("-", "－"),  # a Chinese keyboard's dash (U+FF0D)
+        lambda number: number.replace("-", "—"),  # an em dash, as a pinyin keyboard gives for "-"
+        lambda number: number.replace("-", " – ") + "\u3000",  # an en dash, an ideographic space after
+    ],
+    ids=["full-width", "full-width-dash", "em-dash", "en-dash-and-spaces"],
+)
+def test_a_tracking_number_typed_on_a_chinese_keyboard_is_found(client, world, typing):
+    number = client.post("/api/v1/reports", json={"description": "可疑的柠檬包装"}).json["tracking_no"]
+    typed = typing(number)
+    assert client.get("/report/status", query_string={"no": typed}).status_code == 200, typed
+    assert client.get(f"/api/v1/reports/{typed}").json["tracking_no"] == number
+
+
 def test_a_48_megapixel_phone_photo_is_taken_and_scaled_down(client, world, db):
     """A JPEG is decoded at a reduced scale, so it is measured by what is decoded (12 MP here)."""
     out = io.BytesIO()

@@ -171,8 +171,12 @@ def commit_filed(*, session: Session, report: Report, upload_dir: str, before_co
 
 
 def _compact(tracking_no: str) -> str:
-    """A tracking number, or a part of one, without the dashes and spaces people type or leave out."""
-    return re.sub(r"[\s-]", "", tracking_no).upper()
+    """A tracking number, or a part of one, without the dashes and spaces people type or leave out.
+
+    As a Chinese keyboard types it too: full-width letters and digits as ASCII (NFKC), and any dash
+    (Unicode's Pd: its "－", "—" or "–" for the key marked "-")."""
+    typed = unicodedata.normalize("NFKC", tracking_no)
+    return "".join(c for c in typed if not c.isspace() and unicodedata.category(c) != "Pd").upper()
 
 
 def tracking_no_as_written(text: str) -> str:
