@@ -188,6 +188,17 @@ def test_a_warning_tells_the_consumer_to_ask_the_seller(client, labelled, db, wo
     assert "请商家说明产品来源" in page and "tel:12315" in page and "召回原因" not in page and "已召回" not in page
 
 
+def test_a_batch_past_its_shelf_life_says_not_to_eat_it(client, labelled, db):
+    """The label is the registry's and the food is old: the advice is about eating it, not where it came from."""
+    batch, codes = labelled
+    batch.harvested_on = date(2020, 10, 1)  # the lemon keeps 90 days
+    db.add(batch)
+    db.commit()
+    page = client.get(f"/q/{codes[1]}").text
+    assert "该批次已超过保质期" in page and "请勿食用或使用该产品" in page and "退回商家" in page
+    assert "请商家说明产品来源" not in page and "tel:12315" in page
+
+
 def gs1_path(batch, serial, keys, gtin="06901234000016") -> str:
     """The GS1 Digital Link of a label as the labels list gives it, without the host."""
     return batches.label_for(batch=batch, serial=serial, keys=keys, base_url="", gtin=gtin).gs1_url
