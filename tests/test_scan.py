@@ -3,13 +3,13 @@
 import base64
 import random
 import string
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import func, select
 
 from gi_registry import intake
-from gi_registry.domain import batches, registry
+from gi_registry.domain import batches, registry, verification
 from gi_registry.extensions import client_network
 from gi_registry.models import Scan
 
@@ -188,15 +188,23 @@ def test_a_warning_tells_the_consumer_to_ask_the_seller(client, labelled, db, wo
     assert "请商家说明产品来源" in page and "tel:12315" in page and "召回原因" not in page and "已召回" not in page
 
 
-def test_a_batch_past_its_shelf_life_says_not_to_eat_it(client, labelled, db):
+def test_a_batch_past_its_shelf_life_says_not_to_eat_it(client, labelled, db, world):
     """The label is the registry's and the food is old: the advice is about eating it, not where it came from."""
-    batch, codes = labelled
-    batch.harvested_on = date(2020, 10, 1)  # the lemon keeps 90 days
-    db.add(batch)
+    _, codes = labelled
+    world["lemon"].shelf_life_days = 30  # the batch was harvested on 2026-10-01
+    db.add(world["lemon"])
     db.commit()
     page = client.get(f"/q/{codes[1]}").text
     assert "该批次已超过保质期" in page and "请勿食用或使用该产品" in page and "退回商家" in page
     assert "请商家说明产品来源" not in page and "tel:12315" in page
+
+
+def test_the_test_batches_scan_genuine_whatever_day_the_suite_runs(client, labelled, monkeypatch):
+    """The fixtures' batches are harvested on a fixed day: a shelf life would turn them into warnings
+    once the suite runs past it, and every test expecting a genuine scan would fail on that day."""
+    _, codes = labelled
+    monkeypatch.setattr(verification, "utcnow", lambda: datetime(2049, 6, 1, tzinfo=UTC))  # licences run to 2049
+    assert client.get(f"/api/v1/verify/{codes[1]}").json["verdict"] == "genuine"
 
 
 def gs1_path(batch, serial, keys, gtin="06901234000016") -> str:
