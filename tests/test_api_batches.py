@@ -386,6 +386,18 @@ def test_an_unknown_status_filter_is_422_not_an_empty_list(client, token_for, ma
     assert client.get("/api/v1/batches?status=active", headers=staff).json["total"] == 1
 
 
+@pytest.mark.parametrize(
+    "path", ["/api/v1/batches?status=", "/api/v1/reports?status=", "/api/v1/batches/{id}/labels?format=pdf&batch_code="]
+)
+def test_an_empty_choice_is_422_as_the_description_says(client, token_for, make_batch, path):
+    """The description gives these parameters an enum without "", so a client sending ?status= is told."""
+    batch = make_batch()
+    empty = client.get(path.format(id=batch.id), headers=token_for("regulator"))
+    assert empty.status_code == 422 and error_of(empty)["code"] == "invalid_query"
+    name = path.rpartition("&")[2].rpartition("?")[2].removesuffix("=")
+    assert list(error_of(empty)["fields"]) == [name]
+
+
 def test_an_unknown_product_filter_is_422_not_an_empty_list(client, token_for, make_batch):
     make_batch()
     staff = token_for("regulator")

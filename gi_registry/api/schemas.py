@@ -381,9 +381,12 @@ REPORT_FILTER_STATES = reports.FILTER_STATES
 
 
 def choice_query(name: str, choices: tuple[str, ...]) -> str:
-    """?name= as one of `choices`, or "" when absent: a value outside them is refused, not read as "all"."""
-    value = request.args.get(name, "")
-    if value and value not in choices:
+    """?name= as one of `choices`, or "" when absent: a value outside them is refused, not read as "all",
+    and so is an empty one (?status=), which the description's enum does not hold either."""
+    value = request.args.get(name)
+    if value is None:
+        return ""
+    if value not in choices:
         listed = ", ".join(choices)
         raise DomainError("invalid_query", f"{name} must be one of {listed}", fields={name: listed})
     return value
