@@ -358,13 +358,16 @@ OPERATIONS = [
     ),
 ]
 
+# A text in the path is one segment: an empty one (/reports//product) or a dot segment, which clients
+# resolve (/reports/./product), names another address, one that may not take the method (an undocumented 405).
+_SEGMENT = r"^(?!\.\.?$)[^/]+$"
 _PATH_PARAMS = {
     "licensee_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
     "licence_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
     "batch_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
-    "code": {"type": "string", "maxLength": 64},
-    "tracking_no": {"type": "string", "maxLength": 24},
-    "name": {"type": "string", "maxLength": 64},
+    "code": {"type": "string", "maxLength": 64, "pattern": _SEGMENT},
+    "tracking_no": {"type": "string", "maxLength": 24, "pattern": _SEGMENT},
+    "name": {"type": "string", "maxLength": 64, "pattern": _SEGMENT},
 }
 
 
