@@ -80,6 +80,15 @@ def test_a_path_parameter_the_description_admits_is_one_segment_of_the_path(clie
                 assert jsonschema_rs.is_valid(param["schema"], "JB-20261129-ABCD2345"), (path, param["name"])
 
 
+def test_every_operation_describes_the_422_an_unknown_query_parameter_gets(client, world):
+    """The API refuses a query parameter it does not know on every route, also on those that declare none."""
+    refused = client.get(f"/api/v1/licensees/{world['coop_a'].id}?expand=licences")
+    assert refused.status_code == 422 and refused.json["error"]["code"] == "unknown_query_parameter"
+    for path, ops in build_spec()["paths"].items():
+        for method, op in ops.items():
+            assert "422" in op["responses"], (method, path)
+
+
 def test_a_client_generator_gets_identifiers_photos_and_paging(client, world):
     spec = client.get("/api/v1/openapi.json").json
     ids = [op["operationId"] for ops in spec["paths"].values() for op in ops.values()]

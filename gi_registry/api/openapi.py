@@ -394,8 +394,9 @@ def _responses(op: Op) -> dict:
     responses = {str(op.ok): {"description": "success", "content": content}}
     codes = set(op.errors) | (set(BODY_ERRORS) if op.body else set()) | (set(AUTH_ERRORS) if op.roles else set())
     codes.add(400)  # a NUL character anywhere in the request, path and query too (security.py)
-    if op.query:
-        codes.add(422)  # a malformed or out-of-range query parameter
+    # A malformed or out-of-range query parameter, and on every operation, those declaring none too, one
+    # the operation does not know (refuse_unknown_query_parameters).
+    codes.add(422)
     for code in sorted(codes):
         responses[str(code)] = {
             "description": "error",
