@@ -147,3 +147,17 @@ def test_a_batch_prefix_with_a_line_break_is_refused(world, db, edit_lemon):
     assert answer.status_code == 422
     db.expire_all()
     assert db.get(Product, world["lemon"].id).batch_prefix == "AY"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["page=1_0", "page=%EF%BC%91", "page=%201", "per_page=+5", "lat=3_0&lon=104", "lat=%E2%91%A0&lon=104"],
+)
+def test_a_query_number_is_written_in_ascii_digits_or_refused(client, labelled, query):
+    """int() and float() also read 1_0 as ten, a full-width １ and padded or signed numbers: the API's
+    numbers are the description's integer and number, written plainly, or the client is told."""
+    path = "/api/v1/verify/" + labelled[1][1] if query.startswith("lat") else "/api/v1/products"
+    refused = client.get(f"{path}?{query}")
+    assert refused.status_code == 422 and refused.json["error"]["code"] == "invalid_query", refused.json
+    assert client.get("/api/v1/products?page=1&per_page=5").status_code == 200
+    assert client.get(f"/api/v1/verify/{labelled[1][1]}?lat=30.12&lon=1.04e2").status_code == 200

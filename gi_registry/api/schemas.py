@@ -329,11 +329,21 @@ def validate(shape: type[Input], payload: dict) -> Input:
 VerifyBatch.model_rebuild()
 
 
+# A query's number as the description's integer and number are written: int() and float() also read
+# 1_0 as ten, a full-width １, and numbers padded with spaces.
+_QUERY_NUMBER = {
+    int: re.compile(r"-?[0-9]+"),
+    float: re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"),
+}
+
+
 def _query_number(name: str, kind, *, low=None, high=None):
     raw = request.args.get(name)
     if raw is None:
         return None
     try:
+        if not _QUERY_NUMBER[kind].fullmatch(raw):
+            raise ValueError(raw)
         value = kind(raw)
     except ValueError:
         raise DomainError("invalid_query", f"{name} must be a number", fields={name: "not a number"}) from None
