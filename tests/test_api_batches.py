@@ -157,6 +157,18 @@ def test_labels_issue_within_the_quota_and_past_it_is_422(client, token_for, mak
         assert client.post(f"/api/v1/batches/{batch.id}/labels", json=bad, headers=coop).status_code == 422
 
 
+def test_a_count_written_as_a_whole_float_is_the_integer_the_description_admits(client, token_for, make_batch):
+    """JSON Schema's integer is any number without a fraction, 2.0 too (a Python client's json.dumps(4 / 2));
+    true and "2" stay refused."""
+    batch = make_batch(quantity=10)
+    coop = token_for("coop")
+    issued = client.post(f"/api/v1/batches/{batch.id}/labels", json={"count": 2.0, "labels_issued": 0.0}, headers=coop)
+    assert issued.status_code == 201 and issued.json == {"first_serial": 1, "last_serial": 2, "count": 2}
+    seen = [{"count": 2, "labels_issued": value} for value in (1.5, -1.0)]
+    for bad in ({"count": True}, {"count": "2"}, {"count": 2.5}, {"count": 1e300}, *seen):
+        assert client.post(f"/api/v1/batches/{batch.id}/labels", json=bad, headers=coop).status_code == 422, bad
+
+
 def test_labels_asked_for_with_the_count_seen_are_issued_once_however_often_sent(client, token_for, make_batch):
     batch = make_batch(quantity=10)
     coop = token_for("coop")

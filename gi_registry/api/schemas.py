@@ -96,9 +96,19 @@ class BatchCorrect(Input):
     inspection_cert: str = Field(default=None, max_length=64)
 
 
+def _whole_number(value: object) -> object:
+    """2.0 as 2: JSON Schema's integer is any number without a fraction (a Python client's json.dumps(4 / 2))."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# Strict otherwise: true and "2" are no count.
+JsonInt = Annotated[int, BeforeValidator(_whole_number)]
+OptionalJsonInt = Annotated[int | None, BeforeValidator(_whole_number)]
+
+
 class LabelsCreate(Input):
-    count: int = Field(ge=1, le=1_000_000, strict=True)
-    labels_issued: int | None = Field(
+    count: JsonInt = Field(ge=1, le=1_000_000, strict=True)
+    labels_issued: OptionalJsonInt = Field(
         default=None,
         ge=0,
         le=1_000_000_000,
