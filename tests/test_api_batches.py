@@ -157,6 +157,15 @@ def test_labels_issue_within_the_quota_and_past_it_is_422(client, token_for, mak
         assert client.post(f"/api/v1/batches/{batch.id}/labels", json=bad, headers=coop).status_code == 422
 
 
+@pytest.mark.parametrize("kind", ["csv", "pdf"])
+def test_paging_out_of_range_is_422_for_every_format_of_the_labels(client, token_for, labelled, kind):
+    """The description declares page and per_page for the labels whatever the format, as it does the grid."""
+    batch, _ = labelled
+    for query in ("page=0", "per_page=0", "per_page=1001", "page=x"):
+        refused = client.get(f"/api/v1/batches/{batch.id}/labels?format={kind}&{query}", headers=token_for("coop"))
+        assert refused.status_code == 422 and error_of(refused)["code"] == "invalid_query", query
+
+
 def test_a_count_written_as_a_whole_float_is_the_integer_the_description_admits(client, token_for, make_batch):
     """JSON Schema's integer is any number without a fraction, 2.0 too (a Python client's json.dumps(4 / 2));
     true and "2" stay refused."""

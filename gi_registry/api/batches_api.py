@@ -140,6 +140,7 @@ def list_labels(batch_id: int):
     # Checked for every format, as the description declares the parameters for all.
     downloads.check_grid(grid)
     sheet = sheet_query()
+    page, per_page = page_query(max_per_page=1000)
     if kind == "csv":
         return downloads.labels_csv(batch)
     if kind == "pdf":
@@ -147,7 +148,6 @@ def list_labels(batch_id: int):
         return downloads.sheet_pdf(batch, product, grid=grid, **sheet)
     if kind != "json":
         raise DomainError("invalid_format", "format must be json, csv or pdf", fields={"format": "json, csv, pdf"})
-    page, per_page = page_query(max_per_page=1000)
     first = (page - 1) * per_page + 1
     items = downloads.labels_of(batch, first, first + per_page - 1)
     return jsonify(
