@@ -124,6 +124,13 @@ def test_forgeries_random_and_one_character_off_are_all_invalid(client, labelled
     assert db.exec(select(func.count()).select_from(Scan).where(Scan.batch_id.is_not(None))).one() == 0
 
 
+def test_the_last_issued_serial_is_genuine(client, labelled):
+    _batch, codes = labelled  # serials 1..10 issued
+    client.get(f"/api/v1/verify/{codes[10]}")
+    again = client.get(f"/api/v1/verify/{codes[10]}").json
+    assert (again["verdict"], again["scans"]["count"]) == ("genuine", 2)
+
+
 def test_an_unissued_serial_is_invalid(client, labelled, keys):
     batch, _ = labelled
     beyond = batches.label_for(batch=batch, serial=11, keys=keys, base_url="").code

@@ -127,6 +127,16 @@ def test_the_scan_threshold_is_exact():
     assert verdict(history=History(count=20)).verdict == "warning"  # the 21st
 
 
+def test_the_last_issued_serial_is_genuine_and_the_next_invalid():
+    assert verdict(serial=100).verdict == "genuine"  # the batch issued 1..100
+    assert verdict(serial=101).reasons == ("serial_not_issued",)
+
+
+def test_far_places_exactly_the_window_apart_still_count_as_a_copy():
+    far = History(count=1, recent_places=(place(BEIJING, 60 * 6),))  # far_hours=6: the window's edge
+    assert verdict(history=far, here=place(ZIYANG)).reasons == ("seen_far_apart",)
+
+
 def test_near_places_or_far_places_long_ago_are_not_copies():
     assert (
         verdict(history=History(count=1, recent_places=(place(CHENGDU, 30),)), here=place(ZIYANG)).verdict == "genuine"
