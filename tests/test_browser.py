@@ -297,3 +297,25 @@ def test_a_pasted_link_breaks_rather_than_push_staff_pages_sideways_on_a_phone(
         desk.goto(f"{live.url}{path}")
         assert link[:40] in desk.content(), path
         assert no_sideways_scroll(desk), path
+
+
+def test_a_long_latin_licensee_name_breaks_rather_than_push_the_directory_sideways(browser, live, db, world):
+    """An enterprise registered under a long romanised name: on a phone each cell is a line of its own."""
+    licensee = world["coop_b"]
+    licensee.name = "ZiyangLezhiSericultureCooperativeUnion" * 2
+    db.add(licensee)
+    db.commit()
+    phone = browser.new_context(**PHONE).new_page()
+    phone.set_viewport_size({"width": 360, "height": 740})
+    phone.goto(f"{live.url}/licensees")
+    assert licensee.name in phone.content()
+    assert no_sideways_scroll(phone)
+
+
+def test_a_reports_paragraphs_stay_paragraphs_for_the_officer(browser, live, file_report):
+    from gi_registry.domain import reports
+
+    filed = file_report(reports.ReportInput(description="买的柠檬标签模糊。\n\n包装上没有合作社名称。"))
+    desk = signed_in(browser, live, "reg@test.cn", f"/regulator/reports/{filed.id}", locale="zh-CN")
+    told = desk.locator("dd.written").first.inner_text()
+    assert told == "买的柠檬标签模糊。\n\n包装上没有合作社名称。"
