@@ -273,8 +273,9 @@ END $$;
 
 def _restore_uploads(source: Path, target: Path, names: list[str]) -> None:
     target.mkdir(parents=True, exist_ok=True)
+    # Only photos this app wrote: a folder set by mistake to a shared one loses nothing else.
     for stale in target.glob("*"):
-        if stale.is_file() and stale.name not in names:
+        if stale.is_file() and photos.NAME.match(stale.name) and stale.name not in names:
             stale.unlink()
     for name in names:
         shutil.copy2(source / name, target / name)

@@ -44,11 +44,13 @@ def test_backup_and_restore_round_trip_the_database_and_the_photos(app, db, worl
     head = made.output.split("audit head: ")[1].strip()
     assert os.stat(archive).st_mode & 0o077 == 0  # password hashes and contacts: the owner's eyes only
 
-    # Damage both halves after the backup: a new licensee row, a lost photo, a stray file.
+    # Damage both halves after the backup: a new licensee row, a lost photo, a photo of a later report.
     db.add(Licensee(name="后来加的", uscc="91110000802100433B", county_code="512002"))
     db.commit()
     os.remove(os.path.join(app.config["GI_UPLOAD_DIR"], photo.filename))
-    open(os.path.join(app.config["GI_UPLOAD_DIR"], "stray.jpg"), "wb").close()
+    open(os.path.join(app.config["GI_UPLOAD_DIR"], "0" * 32 + ".jpg"), "wb").close()
+    # A file the app never wrote (GI_UPLOAD_DIR set to a shared folder by mistake) is not the restore's.
+    open(os.path.join(app.config["GI_UPLOAD_DIR"], "README.txt"), "wb").close()
     db.close()
 
     restored = runner.invoke(args=["restore", archive, "--yes"])
@@ -57,7 +59,7 @@ def test_backup_and_restore_round_trip_the_database_and_the_photos(app, db, worl
     names = sorted(x.name for x in db.exec(select(Licensee)))
     assert "后来加的" not in names and len(names) == 2
     assert db.exec(select(Report)).one().tracking_no == report.tracking_no
-    assert sorted(os.listdir(app.config["GI_UPLOAD_DIR"])) == [photo.filename]
+    assert sorted(os.listdir(app.config["GI_UPLOAD_DIR"])) == sorted([photo.filename, "README.txt"])
     assert runner.invoke(args=["audit-verify", "--head", head]).exit_code == 0
 
 

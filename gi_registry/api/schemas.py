@@ -159,7 +159,11 @@ class LabelPublic(BaseModel):
 
 class ReportCreate(Input):
     description: str = Field(min_length=reports.DESCRIPTION_MIN, max_length=reports.DESCRIPTION_MAX)
-    code: str = Field(default="", max_length=300, description="the label's code, or the URL its QR carries")
+    code: str = Field(
+        default="",
+        max_length=reports.CODE_MAX,
+        description="the label's code (at most 64 characters), or the URL its QR carries",
+    )
     place: str = Field(default="", max_length=200)
     contact: str = Field(default="", max_length=200)
 
