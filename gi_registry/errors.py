@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 from .db import get_session
 from .domain import DomainError, NotFound
 from .domain.reports import MAX_PHOTOS
-from .i18n import same_site_referrer, wait_message
+from .i18n import page_params, same_site_referrer, wait_message
 
 _CODES = {
     400: "bad_request",
@@ -51,7 +51,7 @@ def _on_domain_error(error: DomainError):
         return json_error(error.status, error.code, filled(error.message, error.params), fields)
     if isinstance(error, NotFound):
         return _page(404, _("Page not found."))
-    return _page(error.status, _(error.message, **error.params))
+    return _page(error.status, _(error.message, **page_params(error.params)))
 
 
 # The unique columns the forms check before saving, which two people can still fill alike at one moment.

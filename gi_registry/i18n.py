@@ -423,7 +423,21 @@ def refusal_text(error) -> str:
     message names a model."""
     if isinstance(error, NotFound):
         return gettext("Not found: it may have been removed, or the link is wrong.")
-    return as_sentence(gettext(error.message, **error.params))
+    return as_sentence(gettext(error.message, **page_params(error.params)))
+
+
+def page_params(params: dict) -> dict:
+    """A refusal's values as a page writes them: a count grouped (1,970, as the form's help beside it
+    says), a unit in words. A year is a name, not an amount: 2026, never 2,026."""
+    return {name: _on_page(name, value) for name, value in params.items()}
+
+
+def _on_page(name: str, value):
+    if name == "unit":
+        return unit_label(value)
+    if isinstance(value, int) and not isinstance(value, bool) and name != "year":
+        return f"{value:,}"
+    return value
 
 
 def as_sentence(text: str) -> str:

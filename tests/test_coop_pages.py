@@ -483,6 +483,36 @@ def test_a_large_quota_is_written_in_groups_of_three_digits(login_as, make_batch
     assert "10,000,000" in login_as("coop").get(f"/coop/batches/{batch.id}").text
 
 
+def test_large_label_counts_read_in_groups_in_the_list_and_in_the_quotas_refusal(login_as, make_batch):
+    batch = make_batch(quantity=5000)  # quota 10,000
+    client = login_as("coop")
+    assert client.post(f"/coop/batches/{batch.id}/labels?lang=en", data={"count": "1030"}).status_code == 302
+    assert '<td data-label="Labels">1,030</td>' in client.get("/coop/batches?lang=en").text
+    over = client.post(f"/coop/batches/{batch.id}/labels?lang=en", data={"count": "9000"})
+    assert over.status_code == 422 and "at most 8,970 more" in over.text
+
+
+def test_a_year_in_a_refusal_is_not_grouped_like_a_count(login_as, make_batch):
+    batch = make_batch()  # harvested 2026-10-01: its number names 2026
+    client = login_as("coop")
+    form = correction_of(client.get(f"/coop/batches/{batch.id}/correct").text)
+    sent = {**form, "harvested_on": "2025-12-31", "reason": "typo"}
+    page = client.post(f"/coop/batches/{batch.id}/correct?lang=en", data=sent)
+    assert "names the year 2026" in page.text and "2,026" not in page.text
+
+
+def test_a_correction_sent_without_the_quantity_is_told_so_not_a_server_error(login_as, make_batch, db):
+    """A script (or a form cut short) that leaves the field out: the form held the batch's float."""
+    batch = make_batch()
+    client = login_as("coop")
+    form = correction_of(client.get(f"/coop/batches/{batch.id}/correct").text)
+    del form["quantity"]
+    sent = client.post(f"/coop/batches/{batch.id}/correct?lang=en", data={**form, "grade": "特级", "reason": "r"})
+    assert sent.status_code == 422 and "This field is required." in sent.text
+    db.refresh(batch)
+    assert batch.grade != "特级"
+
+
 @pytest.mark.parametrize(("lang", "banner"), [("en", "The batch cannot be registered."), ("zh", "无法登记该批次。")])
 def test_a_refusal_above_the_form_reads_as_a_sentence(login_as, world, lang, banner):
     form = {"product_code": "anyue-lemon", "quantity": "10", "unit": "kg", "harvested_on": "2099-10-20"}

@@ -16,7 +16,7 @@ from ..db import get_session
 from ..domain import DomainError, batches, reports, verification
 from ..errors import json_error, on_http_error, retry_seconds, wants_json
 from ..extensions import code_keys, copy_rules, csrf, report_attempt_limit, verify_limit
-from ..i18n import as_sentence
+from ..i18n import refusal_text
 from .forms import ReportForm, refused
 
 bp = Blueprint("consumer", __name__)
@@ -203,7 +203,7 @@ def _photos_not_kept(form: ReportForm) -> None:
 
 def _photo_problem(form: ReportForm, error: DomainError) -> str:
     """A refused photo's problem, named by its file when there were several."""
-    problem = as_sentence(_(error.message, **error.params))
+    problem = refusal_text(error)
     files = intake.photo_files(form.photos.name)
     number = error.params.get("photo", 0)
     if len(files) < 2 or not 0 < number <= len(files):

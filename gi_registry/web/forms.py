@@ -36,7 +36,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..domain import DomainError, registry, reports
 from ..domain.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ..domain.uscc import normalise
-from ..i18n import KIND_LABELS, ROLE_LABELS, refusal_text, unit_label
+from ..i18n import KIND_LABELS, ROLE_LABELS, page_params, refusal_text
 
 
 class CheckboxesField(SelectMultipleField):
@@ -72,11 +72,12 @@ class TextArea(TextAreaField):
 
 class FiniteDecimalField(DecimalField):
     """A decimal that is a number: "NaN", "Infinity" and "sNaN" parse as decimals but are no quantity,
-    and a signalling NaN even breaks the range check."""
+    and a signalling NaN even breaks the range check. Only what was sent is checked: a form sent without
+    the field keeps the object's value, a float."""
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
-        if self.data is not None and not self.data.is_finite():
+        if valuelist and self.data is not None and not self.data.is_finite():
             self.data = None
             raise ValueError(self.gettext("Not a valid decimal value."))
 
@@ -223,7 +224,7 @@ _FIELD_ALIASES = {"county": "county_code", "licensee": "licensee_uscc", "passwor
 
 def refused(form: FlaskForm, error: DomainError) -> None:
     """Show a domain refusal on the form: per-field reasons where a field matches, else a banner."""
-    params = {name: unit_label(value) if name == "unit" else value for name, value in error.params.items()}
+    params = page_params(error.params)
     for name, why in error.fields.items():
         field = _field_for(form, name)
         if field is not None:
