@@ -389,6 +389,21 @@ def test_the_form_refuses_a_quantity_giving_no_label_or_too_many(login_as, db, w
 
 
 @pytest.mark.parametrize(
+    ("typed", "kept"),
+    [("1,000", 1000.0), ("１，０００", 1000.0), ("12,500.5", 12500.5), ("1_000", None), ("1,5", None)],
+)
+def test_a_quantity_is_read_as_people_write_amounts(login_as, db, world, typed, kept):
+    """Thousands grouped by commas (a Chinese keyboard's full-width ones too); not Python's 1_000."""
+    form = {"product_code": "anyue-lemon", "unit": "kg", "harvested_on": "2026-10-20", "origin_code": "512021126"}
+    response = login_as("coop").post("/coop/batches/new?lang=en", data={**form, "quantity": typed})
+    registered = db.exec(select(Batch)).all()
+    if kept is None:
+        assert response.status_code == 422 and "Not a valid decimal value." in response.text and registered == []
+    else:
+        assert response.status_code == 302 and [batch.quantity for batch in registered] == [kept]
+
+
+@pytest.mark.parametrize(
     ("who", "path"), [("coop", "labels.csv"), ("coop", "labels.pdf?grid=a4-24&first=2"), ("regulator", "labels.pdf")]
 )
 def test_a_recalled_batch_gives_no_labels_to_print_but_keeps_its_own_qr(login_as, labelled, db, who, path):

@@ -1,6 +1,8 @@
 """Flask-WTF forms for the admin and auth pages; the domain does the rule checks."""
 
+import re
 import secrets
+import unicodedata
 from decimal import Decimal
 
 from flask import flash
@@ -76,10 +78,24 @@ class FiniteDecimalField(DecimalField):
     the field keeps the object's value, a float."""
 
     def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
+        texts = [_as_decimal_text(value) for value in valuelist]
+        if any("_" in text for text in texts):  # Python reads "1_000"; people never write it so
+            raise ValueError(self.gettext("Not a valid decimal value."))
+        super().process_formdata(texts)
         if valuelist and self.data is not None and not self.data.is_finite():
             self.data = None
             raise ValueError(self.gettext("Not a valid decimal value."))
+
+
+# 1,000 and 12,500.5 as people write amounts; not 1,5, which is ambiguous.
+_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+
+
+def _as_decimal_text(value: str) -> str:
+    """A decimal as a person typed it, thousands separators dropped (full-width ones too, as a Chinese
+    keyboard types them)."""
+    value = unicodedata.normalize("NFKC", value).strip()
+    return value.replace(",", "") if _GROUPED.fullmatch(value) else value
 
 
 def parsed(_form, field) -> None:
