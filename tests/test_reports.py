@@ -97,6 +97,7 @@ def test_a_bad_upload_is_refused_and_leaves_nothing_behind(client, app, world, d
         data={"description": "可疑的柠檬", "photos": [(io.BytesIO(png()), "good.png"), (io.BytesIO(content), name)]},
     )
     assert response.status_code == status, response.json
+    assert response.json["error"]["fields"] == {"photos": "photo 2 is refused"}  # which one, for the client
     assert db.exec(select(Report)).all() == [] and db.exec(select(ReportPhoto)).all() == []
     assert upload_files(app.config["GI_UPLOAD_DIR"]) == []
 

@@ -109,8 +109,9 @@ def file_report(
     for number, raw in enumerate(photo_uploads, 1):
         try:
             cleaned.append(photos.clean_photo(raw, max_bytes=max_bytes, max_pixels=max_pixels))
-        except DomainError as error:
-            error.params = {**error.params, "photo": number}  # which one, for a form to name its file
+        except DomainError as error:  # which one, for a form to name its file and an API client its part
+            error.params = {**error.params, "photo": number}
+            error.fields = {**error.fields, "photos": N_("photo %(photo)s is refused")}
             raise
     code = code_in(data.code)
     parsed = parse_code(code, keys=keys) if code else None
