@@ -642,3 +642,13 @@ def test_an_assignment_made_meanwhile_is_not_overwritten_by_a_page_drawn_before_
     assert again.status_code == 302
     db.expire_all()
     assert db.get(Report, report.id).assigned_to == mine
+
+
+def test_the_way_back_from_a_case_returns_to_the_queue_as_it_was_left(login_as, report):
+    desk = login_as("regulator")
+    desk.get("/regulator/reports?status=new&product=anyue-lemon&per_page=10&lang=en")
+    desk.post(f"/regulator/reports/{report.id}/step", data={"step-status": "triaged", "step-note": "受理"})
+    case = desk.get(f"/regulator/reports/{report.id}").text  # after a step, not only straight from the list
+    assert '<a href="/regulator/reports?per_page=10&amp;product=anyue-lemon&amp;status=new">' in case
+    desk.get("/regulator/reports")  # a bare visit: the open cases, and the way back says so
+    assert '<a href="/regulator/reports">' in desk.get(f"/regulator/reports/{report.id}").text

@@ -1,6 +1,7 @@
 """The regulator's desk: the report queue, the case page, and the actions a case can lead to."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import session as browser_session
 from flask_babel import gettext as _
 from sqlmodel import select
 
@@ -23,6 +24,9 @@ from .paging import Pagination, china_day_range, choice_arg, page_args
 
 bp = Blueprint("regulator", __name__, url_prefix="/regulator")
 QUEUE_FILTERS = ("q", "product", "county", "from", "to", "mine")
+# What a case page's way back to the queue keeps: the list as the officer left it, however many steps
+# and actions on the case came between.
+QUEUE_VIEW = (*QUEUE_FILTERS, "status", "page", "per_page")
 
 
 @bp.get("/reports")
@@ -53,6 +57,7 @@ def queue():
         now=now,
     )
     rows, total = reports.search_reports(session=session, where=where, page=page, per_page=per_page)
+    browser_session["queue_view"] = {name: request.args[name] for name in QUEUE_VIEW if name in request.args}
     return render_template(
         "regulator/queue.html",
         rows=rows,
@@ -108,6 +113,7 @@ def _render_case(report, *, step=None, assign=None, product_form=None, status: i
     return render_template(
         "regulator/case.html",
         report=report,
+        queue_url=url_for("regulator.queue", **browser_session.get("queue_view", {})),
         step_form=step or default_step,
         assign_form=assign or default_assign,
         product_form=product_form or _product_form(report, products),
