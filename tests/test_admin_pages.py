@@ -356,3 +356,40 @@ def test_the_audit_log_names_the_records_an_event_refers_to(login_as, make_batch
     assert "南薰镇 (512021126)" in audit  # the origin by its name
     products = login_as("admin").get("/admin/audit?lang=zh&entity_type=product").text
     assert "<dt>代码（英文标识）</dt>" in products and "<dt>标签码</dt>" not in products  # a product's code is its slug
+
+
+def _seen(page: str, name: str = "seen") -> str:
+    return re.search(rf'name="{name}" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def test_a_licence_page_drawn_before_a_colleagues_changes_does_not_undo_them(login_as, db, world):
+    licence = world["licence_a"]
+    registry.change_licence_state(session=db, licence=licence, action="suspend", reason="抽检不合格", actor=None)
+    db.commit()
+    client = login_as("admin")
+    seen = _seen(client.get(f"/admin/licences/{licence.id}").text)  # the page shows it suspended
+    for action, reason in (("reinstate", "整改完成"), ("suspend", "再次抽检不合格")):  # a colleague, meanwhile
+        registry.change_licence_state(session=db, licence=licence, action=action, reason=reason, actor=None)
+        db.commit()
+    url = f"/admin/licences/{licence.id}/reinstate"
+    stale = client.post(f"{url}?lang=en", data={"reason": "旧页面上的恢复", "seen": seen})
+    assert stale.status_code == 409
+    assert "The licence was changed meanwhile (now: suspended); nothing was done." in stale.text
+    assert "旧页面上的恢复</textarea>" in stale.text  # the reason typed stays in its box
+    db.expire_all()
+    assert db.get(Licence, licence.id).state == "suspended"
+    again = client.post(url, data={"reason": "旧页面上的恢复", "seen": _seen(stale.text)})  # now deliberate
+    assert again.status_code == 302
+    db.expire_all()
+    assert db.get(Licence, licence.id).state == "active"
+
+
+def test_a_stale_action_no_longer_offered_gives_the_reason_back(login_as, db, world):
+    licence = world["licence_a"]
+    client = login_as("admin")
+    seen = _seen(client.get(f"/admin/licences/{licence.id}").text)
+    registry.change_licence_state(session=db, licence=licence, action="revoke", reason="屡次假冒", actor=None)
+    db.commit()
+    stale = client.post(f"/admin/licences/{licence.id}/suspend?lang=en", data={"reason": "暂停待查", "seen": seen})
+    assert stale.status_code == 409
+    assert "(now: revoked)" in stale.text and "Your reason, not saved: 暂停待查" in stale.text

@@ -1,13 +1,14 @@
 """The regulator's desk: the report workflow, the queue, the case actions and who may reach them."""
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image
 from sqlmodel import select
 
-from gi_registry.domain import Conflict, reports
+from gi_registry.domain import Conflict, registry, reports
 from gi_registry.i18n import china_time
 from gi_registry.models import AuditEvent, Batch, Licence, Report, ReportEvent, utcnow
 from tests.conftest import USCC_A
@@ -652,3 +653,25 @@ def test_the_way_back_from_a_case_returns_to_the_queue_as_it_was_left(login_as, 
     assert '<a href="/regulator/reports?per_page=10&amp;product=anyue-lemon&amp;status=new">' in case
     desk.get("/regulator/reports")  # a bare visit: the open cases, and the way back says so
     assert '<a href="/regulator/reports">' in desk.get(f"/regulator/reports/{report.id}").text
+
+
+def test_a_case_page_drawn_before_a_colleagues_licence_changes_does_not_undo_them(login_as, db, report, world):
+    licence = world["licence_a"]
+    desk = login_as("regulator")
+    drawn = desk.get(f"/regulator/reports/{report.id}").text
+    seen = re.search(r'name="licence-seen" type="hidden" value="([^"]+)"', drawn).group(1)
+    for action, reason in (("suspend", "暂停待查"), ("reinstate", "查无问题")):  # a colleague, meanwhile
+        registry.change_licence_state(session=db, licence=licence, action=action, reason=reason, actor=None)
+        db.commit()
+    url = f"/regulator/reports/{report.id}/licence/suspend"
+    stale = desk.post(f"{url}?lang=en", data={"licence-reason": "旧页面上的暂停", "licence-seen": seen})
+    assert stale.status_code == 409
+    assert "The licence was changed meanwhile (now: active); nothing was done." in stale.text
+    assert "旧页面上的暂停</textarea>" in stale.text
+    db.expire_all()
+    assert db.get(Licence, licence.id).state == "active"
+    fresh = re.search(r'name="licence-seen" type="hidden" value="([^"]+)"', stale.text).group(1)
+    again = desk.post(url, data={"licence-reason": "旧页面上的暂停", "licence-seen": fresh})
+    assert again.status_code == 302
+    db.expire_all()
+    assert db.get(Licence, licence.id).state == "suspended"

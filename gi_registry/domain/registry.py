@@ -499,14 +499,25 @@ def state_change(*, session: Session, licence: Licence) -> AuditEvent | None:
     return audit.last_event(session=session, entity_type="licence", entity_id=licence.id, action=action)
 
 
+def licence_version(licence: Licence) -> str:
+    """What identifies the licence as a page shows it: every change of state moves its updated_at, so a
+    suspension, a reinstatement and a new suspension read as two changes, not as the same state."""
+    return licence.updated_at.isoformat()
+
+
 def change_licence_state(
-    *, session: Session, licence: Licence, action: str, reason: str, actor: User | None
+    *, session: Session, licence: Licence, action: str, reason: str, actor: User | None, seen: str | None = None
 ) -> Licence:
-    """Suspend, reinstate or revoke a licence; a change its state forbids is a conflict."""
+    """Suspend, reinstate or revoke a licence; a change its state forbids is a conflict.
+
+    seen: the licence_version the acting page showed; changed meanwhile, nothing is done (None: no check),
+    so a click on a page drawn before a colleague's change cannot undo it."""
     if action not in TRANSITIONS:
         raise DomainError("unknown_action", f"unknown licence action {action!r}")
     if not reason.strip():
         raise DomainError("reason_required", N_("a reason is required"), fields={"reason": N_("required")})
+    if seen is not None and seen != licence_version(licence):
+        raise Conflict("licence_changed", N_("the licence was changed meanwhile"))
     target = TRANSITIONS[action][1]
     if action not in allowed_actions(licence):
         raise Conflict("transition_forbidden", N_("the licence's state does not allow this change"))

@@ -10,7 +10,7 @@ from ..domain import DomainError, audit, batches, registry
 from ..i18n import ACTION_LABELS, licence_action_done, local_name, refusal_text
 from ..models import REPORT_STATES, STAFF, Product
 from .audit_names import audit_names
-from .forms import LicenceActionForm, LicenceForm, LicenseeForm, ProductForm, refused
+from .forms import LicenceActionForm, LicenceForm, LicenseeForm, ProductForm, refused, say_licence_changed
 from .paging import Pagination, china_day_range, note, page_args
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -188,18 +188,24 @@ def licensee(licensee_id: int):
 @bp.get("/licences/<id:licence_id>")
 @roles_required(*STAFF)
 def licence(licence_id: int):
+    return _licence_page(registry.get_licence(session=get_session(), licence_id=licence_id))
+
+
+def _licence_page(licence, *, sent: LicenceActionForm | None = None, action: str = "", status: int = 200):
+    """The licence with its actions; `sent`, a refused action's form, shown again in that action's box."""
     session = get_session()
-    licence = registry.get_licence(session=session, licence_id=licence_id)
     return render_template(
         "admin/licence.html",
         licence=licence,
-        form=LicenceActionForm(),
+        form=LicenceActionForm(formdata=None, seen=registry.licence_version(licence)),
+        sent=sent,
+        sent_action=action,
         licensee=registry.get_licensee(session=session, licensee_id=licence.licensee_id),
         product=session.get(Product, licence.product_id),
         status=registry.licence_status(licence),
         history=audit.history(session=session, entity_type="licence", entity_id=licence.id),
         actions=registry.allowed_actions(licence),
-    )
+    ), status
 
 
 @bp.post("/licences/<id:licence_id>/<any(suspend, reinstate, revoke):action>")
@@ -213,13 +219,21 @@ def licence_action(licence_id: int, action: str):
         return redirect(url_for("admin.licence", licence_id=licence_id)), 303
     try:
         registry.change_licence_state(
-            session=session, licence=licence, action=action, reason=form.reason.data, actor=page_user()
+            session=session,
+            licence=licence,
+            action=action,
+            reason=form.reason.data,
+            actor=page_user(),
+            seen=form.seen.data or None,  # a page from before the check, or an API-minded script: unchecked
         )
         session.commit()
         flash(licence_action_done(action), "success")
-    except DomainError as error:  # a second click, or another officer first: the licence page says which state
-        session.rollback()
-        flash(refusal_text(error), "error")
+    except DomainError as error:
+        session.rollback()  # the licence is read again: as it is now, after whoever changed it
+        if error.code == "licence_changed":
+            say_licence_changed(form, licence, offered=action in registry.allowed_actions(licence))
+            return _licence_page(licence, sent=form, action=action, status=error.status)
+        flash(refusal_text(error), "error")  # a second click: the licence page says which state
         return redirect(url_for("admin.licence", licence_id=licence_id), 303)
     return redirect(url_for("admin.licence", licence_id=licence_id))
 

@@ -38,7 +38,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..domain import DomainError, registry, reports
 from ..domain.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ..domain.uscc import normalise
-from ..i18n import KIND_LABELS, ROLE_LABELS, page_params, refusal_text
+from ..i18n import KIND_LABELS, ROLE_LABELS, page_params, refusal_text, status_label
 
 
 class CheckboxesField(SelectMultipleField):
@@ -173,6 +173,24 @@ class LicenceForm(FlaskForm):
 
 class LicenceActionForm(FlaskForm):
     reason = TextArea(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
+    seen = HiddenField()  # the licence as the page showed it (registry.licence_version): a colleague's since is kept
+
+
+def say_licence_changed(form: LicenceActionForm, licence, *, offered: bool) -> None:
+    """A licence action refused as the licence changed after its page was drawn: say how it stands now, keep
+    the reason (in its box where the action is still offered, else in the message), and take the licence as
+    it is now, so an action sent again is a deliberate one."""
+    now = status_label(registry.licence_status(licence))
+    flash(
+        _(
+            "The licence was changed meanwhile (now: %(status)s); nothing was done. Its history says what changed.",
+            status=now,
+        ),
+        "error",
+    )
+    if not offered:
+        flash(_("Your reason, not saved: %(reason)s", reason=form.reason.data), "error")
+    form.seen.data = registry.licence_version(licence)
 
 
 class BatchDetailsForm(FlaskForm):

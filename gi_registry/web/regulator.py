@@ -19,6 +19,7 @@ from .forms import (
     RecallForm,
     ReportStepForm,
     refused,
+    say_licence_changed,
 )
 from .paging import Pagination, china_day_range, choice_arg, page_args
 
@@ -103,7 +104,9 @@ def _actions_since(session, report, batch, licence) -> list:
     return [event for event in events if event.entity_type != "report" or event.action in shown]
 
 
-def _render_case(report, *, step=None, assign=None, product_form=None, status: int = 200):
+def _render_case(
+    report, *, step=None, assign=None, product_form=None, licence_sent=None, licence_sent_action="", status: int = 200
+):
     session = get_session()
     default_step, default_assign = _case_forms(report)
     batch = session.get(Batch, report.batch_id) if report.batch_id else None
@@ -120,7 +123,12 @@ def _render_case(report, *, step=None, assign=None, product_form=None, status: i
         recall_form=RecallForm(prefix="recall"),
         copy_form=CopyWarningForm(prefix="copy"),
         copy_signs=reports.copy_signs_of(session=session, report=report, rules=copy_rules()),
-        licence_form=LicenceActionForm(prefix="licence"),
+        # Each licence action's box: the refused one's (licence_sent) keeps what was typed.
+        licence_form=LicenceActionForm(
+            formdata=None, prefix="licence", seen=registry.licence_version(licence) if licence else ""
+        ),
+        licence_sent=licence_sent,
+        licence_sent_action=licence_sent_action,
         photos=reports.photos_of(session=session, report=report),
         events=reports.events_of(session=session, report=report),
         actions=_actions_since(session, report, batch, licence),
@@ -265,9 +273,19 @@ def _act_on_case(report_id: int, form, act, done: str, step: str):
             session.commit()
             flash(done, "success")
         except DomainError as error:
-            session.rollback()
+            session.rollback()  # the case is read again: as it is now, after whoever changed it
+            if error.code == "licence_changed":
+                return _licence_changed(report, form)
             flash(refusal_text(error), "error")
     return redirect(url_for("regulator.case", report_id=report_id))
+
+
+def _licence_changed(report, form: LicenceActionForm):
+    """The case again, its licence as a colleague left it, and the refused action's reason in its box."""
+    licence = batches.governing_licence(session=get_session(), batch=_case_batch(report))
+    action = request.view_args["action"]
+    say_licence_changed(form, licence, offered=action in registry.allowed_actions(licence))
+    return _render_case(report, licence_sent=form, licence_sent_action=action, status=409)
 
 
 @bp.post("/reports/<id:report_id>/recall")
@@ -299,14 +317,22 @@ def lift_copy_warning(report_id: int):
 @roles_required("regulator")
 def licence_action(report_id: int, action: str):
     """Suspend, reinstate or revoke the licence behind the reported batch."""
+    form = LicenceActionForm(prefix="licence")
 
     def act(session, batch, reason):
         licence = batches.governing_licence(session=session, batch=batch)
-        registry.change_licence_state(session=session, licence=licence, action=action, reason=reason, actor=page_user())
+        registry.change_licence_state(
+            session=session,
+            licence=licence,
+            action=action,
+            reason=reason,
+            actor=page_user(),
+            seen=form.seen.data or None,
+        )
 
     return _act_on_case(
         report_id,
-        LicenceActionForm(prefix="licence"),
+        form,
         act,
         licence_action_done(action),
         licence_action_title(action),
