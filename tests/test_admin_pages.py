@@ -393,3 +393,26 @@ def test_a_stale_action_no_longer_offered_gives_the_reason_back(login_as, db, wo
     stale = client.post(f"/admin/licences/{licence.id}/suspend?lang=en", data={"reason": "暂停待查", "seen": seen})
     assert stale.status_code == 409
     assert "(now: revoked)" in stale.text and "Your reason, not saved: 暂停待查" in stale.text
+
+
+@pytest.mark.parametrize(
+    ("reason", "said"), [("", "This field is required."), ("停" * 1001, "Field cannot be longer than 1000 characters.")]
+)
+def test_a_refused_licence_action_says_why_at_its_box_and_keeps_the_reason(login_as, db, world, reason, said):
+    licence = world["licence_a"]
+    refused = login_as("admin").post(f"/admin/licences/{licence.id}/suspend?lang=en", data={"reason": reason})
+    assert refused.status_code == 422
+    box = refused.text.split('id="reason-suspend"')[1].split('id="reason-revoke"')[0]
+    assert f"{reason}</textarea>" in box and said in box
+    assert "A reason is required" not in refused.text
+    db.expire_all()
+    assert db.get(Licence, licence.id).state == "active"
+
+
+def test_a_refused_action_the_licence_no_longer_offers_is_said_in_the_banner(login_as, db, world):
+    licence = world["licence_a"]
+    registry.change_licence_state(session=db, licence=licence, action="revoke", reason="屡次假冒", actor=None)
+    db.commit()
+    refused = login_as("admin").post(f"/admin/licences/{licence.id}/suspend?lang=en", data={"reason": "停" * 1001})
+    assert refused.status_code == 422
+    assert "Suspend the licence: Field cannot be longer than 1000 characters." in refused.text

@@ -7,7 +7,7 @@ from flask_babel import ngettext
 from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import DomainError, audit, batches, registry
-from ..i18n import ACTION_LABELS, licence_action_done, local_name, refusal_text
+from ..i18n import ACTION_LABELS, licence_action_done, licence_action_title, local_name, refusal_text
 from ..models import REPORT_STATES, STAFF, Product
 from .audit_names import audit_names
 from .forms import LicenceActionForm, LicenceForm, LicenseeForm, ProductForm, refused, say_licence_changed
@@ -214,9 +214,11 @@ def licence_action(licence_id: int, action: str):
     session = get_session()
     licence = registry.get_licence(session=session, licence_id=licence_id)
     form = LicenceActionForm()
-    if not form.validate_on_submit():
-        flash(_("A reason is required."), "error")
-        return redirect(url_for("admin.licence", licence_id=licence_id)), 303
+    if not form.validate_on_submit():  # no reason, or one too long (a script's: the box's maxlength stops a browser)
+        if action not in registry.allowed_actions(licence):  # no box to say it at
+            problem = next(iter(form.errors.values()))[0]
+            flash(_("%(step)s: %(problem)s", step=licence_action_title(action), problem=problem), "error")
+        return _licence_page(licence, sent=form, action=action, status=422)  # said at the box, what was typed kept
     try:
         registry.change_licence_state(
             session=session,
