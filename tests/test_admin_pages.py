@@ -416,3 +416,44 @@ def test_a_refused_action_the_licence_no_longer_offers_is_said_in_the_banner(log
     refused = login_as("admin").post(f"/admin/licences/{licence.id}/suspend?lang=en", data={"reason": "停" * 1001})
     assert refused.status_code == 422
     assert "Suspend the licence: Field cannot be longer than 1000 characters." in refused.text
+
+
+def test_a_product_form_drawn_before_a_colleagues_save_does_not_drop_the_area_they_added(login_as, db, world):
+    lemon = world["lemon"]
+    one, other = login_as("admin"), login_as("admin")
+    url = f"/admin/products/{lemon.id}/edit"
+    mine = _seen(one.get(url).text)  # both open the form while the area is Anyue county alone
+    theirs = _seen(other.get(url).text)
+    sent = {"code": "anyue-lemon", "name": "安岳柠檬", "name_en": "Anyue Lemon", "kind": "gi_product"}
+    sent |= {"status": "active", "kg_per_label": "0.5", "batch_prefix": "AY"}
+    added = other.post(url, data=sent | {"area_codes": ["512021", "512022"], "seen": theirs})  # 乐至 added
+    assert added.status_code == 302
+    stale = one.post(f"{url}?lang=en", data=sent | {"area_codes": ["512021"], "standard": "GB/T 1", "seen": mine})
+    assert stale.status_code == 409
+    assert "the product was saved by someone else after you opened this form" in stale.text
+    assert "Protected production area: 512021" in stale.text and "512022" in stale.text.split("</ul>")[0]
+    assert 'value="GB/T 1"' in stale.text  # what was typed stays in the form
+    db.expire_all()
+    areas = [area.code for area in registry.production_area(session=db, product=db.get(Product, lemon.id))]
+    assert areas == ["512021", "512022"]
+    again = one.post(url, data=sent | {"area_codes": ["512021"], "seen": _seen(stale.text)})  # now deliberate
+    assert again.status_code == 302
+
+
+def test_a_licensee_form_drawn_before_a_colleagues_save_does_not_overwrite_it(login_as, db, world):
+    coop = world["coop_a"]
+    client = login_as("admin")
+    url = f"/admin/licensees/{coop.id}/edit"
+    seen = _seen(client.get(url).text)
+    data = registry.LicenseeInput(
+        name=coop.name, uscc=coop.uscc, county_code=coop.county_code, contact_phone="028-12345"
+    )
+    registry.save_licensee(session=db, data=data, actor=None, licensee=coop)
+    db.commit()
+    sent = {"name": coop.name, "uscc": coop.uscc, "county_code": coop.county_code, "contact_phone": "0832-7654321"}
+    stale = client.post(f"{url}?lang=en", data=sent | {"seen": seen})
+    assert stale.status_code == 409
+    assert "the licensee was saved by someone else" in stale.text and "028-12345" in stale.text
+    assert 'value="0832-7654321"' in stale.text
+    db.expire_all()
+    assert db.get(Licensee, coop.id).contact_phone == "028-12345"

@@ -188,7 +188,7 @@ def test_of_two_officers_acting_on_the_same_state_the_second_gets_the_conflict(a
 
 def test_a_change_seen_before_a_suspension_and_reinstatement_meanwhile_is_refused(db, world):
     licence = world["licence_a"]
-    seen = registry.licence_version(licence)  # active, as a page showed it
+    seen = registry.version_of(licence)  # active, as a page showed it
     for action in ("suspend", "reinstate"):  # active again, but not the licence that page showed
         registry.change_licence_state(session=db, licence=licence, action=action, reason="r", actor=None)
         db.commit()
@@ -196,7 +196,7 @@ def test_a_change_seen_before_a_suspension_and_reinstatement_meanwhile_is_refuse
         registry.change_licence_state(session=db, licence=licence, action="suspend", reason="s", actor=None, seen=seen)
     assert refused.value.code == "licence_changed"
     db.rollback()
-    now = registry.licence_version(db.get(Licence, licence.id))
+    now = registry.version_of(db.get(Licence, licence.id))
     registry.change_licence_state(session=db, licence=licence, action="suspend", reason="s", actor=None, seen=now)
     assert licence.state == "suspended"
 

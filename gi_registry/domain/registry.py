@@ -40,6 +40,12 @@ FILTER_FIRST_DAY, FILTER_LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 LONGEST_TERM_YEARS = 30
 
 
+def version_of(record: Product | Licensee | Licence) -> str:
+    """What identifies a record as a page showed it: every save and change of state moves its updated_at, so
+    a licence suspended, reinstated and suspended again is not the suspended licence a page showed before."""
+    return record.updated_at.isoformat()
+
+
 def too_early(day: date) -> str | None:
     """Why a licence or harvest date cannot be right, or None."""
     return N_("before 2000-01-01: check the year") if day < EARLIEST_DAY else None
@@ -190,9 +196,14 @@ def _check_product(*, session: Session, data: ProductInput, existing: Product | 
 
 
 def save_product(
-    *, session: Session, data: ProductInput, actor: User | None, product: Product | None = None
+    *, session: Session, data: ProductInput, actor: User | None, product: Product | None = None, seen: str | None = None
 ) -> Product:
-    """Create a product, or update the given one, with its production area."""
+    """Create a product, or update the given one, with its production area.
+
+    seen: the product's version_of as its form showed it; saved otherwise meanwhile, nothing is saved (None: no
+    check), so a form drawn before a colleague's save cannot drop the area they added."""
+    if product is not None and seen is not None and seen != version_of(product):
+        raise Conflict("product_changed", N_("the product was changed meanwhile"))
     _check_product(session=session, data=data, existing=product)
     before = _product_snapshot(session, product) if product else None
     product = product or Product(code=data.code, name=data.name, name_en=data.name_en, kind=data.kind)
@@ -329,8 +340,16 @@ def gtin_valid(value: str) -> bool:
 
 
 def save_licensee(
-    *, session: Session, data: LicenseeInput, actor: User | None, licensee: Licensee | None = None
+    *,
+    session: Session,
+    data: LicenseeInput,
+    actor: User | None,
+    licensee: Licensee | None = None,
+    seen: str | None = None,
 ) -> Licensee:
+    """Register a licensee, or update the given one; seen: as for save_product."""
+    if licensee is not None and seen is not None and seen != version_of(licensee):
+        raise Conflict("licensee_changed", N_("the licensee was changed meanwhile"))
     gtin = (data.gtin or "").strip()
     # GS1 Digital Link and EPCIS name a GTIN by its 14 digits; a GTIN-8/12/13 is the same number zero-padded.
     # Only a valid one is padded: "123" must be refused, not become 00000000000123.
@@ -499,24 +518,18 @@ def state_change(*, session: Session, licence: Licence) -> AuditEvent | None:
     return audit.last_event(session=session, entity_type="licence", entity_id=licence.id, action=action)
 
 
-def licence_version(licence: Licence) -> str:
-    """What identifies the licence as a page shows it: every change of state moves its updated_at, so a
-    suspension, a reinstatement and a new suspension read as two changes, not as the same state."""
-    return licence.updated_at.isoformat()
-
-
 def change_licence_state(
     *, session: Session, licence: Licence, action: str, reason: str, actor: User | None, seen: str | None = None
 ) -> Licence:
     """Suspend, reinstate or revoke a licence; a change its state forbids is a conflict.
 
-    seen: the licence_version the acting page showed; changed meanwhile, nothing is done (None: no check),
+    seen: the version_of the acting page showed; changed meanwhile, nothing is done (None: no check),
     so a click on a page drawn before a colleague's change cannot undo it."""
     if action not in TRANSITIONS:
         raise DomainError("unknown_action", f"unknown licence action {action!r}")
     if not reason.strip():
         raise DomainError("reason_required", N_("a reason is required"), fields={"reason": N_("required")})
-    if seen is not None and seen != licence_version(licence):
+    if seen is not None and seen != version_of(licence):
         raise Conflict("licence_changed", N_("the licence was changed meanwhile"))
     target = TRANSITIONS[action][1]
     if action not in allowed_actions(licence):

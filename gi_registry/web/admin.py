@@ -10,7 +10,15 @@ from ..domain import DomainError, audit, batches, registry
 from ..i18n import ACTION_LABELS, licence_action_done, licence_action_title, local_name, refusal_text
 from ..models import REPORT_STATES, STAFF, Product
 from .audit_names import audit_names
-from .forms import LicenceActionForm, LicenceForm, LicenseeForm, ProductForm, refused, say_licence_changed
+from .forms import (
+    LicenceActionForm,
+    LicenceForm,
+    LicenseeForm,
+    ProductForm,
+    changed_meanwhile,
+    refused,
+    say_licence_changed,
+)
 from .paging import Pagination, china_day_range, note, page_args
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -34,7 +42,15 @@ def _product_form(product: Product | None) -> ProductForm:
     form.area_codes.choices = [(a.code, f"{a.code} {local_name(a)}") for a in registry.list_areas(session=session)]
     if product is not None and not form.is_submitted():
         form.area_codes.data = [a.code for a in registry.production_area(session=session, product=product)]
+        form.seen.data = registry.version_of(product)
     return form
+
+
+def _product_now(product: Product) -> dict:
+    """The product's fields as its form takes them, as they are saved now."""
+    areas = registry.production_area(session=get_session(), product=product)
+    fields = {name: getattr(product, name, None) for name in registry.ProductInput.__dataclass_fields__}
+    return fields | {"area_codes": [area.code for area in areas]}
 
 
 def _product_input(form: ProductForm) -> registry.ProductInput:
@@ -60,11 +76,16 @@ def product_form(product_id: int | None = None):
     if product_id and product is None:
         return render_template("error.html", status=404, message=_("Page not found.")), 404
     form = _product_form(product)
+    meanwhile = None
     if form.validate_on_submit():
         try:
             before = batches.outside_area(session=session, product=product) if product else 0
             saved = registry.save_product(
-                session=session, data=_product_input(form), actor=page_user(), product=product
+                session=session,
+                data=_product_input(form),
+                actor=page_user(),
+                product=product,
+                seen=form.seen.data or None,
             )
             session.commit()
             flash(_("Product %(name)s saved.", name=local_name(saved)), "success")
@@ -80,10 +101,15 @@ def product_form(product_id: int | None = None):
                 flash(warning, "warning")
             return redirect(url_for("admin.products"))
         except DomainError as error:
-            session.rollback()
-            refused(form, error)
-    status = 422 if form.is_submitted() else 200
-    return render_template("admin/product_form.html", form=form, product=product), status
+            session.rollback()  # the product is read again: as a colleague saved it
+            if error.code != "product_changed":
+                refused(form, error)
+            else:
+                now, sent = _product_now(product), vars(_product_input(form))
+                meanwhile = changed_meanwhile(form, now=now, sent=sent, version=registry.version_of(product))
+    status = 409 if meanwhile is not None else 422 if form.is_submitted() else 200
+    page = render_template("admin/product_form.html", form=form, product=product, meanwhile=meanwhile)
+    return page, status
 
 
 # ---- licensees ---------------------------------------------------------------------------
@@ -92,6 +118,8 @@ def product_form(product_id: int | None = None):
 def _licensee_form(licensee=None) -> LicenseeForm:
     form = LicenseeForm(obj=licensee)
     form.county_code.choices = [(a.code, local_name(a)) for a in registry.counties(session=get_session())]
+    if licensee is not None and not form.is_submitted():
+        form.seen.data = registry.version_of(licensee)
     return form
 
 
@@ -123,20 +151,27 @@ def licensee_form(licensee_id: int | None = None):
     session = get_session()
     licensee = registry.get_licensee(session=session, licensee_id=licensee_id) if licensee_id else None
     form = _licensee_form(licensee)
+    meanwhile = None
+    fields = registry.LicenseeInput.__dataclass_fields__
     if form.validate_on_submit():
-        data = registry.LicenseeInput(
-            **{name: form[name].data or "" for name in registry.LicenseeInput.__dataclass_fields__}
-        )
+        data = registry.LicenseeInput(**{name: form[name].data or "" for name in fields})
         try:
-            licensee = registry.save_licensee(session=session, data=data, actor=page_user(), licensee=licensee)
+            licensee = registry.save_licensee(
+                session=session, data=data, actor=page_user(), licensee=licensee, seen=form.seen.data or None
+            )
             session.commit()
             flash(_("Licensee %(name)s saved.", name=licensee.name), "success")
             return redirect(url_for("admin.licensee", licensee_id=licensee.id))
         except DomainError as error:
-            session.rollback()
-            refused(form, error)
-    status = 422 if form.is_submitted() else 200
-    return render_template("admin/licensee_form.html", form=form, licensee=licensee), status
+            session.rollback()  # the licensee is read again: as a colleague saved it
+            if error.code != "licensee_changed":
+                refused(form, error)
+            else:
+                now = {name: getattr(licensee, name) for name in fields}
+                meanwhile = changed_meanwhile(form, now=now, sent=vars(data), version=registry.version_of(licensee))
+    status = 409 if meanwhile is not None else 422 if form.is_submitted() else 200
+    page = render_template("admin/licensee_form.html", form=form, licensee=licensee, meanwhile=meanwhile)
+    return page, status
 
 
 @bp.route("/licensees/<id:licensee_id>", methods=["GET", "POST"])
@@ -197,7 +232,7 @@ def _licence_page(licence, *, sent: LicenceActionForm | None = None, action: str
     return render_template(
         "admin/licence.html",
         licence=licence,
-        form=LicenceActionForm(formdata=None, seen=registry.licence_version(licence)),
+        form=LicenceActionForm(formdata=None, seen=registry.version_of(licence)),
         sent=sent,
         sent_action=action,
         licensee=registry.get_licensee(session=session, licensee_id=licence.licensee_id),

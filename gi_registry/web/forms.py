@@ -140,6 +140,7 @@ class ProductForm(FlaskForm):
     )
     area_codes = CheckboxesField(_l("Protected production area"), at_least_one=_l("Choose at least one area."))
     description = TextArea(_l("Description"), validators=[Optional(), Length(max=2000)])
+    seen = HiddenField()  # the product as the form showed it (registry.version_of): a colleague's save since is kept
 
 
 def uscc_field(label, validators) -> StringField:
@@ -162,6 +163,7 @@ class LicenseeForm(FlaskForm):
     contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=64)])
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=32)])
     gtin = StringField(_l("GTIN (optional)"), validators=[Optional(), Length(max=14)])
+    seen = HiddenField()  # the licensee as the form showed it (registry.version_of)
 
 
 class LicenceForm(FlaskForm):
@@ -173,7 +175,7 @@ class LicenceForm(FlaskForm):
 
 class LicenceActionForm(FlaskForm):
     reason = TextArea(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
-    seen = HiddenField()  # the licence as the page showed it (registry.licence_version): a colleague's since is kept
+    seen = HiddenField()  # the licence as the page showed it (registry.version_of): a colleague's since is kept
 
 
 def say_licence_changed(form: LicenceActionForm, licence, *, offered: bool) -> None:
@@ -190,7 +192,7 @@ def say_licence_changed(form: LicenceActionForm, licence, *, offered: bool) -> N
     )
     if not offered:
         flash(_("Your reason, not saved: %(reason)s", reason=form.reason.data), "error")
-    form.seen.data = registry.licence_version(licence)
+    form.seen.data = registry.version_of(licence)
 
 
 class BatchDetailsForm(FlaskForm):
@@ -264,6 +266,37 @@ def refused(form: FlaskForm, error: DomainError) -> None:
         if field is not None:
             field.errors = list(field.errors) + [_(why, **params)]
     flash(refusal_text(error), "error")
+
+
+def changed_meanwhile(form: FlaskForm, *, now: dict, sent: dict, version: str) -> list[dict]:
+    """A record saved by someone else after its form was drawn: each field where it now differs from what the
+    form sent, with both values, for the page to show above the form, which keeps what its user typed. The
+    form then takes the record as it is now, so a second save is a deliberate one."""
+    changes = [
+        {
+            "field": form[name].label.text,
+            "now": _as_shown(form[name], value),
+            "yours": _as_shown(form[name], sent[name]),
+        }
+        for name, value in now.items()
+        if name in form and _comparable(value) != _comparable(sent[name])
+    ]
+    form.seen.data = version
+    return changes
+
+
+def _comparable(value):
+    if isinstance(value, list | tuple):  # the areas: their order is the form's, not a change
+        return sorted(value)
+    return value if value not in ("", None) else None
+
+
+def _as_shown(field, value) -> str:
+    """A value as the field offers it: a choice by its label, a list of them joined."""
+    labels = dict(field.choices) if getattr(field, "choices", None) else {}
+    values = value if isinstance(value, list | tuple) else [value]
+    shown = [str(labels.get(item, item)) for item in values if item not in ("", None)]
+    return ", ".join(shown) or "—"
 
 
 def _field_for(form: FlaskForm, name: str):

@@ -125,7 +125,7 @@ def _render_case(
         copy_signs=reports.copy_signs_of(session=session, report=report, rules=copy_rules()),
         # Each licence action's box: the refused one's (licence_sent) keeps what was typed.
         licence_form=LicenceActionForm(
-            formdata=None, prefix="licence", seen=registry.licence_version(licence) if licence else ""
+            formdata=None, prefix="licence", seen=registry.version_of(licence) if licence else ""
         ),
         licence_sent=licence_sent,
         licence_sent_action=licence_sent_action,
