@@ -1,12 +1,16 @@
 """The licence life cycle and the register's rules, in the domain core."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
+from sqlmodel import select
 
 from gi_registry.domain import Conflict, DomainError, audit, batches, registry
 from gi_registry.models import AuditEvent, Licence, Licensee
+from tests.conftest import BACKEND
 
 ACTIONS = ["suspend", "reinstate", "revoke"]
 # (stored state, action) → resulting state, or None where the change is forbidden (409).
@@ -199,6 +203,32 @@ def test_a_change_seen_before_a_suspension_and_reinstatement_meanwhile_is_refuse
     now = registry.version_of(db.get(Licence, licence.id))
     registry.change_licence_state(session=db, licence=licence, action="suspend", reason="s", actor=None, seen=now)
     assert licence.state == "suspended"
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="SQLite lets one writer at a time: the race is PostgreSQL's")
+def test_of_two_grants_at_once_for_the_same_term_the_second_gets_the_conflict(app, db, world):
+    from sqlmodel import Session
+
+    term = {"valid_from": registry.registry_today(), "valid_to": registry.registry_today() + timedelta(days=365)}
+    engine, coop_id = app.extensions["db_engine"], world["coop_b"].id
+
+    def grant(session: Session) -> Licence:
+        licensee = session.get(Licensee, coop_id)
+        return registry.grant_licence(
+            session=session, licensee=licensee, product_code="anyue-lemon", actor=None, **term
+        )
+
+    with Session(engine) as first, Session(engine) as second, ThreadPoolExecutor(1) as pool:
+        grant(first)  # written, not yet committed: a second office clicks Grant meanwhile
+        later = pool.submit(grant, second)
+        time.sleep(0.5)  # the second grant has checked for an overlap, or waits to
+        first.commit()
+        with pytest.raises(Conflict, match="already holds a licence"):
+            later.result(timeout=10)
+        second.rollback()
+    lemon = world["lemon"].id
+    granted = db.exec(select(Licence).where(Licence.licensee_id == coop_id, Licence.product_id == lemon)).all()
+    assert len(granted) == 1
 
 
 @pytest.mark.parametrize(

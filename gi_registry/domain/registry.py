@@ -466,6 +466,9 @@ def grant_licence(
         fields["valid_to"] = N_("the term has already ended: a licence is granted for days to come")
     if fields:
         raise DomainError("invalid_licence", N_("the licence cannot be granted"), fields=fields)
+    # Two grants at once would each find no overlap in what the other has not committed yet: the licensee's
+    # row, locked until commit, makes the second wait and then see the first (SQLite lets one writer at a time).
+    session.exec(select(Licensee.id).where(Licensee.id == licensee.id).with_for_update())
     overlapping = session.exec(
         select(Licence).where(
             Licence.licensee_id == licensee.id,
