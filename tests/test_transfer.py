@@ -439,6 +439,29 @@ def test_a_name_the_csv_export_guarded_with_an_apostrophe_reads_back_as_it_was(l
     assert (read.name, read.address) == (text, text)  # not "'=1+2": the apostrophe was only for the spreadsheet
 
 
+DIGITS_USCC = "915120212019065071"  # a valid code of digits alone, as many an older enterprise's is
+
+
+def test_a_code_of_digits_too_long_for_excels_numbers_stays_whole_in_the_csv(login_as, db, world):
+    """Excel reads a cell of digits as a number of 15 significant digits: 915120212019065071 would show as
+    9.15E+17 and be kept as 915120212019065000. A leading tab keeps the cell text, as Excel and WPS read it."""
+    registry.save_licensee(
+        session=db, actor=None, data=registry.LicenseeInput(name="丙合作社", uscc=DIGITS_USCC, county_code="512002")
+    )
+    db.commit()
+    exported = login_as("admin").get("/transfer/licensees.csv")
+    assert {row["uscc"] for row in read_csv(exported)} >= {"\t" + DIGITS_USCC, world["coop_a"].uscc}
+    rows = imports.parse_rows(filename="licensees.csv", content=exported.data)
+    assert DIGITS_USCC in {row.uscc for row in rows}  # the tab is no part of the code
+
+
+@pytest.mark.parametrize(("value", "written"), [("0123", "\t0123"), ("123456789012345", "123456789012345"), ("0", "0")])
+def test_digits_excel_would_change_are_kept_as_text_and_others_left_alone(value, written):
+    export = exports.Export("codes", ("code",), [(value,)])
+    text = b"".join(exports.csv_chunks(export)).decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text))) == [["code"], [written]]
+
+
 def test_an_apostrophe_before_no_formula_is_part_of_the_text():
     content = f"name,uscc,county\n'Ziyang' Lemon,{USCC_C},512021\n".encode()
     assert imports.parse_rows(filename="a.csv", content=content)[0].name == "'Ziyang' Lemon"

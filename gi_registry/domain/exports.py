@@ -18,6 +18,9 @@ from .reports import concerned_product_id
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and WPS; tab and CR act the same way.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Excel (WPS too) reads a CSV cell of digits as a number: past 15 significant digits its end turns to zeros
+# (an all-digit USCC shows as 9.15E+17), and a leading zero is dropped. A leading tab keeps the cell text.
+EXCEL_DIGITS = 15
 XLSX_MAX_ROWS = 1_048_576  # per sheet, the header included; longer exports continue on another sheet
 _YIELD_PER = 1000
 
@@ -153,8 +156,15 @@ def _csv_cell(value) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, str):
-        return neutralise(value)
+        return _keep_digits(neutralise(value))
     return str(value)
+
+
+def _keep_digits(value: str) -> str:
+    """Digits Excel would change as a number, led by a tab; the licensee import strips it as it reads."""
+    if value.isascii() and value.isdigit() and (len(value) > EXCEL_DIGITS or (value[0] == "0" and len(value) > 1)):
+        return "\t" + value
+    return value
 
 
 def csv_chunks(export: Export, *, chunk_size: int = 64_000) -> Iterator[bytes]:
