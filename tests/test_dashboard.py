@@ -1,5 +1,8 @@
 """The dashboard: who may see it, the figures behind it and the SVG charts that show them."""
 
+import csv
+import io
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -270,3 +273,22 @@ def test_a_quantity_raised_after_labels_is_listed_and_other_corrections_are_not(
     page = login_as("regulator").get("/dashboard/?lang=en").text
     assert f">{raised.batch_no}</a>" in page and "10 kg → 500 kg" in page
     assert lowered.batch_no not in page and early.batch_no not in page
+
+
+def test_the_scans_export_of_the_period_adds_up_to_the_dashboards_figures(login_as, db, scanned):
+    """The office's monthly report checks the page against the export: each figure per verdict, product and
+    county must be found again by counting the export's rows."""
+    period = _this_month()
+    export = login_as("regulator").get(f"/transfer/scans.csv?from={period.first}&to={period.last}")
+    rows = list(csv.DictReader(io.StringIO(export.data.decode("utf-8-sig"))))
+
+    def counted(column: str) -> dict:
+        return {key: count for key, count in Counter(row[column] for row in rows).items() if key}
+
+    def shown(counts) -> dict:
+        return {c.key: c.count for c in counts if c.count}
+
+    assert len(rows) == stats.figures(session=db, period=period).total_scans
+    assert counted("verdict") == shown(stats.verdict_mix(session=db, period=period))
+    assert counted("product_code") == shown(stats.scans_per_product(session=db, period=period))
+    assert counted("licensee_county_code") == shown(stats.scans_per_county(session=db, period=period))

@@ -36,7 +36,20 @@ REPORT_COLUMNS = (
     "place",
     "description",
 )
-SCAN_COLUMNS = ("at", "verdict", "reasons", "batch_no", "serial", "channel", "ua_family", "latitude", "longitude")
+# The batch's product and its licensee's county, as the dashboard counts scans per product and per county.
+SCAN_COLUMNS = (
+    "at",
+    "verdict",
+    "reasons",
+    "batch_no",
+    "serial",
+    "product_code",
+    "licensee_county_code",
+    "channel",
+    "ua_family",
+    "latitude",
+    "longitude",
+)
 LICENSEE_COLUMNS = (
     "name",
     "uscc",
@@ -89,17 +102,24 @@ def reports(*, session: Session) -> Export:
 
 def scans(*, session: Session, start: date | None = None, end: date | None = None) -> Export:
     """Scans from the start of `start` to the end of `end` (days in China, both optional); never the IP hash."""
-    query = select(
-        Scan.at,
-        Scan.verdict,
-        Scan.reasons,
-        Batch.batch_no,
-        Scan.serial,
-        Scan.channel,
-        Scan.ua_family,
-        Scan.latitude,
-        Scan.longitude,
-    ).join(Batch, Batch.id == Scan.batch_id, isouter=True)
+    query = (
+        select(
+            Scan.at,
+            Scan.verdict,
+            Scan.reasons,
+            Batch.batch_no,
+            Scan.serial,
+            Product.code,
+            Licensee.county_code,
+            Scan.channel,
+            Scan.ua_family,
+            Scan.latitude,
+            Scan.longitude,
+        )
+        .join(Batch, Batch.id == Scan.batch_id, isouter=True)
+        .join(Product, Product.id == Batch.product_id, isouter=True)
+        .join(Licensee, Licensee.id == Batch.licensee_id, isouter=True)
+    )
     if start is not None:
         query = query.where(Scan.at >= china_midnight(start))
     if end is not None:
