@@ -223,6 +223,15 @@ def test_the_verdict_bar_uses_the_app_colours_and_survives_no_scans():
     assert "No data" in str(charts.bar_chart([], title="t", empty="No data"))
 
 
+def test_a_share_that_rounds_to_none_or_all_of_the_scans_says_so_rather_than_0_or_100():
+    """One warning in 400 scans is no "0%", and the 399 genuine no "100%": that reads as no warning at all."""
+    parts = [("Genuine", 399, charts.VERDICT_COLOURS["genuine"]), ("Warning", 1, charts.VERDICT_COLOURS["warning"])]
+    svg = str(charts.stacked_bar(parts, title="Verdicts"))
+    assert "Warning 1 (&lt;1%)" in svg and "Genuine 399 (&gt;99%)" in svg and ">&gt;99%</text>" in svg
+    assert "(0%)" not in svg and "100%" not in svg
+    assert "Genuine 400 (100%)" in str(charts.stacked_bar([("Genuine", 400, "#1a7f37")], title="Verdicts"))
+
+
 def test_a_bar_label_that_just_fits_is_not_cut():
     """The label column is as wide as its longest label; float sums once cut "30天以上" to "30天以…"."""
     svg = charts.bar_chart([("30天以上", 3), ("8–30天", 1)], title="ages", width=320)

@@ -34,6 +34,15 @@ def number(value: int) -> str:
     return f"{value:,}"
 
 
+def share(value: int, total: int) -> str:
+    """A part of the total in whole percent; a part that rounds to 0% or 100% but is neither says so, as a
+    single warning among hundreds of scans must not read as none."""
+    percent = f"{value / total:.0%}"
+    if 0 < value < total and percent in ("0%", "100%"):
+        return "<1%" if percent == "0%" else ">99%"
+    return percent
+
+
 def _svg(body: str, *, title: str, summary: str, width: float, height: float) -> Markup:
     label = f"{title}: {summary}" if summary else title
     return Markup(
@@ -158,13 +167,13 @@ def stacked_bar(
             f'<rect x="{offset:.1f}" y="0" width="{length:.1f}" height="{bar_height}" fill="{escape(colour)}">'
             f"<title>{escape(label)}: {number(value)}</title></rect>"
         )
-        share = f"{value / total:.0%}"
-        if length >= text_width(share) + 8:
+        percent = share(value, total)
+        if length >= text_width(percent) + 8:
             shapes.append(
                 _text(
                     offset + length / 2,
                     bar_height / 2,
-                    share,
+                    percent,
                     anchor="middle",
                     dy="0.35em",
                     fill="#fff",
@@ -176,7 +185,7 @@ def stacked_bar(
         shapes.append(f'<rect x="0" y="0" width="{width}" height="{bar_height}" fill="none" stroke="{RULE}"/>')
     legend, x, y = [], 0.0, bar_height + 22
     for label, value, colour in parts:
-        entry = f"{label} {number(value)}" + (f" ({value / total:.0%})" if total else "")
+        entry = f"{label} {number(value)}" + (f" ({share(value, total)})" if total else "")
         entry_width = 18 + text_width(entry) + 18
         if x and x + entry_width > width:
             x, y = 0.0, y + 22
