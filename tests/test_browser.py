@@ -319,3 +319,17 @@ def test_a_reports_paragraphs_stay_paragraphs_for_the_officer(browser, live, fil
     desk = signed_in(browser, live, "reg@test.cn", f"/regulator/reports/{filed.id}", locale="zh-CN")
     told = desk.locator("dd.written").first.inner_text()
     assert told == "买的柠檬标签模糊。\n\n包装上没有合作社名称。"
+
+
+def test_the_scan_page_with_the_phones_text_size_turned_up(browser, live, labelled):
+    """Android's and WeChat's text size setting scales every font (px too) but not the viewport, so a
+    media query on the width never fires: at 200% each fact's value still gets a line of its own."""
+    _, codes = labelled
+    page = browser.new_context(**PHONE, bypass_csp=True).new_page()
+    page.set_viewport_size({"width": 360, "height": 640})
+    page.goto(f"{live.url}/q/{codes[6]}?lang=en")
+    page.add_style_tag(content="html{font-size:200%!important}body{font-size:34px!important}")
+    assert page.locator(".facts dd").first.bounding_box()["width"] > 200  # not "A / n / y / u / e"
+    lines = "e => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length }"
+    assert page.get_by_role("link", name="中文").evaluate(lines) == 1  # not "中" above "文"
+    assert no_sideways_scroll(page)
