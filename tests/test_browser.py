@@ -1,5 +1,7 @@
 """Real headless Chromium at a phone viewport: the scan page, languages, and a report that reaches the regulator."""
 
+import subprocess
+
 import pytest
 from PIL import Image
 
@@ -333,3 +335,19 @@ def test_the_scan_page_with_the_phones_text_size_turned_up(browser, live, labell
     lines = "e => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length }"
     assert page.get_by_role("link", name="中文").evaluate(lines) == 1  # not "中" above "文"
     assert no_sideways_scroll(page)
+
+
+def test_a_printed_scan_page_keeps_its_verdict_readable(browser, live, labelled, tmp_path):
+    """A buyer prints the page for the shop or the market office. Browsers print no backgrounds unless
+    told to: the verdict's white words on its coloured box came out white on white paper."""
+    _, codes = labelled
+    page = browser.new_context(**PHONE).new_page()
+    page.goto(f"{live.url}/q/{codes[7]}")
+    page.pdf(path=str(tmp_path / "scan.pdf"), format="A4")  # as the print dialog does by default
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", tmp_path / "scan.pdf", tmp_path / "p"], check=True
+    )
+    printed = Image.open(next(tmp_path.glob("p*.png"))).convert("RGB")
+    colours = printed.getcolors(maxcolors=1 << 24)
+    green = sum(n for n, (r, g, b) in colours if abs(r - 0x1A) < 30 and abs(g - 0x7F) < 30 and abs(b - 0x37) < 30)
+    assert green > 1000  # the genuine verdict's box, under its white words
