@@ -213,3 +213,10 @@ def test_an_app_started_without_make_compiles_its_catalogues_and_speaks_chinese(
     client = make_app(BABEL_TRANSLATION_DIRECTORIES=str(tmp_path)).test_client()
     assert (tmp_path / "zh/LC_MESSAGES/messages.mo").exists()
     assert "<h1>受保护产品</h1>" in client.get("/products?lang=zh").text
+
+
+@pytest.mark.parametrize("path", ["/", "/report", "/q/FAKE2CODE3XYZ"])
+def test_the_language_link_is_marked_as_the_language_it_is_written_in(client, world, path):
+    """Else a screen reader reads "中文" with an English voice on an English page, and "English" in Chinese."""
+    for lang, link in (("zh", 'lang="en">English</a>'), ("en", 'lang="zh-CN">中文</a>')):
+        assert link in client.get(f"{path}?lang={lang}").text, (path, lang)
