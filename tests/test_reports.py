@@ -531,3 +531,12 @@ def test_a_form_sent_back_says_its_photos_must_be_chosen_again(client, world):
     assert page.status_code == 422 and "照片未随表单保留，请重新选择。" in page.text
     plain = client.post("/report", data={"description": "假"})
     assert "请重新选择" not in plain.text  # no photo chosen: nothing to say about photos
+
+
+def test_an_unknown_tracking_number_is_told_at_its_box(client, world):
+    """A screen reader on the box hears why the number it holds found nothing; a number found is no error."""
+    page = client.get("/report/status?no=ZZZZ").text
+    box = page.split('<input id="no"')[1].split(">")[0]
+    assert 'aria-invalid="true"' in box and 'aria-describedby="no-problem"' in box
+    assert 'id="no-problem"' in page
+    assert "aria-invalid" not in client.get("/report/status").text
