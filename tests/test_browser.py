@@ -351,3 +351,11 @@ def test_a_printed_scan_page_keeps_its_verdict_readable(browser, live, labelled,
     colours = printed.getcolors(maxcolors=1 << 24)
     green = sum(n for n, (r, g, b) in colours if abs(r - 0x1A) < 30 and abs(g - 0x7F) < 30 and abs(b - 0x37) < 30)
     assert green > 1000  # the genuine verdict's box, under its white words
+
+
+def test_the_home_page_zoomed_on_a_phone_does_not_scroll_sideways(browser, live):
+    """Zoomed to 200% a 360px phone is 180 CSS pixels wide: the product cards, at least 200px, stuck out."""
+    page = browser.new_context(**PHONE).new_page()
+    page.set_viewport_size({"width": 180, "height": 640})
+    page.goto(f"{live.url}/")
+    assert no_sideways_scroll(page)
