@@ -359,3 +359,20 @@ def test_the_home_page_zoomed_on_a_phone_does_not_scroll_sideways(browser, live)
     page.set_viewport_size({"width": 180, "height": 640})
     page.goto(f"{live.url}/")
     assert no_sideways_scroll(page)
+
+
+def test_the_public_pages_links_and_controls_are_big_enough_to_tap(browser, live):
+    """An older thumb on a cheap phone: the menu, the footer's links and the directory's search were 15 to
+    40px tall, next to each other; 44px is the least a finger hits without zooming first."""
+    page = browser.new_context(**PHONE).new_page()
+    page.set_viewport_size({"width": 360, "height": 640})
+    for path in ("/", "/licensees"):
+        page.goto(f"{live.url}{path}")
+        targets = page.locator(
+            "header.top a, header.top button, footer a, .filters :is(input, select, button), main .button"
+        )
+        heights = {
+            target.inner_text() or target.get_attribute("name"): target.bounding_box()["height"]
+            for target in targets.all()
+        }
+        assert heights and all(height >= 44 for height in heights.values()), (path, heights)
