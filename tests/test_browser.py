@@ -376,3 +376,13 @@ def test_the_public_pages_links_and_controls_are_big_enough_to_tap(browser, live
             for target in targets.all()
         }
         assert heights and all(height >= 44 for height in heights.values()), (path, heights)
+
+
+@pytest.mark.parametrize("path", ["/dashboard/", "/admin/", f"/admin/licensees/{1}"])
+def test_staff_pages_on_a_phone_do_not_scroll_sideways(browser, live, path):
+    """An officer glancing at the figures on a phone, zoomed to 200% (180 CSS pixels wide): a grid's column
+    is at most the page's width."""
+    desk = signed_in(browser, live, "admin@test.cn", path, locale="zh-CN")
+    desk.set_viewport_size({"width": 180, "height": 740})
+    desk.goto(f"{live.url}{path}")
+    assert no_sideways_scroll(desk), path
