@@ -77,8 +77,23 @@ def test_a_label_without_a_warning_has_none_to_lift(client, login_as, labelled, 
     desk = login_as("regulator")
     assert "解除复制预警</h2>" not in desk.get(f"/regulator/reports/{case.id}").text
     refused = lift(desk, case)
-    assert "该码当前没有可解除的复制预警" in desk.get(refused.location).text
+    assert refused.status_code == 409 and "该码当前没有可解除的复制预警" in refused.text
+    assert f"您填写的原因（未保存）：{REASON}" in refused.text  # no box to keep it in
     assert db.exec(select(AuditEvent).where(AuditEvent.action == "batch.clear_copy_warning")).all() == []
+
+
+def test_a_warning_lifted_meanwhile_gives_the_reason_back(client, login_as, labelled, case, db):
+    _, codes = labelled
+    for _ in range(21):
+        scan(client, codes[2])
+    desk = login_as("regulator")
+    assert "解除复制预警</h2>" in desk.get(f"/regulator/reports/{case.id}").text  # both officers see the warning
+    assert lift(login_as("regulator"), case, reason="同事先解除").status_code == 302  # a colleague, meanwhile
+    late = desk.post(f"/regulator/reports/{case.id}/copy-warning?lang=en", data={"copy-reason": REASON})
+    assert late.status_code == 409
+    assert "carries no copy warning to lift" in late.text and f"Your reason, not saved: {REASON}" in late.text
+    lifted = db.exec(select(AuditEvent).where(AuditEvent.action == "batch.clear_copy_warning")).all()
+    assert [event.reason for event in lifted] == ["同事先解除"]
 
 
 def test_a_lifting_needs_a_reason(client, login_as, labelled, case, db):
@@ -87,7 +102,11 @@ def test_a_lifting_needs_a_reason(client, login_as, labelled, case, db):
         scan(client, codes[2])
     desk = login_as("regulator")
     refused = lift(desk, case, reason="")
-    assert "解除复制预警：请填写原因。" in desk.get(refused.location).text
+    assert refused.status_code == 422 and "解除复制预警：请填写原因。" in refused.text
+    too_long = desk.post(f"/regulator/reports/{case.id}/copy-warning?lang=en", data={"copy-reason": "误" * 1001})
+    assert too_long.status_code == 422
+    box = too_long.text.split(f'action="/regulator/reports/{case.id}/copy-warning"')[1].split("</form>")[0]
+    assert "误" * 1001 + "</textarea>" in box and "Field cannot be longer than 1000 characters." in box
     assert scan(client, codes[2])["verdict"] == "warning"
 
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from gi_registry.domain import Conflict, registry, reports
+from gi_registry.domain import Conflict, batches, registry, reports
 from gi_registry.i18n import china_time
 from gi_registry.models import AuditEvent, Batch, Licence, Report, ReportEvent, utcnow
 from tests.conftest import USCC_A
@@ -563,9 +563,64 @@ def test_irreversible_steps_ask_first(login_as, report, world):
 def test_a_case_action_without_a_reason_names_the_box_meant(login_as, report):
     desk = login_as("regulator")
     refused = desk.post(f"/regulator/reports/{report.id}/licence/suspend", data={"licence-reason": ""})
-    assert "暂停许可：请填写原因。" in desk.get(refused.location).text
+    assert "暂停许可：请填写原因。" in refused.text
     too_long = desk.post(f"/regulator/reports/{report.id}/recall", data={"recall-reason": "召" * 1001})
-    assert "召回该批次：字段长度不能超过 1000 个字符。" in desk.get(too_long.location).text
+    assert "召回该批次：字段长度不能超过 1000 个字符。" in too_long.text
+
+
+def _box(page: str, url: str) -> str:
+    """The form of the case page that posts to `url`."""
+    return page.split(f'action="{url}"')[1].split("</form>")[0]
+
+
+CASE_ACTIONS = ("batch.recall", "licence.suspend", "licence.revoke")
+
+
+@pytest.mark.parametrize("path", ["recall", "licence/suspend", "licence/revoke"])
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [(" ", "This field is required."), ("召" * 1001, "Field cannot be longer than 1000 characters.")],
+)
+def test_a_refused_case_action_says_why_at_its_box_and_keeps_the_reason(login_as, db, report, path, reason, said):
+    """A refused reason came back as a redirect to the case, the box empty: what the officer wrote was lost."""
+    url = f"/regulator/reports/{report.id}/{path}"
+    box_name = path.split("/")[0]  # recall-reason, licence-reason
+    refused = login_as("regulator").post(f"{url}?lang=en", data={f"{box_name}-reason": reason})
+    assert refused.status_code == 422
+    box = _box(refused.text, url)
+    assert f"\n{reason}</textarea>" in box and said in box
+    assert db.exec(select(AuditEvent).where(AuditEvent.action.in_(CASE_ACTIONS))).all() == []
+
+
+def test_a_recall_made_meanwhile_gives_the_reason_back(login_as, db, report, labelled, world):
+    batch, _codes = labelled
+    desk = login_as("regulator")
+    assert "/recall" in desk.get(f"/regulator/reports/{report.id}").text  # drawn while the batch was active
+    batches.recall_batch(session=db, batch=batch, reason="合作社自行召回", actor=world["users"]["coop"])
+    db.commit()
+    late = desk.post(f"/regulator/reports/{report.id}/recall?lang=en", data={"recall-reason": "确认假冒流通"})
+    assert late.status_code == 409
+    assert "The batch is already recalled." in late.text and "Your reason, not saved: 确认假冒流通" in late.text
+    assert f'action="/regulator/reports/{report.id}/recall"' not in late.text  # no box left to keep it in
+    recalls = db.exec(select(AuditEvent).where(AuditEvent.action == "batch.recall")).all()
+    assert [event.reason for event in recalls] == ["合作社自行召回"]
+
+
+@pytest.mark.parametrize("seen", [True, False])  # a page with the licence's version, and one from before it
+def test_a_licence_action_the_case_no_longer_offers_gives_the_reason_back(login_as, db, report, world, seen):
+    licence = world["licence_a"]
+    desk = login_as("regulator")
+    drawn = desk.get(f"/regulator/reports/{report.id}").text
+    sent = {"licence-reason": "暂停待查"}
+    if seen:
+        sent["licence-seen"] = re.search(r'name="licence-seen" type="hidden" value="([^"]+)"', drawn).group(1)
+    registry.change_licence_state(session=db, licence=licence, action="revoke", reason="屡次假冒", actor=None)
+    db.commit()
+    late = desk.post(f"/regulator/reports/{report.id}/licence/suspend?lang=en", data=sent)
+    assert late.status_code == 409 and "Your reason, not saved: 暂停待查" in late.text
+    db.expire_all()
+    assert db.get(Licence, licence.id).state == "revoked"
+    assert db.exec(select(AuditEvent).where(AuditEvent.action == "licence.suspend")).all() == []
 
 
 def test_the_api_filters_reports_by_product_county_and_a_known_status(client, token_for, report, labelled):

@@ -9,7 +9,7 @@ from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import DomainError, NotFound, ascii_digits, audit, batches, registry, reports
 from ..extensions import copy_rules
-from ..i18n import REPORT_STATUS_LABELS, licence_action_done, licence_action_title, local_name, refusal_text
+from ..i18n import REPORT_STATUS_LABELS, licence_action_done, licence_action_title, local_name
 from ..models import REPORT_STATES, STAFF, Area, Batch, Licensee, Product, ReportPhoto, User, utcnow
 from .forms import (
     AssignForm,
@@ -105,8 +105,18 @@ def _actions_since(session, report, batch, licence) -> list:
 
 
 def _render_case(
-    report, *, step=None, assign=None, product_form=None, licence_sent=None, licence_sent_action="", status: int = 200
+    report,
+    *,
+    step=None,
+    assign=None,
+    product_form=None,
+    recall=None,
+    copy=None,
+    licence_sent=None,
+    licence_sent_action="",
+    status: int = 200,
 ):
+    """The case page; a form given is a refused one, shown again in its box with what was typed."""
     session = get_session()
     default_step, default_assign = _case_forms(report)
     batch = session.get(Batch, report.batch_id) if report.batch_id else None
@@ -120,8 +130,8 @@ def _render_case(
         step_form=step or default_step,
         assign_form=assign or default_assign,
         product_form=product_form or _product_form(report, products),
-        recall_form=RecallForm(prefix="recall"),
-        copy_form=CopyWarningForm(prefix="copy"),
+        recall_form=recall or RecallForm(formdata=None, prefix="recall"),
+        copy_form=copy or CopyWarningForm(formdata=None, prefix="copy"),
         copy_signs=reports.copy_signs_of(session=session, report=report, rules=copy_rules()),
         # Each licence action's box: the refused one's (licence_sent) keeps what was typed.
         licence_form=LicenceActionForm(
@@ -258,34 +268,45 @@ def _case_batch(report) -> Batch:
     return batch
 
 
-def _act_on_case(report_id: int, form, act, done: str, step: str):
-    """Run one case action that needs a reason; flash its outcome and go back to the case."""
+def _act_on_case(report_id: int, form, act, *, done: str, title: str, box: dict, offered):
+    """Run one case action that needs a reason: done, flash it and go back to the case. Refused, nothing is
+    written and the case is shown again, the reason typed kept in the action's box (`box`: the _render_case
+    keywords that put the form there), or given back in the banner where the case, as the refusal leaves it,
+    no longer offers the action (`offered`: the batch recalled meanwhile, say)."""
     session = get_session()
     report = reports.get_report(session=session, report_id=report_id)
-    if not form.validate_on_submit():  # the case page has several reason boxes: name the one meant
-        if (form.reason.data or "").strip() and form.reason.errors:  # one too long, say
-            flash(_("%(step)s: %(problem)s", step=step, problem=form.reason.errors[0]), "error")
-        else:
-            flash(_("%(step)s: a reason is required.", step=step), "error")
-    else:
-        try:
-            act(session, _case_batch(report), form.reason.data)
-            session.commit()
-            flash(done, "success")
-        except DomainError as error:
-            session.rollback()  # the case is read again: as it is now, after whoever changed it
-            if error.code == "licence_changed":
-                return _licence_changed(report, form)
-            flash(refusal_text(error), "error")
+    batch = _case_batch(report)  # a case naming no batch of the registry offers none of these actions
+    if not form.validate_on_submit():
+        _say_reason_refused(form, title)
+        return _render_case(report, status=422, **box)
+    try:
+        act(session, batch, form.reason.data)
+        session.commit()
+    except DomainError as error:
+        session.rollback()  # the case is read again: as it is now, after whoever changed it
+        _say_action_refused(report, form, error, offered=offered(report))
+        return _render_case(report, status=error.status, **box)
+    flash(done, "success")
     return redirect(url_for("regulator.case", report_id=report_id))
 
 
-def _licence_changed(report, form: LicenceActionForm):
-    """The case again, its licence as a colleague left it, and the refused action's reason in its box."""
-    licence = batches.governing_licence(session=get_session(), batch=_case_batch(report))
-    action = request.view_args["action"]
-    say_licence_changed(form, licence, offered=action in registry.allowed_actions(licence))
-    return _render_case(report, licence_sent=form, licence_sent_action=action, status=409)
+def _say_reason_refused(form, title: str) -> None:
+    # Said at the box too; but the case page has several reason boxes, below the fold on a phone: the
+    # banner at the top names the one meant.
+    if (form.reason.data or "").strip() and form.reason.errors:  # one too long, say
+        flash(_("%(step)s: %(problem)s", step=title, problem=form.reason.errors[0]), "error")
+    else:
+        flash(_("%(step)s: a reason is required.", step=title), "error")
+
+
+def _say_action_refused(report, form, error: DomainError, *, offered: bool) -> None:
+    if error.code == "licence_changed":  # how the licence stands now; the reason given back if need be
+        licence = batches.governing_licence(session=get_session(), batch=_case_batch(report))
+        say_licence_changed(form, licence, offered=offered)
+        return
+    refused(form, error)
+    if not offered:  # no box left to keep it in
+        flash(_("Your reason, not saved: %(reason)s", reason=form.reason.data), "error")
 
 
 @bp.post("/reports/<id:report_id>/recall")
@@ -296,8 +317,16 @@ def recall(report_id: int):
     def act(session, batch, reason):
         batches.recall_batch(session=session, batch=batch, reason=reason, actor=page_user())
 
-    done = _("The batch is recalled; every scan of its labels now says so.")
-    return _act_on_case(report_id, RecallForm(prefix="recall"), act, done, _("Recall the batch"))
+    form = RecallForm(prefix="recall")
+    return _act_on_case(
+        report_id,
+        form,
+        act,
+        done=_("The batch is recalled; every scan of its labels now says so."),
+        title=_("Recall the batch"),
+        box={"recall": form},
+        offered=lambda report: _case_batch(report).status == "active",
+    )
 
 
 @bp.post("/reports/<id:report_id>/copy-warning")
@@ -309,8 +338,16 @@ def lift_copy_warning(report_id: int):
     def act(session, _batch, reason):
         reports.lift_copy_warning(session=session, report=report, reason=reason, actor=page_user(), rules=copy_rules())
 
-    done = _("The copy warning is lifted: the label's scans so far no longer count towards it.")
-    return _act_on_case(report_id, CopyWarningForm(prefix="copy"), act, done, _("Lift the copy warning"))
+    form = CopyWarningForm(prefix="copy")
+    return _act_on_case(
+        report_id,
+        form,
+        act,
+        done=_("The copy warning is lifted: the label's scans so far no longer count towards it."),
+        title=_("Lift the copy warning"),
+        box={"copy": form},
+        offered=lambda report: bool(reports.copy_signs_of(session=get_session(), report=report, rules=copy_rules())),
+    )
 
 
 @bp.post("/reports/<id:report_id>/licence/<any(suspend, reinstate, revoke):action>")
@@ -330,12 +367,18 @@ def licence_action(report_id: int, action: str):
             seen=form.seen.data or None,
         )
 
+    def offered(report) -> bool:
+        licence = batches.governing_licence(session=get_session(), batch=_case_batch(report))
+        return action in registry.allowed_actions(licence)
+
     return _act_on_case(
         report_id,
         form,
         act,
-        licence_action_done(action),
-        licence_action_title(action),
+        done=licence_action_done(action),
+        title=licence_action_title(action),
+        box={"licence_sent": form, "licence_sent_action": action},
+        offered=offered,
     )
 
 
