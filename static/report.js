@@ -23,5 +23,9 @@
     if (!field) return;
     Array.prototype.forEach.call(field.querySelectorAll("p.error"), function (p) { p.hidden = true; });
   });
-  form.addEventListener("submit", function (event) { if (!show()) event.preventDefault(); });
+  // The language switch sends the words alone (urlencoded, report.html): the photos' sizes are no matter.
+  form.addEventListener("submit", function (event) {
+    if (event.submitter && event.submitter.hasAttribute("formaction")) return;
+    if (!show()) event.preventDefault();
+  });
 })();

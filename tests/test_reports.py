@@ -540,3 +540,46 @@ def test_an_unknown_tracking_number_is_told_at_its_box(client, world):
     assert 'aria-invalid="true"' in box and 'aria-describedby="no-problem"' in box
     assert 'id="no-problem"' in page
     assert "aria-invalid" not in client.get("/report/status").text
+
+
+def _language_switch(page: str) -> str:
+    return re.search(r"<header>.*?</header>", page, re.S).group(0)
+
+
+def test_the_language_switch_of_a_refused_report_keeps_the_words_and_files_nothing(client, world, db):
+    """After a refusal the switch was a link to /report?lang=en: the form came back empty, the words lost."""
+    typed = {"description": "假", "place": "资阳市某超市", "contact": "13800000000", "code": "AY-2026-000001 No. 3"}
+    refused = client.post("/report", data=typed)
+    assert refused.status_code == 422
+    switch = _language_switch(refused.text)
+    assert 'form="report-form"' in switch and 'formaction="/report/language?lang=en"' in switch
+    assert 'formenctype="application/x-www-form-urlencoded"' in switch  # the photos' bytes are not sent for it
+    english = client.post("/report/language?lang=en", data={**typed, "photos": "label.jpg"})
+    assert english.status_code == 200 and "Report a counterfeit" in english.text
+    for words in typed.values():
+        assert words in english.text
+    assert "Your photos were not kept with the form: choose them again." in english.text
+    assert "Please write at least 4 and at most 4000 characters." in english.text  # the refusal, now readable
+    assert 'action="/report"' in english.text  # the form sends to the report, not to the switch
+    assert 'formaction="/report/language?lang=zh"' in _language_switch(english.text)  # and back again
+    assert db.exec(select(Report)).all() == []
+
+
+def test_a_fresh_report_forms_switch_stays_a_link(client, world):
+    assert '<a href="?lang=en"' in _language_switch(client.get("/report").text)
+
+
+@pytest.mark.parametrize(
+    ("headers", "drawn_again"),
+    [({"Sec-Fetch-Site": "same-origin"}, True), ({"Sec-Fetch-Site": "cross-site"}, False), ({}, False)],
+)
+def test_the_language_switch_needs_the_forms_token_or_a_page_of_this_site(make_app, world, headers, drawn_again):
+    """Another site's post must not put its words on the registry's report form; an expired form of ours
+    switches with its words, and a fresh token, as nothing was being sent."""
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    sent = {"description": "假冒！请拨打 400-000-0000 领取赔偿", "csrf_token": "stale"}
+    answer = client.post("/report/language?lang=en", data=sent, headers=headers)
+    assert answer.status_code == (200 if drawn_again else 400)
+    assert ("400-000-0000" in answer.text) is drawn_again
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/report").text).group(1)
+    assert client.post("/report/language?lang=en", data={**sent, "csrf_token": token}).status_code == 200

@@ -165,15 +165,29 @@ def report():
     return _report_page(form, wait=wait, status=422 if form.is_submitted() else 200)
 
 
+@bp.post("/report/language")
+def report_language():
+    """The report form again in the language of `?lang=`, with what was typed; nothing is filed. A form sent
+    and refused switches language through here (the switch submits it, report.html): a link would draw
+    the form empty, the words lost."""
+    form = ReportForm()
+    form.validate()  # the refusal said again in the language chosen: often why it was chosen
+    _photos_not_kept(form)
+    return _report_page(form, wait=report_wait())
+
+
 @bp.errorhandler(TooManyRequests)
 @bp.errorhandler(CSRFError)
 def _report_refused_early(error):
     """A report refused before its view runs (this address's attempts spent; a form expired, or its session
     cookie lost by an in-app browser) comes back with the words typed, not as a bare error page."""
-    if request.endpoint != "consumer.report" or request.method != "POST" or wants_json():
+    report_forms = ("consumer.report", "consumer.report_language")
+    if request.endpoint not in report_forms or request.method != "POST" or wants_json():
         return on_http_error(error)
     if isinstance(error, CSRFError) and not _sent_from_this_site():
         return on_http_error(error)
+    if request.endpoint == "consumer.report_language":  # nothing was being sent: switched, with a fresh token
+        return report_language()
     form = ReportForm()
     _photos_not_kept(form)
     if isinstance(error, CSRFError):
@@ -194,8 +208,8 @@ def _sent_from_this_site() -> bool:
 
 def _photos_not_kept(form: ReportForm) -> None:
     """A browser never fills a file field again: say so, or the report goes off without its photos (the
-    good ones too, when one photo was refused)."""
-    if intake.photo_files(form.photos.name):
+    good ones too, when one photo was refused). The language switch sends their names, never their bytes."""
+    if intake.photo_files(form.photos.name) or any(request.form.getlist(form.photos.name)):
         form.photos.errors = list(form.photos.errors) + [
             _("Your photos were not kept with the form: choose them again.")
         ]
