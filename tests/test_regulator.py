@@ -731,3 +731,15 @@ def test_a_case_page_drawn_before_a_colleagues_licence_changes_does_not_undo_the
     assert again.status_code == 302
     db.expire_all()
     assert db.get(Licence, licence.id).state == "suspended"
+
+
+def test_an_assignment_sent_without_the_seen_field_is_not_checked(login_as, db, report, world):
+    """A page drawn before the check, or a script: no seen field, no check, and no 500 either."""
+    regulator = world["users"]["regulator"]
+    reports.assign(session=db, report=report, assignee=regulator, actor=regulator)
+    db.commit()
+    desk = login_as("regulator")
+    answer = desk.post(f"/regulator/reports/{report.id}/assign", data={"assign-assignee": 0})
+    assert answer.status_code == 302
+    db.expire_all()
+    assert db.get(Report, report.id).assigned_to is None

@@ -77,7 +77,8 @@ def queue():
 def _case_forms(report) -> tuple[ReportStepForm, AssignForm]:
     step = ReportStepForm(prefix="step", seen_status=report.status)
     step.status.choices = _step_choices(reports.NEXT[report.status])
-    assign = AssignForm(prefix="assign", assignee=report.assigned_to or 0, seen=report.assigned_to or 0)
+    # seen is text, as a sent form's is: a form sent without it (an older page, a script) takes this one.
+    assign = AssignForm(prefix="assign", assignee=report.assigned_to or 0, seen=str(report.assigned_to or 0))
     desk = get_session().exec(select(User).where(User.role == "regulator", User.is_active).order_by(User.email))
     assign.assignee.choices = [(0, _("nobody"))] + [(u.id, u.email) for u in desk]
     return step, assign
