@@ -10,7 +10,6 @@ from sqlmodel import select
 
 from gi_registry.domain import Conflict, DomainError, audit, batches, registry
 from gi_registry.models import AuditEvent, Licence, Licensee
-from tests.conftest import BACKEND
 
 ACTIONS = ["suspend", "reinstate", "revoke"]
 # (stored state, action) → resulting state, or None where the change is forbidden (409).
@@ -205,7 +204,6 @@ def test_a_change_seen_before_a_suspension_and_reinstatement_meanwhile_is_refuse
     assert licence.state == "suspended"
 
 
-@pytest.mark.skipif(BACKEND != "postgres", reason="SQLite lets one writer at a time: the race is PostgreSQL's")
 def test_of_two_grants_at_once_for_the_same_term_the_second_gets_the_conflict(app, db, world):
     from sqlmodel import Session
 

@@ -467,8 +467,9 @@ def grant_licence(
     if fields:
         raise DomainError("invalid_licence", N_("the licence cannot be granted"), fields=fields)
     # Two grants at once would each find no overlap in what the other has not committed yet: the licensee's
-    # row, locked until commit, makes the second wait and then see the first (SQLite lets one writer at a time).
-    session.exec(select(Licensee.id).where(Licensee.id == licensee.id).with_for_update())
+    # row, locked until commit, makes the second wait and then see the first. Locked by a write that changes
+    # nothing: SQLite ignores FOR UPDATE and reads outside any transaction, but lets one writer at a time.
+    session.exec(update(Licensee).where(Licensee.id == licensee.id).values(updated_at=Licensee.updated_at))
     overlapping = session.exec(
         select(Licence).where(
             Licence.licensee_id == licensee.id,
