@@ -161,3 +161,13 @@ def test_a_query_number_is_written_in_ascii_digits_or_refused(client, labelled, 
     assert refused.status_code == 422 and refused.json["error"]["code"] == "invalid_query", refused.json
     assert client.get("/api/v1/products?page=1&per_page=5").status_code == 200
     assert client.get(f"/api/v1/verify/{labelled[1][1]}?lat=30.12&lon=1.04e2").status_code == 200
+
+
+@pytest.mark.parametrize("weight", ["0.001", "100000", "100,000"])
+def test_the_weight_per_label_takes_the_very_bounds_the_form_names(world, db, edit_lemon, weight):
+    """Decimal bounds, as the batch quantity's: the float 0.001 is a hair above 0.001 and refused it."""
+    from gi_registry.models import Product
+
+    assert edit_lemon(kg_per_label=weight).status_code == 302
+    db.expire_all()
+    assert db.get(Product, world["lemon"].id).kg_per_label == float(weight.replace(",", ""))

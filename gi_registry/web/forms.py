@@ -131,7 +131,8 @@ class ProductForm(FlaskForm):
         _l("Kilograms per unit label"),
         default=0.5,
         places=3,
-        validators=[InputRequired(), NumberRange(min=0.001, max=100000)],
+        # Decimal bounds, as the batch quantity's: the float 0.001 is a hair above 0.001 and refused it.
+        validators=[InputRequired(), NumberRange(min=Decimal("0.001"), max=Decimal(100000))],
     )
     batch_prefix = StringField(
         _l("Batch number prefix"),
