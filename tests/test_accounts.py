@@ -347,3 +347,33 @@ def test_an_anonymous_visitors_session_is_not_sent_again_on_every_request(make_a
         assert client.get(path).headers.getlist("Set-Cookie") == [], path
     scan = client.get("/q/NOT-A-CODE")
     assert "Cookie" not in scan.headers.get("Vary", "") and scan.headers["Cache-Control"] == "private, no-cache"
+
+
+def test_two_admins_deactivating_each_other_at_once_leave_one_active(app, db, world):
+    """The first deactivation is written, not yet committed, when the second admin deactivates the first."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlmodel import Session
+
+    from gi_registry.domain import Conflict, accounts
+
+    second_id = accounts.create_user(session=db, email="admin2@test.cn", password=PASSWORD, role="admin").id
+    first_id = world["users"]["admin"].id
+    db.commit()
+    engine = app.extensions["db_engine"]
+
+    def deactivate(session: Session, user_id: int, actor_id: int) -> None:
+        user, actor = session.get(User, user_id), session.get(User, actor_id)
+        accounts.set_active(session=session, user=user, active=False, reason="r", actor=actor)
+
+    with Session(engine) as one, Session(engine) as other, ThreadPoolExecutor(1) as pool:
+        deactivate(one, second_id, first_id)
+        later = pool.submit(deactivate, other, first_id, second_id)
+        time.sleep(0.5)  # the second has counted the admins, or waits to
+        one.commit()
+        with pytest.raises(Conflict, match="at least one other active admin"):
+            later.result(timeout=10)
+        other.rollback()
+    db.expire_all()
+    assert [db.get(User, first_id).is_active, db.get(User, second_id).is_active] == [True, False]

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, func, select
 from zxcvbn import zxcvbn
 
@@ -200,8 +200,13 @@ def set_active(*, session: Session, user: User, active: bool, reason: str, actor
     if user.is_active == active:
         raise Conflict("unchanged", N_("the account already is in that state"))
     if not active and user.role == "admin":
-        # Locked, so two admins deactivating each other at once cannot leave the registry without one.
-        admins = session.exec(select(User.id).where(User.role == "admin", User.is_active).with_for_update()).all()
+        # Locked, so two admins deactivating each other at once cannot leave the registry without one: by a
+        # write that changes nothing, as SQLite ignores FOR UPDATE but lets one writer at a time.
+        active_admins = (User.role == "admin", User.is_active)
+        session.exec(
+            update(User).where(*active_admins).values(role=User.role).execution_options(synchronize_session=False)
+        )
+        admins = session.exec(select(User.id).where(*active_admins)).all()
         if actor.id not in admins or not set(admins) - {user.id}:
             raise Conflict("last_admin", N_("the registry must keep at least one other active admin"))
     user.is_active = active
