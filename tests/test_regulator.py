@@ -709,6 +709,12 @@ def test_the_way_back_from_a_case_returns_to_the_queue_as_it_was_left(login_as, 
     assert '<a href="/regulator/reports?per_page=10&amp;product=anyue-lemon&amp;status=new">' in case
     desk.get("/regulator/reports")  # a bare visit: the open cases, and the way back says so
     assert '<a href="/regulator/reports">' in desk.get(f"/regulator/reports/{report.id}").text
+    # A filter the queue dropped (with a word) is not kept for the way back, to be dropped again.
+    desk.get("/regulator/reports?status=bogus&product=nope&q=" + "X" * 3000)
+    assert (
+        '<a href="/regulator/reports?q=XXXXXXXXXXXXXXXXXXXXXXXX&amp;status=">'
+        in desk.get(f"/regulator/reports/{report.id}").text
+    )
 
 
 def test_a_case_page_drawn_before_a_colleagues_licence_changes_does_not_undo_them(login_as, db, report, world):

@@ -58,7 +58,7 @@ def queue():
         now=now,
     )
     rows, total = reports.search_reports(session=session, where=where, page=page, per_page=per_page)
-    browser_session["queue_view"] = {name: request.args[name] for name in QUEUE_VIEW if name in request.args}
+    browser_session["queue_view"] = _queue_view(where)
     return render_template(
         "regulator/queue.html",
         rows=rows,
@@ -72,6 +72,15 @@ def queue():
         waiting=lambda r: reports.waiting_days(r, now=now),
         overdue=lambda r: reports.is_overdue(r, now=now, deadlines=deadlines),
     )
+
+
+def _queue_view(where: reports.ReportFilter) -> dict:
+    """The queue's arguments as it used them, for the way back: a filter it dropped (an unknown status or
+    product) is not kept to be warned about again, and nothing is longer than a filter needs (the session
+    cookie that keeps them holds 4 KB)."""
+    used = {"status": where.status, "product": where.product_code, "county": where.county_code, "q": where.tracking_no}
+    kept = {name: used.get(name, request.args[name]) for name in QUEUE_VIEW if name in request.args}
+    return {name: value[:24] for name, value in kept.items() if value or name == "status"}
 
 
 def _case_forms(report) -> tuple[ReportStepForm, AssignForm]:
