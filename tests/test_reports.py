@@ -583,3 +583,17 @@ def test_the_language_switch_needs_the_forms_token_or_a_page_of_this_site(make_a
     assert ("400-000-0000" in answer.text) is drawn_again
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/report").text).group(1)
     assert client.post("/report/language?lang=en", data={**sent, "csrf_token": token}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "is_photo"),
+    [
+        ("0" * 32 + ".jpg", True),
+        ("0" * 32 + ".jpg\n", False),
+        ("../" + "0" * 29 + ".jpg", False),
+        ("A" * 32 + ".jpg", False),
+    ],
+)
+def test_only_the_names_the_store_gives_are_photos(name, is_photo):
+    """What a backup takes, a restore writes and removes: a line break after the name is no photo's."""
+    assert bool(photos.NAME.match(name)) is is_photo

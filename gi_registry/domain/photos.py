@@ -16,7 +16,7 @@ from . import N_, DomainError
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP"}  # MPO: the JPEG some phone cameras save
 JPEG_FORMATS = {"JPEG", "MPO"}
 MAX_SIDE = 2048  # what a regulator needs to see; bigger only costs storage
-NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")  # the names store() gives: nothing else is ever a photo
+NAME = re.compile(r"[0-9a-f]{32}\.jpg\Z")  # the names store() gives: nothing else is ever a photo
 
 
 @dataclass(frozen=True)
