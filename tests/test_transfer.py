@@ -603,6 +603,12 @@ def test_a_file_that_cannot_be_read_is_refused_whole(filename, content, code):
     assert refused.value.code == code
 
 
+def test_a_file_of_too_many_rows_is_told_the_limit_as_people_write_it(login_as):
+    content = (HEADER + "\r\n" + "a,b,c,,,,,,\r\n" * 5001).encode()
+    page = upload(login_as("admin"), content, lang="en")
+    assert page.status_code == 422 and "The file has more than 5,000 rows." in page.text
+
+
 def test_five_thousand_rows_are_allowed():
     content = (HEADER + "\r\n" + "a,b,c,,,,,,\r\n" * 5000).encode()
     assert len(imports.parse_rows(filename="x.csv", content=content)) == 5000

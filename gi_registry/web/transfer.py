@@ -24,7 +24,7 @@ from .. import staging
 from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import N_, audit, exports, imports, registry
-from ..i18n import local_name
+from ..i18n import local_name, page_params
 from ..models import STAFF
 from .paging import day_range_args
 
@@ -170,7 +170,7 @@ def import_licensees():
                 return redirect(url_for("admin.licensees"), 303)
             problems = _dry_run(form, name, content, rows)
         except imports.ImportRefused as refusal:
-            form.file.errors = list(form.file.errors) + [_(refusal.message, **refusal.params)]
+            form.file.errors = list(form.file.errors) + [_(refusal.message, **page_params(refusal.params))]
             problems, form.checked.data = refusal.problems, ""
         if kept and kept != form.checked.data:  # refused or replaced: its names and phones are not kept
             staging.discard(**_staging(), digest=kept)
