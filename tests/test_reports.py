@@ -401,6 +401,7 @@ def test_a_label_read_off_its_print_points_the_report_to_its_batch(client, label
         (f"{batch.batch_no} No. 000005", (batch.id, 5)),
         (f"{batch.batch_no}第5号", (batch.id, 5)),
         (batch.batch_no.translate(FULL_WIDTH) + " 第５号", (batch.id, 5)),
+        (batch.batch_no.replace("-", "—") + " No.5", (batch.id, 5)),  # the dash a Chinese keyboard's "-" gives
         (batch.batch_no.lower(), (batch.id, 0)),  # the batch code's label prints no number
         (f"{batch.batch_no} 买于2026年5月", (batch.id, 0)),  # a date after it is no serial
         (f"{batch.batch_no}-99999", (batch.id, None)),  # never issued: the batch is kept, a copy's evidence

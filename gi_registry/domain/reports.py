@@ -80,7 +80,7 @@ _PRINTED = re.compile(r"(?<![A-Z0-9])([A-Z]{1,6}-\d{4}-\d{6})(?!\d)(?:\s*(?:NO\.
 def printed_label(*, session: Session, text: str) -> tuple[int, int | None] | None:
     """The batch and serial (0: the batch code) of a label as read off its print. A serial never issued
     keeps the batch, without a serial: a label numbered past the batch's is evidence of a copy."""
-    match = _PRINTED.search(unicodedata.normalize("NFKC", text).upper())  # ＡＹ－２０２６… as typed in Chinese
+    match = _PRINTED.search(_ascii_dashes(unicodedata.normalize("NFKC", text)).upper())  # ＡＹ－２０２６… as typed
     batch = session.exec(select(Batch).where(Batch.batch_no == match[1])).first() if match else None
     if batch is None:
         return None
@@ -169,6 +169,11 @@ def commit_filed(*, session: Session, report: Report, upload_dir: str, before_co
         session.rollback()
         photos.remove(names, upload_dir=upload_dir)
         raise
+
+
+def _ascii_dashes(text: str) -> str:
+    """Any dash (Unicode's Pd: a Chinese keyboard's "—" or "–" for the key marked "-") as the printed "-"."""
+    return "".join("-" if unicodedata.category(c) == "Pd" else c for c in text)
 
 
 def _compact(tracking_no: str) -> str:
