@@ -394,3 +394,27 @@ def test_a_phone_stored_before_the_rule_does_not_block_other_edits(db, world):
     with pytest.raises(DomainError) as refused:  # typed anew, it is checked
         registry.save_licensee(session=db, data=replace(data, contact_phone="找王经理"), actor=None, licensee=licensee)
     assert set(refused.value.fields) == {"contact_phone"}
+
+
+def test_a_licence_changed_between_reading_and_writing_is_not_acted_on(app, db, world):
+    """The page's version check passed on the licence as read; a colleague's suspend and reinstate commit
+    before the write, leaving the state as read: the write itself finds the licence changed."""
+    from sqlmodel import Session
+
+    licence_id = world["licence_a"].id
+    with Session(app.extensions["db_engine"]) as mine:
+        licence = mine.get(Licence, licence_id)  # read: active, as the page showed it
+        seen = registry.version_of(licence)
+        for action in ("suspend", "reinstate"):  # a colleague, meanwhile, committed
+            registry.change_licence_state(
+                session=db, licence=db.get(Licence, licence_id), action=action, reason="r", actor=None
+            )
+            db.commit()
+        with pytest.raises(Conflict) as refused:
+            registry.change_licence_state(
+                session=mine, licence=licence, action="revoke", reason="old page", actor=None, seen=seen
+            )
+        assert refused.value.code == "licence_changed"
+        mine.rollback()
+    db.expire_all()
+    assert db.get(Licence, licence_id).state == "active"

@@ -539,12 +539,15 @@ def change_licence_state(
     if action not in allowed_actions(licence):
         raise Conflict("transition_forbidden", N_("the licence's state does not allow this change"))
     before = _licence_snapshot(licence)
-    # Conditional on the state just read: of two officers acting at once, the second gets the conflict.
+    # Conditional on the licence as just read (its state and version): of two officers acting at once, the
+    # second gets the conflict, even where the first's change left the state as the second saw it.
     moved = session.exec(
         update(Licence)
-        .where(Licence.id == licence.id, Licence.state == licence.state)
+        .where(Licence.id == licence.id, Licence.state == licence.state, Licence.updated_at == licence.updated_at)
         .values(state=target, updated_at=utcnow())
     )
+    if moved.rowcount != 1 and seen is not None:
+        raise Conflict("licence_changed", N_("the licence was changed meanwhile"))
     if moved.rowcount != 1:
         raise Conflict("transition_forbidden", N_("the licence's state does not allow this change"))
     session.refresh(licence)
