@@ -749,3 +749,13 @@ def test_an_assignment_sent_without_the_seen_field_is_not_checked(login_as, db, 
     assert answer.status_code == 302
     db.expire_all()
     assert db.get(Report, report.id).assigned_to is None
+
+
+def test_a_step_without_a_note_on_a_case_closed_meanwhile_says_it_is_closed(login_as, db, report):
+    """The page drawn while the case was open; sent empty after a colleague closed it: no box to show it at."""
+    report.status = "closed"
+    db.add(report)
+    db.commit()
+    sent = {"step-status": "closed", "step-note": "", "step-seen_status": "confirmed"}
+    page = login_as("regulator").post(f"/regulator/reports/{report.id}/step?lang=en", data=sent)
+    assert page.status_code == 422 and "The case was closed meanwhile: no step is left to take." in page.text

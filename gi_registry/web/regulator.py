@@ -197,6 +197,8 @@ def step(report_id: int):
             status = error.status
     else:
         status = 422
+        if report.status == "closed":  # the page has no step box now to show the form's problem at
+            _say_case_closed(form)
     form.status.choices = _step_choices(reports.NEXT[report.status])  # the steps the case allows now
     return _render_case(report, step=form, status=status)
 
@@ -206,10 +208,18 @@ def _say_step_refused(form: ReportStepForm, error: DomainError, report) -> None:
         refused(form, error)  # a step the case never allowed
         return
     now = str(REPORT_STATUS_LABELS[report.status])
-    if report.status == "closed":  # no form to keep the note in: it is given back in the message
-        flash(_("The case was closed meanwhile; your note was not saved: %(note)s", note=form.note.data), "error")
+    if report.status == "closed":
+        _say_case_closed(form)
     else:  # the note typed stays in the form below
         flash(_("The step was not taken: the case is now “%(status)s”. Choose its next step.", status=now), "error")
+
+
+def _say_case_closed(form: ReportStepForm) -> None:
+    """A closed case's page has no step box to keep the note in: it is given back in the message."""
+    if (form.note.data or "").strip():
+        flash(_("The case was closed meanwhile; your note was not saved: %(note)s", note=form.note.data), "error")
+    else:
+        flash(_("The case was closed meanwhile: no step is left to take."), "error")
 
 
 @bp.post("/reports/<id:report_id>/assign")
