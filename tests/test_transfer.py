@@ -126,7 +126,7 @@ def test_the_reports_export_has_the_case_but_not_the_reporters_contact(login_as,
     csv_response = client.get("/transfer/reports.csv")
     (row,) = read_csv(csv_response)
     assert list(row) == list(exports.REPORT_COLUMNS)
-    assert row["tracking_no"] == report.tracking_no and row["status"] == "new"
+    assert row["tracking_no"] == report.tracking_no and (row["status"], row["outcome"]) == ("new", "new")
     assert row["batch_no"] == batch.batch_no and row["product_code"] == "anyue-lemon"
     assert row["licensee_name"] == "安岳柠檬合作社"
     assert row["description"] == '\'=HYPERLINK("http://evil")假冒柠檬'
@@ -139,6 +139,18 @@ def test_the_reports_export_has_the_case_but_not_the_reporters_contact(login_as,
         assert "attachment" in response.headers["Content-Disposition"]
         assert "no-store" in response.headers["Cache-Control"]
     assert CONTACT not in str(read_xlsx(xlsx_response))
+
+
+def test_the_reports_export_says_what_a_closed_case_came_to(login_as, db, report, world):
+    """A monthly count of confirmed counterfeits must not lose the cases closed since."""
+    from gi_registry.domain import reports
+
+    officer = world["users"]["regulator"]
+    for step in ("triaged", "investigating", "confirmed", "closed"):
+        reports.transition(session=db, report=report, to_status=step, note="n", actor=officer)
+    db.commit()
+    (row,) = read_csv(login_as("regulator").get("/transfer/reports.csv"))
+    assert (row["status"], row["outcome"]) == ("closed", "confirmed")
 
 
 def test_the_scans_export_has_no_ip_hash_and_honours_the_dates(login_as, scans, labelled):
