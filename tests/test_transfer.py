@@ -153,6 +153,26 @@ def test_the_reports_export_says_what_a_closed_case_came_to(login_as, db, report
     assert (row["status"], row["outcome"]) == ("closed", "confirmed")
 
 
+def test_the_reports_export_takes_the_reports_filed_in_a_period_of_days_in_china(login_as, world, file_report):
+    """As the dashboard counts them: one filed at 16:30 UTC on 28 November was filed on the 29th in Ziyang."""
+    from gi_registry.domain import reports
+
+    late = file_report(
+        reports.ReportInput(description="半夜买到的假柠檬"), now=datetime(2026, 11, 28, 16, 30, tzinfo=UTC)
+    )
+    early = file_report(
+        reports.ReportInput(description="白天买到的假柠檬"), now=datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+    )
+    client = login_as("regulator")
+    numbers = [row["tracking_no"] for row in read_csv(client.get("/transfer/reports.csv?from=2026-11-29"))]
+    assert numbers == [late.tracking_no]
+    numbers = [row["tracking_no"] for row in read_csv(client.get("/transfer/reports.csv?to=2026-11-28"))]
+    assert numbers == [early.tracking_no]
+    assert len(read_csv(client.get("/transfer/reports.csv"))) == 2
+    assert client.get("/transfer/reports.xlsx?from=nonsense").status_code == 400  # not every report instead
+    assert 'action="/transfer/reports.csv"' in client.get("/transfer/").text
+
+
 def test_the_scans_export_has_no_ip_hash_and_honours_the_dates(login_as, scans, labelled):
     batch, _ = labelled
     client = login_as("admin")

@@ -73,8 +73,9 @@ class Export:
     rows: Iterable[tuple]
 
 
-def reports(*, session: Session) -> Export:
-    """Every report with what it points to; the reporter's contact is never selected."""
+def reports(*, session: Session, start: date | None = None, end: date | None = None) -> Export:
+    """Reports filed from the start of `start` to the end of `end` (days in China, both optional), as the
+    dashboard counts them, with what they point to; the reporter's contact is never selected."""
     query = (
         select(
             Report.tracking_no,
@@ -92,6 +93,7 @@ def reports(*, session: Session) -> Export:
         .join(Batch, Batch.id == Report.batch_id, isouter=True)
         .join(Product, Product.id == concerned_product_id(), isouter=True)
         .join(Licensee, Licensee.id == Batch.licensee_id, isouter=True)
+        .where(*_within(Report.created_at, start, end))
         .order_by(Report.id)
         .execution_options(yield_per=_YIELD_PER)
     )
@@ -101,6 +103,12 @@ def reports(*, session: Session) -> Export:
             yield tuple(row)
 
     return Export("reports", REPORT_COLUMNS, rows())
+
+
+def _within(moment, start: date | None, end: date | None) -> list:
+    """The conditions for a time from the start of `start` to the end of `end`, days in China."""
+    conditions = [] if start is None else [moment >= china_midnight(start)]
+    return conditions if end is None else [*conditions, moment < china_midnight(end + timedelta(days=1))]
 
 
 def _outcome():
@@ -135,11 +143,7 @@ def scans(*, session: Session, start: date | None = None, end: date | None = Non
         .join(Product, Product.id == Batch.product_id, isouter=True)
         .join(Licensee, Licensee.id == Batch.licensee_id, isouter=True)
     )
-    if start is not None:
-        query = query.where(Scan.at >= china_midnight(start))
-    if end is not None:
-        query = query.where(Scan.at < china_midnight(end + timedelta(days=1)))
-    query = query.order_by(Scan.id).execution_options(yield_per=_YIELD_PER)
+    query = query.where(*_within(Scan.at, start, end)).order_by(Scan.id).execution_options(yield_per=_YIELD_PER)
 
     def rows():
         for at, verdict, reasons, *rest in session.exec(query):

@@ -52,9 +52,13 @@ def index():
 # ---- exports -----------------------------------------------------------------------------
 
 
+PERIODS = ("reports", "scans")  # the exports that take a period (?from=&to=)
+
+
 def _begin_export(table: str, suffix: str) -> tuple:
-    """Read the scans export's from/to (refused if malformed) and log the export, before a response starts
-    streaming; the log matters: exports carry licensees' contact persons and the scan history."""
+    """Read the period's from/to of the reports and scans exports (refused if malformed) and log the export,
+    before a response starts streaming; the log matters: exports carry licensees' contact persons and the
+    scan history."""
     period = day_range_args(strict=True)
     session = get_session()
     audit.record(
@@ -63,7 +67,7 @@ def _begin_export(table: str, suffix: str) -> tuple:
         action="export." + table,
         entity_type="export",
         entity_id=table,
-        after={"format": suffix, "from": period[0], "to": period[1]} if table == "scans" else {"format": suffix},
+        after={"format": suffix, "from": period[0], "to": period[1]} if table in PERIODS else {"format": suffix},
     )
     session.commit()
     return period
@@ -72,7 +76,7 @@ def _begin_export(table: str, suffix: str) -> tuple:
 def _export(table: str, period: tuple) -> exports.Export:
     session = get_session()
     if table == "reports":
-        return exports.reports(session=session)
+        return exports.reports(session=session, start=period[0], end=period[1])
     if table == "scans":
         return exports.scans(session=session, start=period[0], end=period[1])
     return exports.licensees(session=session)
