@@ -148,7 +148,8 @@ def verify_chain(*, session: Session, known_head: Head | None = None) -> list[Ch
     `known_head`, a head written down earlier, must still be in the chain with the same hash."""
     problems = []
     expected_prev, previous_id, seen_head = GENESIS, 0, None
-    for event in session.exec(select(AuditEvent).order_by(AuditEvent.id)):
+    # Read in slices (a server-side cursor on PostgreSQL): a registry's log runs to millions of events.
+    for event in session.exec(select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000)):
         if event.prev_hash != expected_prev:
             problems.append(_broken_link(previous_id, event.id))
         if event_hash(event) != event.hash:
