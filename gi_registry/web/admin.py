@@ -89,16 +89,7 @@ def product_form(product_id: int | None = None):
             )
             session.commit()
             flash(_("Product %(name)s saved.", name=local_name(saved)), "success")
-            # Said when this change left batches outside, not on every later edit of the product.
-            if (outside := batches.outside_area(session=session, product=saved)) > before:
-                warning = ngettext(
-                    "%(num)s active batch comes from a place now outside the protected area; its labels still "
-                    "scan as genuine. A regulator can recall it.",
-                    "%(num)s active batches come from places now outside the protected area; their labels "
-                    "still scan as genuine. A regulator can recall them.",
-                    outside,
-                )
-                flash(warning, "warning")
+            _warn_of_batches_left_outside(saved, before)
             return redirect(url_for("admin.products"))
         except DomainError as error:
             session.rollback()  # the product is read again: as a colleague saved it
@@ -110,6 +101,20 @@ def product_form(product_id: int | None = None):
     status = 409 if meanwhile is not None else 422 if form.is_submitted() else 200
     page = render_template("admin/product_form.html", form=form, product=product, meanwhile=meanwhile)
     return page, status
+
+
+def _warn_of_batches_left_outside(product: Product, before: int) -> None:
+    """Said when this change left batches outside the area, not on every later edit of the product."""
+    outside = batches.outside_area(session=get_session(), product=product)
+    if outside > before:
+        warning = ngettext(
+            "%(num)s active batch comes from a place now outside the protected area; its labels still "
+            "scan as genuine. A regulator can recall it.",
+            "%(num)s active batches come from places now outside the protected area; their labels "
+            "still scan as genuine. A regulator can recall them.",
+            outside,
+        )
+        flash(warning, "warning")
 
 
 # ---- licensees ---------------------------------------------------------------------------
