@@ -418,3 +418,28 @@ def test_a_licence_changed_between_reading_and_writing_is_not_acted_on(app, db, 
         mine.rollback()
     db.expire_all()
     assert db.get(Licence, licence_id).state == "active"
+
+
+def test_a_product_saved_by_a_colleague_after_it_was_read_is_not_saved_over(app, db, world):
+    """The form's version matched the product as read; a colleague's save commits before this one writes."""
+    from sqlmodel import Session
+
+    from gi_registry.models import Product
+
+    data = registry.ProductInput(
+        code="anyue-lemon", name="安岳柠檬", name_en="Anyue Lemon", kind="gi_product", area_codes=["512021"]
+    )
+    product_id = world["lemon"].id
+    with Session(app.extensions["db_engine"]) as mine:
+        product = mine.get(Product, product_id)  # read as the form showed it
+        seen = registry.version_of(product)
+        wider = replace(data, area_codes=["512021", "512022"])  # a colleague adds 乐至, meanwhile, committed
+        registry.save_product(session=db, data=wider, actor=None, product=db.get(Product, product_id))
+        db.commit()
+        with pytest.raises(Conflict) as refused:
+            registry.save_product(session=mine, data=data, actor=None, product=product, seen=seen)
+        assert refused.value.code == "product_changed"
+        mine.rollback()
+    db.expire_all()
+    areas = registry.production_area(session=db, product=db.get(Product, product_id))
+    assert [area.code for area in areas] == ["512021", "512022"]

@@ -46,6 +46,20 @@ def version_of(record: Product | Licensee | Licence) -> str:
     return record.updated_at.isoformat()
 
 
+def _unchanged_since(session: Session, record: Product | Licensee, seen: str) -> bool:
+    """Whether a record is still the version its form showed, checked by a write that changes nothing and
+    holds the row until commit: a colleague's save committed after the record was read is caught too, and
+    one made while this save runs waits for it."""
+    model = type(record)
+    held = session.exec(
+        update(model)
+        .where(model.id == record.id, model.updated_at == record.updated_at)
+        .values(updated_at=model.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    return held.rowcount == 1 and seen == version_of(record)
+
+
 def too_early(day: date) -> str | None:
     """Why a licence or harvest date cannot be right, or None."""
     return N_("before 2000-01-01: check the year") if day < EARLIEST_DAY else None
@@ -202,7 +216,7 @@ def save_product(
 
     seen: the product's version_of as its form showed it; saved otherwise meanwhile, nothing is saved (None: no
     check), so a form drawn before a colleague's save cannot drop the area they added."""
-    if product is not None and seen is not None and seen != version_of(product):
+    if product is not None and seen is not None and not _unchanged_since(session, product, seen):
         raise Conflict("product_changed", N_("the product was changed meanwhile"))
     _check_product(session=session, data=data, existing=product)
     before = _product_snapshot(session, product) if product else None
@@ -348,7 +362,7 @@ def save_licensee(
     seen: str | None = None,
 ) -> Licensee:
     """Register a licensee, or update the given one; seen: as for save_product."""
-    if licensee is not None and seen is not None and seen != version_of(licensee):
+    if licensee is not None and seen is not None and not _unchanged_since(session, licensee, seen):
         raise Conflict("licensee_changed", N_("the licensee was changed meanwhile"))
     gtin = (data.gtin or "").strip()
     # GS1 Digital Link and EPCIS name a GTIN by its 14 digits; a GTIN-8/12/13 is the same number zero-padded.
