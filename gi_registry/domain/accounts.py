@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlmodel import Session, col, func, select
 from zxcvbn import zxcvbn
 
 from ..models import ROLES, ApiToken, Licensee, User, utcnow
 from . import N_, Conflict, DomainError, audit
+from .locks import hold_rows
 from .uscc import normalise, uscc_problem
 
 _hasher = PasswordHasher()
@@ -200,12 +201,9 @@ def set_active(*, session: Session, user: User, active: bool, reason: str, actor
     if user.is_active == active:
         raise Conflict("unchanged", N_("the account already is in that state"))
     if not active and user.role == "admin":
-        # Locked, so two admins deactivating each other at once cannot leave the registry without one: by a
-        # write that changes nothing, as SQLite ignores FOR UPDATE but lets one writer at a time.
+        # Held, so two admins deactivating each other at once cannot leave the registry without one.
         active_admins = (User.role == "admin", User.is_active)
-        session.exec(
-            update(User).where(*active_admins).values(role=User.role).execution_options(synchronize_session=False)
-        )
+        hold_rows(session, User.role, *active_admins)
         admins = session.exec(select(User.id).where(*active_admins)).all()
         if actor.id not in admins or not set(admins) - {user.id}:
             raise Conflict("last_admin", N_("the registry must keep at least one other active admin"))

@@ -14,6 +14,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from ..models import Batch, Licence, Licensee, Product, Report, ReportEvent, Scan
+from . import ascii_digits
 from .registry import CHINA, china_midnight, licence_status, registry_today
 from .reports import concerned_product_id
 
@@ -201,7 +202,7 @@ def _csv_cell(value) -> str:
 
 def _keep_digits(value: str) -> str:
     """Digits Excel would change as a number, led by a tab; the licensee import strips it as it reads."""
-    if value.isascii() and value.isdigit() and (len(value) > EXCEL_DIGITS or (value[0] == "0" and len(value) > 1)):
+    if ascii_digits(value) and (len(value) > EXCEL_DIGITS or (value[0] == "0" and len(value) > 1)):
         return "\t" + value
     return value
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from ..models import PRODUCT_KINDS, Area, AuditEvent, Batch, Licence, Licensee, Product, ProductArea, User, utcnow
 from . import N_, Conflict, DomainError, NotFound, ascii_digits, audit
+from .locks import hold_rows
 from .uscc import normalise, uscc_problem
 
 # The words of a label's GI mark area: each kind's official Chinese name (labels are printed in Chinese).
@@ -47,17 +48,11 @@ def version_of(record: Product | Licensee | Licence) -> str:
 
 
 def _unchanged_since(session: Session, record: Product | Licensee, seen: str) -> bool:
-    """Whether a record is still the version its form showed, checked by a write that changes nothing and
-    holds the row until commit: a colleague's save committed after the record was read is caught too, and
-    one made while this save runs waits for it."""
+    """Whether a record is still the version its form showed, checked while holding its row until commit: a
+    colleague's save committed after the record was read is caught too, and one made meanwhile waits."""
     model = type(record)
-    held = session.exec(
-        update(model)
-        .where(model.id == record.id, model.updated_at == record.updated_at)
-        .values(updated_at=model.updated_at)
-        .execution_options(synchronize_session=False)
-    )
-    return held.rowcount == 1 and seen == version_of(record)
+    held = hold_rows(session, model.updated_at, model.id == record.id, model.updated_at == record.updated_at)
+    return held == 1 and seen == version_of(record)
 
 
 def too_early(day: date) -> str | None:
@@ -481,9 +476,8 @@ def grant_licence(
     if fields:
         raise DomainError("invalid_licence", N_("the licence cannot be granted"), fields=fields)
     # Two grants at once would each find no overlap in what the other has not committed yet: the licensee's
-    # row, locked until commit, makes the second wait and then see the first. Locked by a write that changes
-    # nothing: SQLite ignores FOR UPDATE and reads outside any transaction, but lets one writer at a time.
-    session.exec(update(Licensee).where(Licensee.id == licensee.id).values(updated_at=Licensee.updated_at))
+    # row, held until commit, makes the second wait and then see the first.
+    hold_rows(session, Licensee.updated_at, Licensee.id == licensee.id)
     overlapping = session.exec(
         select(Licence).where(
             Licence.licensee_id == licensee.id,

@@ -181,8 +181,7 @@ def _compact(tracking_no: str) -> str:
 
     As a Chinese keyboard types it too: full-width letters and digits as ASCII (NFKC), and any dash
     (Unicode's Pd: its "－", "—" or "–" for the key marked "-")."""
-    typed = unicodedata.normalize("NFKC", tracking_no)
-    return "".join(c for c in typed if not c.isspace() and unicodedata.category(c) != "Pd").upper()
+    return re.sub(r"[\s-]", "", _ascii_dashes(unicodedata.normalize("NFKC", tracking_no))).upper()
 
 
 def tracking_no_as_written(text: str) -> str:
