@@ -318,6 +318,12 @@ def test_another_cooperatives_batches_are_not_listed(client, token_for, make_bat
     assert client.get("/api/v1/batches", headers=token_for("regulator")).json["total"] == 1
 
 
+def test_the_batch_number_search_reads_full_width_letters_and_any_dash(client, token_for, make_batch):
+    lemon = make_batch()
+    found = client.get("/api/v1/batches", query_string={"q": "ＡＹ－２０２６—000001"}, headers=token_for("coop"))
+    assert [item["batch_no"] for item in found.json["items"]] == [lemon.batch_no]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [

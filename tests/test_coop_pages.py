@@ -457,6 +457,14 @@ def test_a_filter_value_the_list_does_not_offer_is_dropped_and_said(login_as, ma
     assert f"“{query.split('=')[1]}” is not one of this filter&#39;s choices: the page is shown without it." in page
 
 
+@pytest.mark.parametrize("typed", ["ＡＹ－２０２６－０００００１", "AY—2026—000001", "ay–2026", " ＡＹ-2026 "])
+def test_a_batch_number_typed_on_a_chinese_keyboard_finds_the_batch(login_as, make_batch, typed):
+    """A Chinese input method types full-width letters and digits, and "—" or "–" for the key marked "-"."""
+    lemon = make_batch()
+    page = login_as("coop").get("/coop/batches", query_string={"q": typed}).text
+    assert lemon.batch_no in page and html.escape(typed.strip(), quote=True) in page
+
+
 def test_a_cooperative_filters_by_its_own_products_and_not_by_licensee(login_as, make_batch, world):
     page = login_as("coop").get(f"/coop/batches?licensee={world['coop_b'].id}").text
     assert ">安岳柠檬</option>" in page and ">乐至蚕茧</option>" not in page

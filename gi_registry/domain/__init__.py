@@ -1,5 +1,7 @@
 """The domain core: plain functions over a session; nothing here knows about HTTP."""
 
+import unicodedata
+
 
 def N_(message: str) -> str:
     """Mark a message for the catalogues; the web layer translates it when it shows it."""
@@ -9,6 +11,17 @@ def N_(message: str) -> str:
 def ascii_digits(text: str) -> bool:
     """Only 0-9: str.isdigit() also takes ² and other digits that int() refuses or a code never holds."""
     return text.isascii() and text.isdigit()
+
+
+def ascii_dashes(text: str) -> str:
+    """Any dash (Unicode's Pd: a Chinese keyboard's "—" or "–" for the key marked "-") as the printed "-"."""
+    return "".join("-" if unicodedata.category(c) == "Pd" else c for c in text)
+
+
+def as_printed(text: str) -> str:
+    """Text typed on a Chinese keyboard as a label prints it: full-width letters and digits as ASCII (NFKC),
+    any dash as "-"."""
+    return ascii_dashes(unicodedata.normalize("NFKC", text))
 
 
 class DomainError(Exception):

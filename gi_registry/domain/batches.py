@@ -26,7 +26,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import N_, Conflict, DomainError, NotFound, ascii_digits, audit, registry
+from . import N_, Conflict, DomainError, NotFound, as_printed, ascii_digits, audit, registry
 from .codes import CodeKeys, code_url, parse_code, sign_code
 
 BATCH_STATES = ("active", "recalled")
@@ -501,8 +501,10 @@ def search_batches(*, session: Session, user: User, where: BatchFilter, page: in
         query = query.where(Batch.harvested_on >= where.harvested_from)
     if where.harvested_to:
         query = query.where(Batch.harvested_on <= where.harvested_to)
-    if where.q.strip():  # autoescape: a typed % or _ is a character, not a wildcard
-        query = query.where(col(Batch.batch_no).icontains(where.q.strip(), autoescape=True))
+    # As a Chinese keyboard may type the number (ＡＹ－２０２６, AY—2026); autoescape: a typed % or _ is a
+    # character, not a wildcard.
+    if term := as_printed(where.q).strip():
+        query = query.where(col(Batch.batch_no).icontains(term, autoescape=True))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(col(Batch.id).desc()).offset((page - 1) * per_page).limit(per_page))
     return list(rows), total

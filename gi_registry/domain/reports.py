@@ -2,7 +2,6 @@
 
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,7 +21,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import N_, Conflict, DomainError, NotFound, audit, photos, registry, verification
+from . import N_, Conflict, DomainError, NotFound, as_printed, audit, photos, registry, verification
 from .codes import CodeKeys, code_in, parse_code
 from .registry import china_day
 
@@ -80,7 +79,7 @@ _PRINTED = re.compile(r"(?<![A-Z0-9])([A-Z]{1,6}-\d{4}-\d{6})(?!\d)(?:\s*(?:NO\.
 def printed_label(*, session: Session, text: str) -> tuple[int, int | None] | None:
     """The batch and serial (0: the batch code) of a label as read off its print. A serial never issued
     keeps the batch, without a serial: a label numbered past the batch's is evidence of a copy."""
-    match = _PRINTED.search(_ascii_dashes(unicodedata.normalize("NFKC", text)).upper())  # ＡＹ－２０２６… as typed
+    match = _PRINTED.search(as_printed(text).upper())  # ＡＹ－２０２６… as typed
     batch = session.exec(select(Batch).where(Batch.batch_no == match[1])).first() if match else None
     if batch is None:
         return None
@@ -171,17 +170,12 @@ def commit_filed(*, session: Session, report: Report, upload_dir: str, before_co
         raise
 
 
-def _ascii_dashes(text: str) -> str:
-    """Any dash (Unicode's Pd: a Chinese keyboard's "—" or "–" for the key marked "-") as the printed "-"."""
-    return "".join("-" if unicodedata.category(c) == "Pd" else c for c in text)
-
-
 def _compact(tracking_no: str) -> str:
     """A tracking number, or a part of one, without the dashes and spaces people type or leave out.
 
     As a Chinese keyboard types it too: full-width letters and digits as ASCII (NFKC), and any dash
     (Unicode's Pd: its "－", "—" or "–" for the key marked "-")."""
-    return re.sub(r"[\s-]", "", _ascii_dashes(unicodedata.normalize("NFKC", tracking_no))).upper()
+    return re.sub(r"[\s-]", "", as_printed(tracking_no)).upper()
 
 
 def tracking_no_as_written(text: str) -> str:
