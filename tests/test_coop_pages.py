@@ -269,6 +269,17 @@ def test_recall_from_the_page(login_as, make_batch, db):
     assert "已召回" in client.get(f"/coop/batches/{batch.id}").text
 
 
+@pytest.mark.parametrize("who", ["coop", "regulator"])
+def test_the_recall_form_says_consumers_will_read_its_reason(login_as, make_batch, keys, who):
+    """The scan page shows the recall's reason to every buyer, as the case page's recall form warns."""
+    batch = make_batch()
+    page = login_as(who).get(f"/coop/batches/{batch.id}?lang=en").text
+    assert "with this reason: write it for consumers, without names or case details." in html.unescape(page)
+    login_as(who).post(f"/coop/batches/{batch.id}/recall", data={"reason": "质检员李四发现虫害"})
+    code = batches.label_for(batch=batch, serial=0, keys=keys, base_url="").code
+    assert "质检员李四发现虫害" in login_as(None).get(f"/q/{code}").text
+
+
 @pytest.mark.parametrize(
     "query",
     ["first=8&last=3", "first=11", "first=20&last=30", "last=0", "first=0&last=0", "first=abc", "first=-3"]

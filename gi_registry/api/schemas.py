@@ -119,7 +119,11 @@ class LabelsCreate(Input):
 
 
 class Recall(Input):
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="shown to every consumer who scans the batch's labels: no names or case details",
+    )
 
 
 class BatchPublic(BaseModel):
