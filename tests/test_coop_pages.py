@@ -503,6 +503,33 @@ def test_a_batch_under_a_suspended_licence_says_so_instead_of_offering_labels(lo
     assert issue_form not in page
 
 
+def test_a_withdrawn_product_is_not_offered_for_batches_or_labels(login_as, db, world, grant, make_batch):
+    """The registry refuses both (the product is withdrawn): the pages no longer offer what it refuses."""
+    batch = make_batch()
+    grant("lezhi-cocoon")
+    world["lemon"].status = "withdrawn"
+    db.add(world["lemon"])
+    db.commit()
+    client = login_as("coop")
+    form = client.get("/coop/batches/new").text
+    assert 'value="lezhi-cocoon"' in form and 'value="anyue-lemon"' not in form
+    page = client.get(f"/coop/batches/{batch.id}?lang=en").text
+    assert f'action="/coop/batches/{batch.id}/labels"' not in page
+    assert "No unit labels can be issued: the product has been withdrawn from the register." in page
+    sent = {"product_code": "anyue-lemon", "quantity": "10", "unit": "kg", "harvested_on": "2026-10-01"}
+    refused = client.post("/coop/batches/new?lang=en", data=sent | {"origin_code": "512021126"})
+    assert refused.status_code == 422 and "the product is withdrawn" in refused.text
+
+
+def test_a_cooperative_licensed_only_for_withdrawn_products_is_told_so(login_as, db, world):
+    world["lemon"].status = "withdrawn"
+    db.add(world["lemon"])
+    db.commit()
+    form = login_as("coop").get("/coop/batches/new?lang=en").text
+    assert 'name="product_code"' not in form
+    assert "the products your cooperative is licensed for have been withdrawn from the register" in form
+
+
 def test_a_page_past_the_last_one_offers_the_last_page(login_as, make_batch):
     for _ in range(3):
         make_batch()

@@ -94,12 +94,10 @@ def _batch_form() -> BatchForm:
     form = BatchForm()
     # Offered: the products licensed today. Taken back too: the one the form was sent with, if its licence
     # was suspended since the form was drawn, so that the refusal says so rather than "not a valid choice".
+    # A product withdrawn from the register takes no batch either: not offered, unless sent (to say so).
     sent = form.product_code.data if form.is_submitted() else None
-    licensed = {
-        product.id: product
-        for licence, product in registry.licences_of(session=session, licensee=_my_licensee())
-        if registry.licence_status(licence) == "active" or product.code == sent
-    }
+    offered = [product for product in _licensed_today(sent) if product.status == "active" or product.code == sent]
+    licensed = {product.id: product for product in offered}
     form.product_code.choices = [(p.code, local_name(p)) for p in licensed.values()]
     # One group per product, in the same order: static/batch_form.js shows the chosen product's group.
     form.origin_code.choices = {
@@ -109,6 +107,14 @@ def _batch_form() -> BatchForm:
         for product in licensed.values()
     }
     return form
+
+
+def _licensed_today(sent: str | None = None) -> list[Product]:
+    """The products of the cooperative's licences in force today, and the `sent` one whatever its licence."""
+    licences = registry.licences_of(session=get_session(), licensee=_my_licensee())
+    return [
+        product for licence, product in licences if product.code == sent or registry.licence_status(licence) == "active"
+    ]
 
 
 @bp.route("/batches/new", methods=["GET", "POST"])
@@ -140,7 +146,12 @@ def batch_new():
     elif form.is_submitted():
         batch_forms.name_date_problem(form)
     status = 422 if form.is_submitted() else 200
-    return render_template("coop/batch_form.html", form=form, today=registry.registry_today().isoformat()), status
+    # Nothing to offer though a licence is in force: its products were withdrawn, which the page says.
+    withdrawn = not form.product_code.choices and bool(_licensed_today())
+    page = render_template(
+        "coop/batch_form.html", form=form, withdrawn=withdrawn, today=registry.registry_today().isoformat()
+    )
+    return page, status
 
 
 def _form_token(form: BatchForm) -> str | None:
