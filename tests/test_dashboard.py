@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
@@ -212,6 +213,28 @@ def test_line_chart_ticks_the_dates_and_writes_the_values():
     assert svg.count(">2</text>") >= 3  # each day with two scans, and the axis maximum
     years = str(charts.line_chart([(date(2025, 12, 31), 0), (date(2026, 1, 1), 0)], title="t"))
     assert ">2025-12-31</text>" in years
+
+
+def _value_spans(svg: str, size: float = 11) -> list[tuple[float, float]]:
+    """Where each value written on the line runs, from its x, anchor and text."""
+    spans, written = [], r'<text x="([\d.]+)" y="[\d.-]+" text-anchor="(\w+)" font-size="11">([^<]*)<'
+    for x, anchor, value in re.findall(written, svg):
+        width = charts.text_width(value, size)
+        left = float(x) - {"start": 0, "middle": width / 2, "end": width}[anchor]
+        spans.append((left, left + width))
+    return spans
+
+
+@pytest.mark.parametrize("level", [3, 250, 12_000])
+def test_the_values_written_on_a_months_line_never_overlap_nor_leave_the_chart(level):
+    """A month of thousands of scans a day wrote "12,069" over "11,786" over "11,793" …, all day long."""
+    points = [(date(2026, 11, 1) + timedelta(days=n), level + (n * 37) % 11) for n in range(30)]
+    svg = str(charts.line_chart(points, title="Scans", width=1000))
+    spans = _value_spans(svg)
+    assert spans and all(a[1] < b[0] for a, b in zip(spans, spans[1:], strict=False))
+    assert spans[0][0] >= 0 and spans[-1][1] <= 1000
+    if level < 1000:  # while they fit, every day's value is written
+        assert len(spans) == 30
 
 
 def test_the_verdict_bar_uses_the_app_colours_and_survives_no_scans():

@@ -14,6 +14,7 @@ RULE = "#d9dee5"
 BAR = "#a0521a"  # the brand colour of app.css
 VERDICT_COLOURS = {"genuine": "#1a7f37", "warning": "#9c5d00", "revoked": "#c62828", "invalid": "#4a5361"}
 FONT = 13
+VALUE_FONT = 11  # the values written on a line
 
 
 def text_width(text: str, size: float = FONT) -> float:
@@ -105,6 +106,28 @@ def _tick_indices(count: int, ticks: int = 5) -> list[int]:
     return sorted({round(k * (count - 1) / (ticks - 1)) for k in range(ticks)})
 
 
+def _written_values(values: list[int], x) -> list[tuple[int, str]]:
+    """(point, text anchor) of the values written on a line: each day's that has one, while no two of them
+    touch (a month of thousands of scans a day has five-character values 30 px apart); else, as on a long
+    range, only the highest. The first runs from its point and the last up to it, so neither crosses the
+    axis's numbers or the chart's edge."""
+    last = len(values) - 1
+
+    def anchor(i: int) -> str:
+        return "start" if i == 0 and last else "end" if i == last and last else "middle"
+
+    def span(i: int) -> tuple[float, float]:
+        width = text_width(number(values[i]), VALUE_FONT)
+        start = x(i) - {"start": 0, "middle": width / 2, "end": width}[anchor(i)]
+        return start, start + width
+
+    every = [i for i, value in enumerate(values) if value]
+    spans = [span(i) for i in every]
+    apart = all(left[1] + 2 <= right[0] for left, right in zip(spans, spans[1:], strict=False))
+    written = every if len(values) <= 31 and apart else [values.index(max(values))]
+    return [(i, anchor(i)) for i in written]
+
+
 def line_chart(
     points: list[tuple[date, int]], *, title: str, width: int = 640, height: int = 200, empty: str = "—"
 ) -> Markup:
@@ -141,12 +164,10 @@ def line_chart(
         parts.append(_text(x(i), base + 18, day.strftime("%m-%d" if one_year else "%Y-%m-%d"), anchor=anchor))
     line = " ".join(f"{x(i):.1f},{y(value):.1f}" for i, value in enumerate(values))
     parts.append(f'<polyline points="{line}" fill="none" stroke="{BAR}" stroke-width="2"/>')
-    # A value on each point that has one while they fit; on a long range only the highest.
-    labelled = [i for i, v in enumerate(values) if v] if len(points) <= 31 else [values.index(max(values))]
     if len(points) <= 62:
         parts += [f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.5" fill="{BAR}"/>' for i, v in enumerate(values)]
-    for i in labelled:
-        parts.append(_text(x(i), y(values[i]) - 7, number(values[i]), anchor="middle", font_size="11"))
+    for i, anchor in _written_values(values, x):
+        parts.append(_text(x(i), y(values[i]) - 7, number(values[i]), anchor=anchor, font_size=str(VALUE_FONT)))
     summary = "; ".join(f"{day.isoformat()}: {number(value)}" for day, value in points if value)
     return _svg("".join(parts), title=title, summary=summary or "0", width=width, height=height)
 
