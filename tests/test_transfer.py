@@ -215,6 +215,30 @@ def test_the_scans_export_counts_its_dates_as_days_in_china(login_as, db, labell
     assert read_csv(client.get("/transfer/scans.csv?from=2026-11-30")) == []
 
 
+def test_the_excel_exports_times_say_they_are_china_time(login_as, db, labelled, keys, report):
+    """Excel keeps no time zone: a cell showing 00:30 must say it is 00:30 in China, as the CSV's +08:00 does."""
+    _, codes = labelled
+    verification.verify(
+        session=db,
+        code=codes[1],
+        keys=keys,
+        rules=verification.CopyRules(),
+        ip_hash=IP_HASH,
+        ua="",
+        now=datetime(2026, 11, 28, 16, 30, tzinfo=UTC),
+    )
+    db.commit()
+    client = login_as("regulator")
+    for table, column in (("scans", "at"), ("reports", "created_at"), ("reports", "updated_at")):
+        sheet = load_workbook(io.BytesIO(client.get(f"/transfer/{table}.xlsx").data)).active
+        header = [cell.value for cell in sheet[1]]
+        cell = sheet.cell(row=2, column=header.index(column) + 1)
+        assert isinstance(cell.value, datetime) and cell.value.tzinfo is None  # a date Excel can sort and count
+        assert cell.number_format.endswith('"+08:00"'), f"{table}.{column} shows {cell.number_format}"
+    scans = load_workbook(io.BytesIO(client.get("/transfer/scans.xlsx").data)).active
+    assert scans["A2"].value == datetime(2026, 11, 29, 0, 30)
+
+
 def test_the_licensees_export_has_one_row_per_licence_with_its_status(login_as, db, world):
     registry.change_licence_state(session=db, licence=world["licence_b"], action="suspend", reason="r", actor=None)
     ended = registry.grant_licence(

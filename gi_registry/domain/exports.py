@@ -25,6 +25,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_DIGITS = 15
 XLSX_MAX_ROWS = 1_048_576  # per sheet, the header included; longer exports continue on another sheet
 _YIELD_PER = 1000
+# The offset as literal text after the time: "2026-11-29 00:30:00+08:00", as the CSV writes it.
+XLSX_TIME_FORMAT = f'yyyy-mm-dd hh:mm:ss"{datetime(2000, 1, 1, tzinfo=CHINA).isoformat()[-6:]}"'
 
 REPORT_COLUMNS = (
     "tracking_no",
@@ -224,8 +226,11 @@ def csv_chunks(export: Export, *, chunk_size: int = 64_000) -> Iterator[bytes]:
 
 def _xlsx_cell(sheet, value):
     if isinstance(value, datetime):
-        # Excel has no time zones: the sheet is in China time, the time the registry's people read.
-        return value.astimezone(CHINA).replace(tzinfo=None)
+        # Excel has no time zones: the sheet is in China time, the time the registry's people read, and each
+        # cell says so as it shows (the CSV's +08:00), while it stays a date that sorts and counts.
+        cell = WriteOnlyCell(sheet, value=value.astimezone(CHINA).replace(tzinfo=None))
+        cell.number_format = XLSX_TIME_FORMAT
+        return cell
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("", value)  # openpyxl refuses control characters
         if value.startswith(FORMULA_STARTS):
