@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from gi_registry.domain import Conflict, batches, registry, reports
 from gi_registry.i18n import china_time
-from gi_registry.models import AuditEvent, Batch, Licence, Report, ReportEvent, utcnow
+from gi_registry.models import AuditEvent, Batch, Licence, Report, ReportEvent, Scan, utcnow
 from tests.conftest import USCC_A
 
 STATES = ["new", "triaged", "investigating", "confirmed", "dismissed", "closed"]
@@ -333,6 +333,20 @@ def test_the_case_page_shows_photos_history_batch_and_licensee(login_as, client,
     image = login_as("regulator").get(f"/regulator/photos/{photo.filename}")
     assert image.status_code == 200 and image.mimetype == "image/jpeg"
     assert login_as("regulator").get("/regulator/photos/../../etc/passwd").status_code == 404
+
+
+def test_a_case_says_when_its_codes_history_lists_only_the_latest_checks(login_as, db, report):
+    """A copied label checked hundreds of times: the page lists the latest 200, and says of how many."""
+    page = login_as("regulator").get(f"/regulator/reports/{report.id}?lang=en").text
+    assert "checks of the code" not in page  # none yet: nothing left out
+    first = utcnow() - timedelta(days=3)
+    for n in range(203):
+        db.add(Scan(batch_id=report.batch_id, serial=report.serial, at=first + timedelta(minutes=n), verdict="genuine"))
+    db.add(Scan(batch_id=report.batch_id, serial=report.serial + 1, at=first, verdict="genuine"))  # another label
+    db.commit()
+    page = login_as("regulator").get(f"/regulator/reports/{report.id}?lang=en").text
+    assert "The latest 200 of 203 checks of the code are listed." in page
+    assert page.count('<span class="badge genuine">') == 200
 
 
 def test_a_recall_from_the_case_reaches_consumers_at_once(login_as, client, db, report, labelled):

@@ -414,17 +414,26 @@ def get_report(*, session: Session, report_id: int) -> Report:
     return report
 
 
-def code_history(*, session: Session, report: Report, limit: int = 200) -> list[Scan]:
+HISTORY_LIMIT = 200
+
+
+def code_history(*, session: Session, report: Report, limit: int = HISTORY_LIMIT) -> list[Scan]:
     """The verification history of the reported code, newest first."""
     if report.batch_id is None:
         return []
-    query = (
-        select(Scan)
-        .where(Scan.batch_id == report.batch_id, Scan.serial == report.serial)
-        .order_by(col(Scan.id).desc())
-        .limit(limit)
-    )
+    query = select(Scan).where(*_of_code(report)).order_by(col(Scan.id).desc()).limit(limit)
     return list(session.exec(query))
+
+
+def count_code_scans(*, session: Session, report: Report) -> int:
+    """Every check of the reported code, however many code_history lists."""
+    if report.batch_id is None:
+        return 0
+    return session.exec(select(func.count()).select_from(Scan).where(*_of_code(report))).one()
+
+
+def _of_code(report: Report) -> tuple:
+    return Scan.batch_id == report.batch_id, Scan.serial == report.serial
 
 
 def _reported_label(session: Session, report: Report) -> tuple[Batch, int] | None:

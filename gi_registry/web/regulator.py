@@ -132,6 +132,7 @@ def _render_case(
     batch = session.get(Batch, report.batch_id) if report.batch_id else None
     licence = batches.governing_licence(session=session, batch=batch) if batch else None
     products = registry.list_products(session=session)
+    history = reports.code_history(session=session, report=report)
     now = utcnow()
     return render_template(
         "regulator/case.html",
@@ -152,7 +153,11 @@ def _render_case(
         photos=reports.photos_of(session=session, report=report),
         events=reports.events_of(session=session, report=report),
         actions=_actions_since(session, report, batch, licence),
-        history=reports.code_history(session=session, report=report),
+        history=history,
+        # A copied label's checks run to thousands: the page lists the latest and says of how many.
+        history_total=reports.count_code_scans(session=session, report=report)
+        if len(history) >= reports.HISTORY_LIMIT
+        else len(history),
         batch=batch,
         licence=licence,
         licence_status=registry.licence_status(licence) if licence else None,
