@@ -237,6 +237,15 @@ def test_the_values_written_on_a_months_line_never_overlap_nor_leave_the_chart(l
         assert len(spans) == 30
 
 
+def test_a_weeks_line_names_every_day_and_a_years_stays_with_a_few_dates():
+    """Five dates spread over seven days named the 23rd, 25th, 26th, 27th and 29th: two days unnamed, unevenly."""
+    week = [(date(2026, 11, 23) + timedelta(days=n), n) for n in range(7)]
+    svg = str(charts.line_chart(week, title="Scans", width=1000))
+    assert all(f">11-{day}</text>" in svg for day in range(23, 30))
+    year = [(date(2025, 11, 30) + timedelta(days=n), 1) for n in range(365)]
+    assert len(re.findall(r">\d{4}-\d\d-\d\d</text>", str(charts.line_chart(year, title="Scans", width=1000)))) == 5
+
+
 def test_the_verdict_bar_uses_the_app_colours_and_survives_no_scans():
     parts = [("Genuine", 3, charts.VERDICT_COLOURS["genuine"]), ("Invalid", 1, charts.VERDICT_COLOURS["invalid"])]
     svg = str(charts.stacked_bar(parts, title="Verdicts"))

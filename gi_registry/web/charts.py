@@ -99,9 +99,11 @@ def bar_chart(
     return _svg("".join(rows) + axis, title=title, summary=summary, width=width, height=len(items) * (bar_height + gap))
 
 
-def _tick_indices(count: int, ticks: int = 5) -> list[int]:
-    if count <= 1:
-        return [0] * count
+def _tick_indices(count: int, *, every_day_fits: bool, ticks: int = 5) -> list[int]:
+    """The days named under the axis: each one while their dates fit side by side (a week, a fortnight),
+    else five spread over the range, as a week named on five of its days leaves two out, unevenly."""
+    if count <= 1 or every_day_fits:
+        return list(range(count))
     ticks = min(ticks, count)
     return sorted({round(k * (count - 1) / (ticks - 1)) for k in range(ticks)})
 
@@ -156,12 +158,15 @@ def line_chart(
         parts.append(f'<line x1="{left:.1f}" y1="{above}" x2="{width - right}" y2="{above}" stroke="{RULE}"/>')
         parts.append(_text(left - 6, above, number(top), anchor="end", dy="0.35em"))
     one_year = points[0][0].year == points[-1][0].year
-    ticks = _tick_indices(len(points))
+    date_format = "%m-%d" if one_year else "%Y-%m-%d"
+    widest_date = text_width(points[0][0].strftime(date_format))
+    # The first date runs from its point and the last up to it: beside a centred neighbour, one and a half widths.
+    ticks = _tick_indices(len(points), every_day_fits=step >= widest_date * 1.5 + 8)
     for i in ticks:
         day = points[i][0]
         anchor = "start" if i == 0 and len(points) > 1 else "end" if i == len(points) - 1 else "middle"
         parts.append(f'<line x1="{x(i):.1f}" y1="{base:.1f}" x2="{x(i):.1f}" y2="{base + 4:.1f}" stroke="{MUTED}"/>')
-        parts.append(_text(x(i), base + 18, day.strftime("%m-%d" if one_year else "%Y-%m-%d"), anchor=anchor))
+        parts.append(_text(x(i), base + 18, day.strftime(date_format), anchor=anchor))
     line = " ".join(f"{x(i):.1f},{y(value):.1f}" for i, value in enumerate(values))
     parts.append(f'<polyline points="{line}" fill="none" stroke="{BAR}" stroke-width="2"/>')
     if len(points) <= 62:
