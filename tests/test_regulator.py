@@ -335,6 +335,15 @@ def test_the_case_page_shows_photos_history_batch_and_licensee(login_as, client,
     assert login_as("regulator").get("/regulator/photos/../../etc/passwd").status_code == 404
 
 
+def test_a_case_about_a_batch_code_names_it_so_not_label_no_0(login_as, world, labelled, file_report):
+    """Unit labels are numbered from 1: "No. 0" would read as a label no batch ever printed."""
+    batch, codes = labelled
+    filed = file_report(reports.ReportInput(description="超市货架上的批次码", code=codes[0]))
+    assert (filed.batch_id, filed.serial) == (batch.id, 0)
+    page = login_as("regulator").get(f"/regulator/reports/{filed.id}?lang=en").text
+    assert f"{codes[0]}</code> · Batch code" in page and "No. 0" not in page
+
+
 def test_a_case_says_when_its_codes_history_lists_only_the_latest_checks(login_as, db, report):
     """A copied label checked hundreds of times: the page lists the latest 200, and says of how many."""
     page = login_as("regulator").get(f"/regulator/reports/{report.id}?lang=en").text
