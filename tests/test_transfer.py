@@ -215,6 +215,23 @@ def test_the_scans_export_counts_its_dates_as_days_in_china(login_as, db, labell
     assert read_csv(client.get("/transfer/scans.csv?from=2026-11-30")) == []
 
 
+def test_an_export_of_a_period_is_named_after_its_period(login_as, monkeypatch):
+    """October's and November's scans, both taken on 29 November, were both scans-20261129.xlsx: saved over
+    one another, and Excel will not open two workbooks of one name side by side."""
+    monkeypatch.setattr(registry, "registry_today", lambda: date(2026, 11, 29))
+    client = login_as("regulator")
+
+    def name(url: str) -> str:
+        return re.search(r'filename="([^"]+)"', client.get(url).headers["Content-Disposition"])[1]
+
+    assert name("/transfer/scans.xlsx?from=2026-10-01&to=2026-10-31") == "scans-20261001-20261031.xlsx"
+    assert name("/transfer/reports.csv?from=2026-11-01&to=2026-11-30") == "reports-20261101-20261130.csv"
+    assert name("/transfer/scans.csv?from=2026-11-01") == "scans-20261101-20261129.csv"  # up to today
+    assert name("/transfer/scans.csv?to=2026-10-31") == "scans-20261031.csv"  # everything up to that day
+    assert name("/transfer/scans.csv") == "scans-20261129.csv"  # as taken today
+    assert name("/transfer/licensees.xlsx?from=2026-10-01") == "licensees-20261129.xlsx"  # takes no period
+
+
 def test_the_excel_exports_times_say_they_are_china_time(login_as, db, labelled, keys, report):
     """Excel keeps no time zone: a cell showing 00:30 must say it is 00:30 in China, as the CSV's +08:00 does."""
     _, codes = labelled

@@ -82,8 +82,12 @@ def _export(table: str, period: tuple) -> exports.Export:
     return exports.licensees(session=session)
 
 
-def _headers(table: str, suffix: str) -> dict:
-    name = f"{table}-{registry.registry_today():%Y%m%d}.{suffix}"
+def _headers(table: str, suffix: str, period: tuple) -> dict:
+    """The file named after the days it holds (up to today without an end), so that two months' exports taken
+    the same day are two files: one saved over the other, and Excel opens no two workbooks of one name."""
+    first, last = period if table in PERIODS else (None, None)  # the licensees are the register as it is today
+    days = ([first] if first else []) + [last or registry.registry_today()]
+    name = "-".join([table, *(f"{day:%Y%m%d}" for day in days)]) + f".{suffix}"
     return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"}
 
 
@@ -96,17 +100,18 @@ def export_csv(table: str):
         # The query runs while the response streams: the session must be that context's, which closes after it.
         yield from exports.csv_chunks(_export(table, period))
 
-    return Response(stream_with_context(chunks()), mimetype="text/csv", headers=_headers(table, "csv"))
+    return Response(stream_with_context(chunks()), mimetype="text/csv", headers=_headers(table, "csv", period))
 
 
 @bp.get("/<any(reports, scans, licensees):table>.xlsx")
 @roles_required(*STAFF)
 def export_xlsx(table: str):
     workbook = tempfile.TemporaryFile()  # on disk, not in memory: a scan export may be large
-    exports.write_xlsx(_export(table, _begin_export(table, "xlsx")), workbook)
+    period = _begin_export(table, "xlsx")
+    exports.write_xlsx(_export(table, period), workbook)
     workbook.seek(0)
     response = send_file(workbook, mimetype=XLSX_MIMETYPE, max_age=0)
-    response.headers.update(_headers(table, "xlsx"))
+    response.headers.update(_headers(table, "xlsx", period))
     return response
 
 
