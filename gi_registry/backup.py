@@ -130,6 +130,7 @@ def restore(
         _check_contents(work, dump, manifest)  # all of it before anything is replaced
         _check_revision(manifest, dump, revisions)
         _check_code_keys(manifest, code_keys)
+        _check_writable(Path(upload_dir))
         _restore_database(database_url, dump)
         _restore_uploads(work / "uploads", Path(upload_dir), manifest["uploads"])
     return manifest
@@ -271,11 +272,27 @@ END $$;
 """
 
 
+def _check_writable(target: Path) -> None:
+    """The photo folder takes files (made if missing), asked before the database is replaced: failing only
+    at the photos would leave the backup's database beside today's photos, and a traceback."""
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target):
+            pass
+    except OSError as error:
+        raise BackupError(f"cannot write the photos into {target} ({error.strerror}); nothing was replaced") from None
+
+
 def _restore_uploads(source: Path, target: Path, names: list[str]) -> None:
-    target.mkdir(parents=True, exist_ok=True)
-    # Only photos this app wrote: a folder set by mistake to a shared one loses nothing else.
-    for stale in target.glob("*"):
-        if stale.is_file() and photos.NAME.match(stale.name) and stale.name not in names:
-            stale.unlink()
-    for name in names:
-        shutil.copy2(source / name, target / name)
+    try:
+        # Only photos this app wrote: a folder set by mistake to a shared one loses nothing else.
+        for stale in target.glob("*"):
+            if stale.is_file() and photos.NAME.match(stale.name) and stale.name not in names:
+                stale.unlink()
+        for name in names:
+            shutil.copy2(source / name, target / name)
+    except OSError as error:  # a disk that filled meanwhile: the database is back already, so say that too
+        raise BackupError(
+            f"the backup's database is restored, but not its photos ({error.strerror} in {target}); "
+            "restore again once the folder can take them"
+        ) from None

@@ -258,6 +258,25 @@ def test_a_restore_into_a_folder_that_does_not_exist_says_so_in_one_line(sqlite_
     assert result.exit_code != 0 and "cannot write the database" in result.output and "Traceback" not in result.output
 
 
+def test_a_restore_whose_photo_folder_cannot_be_written_says_so_before_the_database_is_replaced(
+    sqlite_app, make_app, tmp_path
+):
+    """The database went back, then the photos failed with a traceback: a registry half restored."""
+    archive = _backup(sqlite_app, tmp_path)
+    created = sqlite_app.test_cli_runner().invoke(
+        args=["create-user", "--email", "later@example.cn", "--password", "Correct-horse-battery-9", "--role", "admin"]
+    )
+    assert created.exit_code == 0, created.output
+    (tmp_path / "a-file").write_text("not a folder")
+    blocked = make_app(DATABASE_URL=sqlite_app.config["DATABASE_URL"], GI_UPLOAD_DIR=str(tmp_path / "a-file" / "up"))
+    result = _restore(blocked, archive)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "cannot write the photos" in result.output and result.output.strip().count("\n") == 0
+    path = sqlite_app.config["DATABASE_URL"].removeprefix("sqlite:///")
+    with closing(sqlite3.connect(path)) as database:
+        assert database.execute("SELECT email FROM user WHERE email = 'later@example.cn'").fetchone()
+
+
 def _restore(app, archive):
     return app.test_cli_runner().invoke(args=["restore", archive, "--yes"])
 
