@@ -86,8 +86,7 @@ def backup(
         work = Path(scratch)
         database_file = _dump_database(database_url, work)
         uploads = Path(upload_dir)
-        # Only the photos the app wrote: a stray file there would make the archive one restore refuses.
-        names = sorted(p.name for p in uploads.glob("*") if p.is_file() and photos.NAME.match(p.name))
+        names = _photo_names(uploads)
         manifest = {
             "format": FORMAT,
             "created_at": stamp,
@@ -102,13 +101,30 @@ def backup(
         # Readable by its owner only: it holds password hashes and reporters' contacts.
         partial.unlink(missing_ok=True)  # one a crashed run left keeps its old mode; touch's mode is for new files
         partial.touch(mode=0o600)
-        with tarfile.open(partial, "w:gz") as tar:
-            tar.add(work / "manifest.json", arcname="manifest.json")
-            tar.add(work / database_file, arcname=database_file)
-            for name in names:
-                tar.add(uploads / name, arcname=f"uploads/{name}")
+        try:
+            with tarfile.open(partial, "w:gz") as tar:
+                tar.add(work / "manifest.json", arcname="manifest.json")
+                tar.add(work / database_file, arcname=database_file)
+                for name in names:
+                    tar.add(uploads / name, arcname=f"uploads/{name}")
+        except OSError as error:  # a photo this account may not read, a disk full
+            partial.unlink(missing_ok=True)
+            raise BackupError(f"cannot write the backup ({error.strerror}: {error.filename})") from None
         partial.rename(archive)  # a crash mid-write never leaves a file that looks complete
     return archive
+
+
+def _photo_names(uploads: Path) -> list[str]:
+    """The photos the app wrote there (none while the folder is not made yet). A folder this account may not
+    list stops the backup: Path.glob reads it as empty, and a restore deletes the photos a backup lacks."""
+    try:
+        entries = list(uploads.iterdir())
+    except FileNotFoundError:
+        return []
+    except OSError as error:
+        raise BackupError(f"cannot read the photos in {uploads} ({error.strerror})") from None
+    # Only the photos the app wrote: a stray file there would make the archive one restore refuses.
+    return sorted(p.name for p in entries if p.is_file() and photos.NAME.match(p.name))
 
 
 def restore(

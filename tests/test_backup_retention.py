@@ -377,6 +377,53 @@ def test_a_backup_into_a_folder_that_cannot_be_made_says_so_in_one_line(app, tmp
     assert result.output.strip().count("\n") == 0
 
 
+def _unreadable(real, forbidden: str):
+    """`real` (a Path method) refusing `forbidden` as an account that may not read the service's folder would."""
+
+    def refuse(self, *args, **kwargs):
+        if str(self).startswith(forbidden):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    return refuse
+
+
+def test_a_photo_folder_the_backup_cannot_read_stops_it_instead_of_leaving_the_photos_out(
+    app, db, world, file_report, tmp_path, monkeypatch
+):
+    """Run by an account that may not list GI_UPLOAD_DIR (mode 700, the service's), the backup was written
+    without a photo and said nothing; restoring it would then delete every photo."""
+    from pathlib import Path
+
+    _file_report(file_report)
+    uploads = app.config["GI_UPLOAD_DIR"]
+    monkeypatch.setattr(Path, "iterdir", _unreadable(Path.iterdir, uploads))
+    glob = Path.glob  # and Path.glob reads such a folder as empty, without a word
+    monkeypatch.setattr(Path, "glob", lambda self, *a, **k: iter(()) if str(self) == uploads else glob(self, *a, **k))
+    result = app.test_cli_runner().invoke(args=["backup", "--to", str(tmp_path / "backups")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"cannot read the photos in {uploads}" in result.output
+    assert not list((tmp_path / "backups").glob("*"))
+
+
+def test_a_photo_the_backup_cannot_read_stops_it_in_one_line_leaving_no_partial_file(
+    app, db, world, file_report, tmp_path, monkeypatch
+):
+    _file_report(file_report)
+    add = tarfile.TarFile.add
+
+    def refuse_photos(self, name, arcname=None, **kwargs):
+        if str(arcname).startswith("uploads/"):
+            raise PermissionError(13, "Permission denied", str(name))
+        return add(self, name, arcname, **kwargs)
+
+    monkeypatch.setattr(tarfile.TarFile, "add", refuse_photos)
+    result = app.test_cli_runner().invoke(args=["backup", "--to", str(tmp_path / "backups")])
+    assert result.exit_code == 1 and "Traceback" not in result.output and "Permission denied" in result.output
+    assert result.output.strip().count("\n") == 0
+    assert not list((tmp_path / "backups").glob("*"))
+
+
 def test_a_backup_names_its_schema_revision(app, tmp_path):
     with tarfile.open(_backup(app, tmp_path)) as tar:
         manifest = json.loads(tar.extractfile("manifest.json").read())
