@@ -108,6 +108,18 @@ def test_more_than_three_photos_are_refused(client, app, world, db):
     assert db.exec(select(Report)).all() == [] and upload_files(app.config["GI_UPLOAD_DIR"]) == []
 
 
+def test_an_api_photo_sent_under_another_field_name_is_refused_not_dropped(client, app, world, db):
+    """A client that names the file field `photo` was told 201 while the photo, its evidence, was thrown away."""
+    response = client.post(
+        "/api/v1/reports",
+        content_type="multipart/form-data",
+        data={"description": "可疑的柠檬", "photo": (io.BytesIO(png()), "label.png")},
+    )
+    assert response.status_code == 422, response.json
+    assert response.json["error"]["code"] == "invalid_fields" and "photo" in response.json["error"]["fields"]
+    assert db.exec(select(Report)).all() == [] and upload_files(app.config["GI_UPLOAD_DIR"]) == []
+
+
 def test_a_report_needs_a_description(client, world, db):
     assert post_report(client, description="").status_code == 422
     assert client.post("/api/v1/reports", json={"description": ""}).status_code == 422

@@ -53,11 +53,18 @@ def verify(code: str):
 @report_budget_checked
 def file_report():
     if request.mimetype == "multipart/form-data":
-        body, uploads = validate(ReportCreate, request.form.to_dict()), intake.photo_files()
+        body, uploads = validate(ReportCreate, _multipart_fields()), intake.photo_files()
     else:
         body, uploads = parse_body(ReportCreate), []
     report = intake.file_report(reports.ReportInput(**body.model_dump()), uploads)
     return ReportFiled(tracking_no=report.tracking_no).model_dump(), 201
+
+
+def _multipart_fields() -> dict:
+    """The form's fields, a file under any name but `photos` among them: the model refuses it as the unknown
+    field it is, where it was dropped and the report filed without that photo."""
+    misplaced = {name: "a file" for name in request.files if name != "photos"}
+    return {**request.form.to_dict(), **misplaced}
 
 
 @api.get("/reports/<tracking_no>")
