@@ -50,14 +50,23 @@ def needs_schema(command=None, *, older_will_do: bool = False):
     return wrap(command) if command else wrap
 
 
+def _upgrade() -> None:
+    """The schema to the newest migration, or one line saying why not (no database, one newer than the code)."""
+    engine, url = current_app.extensions["db_engine"], current_app.config["DATABASE_URL"]
+    with _reaching_database():
+        problem = migrate.upgrade_problem(engine, url)
+        if problem:
+            _fail(problem)
+        migrate.upgrade(url)
+
+
 @click.command("init-db")
 @with_appcontext
 def init_db() -> None:
     """Bring the schema to the newest migration and load the reference areas (safe to run again)."""
     from .seed.areas import load_areas
 
-    with _reaching_database():
-        migrate.upgrade(current_app.config["DATABASE_URL"])
+    _upgrade()
     click.echo("schema at head")
     with session_scope() as session:
         click.echo(f"reference areas: {load_areas(session=session)}")
@@ -71,8 +80,7 @@ def seed_demo() -> None:
 
     if current_app.config["GI_ENV"] == "production":
         _fail("seed-demo makes demo accounts whose passwords it prints; it does not run with GI_ENV=production")
-    with _reaching_database():
-        migrate.upgrade(current_app.config["DATABASE_URL"])  # a fresh database gets its schema first
+    _upgrade()  # a fresh database gets its schema first
     with session_scope() as session:
         created = seed(session=session)
         created += seed_batch(

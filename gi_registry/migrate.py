@@ -49,7 +49,20 @@ def schema_problem(engine: Engine, url: str, *, older_will_do: bool = False) -> 
     if current is None:
         return "the database has no schema yet: run `flask init-db` first"
     if current not in {script.revision for script in scripts.walk_revisions()}:  # newer: init-db cannot go back
-        return f"the database schema is at revision {current}, newer than this code knows ({head}): run the newer code"
+        return _newer(current, head)
     if older_will_do:
         return None
     return f"the database schema is at revision {current}, this code needs {head}: run `flask init-db` first"
+
+
+def upgrade_problem(engine: Engine, url: str) -> str | None:
+    """Why `upgrade` cannot bring this database to head, or None: a schema newer than this code (the code was
+    rolled back after a newer one migrated), from which Alembic knows no way and says so in a traceback."""
+    current = current_revision(engine)
+    if current is None or current in known_revisions(url):
+        return None
+    return _newer(current, head_revision(url))
+
+
+def _newer(current: str, head: str) -> str:
+    return f"the database schema is at revision {current}, newer than this code knows ({head}): run the newer code"

@@ -192,7 +192,9 @@ def test_each_database_keeps_its_demo_passwords_in_a_file_of_its_own(monkeypatch
     assert len(files) == 3 and str(tmp_path / "demo-accounts.txt") in files
 
 
-def test_a_database_newer_than_the_code_is_told_as_such_not_sent_to_init_db(make_app, tmp_path):
+@pytest.fixture
+def newer_database(tmp_path) -> str:
+    """A database a newer version of the app migrated (revision 0099), as code rolled back after it finds it."""
     from sqlalchemy import create_engine, text
 
     from gi_registry import migrate
@@ -203,6 +205,19 @@ def test_a_database_newer_than_the_code_is_told_as_such_not_sent_to_init_db(make
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     engine.dispose()
-    result = run(make_app(DATABASE_URL=url), "audit-verify")
+    return url
+
+
+def test_a_database_newer_than_the_code_is_told_as_such_not_sent_to_init_db(make_app, newer_database):
+    result = run(make_app(DATABASE_URL=newer_database), "audit-verify")
     assert result.exit_code == 1 and "at revision 0099, newer than this code knows" in result.output
     assert "init-db" not in result.output
+
+
+@pytest.mark.parametrize("command", ["init-db", "seed-demo"])
+def test_init_db_on_a_database_newer_than_the_code_says_so_in_one_line(make_app, newer_database, command):
+    """A deployment rolled back re-runs init-db: Alembic's "Can't locate revision" came as a traceback."""
+    result = run(make_app(DATABASE_URL=newer_database), command)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "error: the database schema is at revision 0099, newer than this code knows" in result.output
+    assert result.output.strip().count("\n") == 0
