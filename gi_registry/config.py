@@ -34,7 +34,13 @@ def _dev_secret(instance_dir: Path, name: str) -> str:
     return path.read_text().strip()
 
 
-def _number(env, name: str, default, *, kind=int, minimum=0):
+# Bounds of the settings that are spans of time: a date past year 9999 cannot be computed, so a span that
+# reaches it (999999999 days, typed for "forever") failed every request or run that used it.
+MAX_HOURS = 10 * 8760  # ten years
+MAX_DAYS = 100 * 365  # a century
+
+
+def _number(env, name: str, default, *, kind=int, minimum=0, maximum=None):
     """A numeric setting, or ConfigError naming it: a typo must stop the start, not a request later (or
     a negative retention age delete today's data)."""
     raw = env.get(name, str(default))
@@ -44,6 +50,8 @@ def _number(env, name: str, default, *, kind=int, minimum=0):
         raise ConfigError(f"{name} must be {'a whole number' if kind is int else 'a number'}, not {raw!r}") from None
     if not math.isfinite(value) or value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {raw!r}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, not {raw!r}")
     return value
 
 
@@ -66,7 +74,7 @@ def _deadlines(value: str) -> dict[str, float]:
             deadlines[status] = float(days)
         except ValueError:
             deadlines[status] = math.nan
-        if status not in OPEN_STATES or not math.isfinite(deadlines[status]) or deadlines[status] < 0:
+        if status not in OPEN_STATES or not 0 <= deadlines[status] <= MAX_DAYS:  # nan is in no range
             states = ", ".join(OPEN_STATES)
             raise ConfigError(f"GI_REPORT_DEADLINES takes status=days pairs of {states}; {item.strip()!r} is none")
     return deadlines
@@ -134,7 +142,7 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
         "LOGIN_RATE_LIMIT": _rate_limit(env, "GI_LOGIN_RATE_LIMIT", "10 per minute"),
-        "API_TOKEN_HOURS": _number(env, "GI_API_TOKEN_HOURS", 12, minimum=1),
+        "API_TOKEN_HOURS": _number(env, "GI_API_TOKEN_HOURS", 12, minimum=1, maximum=MAX_HOURS),
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
         "LANGUAGES": ["zh", "en"],
@@ -142,7 +150,7 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         # Copy detection (README, "Copy detection"): when a genuine code turns `warning`.
         "GI_COPY_MAX_SCANS": _number(env, "GI_COPY_MAX_SCANS", 20, minimum=1),
         "GI_COPY_FAR_KM": _number(env, "GI_COPY_FAR_KM", 100, kind=float),
-        "GI_COPY_FAR_HOURS": _number(env, "GI_COPY_FAR_HOURS", 6, kind=float),
+        "GI_COPY_FAR_HOURS": _number(env, "GI_COPY_FAR_HOURS", 6, kind=float, maximum=MAX_HOURS),
         "GI_COPY_BATCH_SCANS_PER_LABEL": _number(env, "GI_COPY_BATCH_SCANS_PER_LABEL", 2, kind=float),
         "VERIFY_RATE_LIMIT": _rate_limit(env, "GI_VERIFY_RATE_LIMIT", "60 per minute"),
         "REPORT_RATE_LIMIT": _rate_limit(env, "GI_REPORT_RATE_LIMIT", "5 per hour;20 per day"),
@@ -165,8 +173,8 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": MAX_PHOTOS * photo_max_bytes + 1024 * 1024,
         "PROXY_COUNT": _number(env, "GI_PROXY_COUNT", 0),
         # Data retention (flask retention): scans' hashes and places, reporters' contacts.
-        "SCAN_RETENTION_DAYS": _number(env, "GI_SCAN_RETENTION_DAYS", 365, minimum=1),
-        "CONTACT_RETENTION_DAYS": _number(env, "GI_CONTACT_RETENTION_DAYS", 180),
+        "SCAN_RETENTION_DAYS": _number(env, "GI_SCAN_RETENTION_DAYS", 365, minimum=1, maximum=MAX_DAYS),
+        "CONTACT_RETENTION_DAYS": _number(env, "GI_CONTACT_RETENTION_DAYS", 180, maximum=MAX_DAYS),
     }
     if missing:
         raise ConfigError(f"{' and '.join(missing)} must be set when GI_ENV=production")

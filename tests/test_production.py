@@ -47,6 +47,12 @@ def test_the_failure_is_one_clear_line_from_the_command_line(tmp_path):
         ("GI_REPORT_DEADLINES", "new=abc", "GI_REPORT_DEADLINES takes status=days pairs of new, triaged"),
         ("GI_REPORT_DEADLINES", "nwe=2", "'nwe=2' is none"),
         ("GI_REPORT_DEADLINES", "closed=2", "'closed=2' is none"),
+        # Spans past year 9999 failed later: every token issued, every scan sharing a place, the queue.
+        ("GI_API_TOKEN_HOURS", "999999999", "GI_API_TOKEN_HOURS must be at most 87600, not '999999999'"),
+        ("GI_COPY_FAR_HOURS", "1e20", "GI_COPY_FAR_HOURS must be at most 87600"),
+        ("GI_SCAN_RETENTION_DAYS", "999999999", "GI_SCAN_RETENTION_DAYS must be at most 36500"),
+        ("GI_CONTACT_RETENTION_DAYS", "999999999", "GI_CONTACT_RETENTION_DAYS must be at most 36500"),
+        ("GI_REPORT_DEADLINES", "new=1e12", "'new=1e12' is none"),
         ("GI_REPORT_RATE_LIMIT", "5 an hour", "GI_REPORT_RATE_LIMIT must read like '10 per minute'"),
         ("GI_VERIFY_RATE_LIMIT", "", "GI_VERIFY_RATE_LIMIT must read like"),
         ("DATABASE_URL", "postgresql+psycopg://u@host:abc/db", "DATABASE_URL names no database this app can use"),
