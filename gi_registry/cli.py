@@ -92,7 +92,12 @@ def seed_demo() -> None:
     record = Path(current_app.config["GI_DEMO_ACCOUNTS_FILE"])
     new_accounts = [line for line in created if "password:" in line]
     if new_accounts:
-        _keep_demo_accounts(record, new_accounts)
+        try:
+            _keep_demo_accounts(record, new_accounts)
+        except OSError as error:  # the accounts are made and shown above: say where they could not be kept
+            why = f"cannot keep the demo passwords in {record} ({error.strerror}): note them now"
+            click.echo(f"warning: {why}", err=True)
+            return
     if record.exists():
         click.echo(f"demo accounts (kept in {record}):")
         click.echo(record.read_text(encoding="utf-8").rstrip())

@@ -172,6 +172,17 @@ def test_a_database_url_of_no_known_kind_stops_the_start(make_app):
         make_app(DATABASE_URL="bogus://x")
 
 
+def test_seed_demo_that_cannot_keep_its_passwords_says_so_in_one_line_after_showing_them(make_app, tmp_path):
+    """The accounts were made and their passwords shown once, then a traceback; a second run shows none."""
+    (tmp_path / "a-file").write_text("")
+    record = tmp_path / "a-file" / "x"
+    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'demo.db'}", GI_DEMO_ACCOUNTS_FILE=str(record))
+    result = run(app, "seed-demo")
+    assert result.exit_code == 0 and "Traceback" not in result.output and result.exception is None
+    assert result.output.count("password: gi-") == 4
+    assert f"cannot keep the demo passwords in {record}" in result.output
+
+
 def test_seed_demo_does_not_run_in_production(make_app, db):
     result = run(make_app(GI_ENV="production"), "seed-demo")
     assert result.exit_code == 1 and "does not run with GI_ENV=production" in result.output
