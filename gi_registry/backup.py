@@ -97,10 +97,11 @@ def backup(
             "code_keys": code_keys,
         }
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        partial = archive.with_suffix(".partial")
-        # Readable by its owner only: it holds password hashes and reporters' contacts.
-        partial.unlink(missing_ok=True)  # one a crashed run left keeps its old mode; touch's mode is for new files
-        partial.touch(mode=0o600)
+        # Readable by its owner only (mkstemp's mode): it holds password hashes and reporters' contacts. Its own
+        # name, so a backup run beside this one never writes into it.
+        handle, partial_name = tempfile.mkstemp(dir=archive.parent, prefix=f".{archive.name}.", suffix=".partial")
+        os.close(handle)
+        partial = Path(partial_name)
         try:
             with tarfile.open(partial, "w:gz") as tar:
                 tar.add(work / "manifest.json", arcname="manifest.json")
@@ -110,8 +111,22 @@ def backup(
         except OSError as error:  # a photo this account may not read, a disk full
             partial.unlink(missing_ok=True)
             raise BackupError(f"cannot write the backup ({error.strerror}: {error.filename})") from None
-        partial.rename(archive)  # a crash mid-write never leaves a file that looks complete
-    return archive
+        return _keep(partial, archive)  # a crash mid-write never leaves a file that looks complete
+
+
+def _keep(partial: Path, archive: Path) -> Path:
+    """Give the finished archive its name, or name-2, -3 …: a second backup within the same second (the names'
+    precision) is kept beside the first, never over it. A hard link, as it fails where a name is taken."""
+    name, number = archive, 1
+    while True:
+        try:
+            os.link(partial, name)
+            break
+        except FileExistsError:
+            number += 1
+            name = archive.with_name(archive.name.removesuffix(".tar.gz") + f"-{number}.tar.gz")
+    partial.unlink()
+    return name
 
 
 def _photo_names(uploads: Path) -> list[str]:

@@ -448,3 +448,23 @@ def test_a_restore_whose_schema_cannot_be_brought_to_head_says_the_data_is_back(
     result = _restore(sqlite_app, archive)
     assert result.exit_code == 1 and result.output.strip().count("\n") == 1  # restored …, then the one error
     assert "data is restored, but its schema could not be brought to head: product.batch_prefix" in result.output
+
+
+def test_two_backups_in_the_same_second_are_both_kept(app, world, tmp_path, monkeypatch):
+    """Both were named for the second they were taken in, and the second quietly replaced the first."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 11, 29, 16, 0, 0, tzinfo=UTC)
+
+    monkeypatch.setattr(backup, "datetime", Frozen)
+    first = Path(_backup(app, tmp_path))
+    second = Path(_backup(app, tmp_path))
+    assert first != second and first.name == "gi-registry-20261129T160000Z.tar.gz"
+    assert second.name == "gi-registry-20261129T160000Z-2.tar.gz"
+    assert {p.name for p in first.parent.iterdir()} == {first.name, second.name}  # no partial file left
+    with tarfile.open(first) as tar:
+        assert json.load(tar.extractfile("manifest.json"))["created_at"] == "20261129T160000Z"
