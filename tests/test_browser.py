@@ -129,6 +129,30 @@ def test_a_photo_too_large_is_named_before_the_upload_and_the_text_stays(browser
     assert phone.locator("textarea[name=description]").input_value() == "标签上的二维码扫不出来"
 
 
+def test_photos_too_large_to_send_without_javascript_keep_the_words_behind_back(browser, make_app, tmp_path):
+    """Without the script that holds such photos back, the request passes its size limit and nothing of it is
+    read: the page says to go back, and Back shows the form as typed (CSRF on, as in production)."""
+    big, small = tmp_path / "big.jpg", tmp_path / "small.jpg"
+    big.write_bytes(b"\xff\xd8" + b"0" * 200_000)
+    Image.new("RGB", (400, 300), (220, 200, 30)).save(small, format="JPEG")
+    with LiveServer(make_app(WTF_CSRF_ENABLED=True, MAX_CONTENT_LENGTH=100_000)) as live:
+        phone = browser.new_context(**PHONE, java_script_enabled=False).new_page()
+        phone.goto(f"{live.url}/report?code=AY-2026-000001")
+        phone.locator("textarea[name=description]").fill("标签上的二维码扫不出来")
+        phone.locator("input[name=place]").fill("资阳市雁江区某超市")
+        phone.locator("input[type=file]").set_input_files(str(big))
+        with phone.expect_navigation() as refused:
+            phone.get_by_role("button", name="提交举报").click()
+        assert refused.value.status == 413 and phone.locator("p.flash.error").is_visible()
+        assert no_sideways_scroll(phone)
+        phone.go_back()
+        assert phone.locator("textarea[name=description]").input_value() == "标签上的二维码扫不出来"
+        assert phone.locator("input[name=place]").input_value() == "资阳市雁江区某超市"
+        phone.locator("input[type=file]").set_input_files(str(small))
+        phone.get_by_role("button", name="提交举报").click()
+        assert phone.locator(".tracking").inner_text().startswith("JB-")
+
+
 def test_a_report_with_a_photo_reaches_the_regulators_queue(browser, live, labelled, tmp_path):
     _, codes = labelled
     photo = tmp_path / "fake.jpg"

@@ -320,6 +320,27 @@ def test_a_spent_budget_answers_429_with_the_wait_on_page_and_api(make_app, worl
     assert "举报未提交" in refused.text and "第二份举报</textarea>" in refused.text  # the words are kept
 
 
+def test_photos_too_large_together_say_back_keeps_the_words(make_app, world):
+    """Past the request's size limit nothing of the form is read, so it cannot come back filled in. The
+    browser's Back button shows the form as it was typed: the page says to use it, and offers no link
+    (a link, or the language switch, opens the form empty)."""
+    client = make_app(MAX_CONTENT_LENGTH=64 * 1024).test_client()
+
+    def too_large():
+        return {"description": "柠檬上的二维码扫不出来", "photos": [(io.BytesIO(b"\xff\xd8" + b"0" * 70_000), "a.jpg")]}
+
+    page = client.post("/report?lang=en", data=too_large(), content_type="multipart/form-data")
+    assert page.status_code == 413
+    assert "Your report was not sent" in page.text and "at most 3 photos of up to 8 MB each" in page.text
+    assert "Back button" in page.text and "what you wrote is still there" in page.text
+    main = page.text.split("<main>")[1]
+    assert "<a " not in main.split("</main>")[0]  # no way back that loses the words
+    assert 'hreflang="zh"' not in page.text  # nor a language switch, which is a link too
+    assert 'href="/login"' not in page.text  # the consumer's own layout, not the staff pages'
+    api = client.post("/api/v1/reports", data=too_large(), content_type="multipart/form-data")
+    assert api.status_code == 413 and api.json["error"]["code"] == "payload_too_large"
+
+
 def test_the_report_form_says_a_spent_budget_before_anything_is_written(make_app, world):
     client = make_app(RATELIMIT_ENABLED=True, REPORT_RATE_LIMIT="1 per hour").test_client()
     assert "请 60 分钟后再试" not in client.get("/report").text

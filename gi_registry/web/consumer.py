@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from werkzeug.exceptions import TooManyRequests
+from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from .. import intake
 from ..budgets import report_wait
@@ -193,6 +193,17 @@ def _report_refused_early(error):
     if isinstance(error, CSRFError):
         return _report_page(form, wait=report_wait(), status=400, expired=True)
     return _report_page(form, wait=retry_seconds(error), not_sent=True)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _report_too_large(error):
+    """Photos past the request's size limit (chosen without JavaScript, which says so before sending): no
+    field is read, so the form cannot come back filled in. The browser's Back button shows it as it was
+    typed, so the page says to use that, and offers no link back, which would open the form empty."""
+    if request.endpoint != "consumer.report" or wants_json():
+        return on_http_error(error)
+    limits = {"count": reports.MAX_PHOTOS, "mb": current_app.config["PHOTO_MAX_BYTES"] // 1048576}
+    return render_template("consumer/report_too_large.html", **limits), 413
 
 
 def _sent_from_this_site() -> bool:
