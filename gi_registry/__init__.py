@@ -54,11 +54,12 @@ class IdConverter(IntegerConverter):
 
 
 def _bind_extensions(app: Flask) -> None:
-    from . import access, db, i18n, security
+    from . import access, db, i18n, security, static_files
     from .extensions import csrf, limiter, login_manager
 
     db.init_app(app)
     security.init_app(app)
+    static_files.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     _log_limiter_warnings()

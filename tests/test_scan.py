@@ -2,13 +2,14 @@
 
 import base64
 import random
+import re
 import string
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import func, select
 
-from gi_registry import intake
+from gi_registry import intake, static_files
 from gi_registry.domain import batches, registry, verification
 from gi_registry.extensions import client_network
 from gi_registry.models import Scan
@@ -576,3 +577,23 @@ def test_scans_and_reports_go_on_when_the_limiters_redis_is_down(make_app, label
     filed = client.post("/api/v1/reports", json={"description": "可疑的柠檬包装", "code": labelled[1][2]})
     assert filed.status_code == 201
     make_app(RATELIMIT_ENABLED=True)  # the shared limiter back on memory, so the fixture can reset its counts
+
+
+def test_the_scan_pages_stylesheet_and_script_are_kept_by_the_phone_until_they_change(client, labelled, tmp_path):
+    """Each scan used to ask again for the stylesheet, script and icon (three more requests, and one more
+    round trip before the page could be drawn): they now carry their content's version and are kept."""
+    _, codes = labelled
+    page = client.get(f"/q/{codes[1]}").text
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
+    assert len(assets) == 3 and all(re.search(r"\?v=[0-9a-f]{12}$", url) for url in assets)
+    for url in assets:
+        kept = client.get(url)
+        assert kept.status_code == 200 and kept.cache_control.max_age == 365 * 24 * 3600
+    assert client.get("/static/scan.css").cache_control.no_cache  # no version named: asked again each time
+    assert client.get("/static/scan.css?v=000000000000").cache_control.no_cache  # not this content's
+
+    changed = tmp_path / "scan.css"
+    changed.write_text("body{}")
+    before = static_files.version(changed)
+    changed.write_text("body{color:red}")
+    assert static_files.version(changed) != before
