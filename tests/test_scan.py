@@ -1,6 +1,7 @@
 """The consumer's scan: the page and the API agree, every scan is counted, copies and forgeries are caught."""
 
 import base64
+import html
 import random
 import re
 import string
@@ -302,6 +303,22 @@ def test_verification_is_rate_limited_with_a_friendly_answer(make_app, labelled,
         assert last.json["error"] == {"code": "rate_limited", "message": message, "fields": {}}
     else:
         assert "请求过于频繁，请 1 分钟后再试" in last.text
+
+
+@pytest.mark.parametrize("path", ["/q/{code}?lang=en", "/01/06901234000016/10/{batch_no}?lang=en"])
+def test_a_scan_past_the_budget_says_the_label_is_not_checked_yet_and_offers_to_check_again(make_app, labelled, path):
+    """Phones behind one carrier address share the budget: the buyer of a genuine package is told that
+    nothing was judged, on the scan page's own layout (not the staff pages', with their login), and given
+    the label's own address to try again, not only the home page."""
+    batch, codes = labelled  # the world's licensee has the GTIN 06901234000016
+    client = make_app(RATELIMIT_ENABLED=True, VERIFY_RATE_LIMIT="1 per minute").test_client()
+    url = path.format(code=codes[1], batch_no=batch.batch_no)
+    assert client.get(url).status_code == 200
+    page = client.get(url)
+    assert page.status_code == 429 and int(page.headers["Retry-After"]) > 0
+    assert "Not checked yet" in page.text and "Please try again in 1 minute" in page.text
+    assert f'href="{html.escape(url)}"' in page.text  # the same label, checked again
+    assert 'href="/login"' not in page.text and "<h1>429</h1>" not in page.text
 
 
 def test_one_ipv6_network_is_one_client_for_the_scan_budget(make_app, labelled):

@@ -178,6 +178,20 @@ def report_language():
 
 @bp.errorhandler(TooManyRequests)
 @bp.errorhandler(CSRFError)
+def _refused_early(error):
+    if isinstance(error, TooManyRequests) and request.endpoint in ("consumer.scan", "consumer.gs1_link"):
+        return _scan_later(error)
+    return _report_refused_early(error)
+
+
+def _scan_later(error: TooManyRequests):
+    """A scan past this address's budget, which phones behind one carrier address share: nothing was
+    judged, so the buyer is told that on the scan page's own layout, with the label's address to try again
+    (the limiter adds Retry-After)."""
+    again = request.full_path.removesuffix("?")
+    return render_template("consumer/scan_later.html", wait=retry_seconds(error), again=again), 429
+
+
 def _report_refused_early(error):
     """A report refused before its view runs (this address's attempts spent; a form expired, or its session
     cookie lost by an in-app browser) comes back with the words typed, not as a bare error page."""
