@@ -341,6 +341,19 @@ def test_photos_too_large_together_say_back_keeps_the_words(make_app, world):
     assert api.status_code == 413 and api.json["error"]["code"] == "payload_too_large"
 
 
+def test_a_report_past_the_budget_speaks_of_photos_only_when_some_were_chosen(make_app, world):
+    """ "The photos must be chosen again" puzzled a reporter who chose none; one who chose some is told so
+    under the photos field, as every other refusal does."""
+    client = make_app(RATELIMIT_ENABLED=True, REPORT_RATE_LIMIT="1 per hour").test_client()
+    assert client.post("/api/v1/reports", json={"description": "第一份举报"}).status_code == 201
+    words_only = client.post("/report?lang=en", data={"description": "第二份举报"})
+    assert words_only.status_code == 429 and "Your report was not sent" in words_only.text
+    assert "photos" not in words_only.text.split("<form")[0] and "not kept with the form" not in words_only.text
+    photos = post_report(client, photos=[("fruit.jpg", png())], lang="en")
+    assert photos.status_code == 429
+    assert photos.text.count("Your photos were not kept with the form: choose them again.") == 1
+
+
 def test_the_report_form_says_a_spent_budget_before_anything_is_written(make_app, world):
     client = make_app(RATELIMIT_ENABLED=True, REPORT_RATE_LIMIT="1 per hour").test_client()
     assert "请 60 分钟后再试" not in client.get("/report").text

@@ -142,7 +142,7 @@ def report():
     # Said before the consumer writes it all down; a report sent past the budget comes back with its words.
     wait = report_wait()
     if request.method == "POST" and wait:
-        return _report_page(form, wait=wait, not_sent=True)
+        return _not_sent(form, wait)
     if form.validate_on_submit():
         data = reports.ReportInput(
             description=form.description.data,
@@ -154,7 +154,7 @@ def report():
             filed = intake.file_report(data, intake.photo_files(form.photos.name))
             return redirect(url_for("consumer.report_status", no=filed.tracking_no, filed=1))
         except TooManyRequests as spent:  # another report from this address was filed meanwhile
-            return _report_page(form, wait=spent.retry_after, not_sent=True)
+            return _not_sent(form, spent.retry_after)
         except DomainError as error:
             if error.code.startswith("photo"):  # said once, under the photos
                 form.photos.errors = list(form.photos.errors) + [_photo_problem(form, error)]
@@ -203,10 +203,10 @@ def _report_refused_early(error):
     if request.endpoint == "consumer.report_language":  # nothing was being sent: switched, with a fresh token
         return report_language()
     form = ReportForm()
-    _photos_not_kept(form)
     if isinstance(error, CSRFError):
+        _photos_not_kept(form)
         return _report_page(form, wait=report_wait(), status=400, expired=True)
-    return _report_page(form, wait=retry_seconds(error), not_sent=True)
+    return _not_sent(form, retry_seconds(error))
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -229,6 +229,13 @@ def _sent_from_this_site() -> bool:
         return fetched_from == "same-origin"
     page = request.headers.get("Origin") or request.headers.get("Referer") or ""
     return bool(page) and urlsplit(page).netloc == request.host
+
+
+def _not_sent(form: ReportForm, wait: int):
+    """A report past this address's budget: drawn again with its words, and a word under the photos field
+    if some were chosen (the banner above the form speaks of the budget, for reports with or without)."""
+    _photos_not_kept(form)
+    return _report_page(form, wait=wait, not_sent=True)
 
 
 def _photos_not_kept(form: ReportForm) -> None:
