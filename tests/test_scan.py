@@ -166,7 +166,7 @@ def test_withdrawing_a_product_from_the_register_warns_on_its_labels(client, lab
     assert edit_lemon(status="withdrawn").status_code == 302
     result = client.get(f"/api/v1/verify/{codes[2]}").json
     assert result["verdict"] == "warning" and result["reasons"] == ["product_withdrawn"]
-    assert "此产品已从受保护标志登记中撤销" in client.get(f"/q/{codes[2]}").text
+    assert "此产品已从受保护标志登记中撤回" in client.get(f"/q/{codes[2]}").text
 
 
 def test_a_recalled_product_says_why_and_what_to_do(client, labelled, db):
