@@ -479,6 +479,34 @@ def test_import_rows_refuses_everything_when_one_row_is_bad(db, world):
 # ---- the import: reading files ------------------------------------------------------------
 
 
+def test_a_value_beyond_the_headers_columns_is_a_row_problem_not_dropped(login_as, db):
+    # An address typed with a comma and saved without quotes spills into a column the header does not name:
+    # imported, the address would be cut at the comma and the rest lost without a word.
+    content = f"name,uscc,county,address\r\n甲合作社,{USCC_C},安岳县,安岳县,岳阳镇示例路1号\r\n".encode()
+    before = counts(db)
+    page = upload(login_as("admin"), content)
+    assert page.status_code == 422
+    assert (
+        "a value in column E, which the header row does not name (in a CSV, a value holding a comma needs quotes)"
+        in page.text
+    )
+    assert upload(login_as("admin"), content, run_import=True).status_code == 422
+    assert counts(db) == before
+
+
+def test_empty_cells_beyond_the_header_and_under_a_blank_header_are_read_past():
+    content = f"name,uscc,,county\r\n甲合作社,{USCC_C},,安岳县,,\r\n".encode()
+    (row,) = imports.parse_rows(filename="x.csv", content=content)
+    assert (row.name, row.county, row.unnamed) == ("甲合作社", "安岳县", "")
+
+
+def test_a_value_under_a_blank_header_cell_is_a_row_problem(db, world):
+    content = f"name,uscc,,county\r\n甲合作社,{USCC_C},备注,安岳县\r\n".encode()
+    rows = imports.parse_rows(filename="x.csv", content=content)
+    problems = imports.check_rows(session=db, rows=rows)
+    assert [(p.line, p.column, p.params) for p in problems] == [(2, "", {"column": "C"})]
+
+
 def test_the_sample_file_parses_with_its_line_numbers():
     rows = imports.parse_rows(filename="licensees-import.csv", content=SAMPLE.read_bytes())
     assert [row.line for row in rows] == [2, 3, 4, 5]

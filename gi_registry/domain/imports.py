@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
 from sqlmodel import Session, col, select
 
@@ -89,6 +90,7 @@ class Row:
     valid_from: str = ""
     valid_to: str = ""
     licence_status: str = ""
+    unnamed: str = ""  # the letter of the first column with a value but no header (_unnamed_column)
 
 
 @dataclass(frozen=True)
@@ -222,19 +224,31 @@ def _rows(table) -> list[Row]:
         names = _columns([_text(cell) for cell in header])
         rows = []
         for line, values in enumerate(table, start=2):
+            values = list(values)
             cells = {name: _cell_text(name, value).strip() for name, value in zip(names, values, strict=False) if name}
-            if not any(cells.values()):
+            unnamed = _unnamed_column(names, values)
+            if not any(cells.values()) and not unnamed:
                 continue  # spreadsheets often end in blank rows
             if len(rows) == MAX_ROWS:
                 raise ImportRefused(
                     "too_many_rows", N_("The file has more than %(rows)s rows."), params={"rows": MAX_ROWS}
                 )
-            rows.append(Row(line=line, **cells))
+            rows.append(Row(line=line, unnamed=unnamed, **cells))
     except csv.Error:
         raise ImportRefused("unreadable_file", N_("The file is not a readable CSV file.")) from None
     if not rows:
         raise ImportRefused("empty_file", N_("The file has no data rows."))
     return rows
+
+
+def _unnamed_column(names: list[str | None], values: list) -> str:
+    """The letter of the first column holding a value that no header names, or "". In a CSV it is mostly a
+    comma typed inside a value saved without quotes: the rest of the row moved one column on, and what
+    spilt past the header would otherwise be dropped without a word."""
+    for index, value in enumerate(values):
+        if (index >= len(names) or names[index] is None) and _text(value).strip():
+            return get_column_letter(index + 1)
+    return ""
 
 
 # ---- checking ----------------------------------------------------------------------------
@@ -321,6 +335,12 @@ def check_rows(*, session: Session, rows: list[Row]) -> list[RowProblem]:
             found.append(("county", N_("unknown county: use a code like 512021 or a name like 安岳县"), {}))
         found.extend(_licence_problems(row, products))
         found.extend(_status_problems(row))
+        if row.unnamed:  # of no column: the page says it without a column's name
+            message = N_(
+                "a value in column %(column)s, which the header row does not name "
+                "(in a CSV, a value holding a comma needs quotes)"
+            )
+            found.append(("", message, {"column": row.unnamed}))
         if not code_problems:  # a licensee new to the registry, named on this row and maybe on others
             found.extend(_repeat_problems(row, earlier.setdefault(uscc, []), counties, found))
             earlier[uscc].append(row)
