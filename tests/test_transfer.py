@@ -645,6 +645,30 @@ def _as_chinese_excel_saves_it(workbook_bytes: bytes) -> bytes:
     return out.getvalue()
 
 
+def _with_dimension(workbook_bytes: bytes, ref: str) -> bytes:
+    """The workbook with the used range its sheet declares set to `ref`, as some writers leave it (openpyxl's
+    documentation warns of them): "A1", or the range of an earlier, shorter sheet."""
+    source, out = zipfile.ZipFile(io.BytesIO(workbook_bytes)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<dimension ref="[^"]*"\s*/>', f'<dimension ref="{ref}"/>'.encode(), data)
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("ref", ["A1", "A1:C2"])
+def test_an_xlsx_whose_declared_used_range_is_too_small_is_read_whole(ref):
+    workbook = Workbook()
+    for values in (["name", "uscc", "county"], ["甲合作社", USCC_C, "安岳县"], ["乙合作社", USCC_D, "乐至县"]):
+        workbook.active.append(values)
+    target = io.BytesIO()
+    workbook.save(target)
+    rows = imports.parse_rows(filename="x.xlsx", content=_with_dimension(target.getvalue(), ref))
+    assert [(row.line, row.uscc, row.county) for row in rows] == [(2, USCC_C, "安岳县"), (3, USCC_D, "乐至县")]
+
+
 @pytest.mark.parametrize("epoch", [CALENDAR_WINDOWS_1900, CALENDAR_MAC_1904])
 def test_an_xlsx_from_chinese_excel_reads_its_dates(db, world, epoch):
     workbook = Workbook()

@@ -145,6 +145,10 @@ def _xlsx_table(content: bytes) -> Iterator:
         raise ImportRefused("unreadable_file", N_("The file is not a readable .xlsx workbook.")) from None
     try:
         sheet = workbook.worksheets[0]
+        # Read-only mode reads only the used range the file declares, and some writers declare "A1" or an
+        # older, smaller range: the rest of the sheet was missing columns ("Missing columns") or rows (left
+        # out of a clean dry run, and of the import). The cells themselves say where the sheet ends.
+        sheet.reset_dimensions()
         for values in sheet.iter_rows(values_only=True):
             yield [_ExcelNumber(value, workbook.epoch) if _whole_number(value) else value for value in values]
     except Exception:
