@@ -176,6 +176,16 @@ def test_a_pasted_uscc_with_spaces_and_lower_case_is_accepted(login_as, db):
     assert db.exec(select(Licensee).where(Licensee.uscc == "93512002MA6Y10M03N")).one()
 
 
+def test_a_uscc_typed_in_full_width_is_accepted_as_its_ascii_code(login_as, db):
+    # A Chinese input method left in full-width mode (全角) types ９３５１… and ＭＡ: the same code.
+    typed = "９３５１２００２ｍａ６Ｙ１０Ｍ０３Ｎ"
+    response = login_as("admin").post(
+        "/admin/licensees/new", data={"name": "雁江蜜柑合作社", "uscc": typed, "county_code": "512002"}
+    )
+    assert response.status_code == 302
+    assert db.exec(select(Licensee).where(Licensee.uscc == "93512002MA6Y10M03N")).one()
+
+
 def test_a_products_code_cannot_change_once_registered(login_as, db, world, edit_lemon):
     client = login_as("admin")
     lemon = world["lemon"]

@@ -378,6 +378,14 @@ def test_each_row_rule_names_its_column(db, world, changes, column, message):
     assert [(p.line, p.column, p.message) for p in problems] == [(2, column, message)]
 
 
+def test_a_full_width_code_in_the_file_is_imported_as_its_ascii_code(db, world):
+    full_width = USCC_C.translate({code: code + 0xFEE0 for code in range(ord("0"), ord("Z") + 1)})
+    rows = [imports.Row(line=2, **{**GOOD, "uscc": full_width})]
+    assert imports.check_rows(session=db, rows=rows) == []
+    imports.import_rows(session=db, rows=rows, actor=None)
+    assert db.exec(select(Licensee).where(Licensee.uscc == USCC_C)).one().name == GOOD["name"]
+
+
 @pytest.mark.parametrize("county", ["512021", "安岳县", "Anyue County", "anyue county"])
 def test_a_county_is_known_by_code_or_name(db, world, county):
     assert imports.check_rows(session=db, rows=[imports.Row(line=2, **{**GOOD, "county": county})]) == []

@@ -1,6 +1,6 @@
 import pytest
 
-from gi_registry.domain.uscc import check_character, uscc_problem
+from gi_registry.domain.uscc import check_character, normalise, uscc_problem
 
 
 @pytest.mark.parametrize("real_code", ["9144030071526726XG", "91330100716105852F", "91110000802100433B"])
@@ -20,3 +20,11 @@ def test_every_wrong_check_character_is_refused():
 )
 def test_malformed_codes_are_refused_with_the_shape_reason(shape):
     assert "18 characters" in uscc_problem(shape)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["9144 0300 7152 6726 xg", "９１４４０３００７１５２６７２６ＸＧ", "９１４４\u3000０３００７１５２６７２６ｘｇ"],
+)
+def test_a_code_as_pasted_or_typed_in_full_width_normalises_to_its_ascii_form(typed):
+    assert normalise(typed) == "9144030071526726XG"

@@ -1,6 +1,7 @@
 """The unified social credit code (统一社会信用代码, GB 32100-2015) and its check character."""
 
 import re
+import unicodedata
 
 from . import N_
 
@@ -25,5 +26,6 @@ def uscc_problem(value: str) -> str | None:
 
 
 def normalise(value: str) -> str:
-    """The code as pasted from a certificate, which prints it in groups: every space gone, in capitals."""
-    return _SPACE.sub("", value).upper()
+    """The code as pasted from a certificate, which prints it in groups: every space gone, in capitals; typed
+    by a Chinese input method left in full-width mode (９１ＭＡ…), as the ASCII code it means (NFKC)."""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", value)).upper()
