@@ -653,6 +653,32 @@ def _as_chinese_excel_saves_it(workbook_bytes: bytes) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.parametrize("first_sheet", [["填写说明：名单在“名单”表中"], None])
+def test_an_xlsx_is_read_from_the_sheet_that_holds_the_table(first_sheet):
+    # An office's workbook may open with its notes, or keep the list on a second sheet behind an empty one.
+    workbook = Workbook()
+    if first_sheet:
+        workbook.active.append(first_sheet)
+    listed = workbook.create_sheet("名单")
+    listed.append(["企业名称", "统一社会信用代码", "所在区县"])
+    listed.append(["甲合作社", USCC_C, "安岳县"])
+    target = io.BytesIO()
+    workbook.save(target)
+    (row,) = imports.parse_rows(filename="x.xlsx", content=target.getvalue())
+    assert (row.line, row.name, row.uscc) == (2, "甲合作社", USCC_C)
+
+
+def test_an_xlsx_without_the_tables_columns_on_any_sheet_is_refused_for_its_first_sheets_header():
+    workbook = Workbook()
+    workbook.active.append(["名称", "地址"])
+    workbook.create_sheet("其他").append(["备注"])
+    target = io.BytesIO()
+    workbook.save(target)
+    with pytest.raises(imports.ImportRefused) as refused:
+        imports.parse_rows(filename="x.xlsx", content=target.getvalue())
+    assert refused.value.code == "missing_columns" and refused.value.params == {"columns": "uscc, county"}
+
+
 def _with_dimension(workbook_bytes: bytes, ref: str) -> bytes:
     """The workbook with the used range its sheet declares set to `ref`, as some writers leave it (openpyxl's
     documentation warns of them): "A1", or the range of an earlier, shorter sheet."""

@@ -144,17 +144,28 @@ def _xlsx_table(content: bytes) -> Iterator:
     except Exception:  # openpyxl raises many kinds of error on a damaged or foreign file
         raise ImportRefused("unreadable_file", N_("The file is not a readable .xlsx workbook.")) from None
     try:
-        sheet = workbook.worksheets[0]
-        # Read-only mode reads only the used range the file declares, and some writers declare "A1" or an
-        # older, smaller range: the rest of the sheet was missing columns ("Missing columns") or rows (left
-        # out of a clean dry run, and of the import). The cells themselves say where the sheet ends.
-        sheet.reset_dimensions()
+        sheet = _table_sheet(workbook)
         for values in sheet.iter_rows(values_only=True):
             yield [_ExcelNumber(value, workbook.epoch) if _whole_number(value) else value for value in values]
     except Exception:
         raise ImportRefused("unreadable_file", N_("The file is not a readable .xlsx workbook.")) from None
     finally:
         workbook.close()
+
+
+def _table_sheet(workbook):
+    """The sheet that holds the table: the first whose first row names the required columns. An office's
+    workbook may open with a sheet of notes, or keep its list on Sheet2 behind an empty Sheet1. Without
+    such a sheet, the first one, whose header the refusal then names."""
+    for sheet in workbook.worksheets:
+        # Read-only mode reads only the used range the file declares, and some writers declare "A1" or an
+        # older, smaller range: the rest of the sheet was missing columns ("Missing columns") or rows (left
+        # out of a clean dry run, and of the import). The cells themselves say where the sheet ends.
+        sheet.reset_dimensions()
+        header = next(sheet.iter_rows(max_row=1, values_only=True), ())
+        if set(REQUIRED) <= set(_column_names([_text(cell) for cell in header])):
+            return sheet
+    return workbook.worksheets[0]
 
 
 def _whole_number(value) -> bool:
@@ -196,11 +207,17 @@ def _text(value) -> str:
     return str(value)
 
 
-def _columns(header: list[str]) -> list[str | None]:
+def _column_names(header: list[str]) -> list[str | None]:
+    """The header's cells as the import's column names (aliases read); None for a blank cell."""
     names = []
     for cell in header:
         name = re.sub(r"[\s-]+", "_", cell.strip().lower())
         names.append(ALIASES.get(name, name) or None)
+    return names
+
+
+def _columns(header: list[str]) -> list[str | None]:
+    names = _column_names(header)
     known = [name for name in names if name]
     unknown = [name for name in known if name not in REQUIRED + OPTIONAL]
     if unknown:
