@@ -616,6 +616,16 @@ def test_a_suspended_licence_in_the_licensees_export_is_a_row_problem_of_its_re_
     assert [(p.line, p.params) for p in status_problems] == [(suspended.line, {"status": "suspended"})]
 
 
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_csv_separated_by_semicolons_or_tabs_reads_the_same(separator):
+    # Excel set to a European region saves its CSV with semicolons; a table copied out of a spreadsheet
+    # into a text editor keeps its tabs. A comma in a value is then text.
+    lines = ["name", "uscc", "county", "address"], ["甲合作社", USCC_C, "安岳县", "岳阳镇示例路1号,2号"]
+    content = "\r\n".join(separator.join(cells) for cells in lines).encode()
+    (row,) = imports.parse_rows(filename="x.csv", content=content)
+    assert (row.name, row.uscc, row.county, row.address) == ("甲合作社", USCC_C, "安岳县", "岳阳镇示例路1号,2号")
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
 def test_csv_in_each_encoding_reads_the_same(encoding):
     content = SAMPLE.read_text(encoding="utf-8").encode(encoding)

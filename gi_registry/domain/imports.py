@@ -129,7 +129,15 @@ def _csv_table(content: bytes) -> Iterator:
     if "\x00" in text:
         raise ImportRefused("unreadable_file", N_("The file is not a readable CSV file."))
     # A CSV has no text type: the export guards a formula-like cell with an apostrophe, which is no part of it.
-    return ([unneutralise(cell) for cell in cells] for cells in csv.reader(io.StringIO(text, newline="")))
+    cells_of = csv.reader(io.StringIO(text, newline=""), delimiter=_separator(text))
+    return ([unneutralise(cell) for cell in cells] for cells in cells_of)
+
+
+def _separator(text: str) -> str:
+    """The separator the header row uses: a comma; else the semicolon Excel writes under a European region's
+    settings, or the tab of a table copied out of a spreadsheet, which read as one unknown column."""
+    header = text.partition("\n")[0]
+    return next((mark for mark in (",", ";", "\t") if mark in header), ",")
 
 
 def _xlsx_table(content: bytes) -> Iterator:
