@@ -146,6 +146,12 @@ def test_an_admin_creates_a_cooperative_account_whose_password_is_shown_once(log
         ({"email": "x@coop.cn", "role": "cooperative", "licensee_uscc": ""}, 422, "USCC"),
         ({"email": "coop@test.cn", "role": "regulator"}, 409, "already exists"),
         ({"email": "not-an-email", "role": "regulator"}, 422, ""),
+        # An address cut short or mistyped would become the account's login name for good.
+        ({"email": "li.ming@", "role": "regulator"}, 422, "write an address like name@example.cn"),
+        ({"email": "@reg.cn", "role": "regulator"}, 422, "write an address like name@example.cn"),
+        ({"email": "li ming@reg.cn", "role": "regulator"}, 422, "write an address like name@example.cn"),
+        ({"email": "li@ming@reg.cn", "role": "regulator"}, 422, "write an address like name@example.cn"),
+        ({"email": "li.ming@regcn", "role": "regulator"}, 422, "write an address like name@example.cn"),
         ({"email": "x@coop.cn", "role": "cooperative", "licensee_uscc": "93512021MA6AY0L01X"}, 422, "check character"),
         ({"email": "y@reg.cn", "role": "regulator", "licensee_uscc": "93512021MA6AY0L018"}, 422, "leave empty"),
     ],

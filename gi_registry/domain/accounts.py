@@ -23,6 +23,10 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200  # the login form and POST /api/v1/tokens take no more: a longer one could never log in
 
 
+# A name, one "@" and a domain of dotted parts, without spaces: the address is the account's login name and
+# cannot be changed, so one cut short ("li.ming@") or mistyped ("li ming@x.cn") is refused, not made for good.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+
 # zxcvbn's scale of 0 to 4: 3 is "safely unguessable" against an online attack and a slow hash offline.
 MIN_PASSWORD_SCORE = 3
 # zxcvbn refuses longer input (its matching grows fast with length); the rest of a longer one only adds.
@@ -68,7 +72,7 @@ def create_user(
     actor: User | None = None,
 ) -> User:
     email = email.strip().lower()
-    if "@" not in email or len(email) > 254:
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
         raise DomainError(
             "invalid_email", N_("not an e-mail address"), fields={"email": N_("write an address like name@example.cn")}
         )
