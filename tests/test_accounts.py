@@ -222,6 +222,18 @@ def test_the_accounts_list_filters_by_role_and_email(login_as, world):
     assert "coopb@test.cn" in page and "coop@test.cn" not in page
 
 
+@pytest.mark.parametrize(("q", "found"), [("li_m", {"li_ming@reg.cn"}), ("%", set()), ("_", {"li_ming@reg.cn"})])
+def test_the_accounts_search_takes_percent_and_underscore_literally(login_as, db, world, q, found):
+    # "_" is common in e-mail names; as a wildcard, li_m also found lixm…@, and "%" every account.
+    from gi_registry.domain import accounts
+
+    for email in ("li_ming@reg.cn", "lixming@reg.cn"):
+        accounts.create_user(session=db, email=email, password=PASSWORD, role="regulator")
+    db.commit()
+    page = login_as("admin").get("/admin/accounts/", query_string={"q": q}).text
+    assert {email for email in ("li_ming@reg.cn", "lixming@reg.cn") if email in page} == found
+
+
 def test_an_api_token_can_be_revoked_by_its_holder(client, token_for):
     bearer = token_for("coop")
     assert client.delete("/api/v1/tokens/current").status_code == 401

@@ -231,7 +231,8 @@ def search_users(*, session: Session, q: str = "", role: str = "", page: int = 1
     """(accounts on this page, by e-mail, total)."""
     query = select(User)
     if q.strip():
-        query = query.where(col(User.email).ilike(f"%{q.strip().lower()}%"))
+        # autoescape, as the licensee directory's: "_" is common in e-mail names, and "%" no wildcard to type.
+        query = query.where(col(User.email).icontains(q.strip().lower(), autoescape=True))
     if role in ROLES:
         query = query.where(User.role == role)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
