@@ -9,7 +9,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from gi_registry.domain import batches
+from gi_registry.domain import batches, registry
 from tests.test_labels import content_streams
 
 BODY = {
@@ -498,3 +498,15 @@ def test_a_recalled_batch_is_not_corrected_through_the_api(client, token_for, ma
         f"/api/v1/batches/{batch.id}", json={"notes": "x", "reason": "r"}, headers=token_for("coop")
     )
     assert response.status_code == 409 and error_of(response)["code"] == "batch_recalled"
+
+
+def test_a_batch_under_a_suspended_licence_is_not_corrected_through_the_api(client, token_for, make_batch, db, world):
+    batch = make_batch(quantity=10.0)
+    registry.change_licence_state(session=db, licence=world["licence_a"], action="suspend", reason="r", actor=None)
+    db.commit()
+    response = client.patch(
+        f"/api/v1/batches/{batch.id}", json={"quantity": 1000, "reason": "r"}, headers=token_for("coop")
+    )
+    assert response.status_code == 403 and error_of(response)["code"] == "licence_inactive"
+    db.refresh(batch)
+    assert batch.quantity == 10.0

@@ -433,6 +433,21 @@ def test_a_recalled_batch_cannot_be_corrected(db, make_batch):
     assert (refused.value.status, refused.value.code) == (409, "batch_recalled")
 
 
+@pytest.mark.parametrize("action", ["suspend", "revoke"])
+def test_a_batch_under_a_licence_not_in_force_is_not_corrected(db, world, make_batch, action):
+    """A suspended licensee could raise its batches' quantities, and with them the label quotas, meanwhile."""
+    batch = make_batch(quantity=10.0)
+    registry.change_licence_state(session=db, licence=world["licence_a"], action=action, reason="r", actor=None)
+    db.commit()
+    with pytest.raises(DomainError) as refused:
+        correct(db, batch, quantity=1000.0)
+    assert (refused.value.status, refused.value.code) == (403, "licence_inactive")
+    assert refused.value.message == "the licence for this product on the harvest date is suspended or revoked"
+    db.rollback()
+    db.refresh(batch)
+    assert batch.quantity == 10.0
+
+
 def test_a_correction_needs_a_reason(db, make_batch):
     batch = make_batch()
     with pytest.raises(DomainError) as refused:

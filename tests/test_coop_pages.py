@@ -666,6 +666,23 @@ def test_a_recalled_batch_offers_no_correction(login_as, make_batch, db):
     assert "A recalled batch cannot be corrected." in client.get(response.location + "?lang=en").text
 
 
+def test_a_batch_under_a_suspended_licence_offers_no_correction(login_as, make_batch, db, world):
+    batch = make_batch()
+    client = login_as("coop")
+    form = correction_of(client.get(f"/coop/batches/{batch.id}/correct").text)  # opened before the suspension
+    registry.change_licence_state(session=db, licence=world["licence_a"], action="suspend", reason="r", actor=None)
+    db.commit()
+    page = client.get(f"/coop/batches/{batch.id}?lang=en").text
+    assert "/correct" not in page and "nor any detail corrected while the licence is suspended" in page
+    response = client.get(f"/coop/batches/{batch.id}/correct?lang=en")
+    assert response.status_code == 302
+    assert "cannot be corrected while the licence is suspended" in client.get(response.location + "?lang=en").text
+    sent = client.post(f"/coop/batches/{batch.id}/correct?lang=en", data={**form, "quantity": "9000", "reason": "r"})
+    assert sent.status_code == 302
+    db.refresh(batch)
+    assert batch.quantity != 9000
+
+
 def test_a_note_added_leaves_a_quantity_with_many_decimals_as_it_was(login_as, make_batch, db):
     batch = make_batch(quantity=80.12345)
     client = login_as("coop")

@@ -266,6 +266,10 @@ def correct_batch(
 
 def _check_correction(session, batch, product, data, changed, today) -> int:
     """The licence the corrected batch stands under, or the refusal naming every problem at once."""
+    # As for label issues: a suspended licensee could otherwise raise its quotas while it may not use the mark.
+    # (A new harvest date is checked against the licences below.)
+    if "harvested_on" not in changed and licence_status(session=session, batch=batch) != "active":
+        raise _unlicensed(session, session.get(Licensee, batch.licensee_id), product, batch.harvested_on, {})
     fixed = {name: N_("fixed once labels are issued") for name in changed if name in FIXED_ONCE_LABELLED}
     if batch.labels_issued and fixed:
         why = N_("labels are issued: the harvest date, origin and unit can no longer change")

@@ -9,7 +9,7 @@ from ..access import page_user, roles_required
 from ..db import get_session
 from ..domain import N_, DomainError, ascii_digits, audit, batches, labels, registry
 from ..extensions import code_keys
-from ..i18n import actor_label, field_label, joined, local_name, office_label, refusal_text
+from ..i18n import actor_label, field_label, joined, local_name, office_label, refusal_text, status_label
 from ..models import BATCH_READERS, STAFF, Area, Batch, Licensee, Product
 from . import batch_forms
 from .audit_names import audit_names
@@ -220,6 +220,11 @@ def batch_correct(batch_id: int):
     batch = _batch(batch_id)
     if batch.status != "active":
         flash(_("A recalled batch cannot be corrected."), "error")
+        return redirect(url_for("coop.batch_detail", batch_id=batch.id))
+    if (licence := batches.licence_status(session=session, batch=batch)) != "active":
+        flash(
+            _("The batch cannot be corrected while the licence is %(status)s.", status=status_label(licence)), "error"
+        )
         return redirect(url_for("coop.batch_detail", batch_id=batch.id))
     product = session.get(Product, batch.product_id)
     form, conflict = batch_forms.correction_form(batch, product), None
