@@ -217,7 +217,8 @@ def restore_command(archive: str, yes: bool, other_keys: bool) -> None:
 @with_appcontext
 @needs_schema
 def retention_command() -> None:
-    """Prune scans' hashes and places past their age, closed cases' contact details, and unimported files."""
+    """Prune scans' hashes and places past their age, closed cases' contact details, unimported files and
+    expired API tokens."""
     from . import staging
     from .domain import retention
     from .models import utcnow
@@ -226,11 +227,12 @@ def retention_command() -> None:
     with session_scope() as session:
         scans = retention.prune_scans(session=session, older_than_days=config["SCAN_RETENTION_DAYS"], now=now)
         contacts = retention.purge_contacts(session=session, days_after_close=config["CONTACT_RETENTION_DAYS"], now=now)
+        tokens = retention.drop_expired_tokens(session=session, now=now)
     files = staging.prune(config["IMPORT_STAGING_DIR"], staging.lifetime(config))
     click.echo(
         f"pruned {scans} scans older than {config['SCAN_RETENTION_DAYS']} days; "
         f"removed {contacts} contacts of cases closed over {config['CONTACT_RETENTION_DAYS']} days ago "
-        f"and {files} checked import files not imported in time"
+        f"and {files} checked import files not imported in time; deleted {tokens} expired API tokens"
     )
 
 

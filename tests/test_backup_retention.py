@@ -121,6 +121,21 @@ def test_contacts_go_once_a_case_has_been_closed_long_enough(app, db, world, fil
     assert db.get(Report, still_open.id).contact == "13800000000"
 
 
+def test_retention_deletes_api_tokens_past_their_expiry(app, db, token_for):
+    """They unlock nothing more, yet each kept who asked for one and when."""
+    from gi_registry.models import ApiToken
+
+    token_for("coop"), token_for("regulator")
+    tokens = db.exec(select(ApiToken).order_by(ApiToken.id)).all()
+    tokens[0].expires_at = utcnow() - timedelta(minutes=1)
+    db.add(tokens[0])
+    db.commit()
+    result = app.test_cli_runner().invoke(args=["retention"])
+    assert result.exit_code == 0 and "1 expired API tokens" in result.output
+    db.expire_all()
+    assert [token.id for token in db.exec(select(ApiToken)).all()] == [tokens[1].id]
+
+
 def test_retention_removes_checked_import_files_nobody_imported_in_time(app, world):
     folder = app.config["IMPORT_STAGING_DIR"]
     fresh = staging.keep(folder, owner=1, name="fresh.csv", content=b"fresh")

@@ -2,10 +2,10 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col
 
-from ..models import Report, Scan
+from ..models import ApiToken, Report, Scan
 from . import audit
 
 
@@ -53,3 +53,8 @@ def purge_contacts(*, session: Session, days_after_close: int, now: datetime) ->
             after={"purged": result.rowcount, "closed_before": cutoff.isoformat()},
         )
     return result.rowcount
+
+
+def drop_expired_tokens(*, session: Session, now: datetime) -> int:
+    """Delete API tokens past their expiry: they unlock nothing more, yet each kept who asked for one and when."""
+    return session.exec(delete(ApiToken).where(ApiToken.expires_at < now)).rowcount
