@@ -214,6 +214,21 @@ def test_a_reset_shows_a_new_password_and_the_old_one_stops_working(login_as, cl
     assert log_in(client, "coop@test.cn", password).status_code == 302
 
 
+def test_an_admin_is_sent_to_the_password_page_for_their_own_password(login_as, world, db):
+    """A reset of one's own account showed a new password, then ended the very login that saw it."""
+    me = world["users"]["admin"]
+    admin = login_as("admin")
+    page = admin.get(f"/admin/accounts/{me.id}?lang=en").text
+    assert "/reset-password" not in page and 'href="/account/password"' in page
+    response = admin.post(f"/admin/accounts/{me.id}/reset-password?lang=en", data={})
+    assert response.status_code == 302 and response.location.endswith("/account/password")
+    assert admin.get("/admin/accounts/?lang=en").status_code == 200  # still logged in
+    db.expire_all()
+    from gi_registry.domain import accounts
+
+    assert accounts.authenticate(session=db, email=me.email, password=PASSWORD) is not None
+
+
 def test_the_accounts_list_filters_by_role_and_email(login_as, world):
     admin = login_as("admin")
     page = admin.get("/admin/accounts/?role=cooperative").text

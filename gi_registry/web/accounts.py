@@ -109,6 +109,9 @@ def set_active(user_id: int, action: str):
 @roles_required("admin")
 def reset_password(user_id: int):
     user, form = _account(user_id), AccountActionForm()
+    if user.id == page_user().id:  # a reset ends every login of the account, the one that would read it too
+        flash(_("Your own password is changed here, with the current one."), "info")
+        return redirect(url_for("auth.change_password"))
     if not form.validate_on_submit():
         return _show(user, status=422)
     session = get_session()
