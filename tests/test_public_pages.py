@@ -49,6 +49,12 @@ def test_directory_searches_and_shows_licence_states(client, world, db):
     assert "乐至蚕桑合作社" in full_width and "安岳柠檬合作社" not in full_width
 
 
+def test_the_directory_says_it_dropped_a_product_it_does_not_know(client, world):
+    page = client.get("/licensees?product=no-such-mark&lang=en").text
+    assert "“no-such-mark” is not one of this filter" in page
+    assert "安岳柠檬合作社" in page and "乐至蚕桑合作社" in page
+
+
 def test_directory_search_finds_a_name_whichever_brackets_are_typed(client, world, db):
     from gi_registry.domain import registry
 

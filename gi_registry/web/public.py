@@ -5,7 +5,7 @@ from sqlalchemy import text
 
 from ..db import get_session
 from ..domain import registry
-from .paging import Pagination, page_args
+from .paging import Pagination, choice_arg, page_args
 
 bp = Blueprint("public", __name__)
 
@@ -27,7 +27,8 @@ def products():
 def licensees():
     session = get_session()
     page, per_page = page_args()
-    q, product = request.args.get("q", ""), request.args.get("product", "")
+    products = registry.list_products(session=session)
+    q, product = request.args.get("q", ""), choice_arg("product", {product.code for product in products})
     found, total = registry.search_licensees(session=session, q=q, product_code=product, page=page, per_page=per_page)
     rows = [(licensee, registry.licences_of(session=session, licensee=licensee)) for licensee in found]
     return render_template(
@@ -36,7 +37,7 @@ def licensees():
         q=q,
         product=product,
         pagination=Pagination(page, per_page, total),
-        products=registry.list_products(session=session),
+        products=products,
         status_of=registry.licence_status,
         counties={a.code: a for a in registry.counties(session=session)},
     )
