@@ -60,6 +60,12 @@ REPORT_STATUS_LABELS = {
     "dismissed": _l("dismissed"),
     "closed": _l("closed"),
 }
+# The dashboard counts closed cases by the step they were closed from.
+REPORT_COUNT_LABELS = {
+    **REPORT_STATUS_LABELS,
+    "closed:confirmed": _l("closed, counterfeit"),
+    "closed:dismissed": _l("closed, dismissed"),
+}
 
 # What each outcome means to the consumer who filed the report (the public status page).
 REPORT_OUTCOME_TEXTS = {
@@ -224,6 +230,7 @@ ua_family_label = _labels_of(UA_FAMILY_LABELS)
 entity_label = _labels_of(ENTITY_LABELS)
 reason_text = _labels_of(REASON_TEXTS)
 report_status_label = _labels_of(REPORT_STATUS_LABELS)
+report_count_label = _labels_of(REPORT_COUNT_LABELS)
 report_outcome_text = _labels_of(REPORT_OUTCOME_TEXTS)
 kind_label = _labels_of(KIND_LABELS)
 role_label = _labels_of(ROLE_LABELS)

@@ -132,10 +132,31 @@ def test_open_reports_are_counted_by_age(db, world, aged_report):
     ages = {c.key: c.count for c in stats.open_reports_by_age(session=db, now=now)}
     assert ages == {"0-2": 2, "3-7": 2, "8-30": 2, ">30": 2}
     by_status = {c.key: c.count for c in stats.reports_by_status(session=db)}
-    assert by_status == {"new": 3, "triaged": 0, "investigating": 5, "confirmed": 0, "dismissed": 0, "closed": 1}
+    assert by_status == {
+        **{"new": 3, "triaged": 0, "investigating": 5, "confirmed": 0, "dismissed": 0},
+        **{"closed:confirmed": 0, "closed:dismissed": 0, "closed": 1},  # closed with no step kept: as it is
+    }
     figures = stats.figures(session=db, period=_this_month(), now=now)
     assert figures.open_reports == 8
     assert sum(c.count for c in figures.reports_by_status) == 5  # filed within the last 30 days
+
+
+def test_closed_cases_are_counted_by_how_they_ended(login_as, db, world, file_report):
+    """A month's confirmed counterfeits are counted with the cases closed since, not lost under 'closed'."""
+    regulator = world["users"]["regulator"]
+    for ending in ("confirmed", "confirmed", "dismissed", None):
+        report = file_report(reports.ReportInput(description="标签是复印的"))
+        path = {"confirmed": ["triaged", "investigating", "confirmed", "closed"], "dismissed": ["dismissed", "closed"]}
+        for step in path.get(ending, []):
+            reports.transition(session=db, report=report, to_status=step, note="n", actor=regulator)
+        db.commit()
+    by_status = {c.key: c.count for c in stats.reports_by_status(session=db)}
+    assert by_status == {
+        **{"new": 1, "triaged": 0, "investigating": 0, "confirmed": 0, "dismissed": 0},
+        **{"closed:confirmed": 2, "closed:dismissed": 1},
+    }
+    page = login_as("regulator").get("/dashboard/?lang=en").text
+    assert "closed, counterfeit: 2" in page and "closed, dismissed: 1" in page
 
 
 def test_reports_are_counted_per_product_they_concern(login_as, db, world, labelled, file_report, aged_report):

@@ -10,13 +10,12 @@ from typing import IO
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from sqlalchemy import case, func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from ..models import Batch, Licence, Licensee, Product, Report, ReportEvent, Scan
+from ..models import Batch, Licence, Licensee, Product, Report, Scan
 from . import ascii_digits
 from .registry import CHINA, china_midnight, licence_status, registry_today
-from .reports import concerned_product_id
+from .reports import concerned_product_id, outcome_column
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and WPS; tab and CR act the same way.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -83,7 +82,7 @@ def reports(*, session: Session, start: date | None = None, end: date | None = N
         select(
             Report.tracking_no,
             Report.status,
-            _outcome(),
+            outcome_column(),
             Report.created_at,
             Report.updated_at,
             Report.code,
@@ -112,18 +111,6 @@ def _within(moment, start: date | None, end: date | None) -> list:
     """The conditions for a time from the start of `start` to the end of `end`, days in China."""
     conditions = [] if start is None else [moment >= china_midnight(start)]
     return conditions if end is None else [*conditions, moment < china_midnight(end + timedelta(days=1))]
-
-
-def _outcome():
-    """reports.outcome in SQL: the status, or for a closed case the status it was closed from."""
-    closed_from = (
-        select(ReportEvent.from_status)
-        .where(ReportEvent.report_id == Report.id, ReportEvent.to_status == "closed")
-        .order_by(col(ReportEvent.id).desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return case((Report.status == "closed", func.coalesce(closed_from, "closed")), else_=Report.status)
 
 
 def scans(*, session: Session, start: date | None = None, end: date | None = None) -> Export:

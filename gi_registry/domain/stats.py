@@ -14,7 +14,7 @@ from sqlmodel import Session, col, func, select
 
 from ..models import BATCH_UNITS, REPORT_STATES, Area, AuditEvent, Batch, Licensee, Product, Report, Scan, utcnow
 from .registry import CHINA, china_midnight
-from .reports import NO_PRODUCT, concerned_product_id
+from .reports import NO_PRODUCT, concerned_product_id, outcome_column
 from .verification import GENUINE, INVALID, REVOKED, WARNING
 
 VERDICTS = (GENUINE, WARNING, REVOKED, INVALID)
@@ -273,14 +273,21 @@ def _raised_after_labels(before: dict, after: dict) -> bool:
         return False
 
 
+# The dashboard's report statuses: the workflow's, closed ones by the step they were closed from.
+STATUS_KEYS = [*(state for state in REPORT_STATES if state != "closed"), "closed:confirmed", "closed:dismissed"]
+
+
 def reports_by_status(*, session: Session, period: DateRange | None = None) -> list[Count]:
-    """Reports per current status, in workflow order; with a period, only the reports filed in it."""
-    query = select(Report.status, func.count()).group_by(Report.status)
+    """Reports per current status, in workflow order; with a period, only the reports filed in it. Closed
+    cases count by how they ended (`closed:confirmed`, `closed:dismissed`), as a month's confirmed
+    counterfeits include the cases closed since; one closed without a kept step stays `closed`."""
+    status = case((Report.status == "closed", "closed:" + outcome_column()), else_=Report.status)
+    query = select(status, func.count()).group_by(status)
     if period is not None:
         query = query.where(Report.created_at >= period.start, Report.created_at < period.end)
-    counted = dict(session.exec(query).all())
-    return [Count(status, counted.pop(status, 0)) for status in REPORT_STATES] + [
-        Count(status, count) for status, count in sorted(counted.items())
+    counted = {("closed" if key == "closed:closed" else key): count for key, count in session.exec(query).all()}
+    return [Count(key, counted.pop(key, 0)) for key in STATUS_KEYS] + [
+        Count(key, count) for key, count in sorted(counted.items())
     ]
 
 

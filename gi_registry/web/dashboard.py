@@ -9,7 +9,7 @@ from markupsafe import Markup
 from ..access import roles_required
 from ..db import get_session
 from ..domain import registry, reports, stats
-from ..i18n import report_status_label
+from ..i18n import report_count_label
 from ..models import STAFF
 from . import charts
 from .paging import date_arg
@@ -80,7 +80,7 @@ def _charts(figures: stats.Figures) -> dict[str, Markup]:
             [(_name(c), c.count) for c in figures.per_county], title=_("Scans per county"), width=HALF, empty=empty
         ),
         "reports_by_status": charts.bar_chart(
-            [(report_status_label(c.key), c.count) for c in figures.reports_by_status],
+            [(report_count_label(c.key), c.count) for c in figures.reports_by_status],
             title=_("Reports filed in the period, by status"),
             width=HALF,
             empty=empty,
