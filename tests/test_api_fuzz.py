@@ -96,6 +96,7 @@ def test_a_client_generator_gets_identifiers_photos_and_paging(client, world):
     multipart = spec["paths"]["/reports"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert jsonschema_rs.is_valid(multipart, {"description": "标签可疑的柠檬", "photos": ["<file>", "<file>"]})
     assert not jsonschema_rs.is_valid(multipart, {"description": "标签可疑的柠檬", "photos": ["<file>"] * 4})
+    assert "JPEG, HEIC/HEIF, PNG, WebP, GIF or BMP" in multipart["properties"]["photos"]["items"]["description"]
     assert "429" in spec["paths"]["/tokens"]["post"]["responses"]
     products = client.get("/api/v1/products?page=2&per_page=1").json
     assert (products["page"], products["per_page"], len(products["items"])) == (2, 1, 1)

@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+import pillow_heif
 import pytest
 from PIL import Image
 from sqlmodel import col, select
@@ -37,6 +38,43 @@ def bomb() -> bytes:
     out = io.BytesIO()
     Image.new("1", (20000, 20000)).save(out, format="PNG")
     return out.getvalue()
+
+
+def heic(size=(640, 480), exif: bytes | None = None, xmp: bytes | None = None) -> bytes:
+    """A HEIC as a phone saves it (a picture of a yellowish lemon), made with pillow-heif itself."""
+    picture = Image.new("RGB", size, (200, 180, 40))
+    picture.paste((255, 0, 0), (0, 0, 8, 8))  # a red mark in the top left corner, to tell a turn
+    out = io.BytesIO()
+    pillow_heif.from_pillow(picture).save(out, quality=60, exif=exif, xmp=xmp)
+    return out.getvalue()
+
+
+def heic_with_gps() -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # camera make
+    exif[0x8825] = {1: "N", 2: (30.0, 7.0, 12.0), 3: "E", 4: (104.0, 38.0, 0.0)}  # GPS
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="30,7.2N"'
+        b' exif:GPSLongitude="104,38.0E"/></rdf:RDF></x:xmpmeta>'
+    )
+    return heic(exif=exif.tobytes(), xmp=xmp)
+
+
+def heic_claiming(width: int, height: int, picture=(64, 64)) -> bytes:
+    """A HEIC whose header claims width × height pixels, its size box rewritten: a small file claiming
+    millions is a bomb; decoded, it would fail (libheif compares), so refused as too big it was measured
+    before any decoding. 64 × 64 is a whole number of coding blocks: no crop box says the size again."""
+    data = heic(size=picture)
+    at = data.index(b"ispe") + 8  # the box's version and flags, then width and height
+    return data[:at] + width.to_bytes(4, "big") + height.to_bytes(4, "big") + data[at + 8 :]
+
+
+def heic_damaged() -> bytes:
+    """A HEIC whose coded picture says it is longer than the data there is (its first length field)."""
+    data = heic()
+    at = data.index(b"mdat") + 4
+    return data[:at] + b"\xff\xff\xff\xff" + data[at + 4 :]
 
 
 def upload_files(upload_dir) -> list[str]:
@@ -84,6 +122,10 @@ def test_a_photo_with_too_many_pixels_is_named_in_chinese_units(client, world):
         ("bomb.png", None, 413),
         ("huge.jpg", b"\xff\xd8" + b"0" * (9 * 1024 * 1024), 413),
         ("truncated.png", None, 415),
+        ("bomb.heic", None, 413),
+        ("truncated.heic", None, 415),
+        ("damaged.heic", None, 415),
+        ("understated.heic", None, 415),  # a picture bigger than its header says is not decoded whole
     ],
 )
 def test_a_bad_upload_is_refused_and_leaves_nothing_behind(client, app, world, db, name, content, status):
@@ -91,6 +133,14 @@ def test_a_bad_upload_is_refused_and_leaves_nothing_behind(client, app, world, d
         content = bomb()
     if name == "truncated.png":
         content = png()[:60]
+    if name == "bomb.heic":
+        content = heic_claiming(6000, 5000)
+    if name == "damaged.heic":
+        content = heic_damaged()
+    if name == "understated.heic":
+        content = heic_claiming(64, 64, picture=(640, 480))
+    if name == "truncated.heic":
+        content = heic()[:-200]  # the container whole, the picture's coded data cut short
     response = client.post(
         "/api/v1/reports",
         content_type="multipart/form-data",
@@ -365,10 +415,11 @@ def test_the_report_form_says_a_spent_budget_before_anything_is_written(make_app
 def test_a_refused_form_says_what_to_fix_once_and_in_plain_words(client, world):
     short = client.post("/report", data={"description": "假"})
     assert short.status_code == 422 and "请至少写 4 个字，最多 4000 个字" in short.text
+    client.get("/report?lang=en")
     not_an_image = post_report(client, photos=[("fruit.jpg", b"not an image at all")])
     assert not_an_image.status_code == 422
-    assert not_an_image.text.count("照片须为JPEG、PNG、WebP、GIF或BMP格式") == 1
-    assert "照片未随表单保留，请重新选择。" in not_an_image.text
+    assert not_an_image.text.count("Photos must be JPEG, HEIC, PNG, WebP, GIF or BMP images") == 1
+    assert "Your photos were not kept with the form: choose them again." in not_an_image.text
 
 
 def test_of_several_photos_the_refused_one_is_named_and_all_must_be_chosen_again(client, world, db):
@@ -381,7 +432,7 @@ def test_of_several_photos_the_refused_one_is_named_and_all_must_be_chosen_again
         content_type="multipart/form-data",
     )
     assert page.status_code == 422
-    assert "receipt.jpg: Photos must be JPEG, PNG, WebP, GIF or BMP images." in page.text
+    assert "receipt.jpg: Photos must be JPEG, HEIC, PNG, WebP, GIF or BMP images." in page.text
     assert "Your photos were not kept with the form: choose them again." in page.text
     assert db.exec(select(Report)).all() == []
 
@@ -511,6 +562,55 @@ def test_a_48_megapixel_phone_photo_is_taken_and_scaled_down(client, world, db):
     assert post_report(client, photos=[("IMG_48MP.jpg", out.getvalue())]).status_code == 302
     stored = db.exec(select(ReportPhoto)).one()
     assert (stored.width, stored.height) == (2048, 1536)
+
+
+@pytest.mark.parametrize("path", ["/report", "/api/v1/reports"])
+def test_a_heic_phone_photo_is_taken_as_a_jpeg_without_its_exif_or_xmp(client, app, world, db, path):
+    """Phones set to save HEIF upload .heic files as they are; their GPS is in the EXIF and the XMP."""
+    response = client.post(
+        path,
+        content_type="multipart/form-data",
+        data={"description": "可疑的柠檬", "photos": [(io.BytesIO(heic_with_gps()), "IMG_20240501_101010.heic")]},
+    )
+    assert response.status_code in (201, 302), response.text
+    [photo] = db.exec(select(ReportPhoto)).all()
+    assert (photo.width, photo.height) == (640, 480)
+    with open(os.path.join(app.config["GI_UPLOAD_DIR"], photo.filename), "rb") as handle:
+        stored = handle.read()
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.format == "JPEG" and not image.getexif() and "exif" not in image.info and "xmp" not in image.info
+        assert image.getpixel((320, 240))[0] in range(190, 211)  # the picture itself came through
+    for trace in (b"PhoneMaker", b"GPS", b"xmpmeta", b"104,38"):
+        assert trace not in stored
+
+
+def test_a_heic_turned_by_the_camera_is_stored_upright_once():
+    """HEIF keeps the turn in the container (irot), which the decoder applies, and pillow-heif sets the
+    EXIF orientation to 1: the picture must not be turned a second time by the EXIF."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was held on its side; pillow-heif writes this as the container's turn
+    cleaned = photos.clean_photo(heic(size=(40, 30), exif=exif.tobytes()), max_bytes=8 << 20, max_pixels=25_000_000)
+    upright = Image.open(io.BytesIO(cleaned.jpeg))
+    assert upright.size == (30, 40) and not upright.getexif()
+    red, green, _ = upright.getpixel((27, 2))  # the top left mark, turned to the top right
+    assert red > 200 and green < 60
+
+
+@pytest.mark.parametrize(("width", "height"), [(6000, 5000), (20000, 20000)])
+def test_a_heic_claiming_too_many_pixels_is_refused_before_it_is_decoded(client, world, db, width, height):
+    response = client.post(
+        "/api/v1/reports",
+        content_type="multipart/form-data",
+        data={"description": "可疑的柠檬", "photos": [(io.BytesIO(heic_claiming(width, height)), "big.heic")]},
+    )
+    assert response.status_code == 413 and "at most 25 million" in response.json["error"]["message"]
+    assert db.exec(select(Report)).all() == []
+
+
+def test_the_report_form_offers_heic_photos(client, world):
+    page = client.get("/report?lang=en").text
+    assert 'accept="image/*,.heic,.heif"' in page  # a picker that knows no HEIC type still lists the files
+    assert "JPEG, HEIC, PNG, WebP, GIF or BMP" in page
 
 
 def test_a_png_beyond_the_pixel_bound_is_refused_saying_the_bound(client, world, db):

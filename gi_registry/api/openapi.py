@@ -54,7 +54,11 @@ def _with_photos(model: type[BaseModel]) -> dict:
     """A form's fields as multipart/form-data, with up to three photo files beside them. One object, not
     an allOf: the model forbids other properties, which an allOf would apply to the photos too."""
     schema = model.model_json_schema()
-    file = {"type": "string", "contentMediaType": "application/octet-stream"}
+    file = {
+        "type": "string",
+        "contentMediaType": "application/octet-stream",
+        "description": "a JPEG, HEIC/HEIF, PNG, WebP, GIF or BMP image, kept as a JPEG without its metadata",
+    }
     schema["properties"]["photos"] = {"type": "array", "items": file, "maxItems": 3}
     return schema
 

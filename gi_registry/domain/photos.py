@@ -9,11 +9,18 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
 from . import N_, DomainError
 
-ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP"}  # MPO: the JPEG some phone cameras save
+# HEIC/HEIF, which phones set to "high efficiency" save, is read by pillow-heif's opener, registered here
+# once for the whole process. Only the picture itself is read: not the embedded thumbnail (which a
+# crafted file could make another picture), nor depth maps or other auxiliary images.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+
+# MPO: the JPEG some phone cameras save; HEIF: the format Pillow names a .heic/.heif file by
+ACCEPTED_FORMATS = {"JPEG", "MPO", "HEIF", "PNG", "WEBP", "GIF", "BMP"}
 JPEG_FORMATS = {"JPEG", "MPO"}
 MAX_SIDE = 2048  # what a regulator needs to see; bigger only costs storage
 NAME = re.compile(r"[0-9a-f]{32}\.jpg\Z")  # the names store() gives: nothing else is ever a photo
@@ -31,7 +38,8 @@ def clean_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanPhoto:
 
     `max_pixels` bounds the pixels decoded, which is what costs memory: a JPEG is decoded at the
     smallest of 1/2, 1/4 or 1/8 scale that still gives the stored size, so a 48-megapixel phone photo
-    decodes as 12 and passes, while a PNG is decoded whole and must be within the bound as it is."""
+    decodes as 12 and passes, while a PNG or a HEIC is decoded whole and must be within the bound as it
+    is. Either way the size is read from the file's header and checked before anything is decoded."""
     if len(data) > max_bytes:
         raise DomainError("photo_too_large", N_("a photo is larger than allowed"), status=413)
     try:
@@ -40,7 +48,7 @@ def clean_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanPhoto:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             if image.format not in ACCEPTED_FORMATS:
-                raise DomainError("photo_type", N_("photos must be JPEG, PNG, WebP, GIF or BMP images"), status=415)
+                raise _wrong_type()
             if image.format in JPEG_FORMATS:
                 image.draft("RGB", stored_size(image.size))
             if image.width * image.height > max_pixels:
@@ -48,8 +56,10 @@ def clean_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanPhoto:
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_many_pixels(max_pixels) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise DomainError("photo_type", N_("photos must be JPEG, PNG, WebP, GIF or BMP images"), status=415) from None
+    # A damaged HEIC fails in libheif's words: EOFError for coded data cut short, RuntimeError for a picture
+    # bigger than its header says (libheif will not decode past the size measured above).
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, RuntimeError):
+        raise _wrong_type() from None
     return _reencode(image)
 
 
@@ -59,6 +69,10 @@ def stored_size(size: tuple[int, int]) -> tuple[int, int]:
     width, height = size
     scale = min(MAX_SIDE / max(width, height), 1.0)
     return max(math.ceil(width * scale), 1), max(math.ceil(height * scale), 1)
+
+
+def _wrong_type() -> DomainError:
+    return DomainError("photo_type", N_("photos must be JPEG, HEIC, PNG, WebP, GIF or BMP images"), status=415)
 
 
 def _too_many_pixels(max_pixels: int) -> DomainError:
