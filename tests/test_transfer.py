@@ -633,6 +633,15 @@ def test_csv_in_each_encoding_reads_the_same(encoding):
     assert rows[0].name == "岳阳柠檬专业合作社（示例）" and rows[0].county == "安岳县"
 
 
+@pytest.mark.parametrize(("mark", "encoding"), [(b"\xef\xbb\xbf", "utf-8"), (b"\x84\x31\x95\x33", "gb18030")])
+def test_a_csv_with_a_byte_order_mark_reads_its_first_header_cell(mark, encoding):
+    # Windows tools that save "GB18030 with BOM" start the file with GB18030's own byte-order mark, which
+    # decodes to U+FEFF: the first column's name was read as "\ufeff企业名称", an unknown column.
+    content = mark + f"企业名称,统一社会信用代码,所在区县\r\n甲合作社,{USCC_C},安岳县\r\n".encode(encoding)
+    (row,) = imports.parse_rows(filename="x.csv", content=content)
+    assert (row.line, row.name, row.uscc, row.county) == (2, "甲合作社", USCC_C, "安岳县")
+
+
 def test_an_xlsx_reads_numbers_and_dates_as_people_typed_them():
     workbook = Workbook()
     sheet = workbook.active

@@ -120,7 +120,8 @@ def parse_rows(*, filename: str, content: bytes) -> list[Row]:
 def _csv_table(content: bytes) -> Iterator:
     for encoding in ENCODINGS:
         try:
-            text = content.decode(encoding)
+            # GB18030 has a byte-order mark of its own, which decodes to U+FEFF: no part of the first header cell.
+            text = content.decode(encoding).removeprefix("\ufeff")
             break
         except UnicodeDecodeError:
             continue
