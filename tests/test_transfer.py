@@ -698,6 +698,106 @@ def test_an_xlsx_without_the_tables_columns_on_any_sheet_is_refused_for_its_firs
     assert refused.value.code == "missing_columns" and refused.value.params == {"columns": "uscc, county"}
 
 
+# An office's list as Excel saves it: a title (a merged cell: its value in the first cell, the rest empty),
+# a blank row and a date line above the header row, which is row 4.
+TITLED = (
+    "资阳市地理标志用标单位名单,,",
+    ",,",
+    "填报日期：2026年11月,,",
+    "企业名称,统一社会信用代码,所在区县",
+    f"甲合作社,{USCC_C},安岳县",
+    f"乙合作社,{USCC_D},乐至县",
+)
+
+
+def titled_xlsx(*rows: list, title_rows: int = 3) -> bytes:
+    """TITLED's workbook: the title merged across the table, a blank row, the date line, then `rows`."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet["A1"] = "资阳市地理标志用标单位名单"
+    sheet.merge_cells("A1:C1")
+    sheet["A3"] = "填报日期：2026年11月"
+    for number, values in enumerate(rows, start=title_rows + 1):
+        for column, value in enumerate(values, start=1):
+            sheet.cell(number, column, value)
+    target = io.BytesIO()
+    workbook.save(target)
+    return target.getvalue()
+
+
+def test_a_csv_with_a_title_above_its_header_is_read_from_the_header_with_the_files_row_numbers():
+    table = imports.read_table(filename="x.csv", content="\r\n".join(TITLED).encode("gb18030"))
+    assert table.header_line == 4
+    assert [(row.line, row.name, row.uscc, row.county) for row in table.rows] == [
+        (5, "甲合作社", USCC_C, "安岳县"),
+        (6, "乙合作社", USCC_D, "乐至县"),
+    ]
+
+
+def test_an_xlsx_with_a_merged_title_above_its_header_is_read_from_the_header_with_the_sheets_row_numbers():
+    content = titled_xlsx(["企业名称", "统一社会信用代码", "所在区县"], ["甲合作社", USCC_C, "安岳县"])
+    table = imports.read_table(filename="x.xlsx", content=content)
+    assert table.header_line == 4
+    assert [(row.line, row.name, row.uscc) for row in table.rows] == [(5, "甲合作社", USCC_C)]
+
+
+def test_an_xlsx_is_read_from_the_sheet_whose_header_is_under_a_title():
+    workbook = Workbook()
+    workbook.active.append(["填写说明：名单在“名单”表中"])
+    listed = workbook.create_sheet("名单")
+    listed.append(["资阳市地理标志用标单位名单"])
+    listed.append(["企业名称", "统一社会信用代码", "所在区县"])
+    listed.append(["甲合作社", USCC_C, "安岳县"])
+    target = io.BytesIO()
+    workbook.save(target)
+    (row,) = imports.parse_rows(filename="x.xlsx", content=target.getvalue())
+    assert (row.line, row.name) == (3, "甲合作社")
+
+
+def test_a_tab_separated_csv_under_a_title_without_tabs_finds_its_separator_in_the_header():
+    content = f"资阳市地理标志用标单位名单\nname\tuscc\tcounty\n甲合作社\t{USCC_C}\t安岳县\n".encode()
+    (row,) = imports.parse_rows(filename="x.csv", content=content)
+    assert (row.line, row.name, row.county) == (3, "甲合作社", "安岳县")
+
+
+def test_a_header_further_down_than_the_first_ten_rows_is_not_looked_for():
+    content = "\r\n".join(["名单,,"] * 10 + ["name,uscc,county", f"甲合作社,{USCC_C},安岳县"]).encode()
+    with pytest.raises(imports.ImportRefused) as refused:
+        imports.parse_rows(filename="x.csv", content=content)
+    assert refused.value.code == "unknown_columns" and refused.value.params == {"columns": "名单"}
+
+
+def test_a_header_under_a_title_that_lacks_a_column_is_refused_for_its_own_columns_not_the_titles():
+    content = f"资阳市地理标志用标单位名单,,\r\n企业名称,统一社会信用代码,地址\r\n甲合作社,{USCC_C},安岳县\r\n"
+    with pytest.raises(imports.ImportRefused) as refused:
+        imports.parse_rows(filename="x.csv", content=content.encode())
+    assert refused.value.code == "missing_columns" and refused.value.params == {"columns": "county"}
+
+
+def test_a_dry_run_of_a_titled_file_says_its_header_row_and_each_problems_real_row(login_as, db):
+    bad = (*TITLED[:-1], f"乙合作社,{USCC_D[:-1]}A,乐至县")
+    before = counts(db)
+    page = upload(login_as("admin"), "\r\n".join(bad).encode())
+    assert page.status_code == 422
+    assert "The header was read from row 4; the rows above it were read past." in page.text
+    assert '<td data-label="Row">6</td>' in page.text and "check character does not match" in page.text
+    assert upload(login_as("admin"), "\r\n".join(bad).encode(), run_import=True).status_code == 422
+    assert counts(db) == before
+
+
+def test_a_titled_xlsx_imports_every_row(login_as, db):
+    content = titled_xlsx(
+        ["企业名称", "统一社会信用代码", "所在区县"], ["甲合作社", USCC_C, "安岳县"], ["乙合作社", USCC_D, "乐至县"]
+    )
+    client = login_as("admin")
+    dry = upload(client, content, "名单.xlsx")
+    assert dry.status_code == 200 and "The header was read from row 4" in dry.text
+    assert "No problems found in 名单.xlsx (rows checked: 2)" in dry.text
+    licensees = counts(db)[0]
+    assert upload(client, content, "名单.xlsx", run_import=True).status_code == 303
+    assert counts(db)[0] == licensees + 2
+
+
 def _with_dimension(workbook_bytes: bytes, ref: str) -> bytes:
     """The workbook with the used range its sheet declares set to `ref`, as some writers leave it (openpyxl's
     documentation warns of them): "A1", or the range of an earlier, shorter sheet."""

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain, islice
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
@@ -31,6 +32,9 @@ ENCODINGS = ("utf-8-sig", "gb18030")  # utf-8-sig reads UTF-8 with or without th
 
 REQUIRED = ("name", "uscc", "county")
 OPTIONAL = ("address", "contact_name", "contact_phone", "product_code", "valid_from", "valid_to", "licence_status")
+# An office's list has its title, a blank row or a date line above the header: the header is looked for
+# among the first rows, no further, so that a sheet without one is refused rather than searched through.
+HEADER_ROWS = 10
 # Other names a column goes by: the licensee export's, and the Chinese an office's own sheet would use.
 ALIASES = {
     "county_code": "county",
@@ -93,6 +97,14 @@ class Row:
     unnamed: str = ""  # the letter of the first column with a value but no header (_unnamed_column)
 
 
+@dataclass
+class Table:
+    """A file as the import reads it: its data rows, and the row its header was read from."""
+
+    rows: list[Row]
+    header_line: int = 1
+
+
 @dataclass(frozen=True)
 class RowProblem:
     line: int
@@ -104,17 +116,21 @@ class RowProblem:
 # ---- reading the file --------------------------------------------------------------------
 
 
-def parse_rows(*, filename: str, content: bytes) -> list[Row]:
-    """Read a .csv or .xlsx upload into rows; a file that cannot be read is refused as a whole."""
+def read_table(*, filename: str, content: bytes) -> Table:
+    """Read a .csv or .xlsx upload; a file that cannot be read is refused as a whole."""
     if len(content) > MAX_BYTES:
         raise ImportRefused("file_too_large", N_("The file is larger than %(mb)s MB."), params={"mb": 2})
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if suffix == "csv":
-        return _rows(_csv_table(content))
+        return _table(_csv_table(content))
     if suffix == "xlsx":
         with closing(_xlsx_table(content)) as table:
-            return _rows(table)
+            return _table(table)
     raise ImportRefused("wrong_file_type", N_("Only .csv and .xlsx files can be imported."))
+
+
+def parse_rows(*, filename: str, content: bytes) -> list[Row]:
+    return read_table(filename=filename, content=content).rows
 
 
 def _csv_table(content: bytes) -> Iterator:
@@ -136,9 +152,18 @@ def _csv_table(content: bytes) -> Iterator:
 
 def _separator(text: str) -> str:
     """The separator the header row uses: a comma; else the semicolon Excel writes under a European region's
-    settings, or the tab of a table copied out of a spreadsheet, which read as one unknown column."""
-    header = text.partition("\n")[0]
-    return next((mark for mark in (",", ";", "\t") if mark in header), ",")
+    settings, or the tab of a table copied out of a spreadsheet, which read as one unknown column. Found by
+    the header it splits out, as a title above it need hold none; without a header, by the first line."""
+    marks = (",", ";", "\t")
+    for mark in marks:
+        try:
+            top = list(islice(csv.reader(io.StringIO(text, newline=""), delimiter=mark), HEADER_ROWS))
+        except csv.Error:  # _table says it of the file
+            continue
+        if _header_index(top) is not None:
+            return mark
+    first = text.partition("\n")[0]
+    return next((mark for mark in marks if mark in first), ",")
 
 
 def _xlsx_table(content: bytes) -> Iterator:
@@ -163,7 +188,7 @@ def _xlsx_table(content: bytes) -> Iterator:
 
 
 def _table_sheet(workbook):
-    """The sheet that holds the table: the first whose first row names the required columns. An office's
+    """The sheet that holds the table: the first with a header row naming the required columns. An office's
     workbook may open with a sheet of notes, or keep its list on Sheet2 behind an empty Sheet1. Without
     such a sheet, the first one, whose header the refusal then names."""
     for sheet in workbook.worksheets:
@@ -171,8 +196,7 @@ def _table_sheet(workbook):
         # older, smaller range: the rest of the sheet was missing columns ("Missing columns") or rows (left
         # out of a clean dry run, and of the import). The cells themselves say where the sheet ends.
         sheet.reset_dimensions()
-        header = next(sheet.iter_rows(max_row=1, values_only=True), ())
-        if set(REQUIRED) <= set(_column_names([_text(cell) for cell in header])):
+        if _header_index(list(sheet.iter_rows(max_row=HEADER_ROWS, values_only=True))) is not None:
             return sheet
     return workbook.worksheets[0]
 
@@ -225,6 +249,26 @@ def _column_names(header: list[str]) -> list[str | None]:
     return names
 
 
+def _header_index(top: list) -> int | None:
+    """The index of the first of a file's top rows that names the required columns, if one does."""
+    for index, values in enumerate(top):
+        if set(REQUIRED) <= set(_column_names([_text(value) for value in values])):
+            return index
+    return None
+
+
+def _refused_header_index(top: list) -> int:
+    """Of top rows without a header, the one the refusal names: the row naming most of the import's columns,
+    rather than a title above it; else the first that holds anything (a file's header is its first row)."""
+
+    def standing(index: int) -> tuple:
+        texts = [_text(value).strip() for value in top[index]]
+        known = set(_column_names(texts)) & set(REQUIRED + OPTIONAL)
+        return len(known), any(texts), -index
+
+    return max(range(len(top)), key=standing)
+
+
 def _columns(header: list[str]) -> list[str | None]:
     names = _column_names(header)
     known = [name for name in names if name]
@@ -246,14 +290,19 @@ def _columns(header: list[str]) -> list[str | None]:
     return names
 
 
-def _rows(table) -> list[Row]:
+def _table(table) -> Table:
     try:
-        header = next(iter(table), None)
-        if header is None:
+        table = iter(table)
+        top = list(islice(table, HEADER_ROWS))
+        if not top:
             raise ImportRefused("empty_file", N_("The file is empty."))
-        names = _columns([_text(cell) for cell in header])
+        header = _header_index(top)
+        if header is None:
+            header = _refused_header_index(top)
+        names = _columns([_text(cell) for cell in top[header]])
         rows = []
-        for line, values in enumerate(table, start=2):
+        # Rows above the header are read past; every row keeps its number in the file, as Excel shows it.
+        for line, values in enumerate(chain(top[header + 1 :], table), start=header + 2):
             values = list(values)
             cells = {name: _cell_text(name, value).strip() for name, value in zip(names, values, strict=False) if name}
             unnamed = _unnamed_column(names, values)
@@ -268,7 +317,7 @@ def _rows(table) -> list[Row]:
         raise ImportRefused("unreadable_file", N_("The file is not a readable CSV file.")) from None
     if not rows:
         raise ImportRefused("empty_file", N_("The file has no data rows."))
-    return rows
+    return Table(rows=rows, header_line=header + 1)
 
 
 def _unnamed_column(names: list[str | None], values: list) -> str:

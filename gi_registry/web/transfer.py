@@ -166,18 +166,18 @@ def _dry_run(form: ImportForm, name: str, content: bytes, rows: list[imports.Row
 @roles_required("admin")
 def import_licensees():
     """A dry run lists every row's problems; Import writes every row in one transaction, or nothing."""
-    form, rows, problems, name = ImportForm(), [], [], ""
+    form, table, problems, name = ImportForm(), imports.Table(rows=[]), [], ""
     if form.validate_on_submit():
         staging.prune(current_app.config["IMPORT_STAGING_DIR"], _lifetime())
         kept = form.checked.data
         try:
             name, content = _upload(form)
-            rows, digest = imports.parse_rows(filename=name, content=content), hashlib.sha256(content).hexdigest()
+            table, digest = imports.read_table(filename=name, content=content), hashlib.sha256(content).hexdigest()
             if form.run_import.data:
-                _write(form, rows, digest, name)
+                _write(form, table.rows, digest, name)
                 staging.discard(**_staging(), digest=kept)
                 return redirect(url_for("admin.licensees"), 303)
-            problems = _dry_run(form, name, content, rows)
+            problems = _dry_run(form, name, content, table.rows)
         except imports.ImportRefused as refusal:
             form.file.errors = list(form.file.errors) + [_(refusal.message, **page_params(refusal.params))]
             problems, form.checked.data = refusal.problems, ""
@@ -187,6 +187,7 @@ def import_licensees():
     for problem in problems:
         by_line.setdefault(problem.line, []).append(problem)
     # Every row with a problem; a clean file shows only its first rows, as a sample of what it holds.
+    rows = table.rows
     shown = [row for row in rows if row.line in by_line] or rows[:PREVIEW_ROWS]
     status = 422 if form.errors or problems else 200
     session = get_session()
@@ -195,6 +196,7 @@ def import_licensees():
         form=form,
         name=name,
         rows=rows,
+        header_line=table.header_line,
         shown=shown,
         by_line=by_line,
         read=imports.readings(session=session, rows=shown),
