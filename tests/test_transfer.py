@@ -798,6 +798,41 @@ def test_a_titled_xlsx_imports_every_row(login_as, db):
     assert counts(db)[0] == licensees + 2
 
 
+@pytest.mark.parametrize("number", ["序号", "No.", "NO", "#"])
+def test_a_running_number_column_is_read_past(db, world, number):
+    content = (
+        f"{number},企业名称,统一社会信用代码,所在区县\r\n1,甲合作社,{USCC_C},安岳县\r\n2,乙合作社,{USCC_D},乐至县\r\n"
+    )
+    rows = imports.parse_rows(filename="x.csv", content=content.encode())
+    assert [(row.line, row.name, row.uscc, row.county, row.unnamed) for row in rows] == [
+        (2, "甲合作社", USCC_C, "安岳县", ""),
+        (3, "乙合作社", USCC_D, "乐至县", ""),
+    ]
+    assert imports.check_rows(session=db, rows=rows) == []
+
+
+@pytest.mark.parametrize("column", ["编号", "序列号", "id"])
+def test_a_column_that_may_hold_a_number_of_record_is_not_taken_for_a_running_number(column):
+    # 编号 may be a certificate's or licence's number, which the import does not keep: refused, not dropped.
+    content = f"{column},name,uscc,county\r\nZY-001,甲合作社,{USCC_C},安岳县\r\n".encode()
+    with pytest.raises(imports.ImportRefused) as refused:
+        imports.parse_rows(filename="x.csv", content=content)
+    assert refused.value.code == "unknown_columns" and refused.value.params == {"columns": column.lower()}
+
+
+def test_an_office_template_numbered_ahead_reads_only_its_filled_rows(login_as, db):
+    # The template came with 序号 1–5 typed in; three rows were left empty but for their number.
+    numbered = [
+        [number, *cells]
+        for number, cells in enumerate([["甲合作社", USCC_C, "安岳县"], ["乙合作社", USCC_D, "乐至县"]], 1)
+    ]
+    content = titled_xlsx(["序号", "企业名称", "统一社会信用代码", "所在区县"], *numbered, [3], [4], [5])
+    assert [row.line for row in imports.parse_rows(filename="x.xlsx", content=content)] == [5, 6]
+    licensees = counts(db)[0]
+    assert upload(login_as("admin"), content, "名单.xlsx", run_import=True).status_code == 303
+    assert counts(db)[0] == licensees + 2
+
+
 def _with_dimension(workbook_bytes: bytes, ref: str) -> bytes:
     """The workbook with the used range its sheet declares set to `ref`, as some writers leave it (openpyxl's
     documentation warns of them): "A1", or the range of an earlier, shorter sheet."""

@@ -35,6 +35,10 @@ OPTIONAL = ("address", "contact_name", "contact_phone", "product_code", "valid_f
 # An office's list has its title, a blank row or a date line above the header: the header is looked for
 # among the first rows, no further, so that a sheet without one is refused rather than searched through.
 HEADER_ROWS = 10
+# A column the import reads past: an office's list numbers its rows (序号) in its first column. Only these
+# headers, which name nothing but a row's place: 编号 or 序列号 may be a certificate's or a label's number,
+# which the import does not keep, so they stay unknown columns rather than be dropped unsaid.
+RUNNING_NUMBER = "running_number"
 # Other names a column goes by: the licensee export's, and the Chinese an office's own sheet would use.
 ALIASES = {
     "county_code": "county",
@@ -58,6 +62,10 @@ ALIASES = {
     "许可截止日期": "valid_to",
     "截止日期": "valid_to",
     "许可状态": "licence_status",
+    "序号": RUNNING_NUMBER,
+    "no.": RUNNING_NUMBER,
+    "no": RUNNING_NUMBER,
+    "#": RUNNING_NUMBER,
 }
 # The licensee export's states (and the pages' Chinese for them) of a licence an import may grant: one in force,
 # or one whose term is yet to begin. The import works the state out from the dates, so these say nothing more;
@@ -271,7 +279,7 @@ def _refused_header_index(top: list) -> int:
 
 def _columns(header: list[str]) -> list[str | None]:
     names = _column_names(header)
-    known = [name for name in names if name]
+    known = [name for name in names if name and name != RUNNING_NUMBER]
     unknown = [name for name in known if name not in REQUIRED + OPTIONAL]
     if unknown:
         raise ImportRefused(
@@ -304,7 +312,11 @@ def _table(table) -> Table:
         # Rows above the header are read past; every row keeps its number in the file, as Excel shows it.
         for line, values in enumerate(chain(top[header + 1 :], table), start=header + 2):
             values = list(values)
-            cells = {name: _cell_text(name, value).strip() for name, value in zip(names, values, strict=False) if name}
+            cells = {
+                name: _cell_text(name, value).strip()
+                for name, value in zip(names, values, strict=False)
+                if name in REQUIRED + OPTIONAL  # not a blank header cell, nor the running number
+            }
             unnamed = _unnamed_column(names, values)
             if not any(cells.values()) and not unnamed:
                 continue  # spreadsheets often end in blank rows
