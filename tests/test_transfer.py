@@ -798,6 +798,18 @@ def test_a_titled_xlsx_imports_every_row(login_as, db):
     assert counts(db)[0] == licensees + 2
 
 
+def test_a_chinese_header_spaced_out_or_wrapped_in_its_cell_reads_as_its_name():
+    # A form spaces a two-character header out to the width of the others, with spaces or a full-width one,
+    # and wraps a long one in its cell (Alt+Enter): "序  号", "名　称", "统一社会\n信用代码".
+    workbook = Workbook()
+    workbook.active.append(["序  号", "企业　名称", "统一社会\n信用代码", "区 县"])
+    workbook.active.append([1, "甲合作社", USCC_C, "安岳县"])
+    target = io.BytesIO()
+    workbook.save(target)
+    (row,) = imports.parse_rows(filename="x.xlsx", content=target.getvalue())
+    assert (row.name, row.uscc, row.county, row.unnamed) == ("甲合作社", USCC_C, "安岳县", "")
+
+
 @pytest.mark.parametrize("number", ["序号", "No.", "NO", "#"])
 def test_a_running_number_column_is_read_past(db, world, number):
     content = (

@@ -253,7 +253,10 @@ def _column_names(header: list[str]) -> list[str | None]:
     names = []
     for cell in header:
         name = re.sub(r"[\s-]+", "_", cell.strip().lower())
-        names.append(ALIASES.get(name, name) or None)
+        # A form spaces a short Chinese header out to align it ("序  号", "名　称") and wraps a long one in its
+        # cell ("统一社会\n信用代码"): the Chinese names are read without their spaces.
+        compact = re.sub(r"\s+", "", cell.lower())
+        names.append(ALIASES.get(name) or ALIASES.get(compact, name) or None)
     return names
 
 
