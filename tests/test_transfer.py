@@ -845,6 +845,75 @@ def test_an_office_template_numbered_ahead_reads_only_its_filled_rows(login_as, 
     assert counts(db)[0] == licensees + 2
 
 
+FOOTERS = (",,", "合计：2家,,", "填表人（签字）：张三,,审核人：李四")
+
+
+def test_a_tally_or_sign_off_under_the_table_is_read_past_as_a_note_and_said(db, world):
+    table = imports.read_table(filename="x.csv", content="\r\n".join(TITLED + FOOTERS).encode())
+    assert [row.line for row in table.rows] == [5, 6]
+    assert [(note.line, note.text) for note in table.notes] == [
+        (8, "合计：2家"),
+        (9, "填表人（签字）：张三 审核人：李四"),
+    ]
+    assert imports.check_rows(session=db, rows=table.rows) == []
+
+
+@pytest.mark.parametrize("name", ["合计", "备注：见附件", "注：甲合作社"])
+def test_a_row_with_a_code_is_a_licensee_whatever_its_first_cell_says(name):
+    table = imports.read_table(filename="x.csv", content=f"name,uscc,county\r\n{name},{USCC_C},安岳县\r\n".encode())
+    assert [(row.line, row.name) for row in table.rows] == [(2, name)] and table.notes == []
+
+
+@pytest.mark.parametrize("line", ["以上名单经资阳市市场监督管理局审核", "甲合作社"])
+def test_a_row_of_one_value_and_no_code_is_one_problem_that_quotes_it(db, world, line):
+    # Under a 序号 column, a line merged across the sheet holds its text in the running number's cell.
+    content = f"序号,name,uscc,county\r\n1,乙合作社,{USCC_D},乐至县\r\n{line},,,\r\n".encode()
+    rows = imports.parse_rows(filename="x.csv", content=content)
+    (problem,) = imports.check_rows(session=db, rows=rows)
+    assert (problem.line, problem.column, problem.params) == (3, "", {"text": line})
+
+
+def test_a_row_of_a_name_alone_is_one_problem_too(db, world):
+    rows = imports.parse_rows(filename="x.csv", content="name,uscc,county\r\n甲合作社,,\r\n".encode())
+    (problem,) = imports.check_rows(session=db, rows=rows)
+    assert problem.message == (
+        "“%(text)s” is the only value on this row, which has no unified social credit code: "
+        "delete a title, note or signature line from the file, or complete the row"
+    )
+    assert problem.params == {"text": "甲合作社"}
+
+
+def test_a_dry_run_says_the_notes_it_read_past_and_the_row_of_a_lone_line(login_as, db):
+    client = login_as("admin")
+    content = "\r\n".join((*TITLED, *FOOTERS, "以上名单经市局审核,,")).encode("gb18030")
+    before = counts(db)
+    page = upload(client, content)
+    assert page.status_code == 422
+    assert (
+        "Read past as notes, not licensees: row 8 “合计：2家”; row 9 “填表人（签字）：张三 审核人：李四”." in page.text
+    )
+    assert '<td data-label="Row">10</td>' in page.text
+    assert "“以上名单经市局审核” is the only value on this row, which has no unified social credit code" in page.text
+    assert upload(client, content, run_import=True).status_code == 422
+    assert counts(db) == before
+    signed = "\r\n".join(TITLED + FOOTERS).encode("gb18030")
+    assert upload(client, signed).status_code == 200
+    assert upload(client, signed, run_import=True).status_code == 303
+    assert counts(db)[0] == before[0] + 2
+
+
+def test_an_xlsx_footer_merged_across_the_sheet_is_a_note(login_as, db):
+    content = titled_xlsx(
+        ["序号", "企业名称", "统一社会信用代码", "所在区县"],
+        [1, "甲合作社", USCC_C, "安岳县"],
+        [],
+        ["填表人：张三"],
+    )
+    table = imports.read_table(filename="x.xlsx", content=content)
+    assert [row.line for row in table.rows] == [5]
+    assert [(note.line, note.text) for note in table.notes] == [(7, "填表人：张三")]
+
+
 def _with_dimension(workbook_bytes: bytes, ref: str) -> bytes:
     """The workbook with the used range its sheet declares set to `ref`, as some writers leave it (openpyxl's
     documentation warns of them): "A1", or the range of an earlier, shorter sheet."""

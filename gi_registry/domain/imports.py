@@ -39,6 +39,14 @@ HEADER_ROWS = 10
 # headers, which name nothing but a row's place: 编号 or 序列号 may be a certificate's or a label's number,
 # which the import does not keep, so they stay unknown columns rather than be dropped unsaid.
 RUNNING_NUMBER = "running_number"
+# A line under (or within) the table that is no licensee's: a tally or a sign-off, as offices end their lists
+# ("合计：3家", "填表人（签字）：张三", "备注：…"). Read past only on a row without a code, and only after these
+# words, which begin no licensee's name; any other row of one value and no code is a row problem, not skipped.
+_NOTE = re.compile(
+    r"^(?:合计|总计|小计|共计|(?:备注|说明|注|填表人|填报人|制表人|制表|审核人|审核|负责人|单位负责人|经办人|联系人"
+    r"|联系电话|填表日期|填报日期|日期|填报单位|填表单位)\s*(?:（[^）]*）|\([^)]*\))?\s*(?:[:：]|$))"
+)
+NOTE_LENGTH = 80  # of a note or a lone value, as the dry run quotes it
 # Other names a column goes by: the licensee export's, and the Chinese an office's own sheet would use.
 ALIASES = {
     "county_code": "county",
@@ -103,14 +111,24 @@ class Row:
     valid_to: str = ""
     licence_status: str = ""
     unnamed: str = ""  # the letter of the first column with a value but no header (_unnamed_column)
+    lone: str = ""  # the row's only value, on a row without a code: a title, note or signature line, mostly
+
+
+@dataclass(frozen=True)
+class Note:
+    """A line read past as no licensee's (_NOTE), with its row number and its text."""
+
+    line: int
+    text: str
 
 
 @dataclass
 class Table:
-    """A file as the import reads it: its data rows, and the row its header was read from."""
+    """A file as the import reads it: its data rows, the row its header was read from, the notes read past."""
 
     rows: list[Row]
     header_line: int = 1
+    notes: list[Note] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -311,28 +329,47 @@ def _table(table) -> Table:
         if header is None:
             header = _refused_header_index(top)
         names = _columns([_text(cell) for cell in top[header]])
-        rows = []
+        read = Table(rows=[], header_line=header + 1)
         # Rows above the header are read past; every row keeps its number in the file, as Excel shows it.
         for line, values in enumerate(chain(top[header + 1 :], table), start=header + 2):
-            values = list(values)
-            cells = {
-                name: _cell_text(name, value).strip()
-                for name, value in zip(names, values, strict=False)
-                if name in REQUIRED + OPTIONAL  # not a blank header cell, nor the running number
-            }
-            unnamed = _unnamed_column(names, values)
-            if not any(cells.values()) and not unnamed:
-                continue  # spreadsheets often end in blank rows
-            if len(rows) == MAX_ROWS:
-                raise ImportRefused(
-                    "too_many_rows", N_("The file has more than %(rows)s rows."), params={"rows": MAX_ROWS}
-                )
-            rows.append(Row(line=line, unnamed=unnamed, **cells))
+            _read_row(read, line, names, list(values))
     except csv.Error:
         raise ImportRefused("unreadable_file", N_("The file is not a readable CSV file.")) from None
-    if not rows:
+    if not read.rows:
         raise ImportRefused("empty_file", N_("The file has no data rows."))
-    return Table(rows=rows, header_line=header + 1)
+    return read
+
+
+def _read_row(table: Table, line: int, names: list[str | None], values: list) -> None:
+    """Add a row to the table, as a licensee's or as a note; a blank one is read past."""
+    texts = _texts(names, values)
+    if not texts:
+        return  # spreadsheets often end in blank rows, and a template may number rows ahead of its data
+    cells = {
+        name: _cell_text(name, value).strip()
+        for name, value in zip(names, values, strict=False)
+        if name in REQUIRED + OPTIONAL  # not a blank header cell, nor the running number
+    }
+    has_code = bool(cells.get("uscc"))
+    if len(table.rows) + len(table.notes) == MAX_ROWS:
+        raise ImportRefused("too_many_rows", N_("The file has more than %(rows)s rows."), params={"rows": MAX_ROWS})
+    if not has_code and _NOTE.match(texts[0]):
+        table.notes.append(Note(line=line, text=" ".join(texts)[:NOTE_LENGTH]))
+        return
+    lone = texts[0][:NOTE_LENGTH] if len(texts) == 1 and not has_code else ""
+    table.rows.append(Row(line=line, unnamed=_unnamed_column(names, values), lone=lone, **cells))
+
+
+def _texts(names: list[str | None], values: list) -> list[str]:
+    """A row's values as text, the empty ones and its running number left out. A line merged across the sheet
+    holds its text in the first cell, under 序号 most often: that text is a value, and not read past."""
+    texts = []
+    for index, value in enumerate(values):
+        text = _text(value).strip()
+        running_number = index < len(names) and names[index] == RUNNING_NUMBER and text.isdigit()
+        if text and not running_number:
+            texts.append(text)
+    return texts
 
 
 def _unnamed_column(names: list[str | None], values: list) -> str:
@@ -412,6 +449,13 @@ def check_rows(*, session: Session, rows: list[Row]) -> list[RowProblem]:
     earlier: dict[str, list[Row]] = {}  # by code, the rows before this one that name that licensee
     problems = []
     for row in rows:
+        if row.lone:  # no licensee's row, most likely: said as one problem, not as every missing column
+            message = N_(
+                "“%(text)s” is the only value on this row, which has no unified social credit code: "
+                "delete a title, note or signature line from the file, or complete the row"
+            )
+            problems.append(RowProblem(row.line, "", message, {"text": row.lone}))
+            continue
         found = []
         uscc = normalise(row.uscc)
         if not row.name:

@@ -197,6 +197,7 @@ def import_licensees():
         name=name,
         rows=rows,
         header_line=table.header_line,
+        notes=table.notes,
         shown=shown,
         by_line=by_line,
         read=imports.readings(session=session, rows=shown),
