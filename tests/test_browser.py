@@ -410,3 +410,20 @@ def test_staff_pages_on_a_phone_do_not_scroll_sideways(browser, live, path):
     desk.set_viewport_size({"width": 180, "height": 740})
     desk.goto(f"{live.url}{path}")
     assert no_sideways_scroll(desk), path
+
+
+def test_a_printed_batch_or_case_page_leaves_out_the_forms(browser, live, labelled, file_report):
+    """An officer prints a case for the file, a cooperative a batch for its records: the empty boxes to
+    recall, suspend or issue, and their buttons (grey on white paper), pushed the history to a second page."""
+    from gi_registry.domain import reports
+
+    batch, codes = labelled
+    filed = file_report(reports.ReportInput(description="标签模糊", code=codes[3]))
+    desk = signed_in(browser, live, "reg@test.cn", f"/regulator/reports/{filed.id}", locale="zh-CN")
+    coop = signed_in(browser, live, "coop@test.cn", f"/coop/batches/{batch.id}", locale="zh-CN")
+    for page in (desk, coop):
+        assert page.locator("main form.form").first.is_visible()  # on screen they are there
+        page.emulate_media(media="print")
+        assert not page.locator("main form").filter(visible=True).count(), page.url
+        assert not page.locator("main h2").filter(has_text="召回").filter(visible=True).count(), page.url
+        assert page.locator("main table").first.is_visible()  # the history prints
