@@ -427,3 +427,21 @@ def test_a_printed_batch_or_case_page_leaves_out_the_forms(browser, live, labell
         assert not page.locator("main form").filter(visible=True).count(), page.url
         assert not page.locator("main h2").filter(has_text="召回").filter(visible=True).count(), page.url
         assert page.locator("main table").first.is_visible()  # the history prints
+
+
+def test_the_audit_logs_changed_fields_stay_readable_on_a_laptop_and_a_tablet(browser, live, labelled, db, world):
+    """A field's English name ("Inspection certificate number") took its own width in the narrow reason
+    column and left the value a letter or two a line ("Y / J / -"); on a tablet the table ran off the page."""
+    from gi_registry.domain import batches
+
+    batches.recall_batch(session=db, batch=labelled[0], reason="农残检测超标，请勿食用", actor=world["users"]["coop"])
+    db.commit()
+    desk = signed_in(browser, live, "admin@test.cn", "/admin/audit?entity_type=batch", locale="en")
+    for width in (1024, 768):
+        desk.set_viewport_size({"width": width, "height": 768})
+        desk.goto(f"{live.url}/admin/audit?entity_type=batch&lang=en")
+        for summary in desk.locator("td.reason details > summary").all():
+            summary.click()
+        values = desk.locator(".changes dd").evaluate_all("dds => dds.map(dd => dd.getBoundingClientRect().width)")
+        assert values and min(values) >= 150, (width, sorted(values)[:3])  # was 98px at 1024, 52px at 768
+        assert no_sideways_scroll(desk), width
