@@ -445,3 +445,16 @@ def test_the_audit_logs_changed_fields_stay_readable_on_a_laptop_and_a_tablet(br
         values = desk.locator(".changes dd").evaluate_all("dds => dds.map(dd => dd.getBoundingClientRect().width)")
         assert values and min(values) >= 150, (width, sorted(values)[:3])  # was 98px at 1024, 52px at 768
         assert no_sideways_scroll(desk), width
+
+
+def test_a_products_area_list_scrolls_down_and_opens_at_the_areas_chosen(browser, live, world):
+    """The area list's columns under a fixed height ran sideways into five widths of columns, which a mouse
+    wheel does not scroll, and the county chosen (安岳县, far to the right) was nowhere to be seen."""
+    desk = signed_in(browser, live, "admin@test.cn", f"/admin/products/{world['lemon'].id}/edit", locale="zh-CN")
+    areas = desk.locator("ul.checklist")
+    assert areas.evaluate("list => list.scrollWidth <= list.clientWidth")
+    assert areas.evaluate("list => list.scrollHeight > list.clientHeight")  # 93 areas: the list scrolls down
+    chosen = areas.locator("input:checked")
+    assert chosen.count() == 1
+    box, seen = chosen.bounding_box(), areas.bounding_box()
+    assert seen["y"] <= box["y"] and box["y"] + box["height"] <= seen["y"] + seen["height"]
