@@ -215,9 +215,11 @@ def test_a_regulator_works_a_case_from_new_to_closed_with_a_recall(browser, live
     db.expire_all()
     assert db.get(Batch, batch.id).status == "active"
     desk.once("dialog", lambda dialog: dialog.accept())
-    desk.locator("form.recall button").click()  # … then confirmed
-    desk.locator("form.recall").wait_for(state="detached")  # the dialog's answer submits after the click returns
-    assert desk.locator(".flash.success").count() == 1
+    # The dialog's answer submits after the click returns: wait for the page that answers, as the old page's
+    # form going away (which the test waited for) comes before the new page is there.
+    with desk.expect_navigation():
+        desk.locator("form.recall button").click()  # … then confirmed
+    assert desk.locator(".flash.success").count() == 1 and desk.locator("form.recall").count() == 0
     phone = browser.new_context(**PHONE).new_page()
     phone.goto(f"{live.url}/q/{codes[1]}")
     assert phone.locator(".verdict").get_attribute("class") == "verdict revoked"
