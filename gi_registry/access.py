@@ -16,6 +16,8 @@ from .models import User
 def init_login(manager: LoginManager) -> None:
     manager.login_view = "auth.login"
     manager.session_protection = "strong"
+    # Flask-Login's own way flashes an English notice, on Chinese pages too, and drops the language.
+    manager.unauthorized_handler(to_login)
 
     @manager.user_loader
     def _load(login_id: str):
@@ -58,6 +60,12 @@ class LoginUser:
         return getattr(self.user, name)
 
 
+def to_login():
+    """The login page, then back to this one, in the language this page was asked for: a `?lang=` on a
+    page that only redirects is never read, and the login page would otherwise speak the browser's."""
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?"), lang=request.args.get("lang")))
+
+
 def page_user() -> User | None:
     return current_user.user if current_user.is_authenticated else None
 
@@ -69,7 +77,7 @@ def roles_required(*roles: str):
         @wraps(view)
         def gated(*args, **kwargs):
             if not current_user.is_authenticated:
-                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                return to_login()
             if current_user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)

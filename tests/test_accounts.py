@@ -277,6 +277,17 @@ def test_anonymous_visitors_are_sent_to_log_in_before_changing_a_password(client
         assert response.status_code == 302 and "/login" in response.location
 
 
+@pytest.mark.parametrize("path", ["/account/password", "/admin/", "/regulator/reports", "/coop/"])
+@pytest.mark.parametrize(("lang", "html_lang"), [("en", "en"), ("zh", "zh-CN")])
+def test_the_login_page_a_logged_out_visitor_is_sent_to_speaks_the_language_asked_for(client, path, lang, html_lang):
+    sent = client.get(f"{path}?lang={lang}", headers={"Accept-Language": "fr"})
+    assert sent.status_code == 302
+    login = client.get(sent.location, headers={"Accept-Language": "fr"})
+    assert f'<html lang="{html_lang}">' in login.text
+    # No notice in a language the page does not speak (Flask-Login's own is English only).
+    assert "Please log in to access this page" not in login.text
+
+
 def test_a_login_starts_a_fresh_session_keeping_only_the_language(make_app, world):
     app = make_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
