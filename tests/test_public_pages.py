@@ -9,6 +9,8 @@ from urllib.parse import parse_qs
 import pytest
 from babel.messages.pofile import read_po
 
+from gi_registry.domain import registry
+
 CATALOGUES = Path(__file__).resolve().parents[1] / "translations"
 
 
@@ -108,6 +110,21 @@ def test_the_products_page_names_areas_in_the_pages_language(client, world):
     assert "安岳县" in client.get("/products?lang=zh").text
     english = client.get("/products?lang=en").text
     assert "Anyue County" in english and "安岳县" not in english
+
+
+def test_the_areas_of_a_product_are_listed_as_each_language_lists_them(client, db, world):
+    registry.save_product(
+        session=db,
+        actor=None,
+        data=registry.ProductInput(
+            code="ziwei", name="资味", name_en="Ziwei", kind="public_brand", area_codes=["512021", "512022"]
+        ),
+    )
+    db.commit()
+    chinese = client.get("/products?lang=zh").text
+    assert '安岳县 <span class="muted">(512021)</span>、乐至县' in chinese
+    english = client.get("/products?lang=en").text
+    assert 'Anyue County <span class="muted">(512021)</span>, Lezhi County' in english and "、" not in english
 
 
 def test_the_directory_names_products_and_counties_in_the_pages_language(client, world):

@@ -873,6 +873,19 @@ def test_a_row_of_one_value_and_no_code_is_one_problem_that_quotes_it(db, world,
     assert (problem.line, problem.column, problem.params) == (3, "", {"text": line})
 
 
+def test_the_import_pages_lists_are_written_as_each_language_writes_a_list(login_as, db):
+    client = login_as("admin")
+    english = client.get("/transfer/licensees/import?lang=en").text
+    assert "begins with 合计, 备注, 说明" in english and "work too: 企业名称, 统一社会信用代码, 所在区县" in english
+    assert "、" not in english
+    chinese = client.get("/transfer/licensees/import?lang=zh").text
+    assert "序号、No.、#" in chinese and "合计、备注、说明" in chinese
+    client.get("/transfer/licensees/import?lang=zh")  # the language sticks for the upload below
+    content = "\r\n".join((*TITLED, *FOOTERS)).encode("gb18030")
+    page = client.post("/transfer/licensees/import", data={"file": (io.BytesIO(content), "x.csv"), "dry_run": "y"}).text
+    assert "第 8 行 “合计：2家”；第 9 行" in page
+
+
 def test_a_row_of_a_name_alone_is_one_problem_too(db, world):
     rows = imports.parse_rows(filename="x.csv", content="name,uscc,county\r\n甲合作社,,\r\n".encode())
     (problem,) = imports.check_rows(session=db, rows=rows)
