@@ -161,6 +161,7 @@ ACTION_LABELS = {
 }
 # The fields an audit event's before and after name, as the forms call them; an unlisted one shows as stored.
 FIELD_LABELS = {
+    "id": _l("Number"),  # the record's own, as the audit filter calls it
     "status": _l("Status"),
     "state": _l("Status"),
     "licence_status": _l("Status"),  # the licensee export's column, which its re-import reads
@@ -265,7 +266,14 @@ ENTITY_FIELD_LABELS = {
     ("export", "format"): _l("File format"),
     ("export", "from"): _l("From"),
     ("export", "to"): _l("To"),
+    # What a retention run cleared: how many records, and the time before which they were old enough.
+    ("scan", "pruned"): _l("Scans"),
+    ("scan", "before"): _l("Made before"),
+    ("report", "purged"): _l("Reports concerned"),
+    ("report", "closed_before"): _l("Closed before"),
 }
+# Times an audit event stores under a name without the `_at` of the others: retention's cut-offs.
+TIME_FIELDS = {"before", "closed_before"}
 # Fields an audit event stores as ids or codes of other records, and the kind of record each names.
 REFERENCES = {
     "assigned_to": "user",
@@ -300,7 +308,7 @@ def field_value(entity_type: str, name: str, value, names: dict) -> str:
     named = {"kind": kind_label, "role": role_label, "unit": unit_label}
     if name in named:
         return named[name](value)
-    if name.endswith("_at") and isinstance(value, str):
+    if (name.endswith("_at") or name in TIME_FIELDS) and isinstance(value, str):
         try:
             return china_time(datetime.fromisoformat(value))
         except ValueError:

@@ -17,6 +17,7 @@ from sqlmodel import select
 
 from gi_registry import backup, migrate, staging
 from gi_registry.domain import reports, retention
+from gi_registry.i18n import china_time
 from gi_registry.models import Licensee, Report, ReportPhoto, Scan, utcnow
 from tests.conftest import BACKEND, PG_ADMIN_URL
 from tests.old_schema import register_at_0009
@@ -483,3 +484,25 @@ def test_two_backups_in_the_same_second_are_both_kept(app, world, tmp_path, monk
     assert {p.name for p in first.parent.iterdir()} == {first.name, second.name}  # no partial file left
     with tarfile.open(first) as tar:
         assert json.load(tar.extractfile("manifest.json"))["created_at"] == "20261129T160000Z"
+
+
+def test_the_audit_log_names_what_retention_removed_in_words_and_china_time(login_as, db, world, file_report):
+    report = _file_report(file_report)
+    report.status, report.closed_at = "closed", utcnow() - timedelta(days=200)
+    db.add(report)
+    db.commit()
+    now = utcnow()
+    assert retention.purge_contacts(session=db, days_after_close=180, now=now) == 1
+    db.commit()
+    page = login_as("admin").get("/admin/audit?entity_type=report&action=retention.contacts&lang=en").text
+    changed = page.split('<dl class="changes">')[1].split("</dl>")[0]
+    assert "<dt>Reports concerned</dt><dd>1</dd>" in changed
+    cutoff = china_time(now - timedelta(days=180))
+    assert f"<dt>Closed before</dt><dd>{cutoff}</dd>" in changed  # not the stored UTC time
+    assert "closed_before" not in changed and "purged" not in changed
+
+
+def test_the_audit_log_names_a_records_own_number(login_as, db, world):
+    page = login_as("admin").get("/admin/audit?entity_type=licensee&lang=en").text
+    changed = page.split('<dl class="changes">')[1].split("</dl>")[0]
+    assert "<dt>Number</dt>" in changed and "<dt>id</dt>" not in changed
