@@ -211,7 +211,7 @@ def test_a_regulator_works_a_case_from_new_to_closed_with_a_recall(browser, live
     asked = []
     desk.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     desk.locator("form.recall button").click()  # a recall cannot be undone: asked first, and not confirmed …
-    assert asked == ["确定召回该批次？此操作不可撤回。"]
+    assert asked == ["确定召回该批次？召回后不能恢复。"]
     db.expire_all()
     assert db.get(Batch, batch.id).status == "active"
     desk.once("dialog", lambda dialog: dialog.accept())

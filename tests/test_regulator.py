@@ -578,8 +578,8 @@ def test_the_case_page_lists_what_was_done_about_it_besides_its_steps(login_as, 
 
 def test_irreversible_steps_ask_first(login_as, report, world):
     case = login_as("regulator").get(f"/regulator/reports/{report.id}").text
-    assert 'data-confirm="确定召回该批次？此操作不可撤回。"' in case
-    assert 'data-confirm="确定撤销该使用许可？此操作不可撤回。"' in case
+    assert 'data-confirm="确定召回该批次？召回后不能恢复。"' in case
+    assert 'data-confirm="确定撤销该使用许可？撤销后不能恢复。"' in case
     assert "confirm.js" in case
 
 
