@@ -399,7 +399,7 @@ def test_a_step_another_officer_took_first_is_told_with_the_status_now(login_as,
     first = desk.post(f"/regulator/reports/{report.id}/step", data={**triage, "step-note": "a"})
     assert first.status_code == 302
     second = desk.post(f"/regulator/reports/{report.id}/step?lang=zh", data={**triage, "step-note": "我的备注"})
-    assert second.status_code == 409 and "未执行此步骤：该举报当前为“已初审”" in second.text
+    assert second.status_code == 409 and "未执行此步骤：该案件当前为“已初审”" in second.text
     assert "我的备注</textarea>" in second.text  # the note stays, for the step to choose now
     assert '<option value="investigating"' in second.text  # the choices of the status it has now
     db.expire_all()
@@ -421,7 +421,7 @@ def test_assignment_to_a_regulator(login_as, db, report, world):
     )
     db.expire_all()
     assert db.get(Report, report.id).assigned_to == regulator_id
-    assert "该举报已指派给 reg@test.cn。" in desk.get(f"/regulator/reports/{report.id}?lang=zh").text
+    assert "该案件已指派给 reg@test.cn。" in desk.get(f"/regulator/reports/{report.id}?lang=zh").text
 
 
 def test_a_case_tells_how_long_it_waited_in_days_and_hours_and_when_it_closed(login_as, db, report, world):
@@ -566,7 +566,7 @@ def test_the_case_page_lists_what_was_done_about_it_besides_its_steps(login_as, 
     desk = login_as("regulator")
     regulator = world["users"]["regulator"]
     assigned = desk.post(f"/regulator/reports/{report.id}/assign", data={"assign-assignee": regulator.id})
-    assert '<p class="flash success" role="status">该举报已指派给 reg@test.cn。</p>' in desk.get(assigned.location).text
+    assert '<p class="flash success" role="status">该案件已指派给 reg@test.cn。</p>' in desk.get(assigned.location).text
     desk.post(f"/regulator/reports/{report.id}/recall", data={"recall-reason": "核实为假冒标签流通批次"})
     suspended = desk.post(f"/regulator/reports/{report.id}/licence/suspend", data={"licence-reason": "暂停待查"})
     page = desk.get(suspended.location).text
