@@ -184,6 +184,15 @@ def test_the_page_draws_the_figures_as_svg(login_as, scanned, db, aged_report):
     assert scanned["lemon"].batch_no in page and "39.90" in page and "116.40" in page
 
 
+def test_the_charts_words_take_the_pages_punctuation(login_as, scanned):
+    """The description a screen reader reads and the titles a pointer shows: 安岳柠檬：5；乐至蚕茧：1 in Chinese."""
+    chinese = login_as("regulator").get("/dashboard/?lang=zh").text
+    assert "安岳柠檬：5；乐至蚕茧：1" in chinese and "<title>安岳柠檬：5</title>" in chinese
+    assert "<title>正品：4</title>" in chinese and "正品: " not in chinese and "; 乐至" not in chinese
+    english = login_as("regulator").get("/dashboard/?lang=en").text
+    assert "Anyue Lemon: 5; Lezhi Cocoon: 1" in english and "<title>Genuine: 4</title>" in english
+
+
 def test_a_scan_after_midnight_in_china_counts_on_chinas_day(login_as, db, world):
     """16:30 UTC on 28 November is 00:30 on the 29th in Ziyang: the dashboard counts it on the 29th."""
     at = datetime(2026, 11, 28, 16, 30, tzinfo=UTC)

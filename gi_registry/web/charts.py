@@ -6,6 +6,8 @@ escaped; callers pass plain strings (translated already).
 
 from datetime import date
 
+from flask import has_request_context
+from flask_babel import get_locale
 from markupsafe import Markup, escape
 
 INK = "#000"
@@ -44,8 +46,23 @@ def share(value: int, total: int) -> str:
     return percent
 
 
+def _chinese() -> bool:
+    """Whether the page is Chinese, whose colon and semicolon are full-width; a chart drawn outside a
+    request (a test of the drawing) takes the English ones."""
+    return has_request_context() and str(get_locale()) == "zh"
+
+
+def _named(label: str, value) -> str:
+    """A label and its value, in a title a pointer shows and the description a screen reader reads."""
+    return f"{label}{'：' if _chinese() else ': '}{value}"
+
+
+def _listed(entries) -> str:
+    return ("；" if _chinese() else "; ").join(entries)
+
+
 def _svg(body: str, *, title: str, summary: str, width: float, height: float) -> Markup:
-    label = f"{title}: {summary}" if summary else title
+    label = _named(title, summary) if summary else title
     return Markup(
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(label)}"'
         f' viewBox="0 0 {width:g} {height:g}" width="{width:g}" height="{height:g}"'
@@ -86,7 +103,7 @@ def bar_chart(
         middle = y + bar_height / 2
         length = value / top * track if value else 0
         rows.append(
-            f"<g><title>{escape(label)}: {number(value)}</title>"
+            f"<g><title>{escape(_named(label, number(value)))}</title>"
             + _text(label_width - 8, middle, _fit(label, label_width - 10), anchor="end", dy="0.35em")
             + f'<rect x="{label_width:.1f}" y="{y:.1f}" width="{max(length, 1 if value else 0):.1f}"'
             f' height="{bar_height}" fill="{escape(colour)}"/>'
@@ -95,7 +112,7 @@ def bar_chart(
         )
     axis = f'<line x1="{label_width:.1f}" y1="0" x2="{label_width:.1f}" y2="{len(items) * (bar_height + gap)}"'
     axis += f' stroke="{MUTED}"/>'
-    summary = "; ".join(f"{label}: {number(value)}" for label, value in items)
+    summary = _listed(_named(label, number(value)) for label, value in items)
     return _svg("".join(rows) + axis, title=title, summary=summary, width=width, height=len(items) * (bar_height + gap))
 
 
@@ -173,7 +190,7 @@ def line_chart(
         parts += [f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.5" fill="{BAR}"/>' for i, v in enumerate(values)]
     for i, anchor in _written_values(values, x):
         parts.append(_text(x(i), y(values[i]) - 7, number(values[i]), anchor=anchor, font_size=str(VALUE_FONT)))
-    summary = "; ".join(f"{day.isoformat()}: {number(value)}" for day, value in points if value)
+    summary = _listed(_named(day.isoformat(), number(value)) for day, value in points if value)
     return _svg("".join(parts), title=title, summary=summary or "0", width=width, height=height)
 
 
@@ -191,7 +208,7 @@ def stacked_bar(
         length = value / total * width
         shapes.append(
             f'<rect x="{offset:.1f}" y="0" width="{length:.1f}" height="{bar_height}" fill="{escape(colour)}">'
-            f"<title>{escape(label)}: {number(value)}</title></rect>"
+            f"<title>{escape(_named(label, number(value)))}</title></rect>"
         )
         percent = share(value, total)
         if length >= text_width(percent) + 8:
@@ -220,5 +237,5 @@ def stacked_bar(
             + _text(x + 18, y, entry)
         )
         x += entry_width
-    summary = "; ".join(f"{label}: {number(value)}" for label, value, _ in parts)
+    summary = _listed(_named(label, number(value)) for label, value, _ in parts)
     return _svg("".join(shapes + legend), title=title, summary=summary, width=width, height=y + 8)
