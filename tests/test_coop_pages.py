@@ -294,7 +294,7 @@ def test_a_label_range_with_no_issued_label_is_refused_not_printed_blank(login_a
     refused = client.get(f"/coop/batches/{batch.id}/labels.pdf?{query}")
     assert refused.status_code == 303 and unquote(refused.location) == f"/coop/batches/{batch.id}?{query}"  # kept
     reasons = {
-        "first=8&last=3": "编号范围颠倒",
+        "first=8&last=3": "序号范围颠倒",
         "last=0": "标签编号从 1 开始",  # no label 0: not a range the wrong way round
         "first=0&last=0": "标签编号从 1 开始",
         "first=abc": "编号须为整数",  # refused, not read as the whole batch
