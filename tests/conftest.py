@@ -327,3 +327,27 @@ def renewed_licence(db, world):
         valid_to=date(2049, 1, 1),
         actor=None,
     )
+
+
+@pytest.fixture
+def statements(app):
+    """The SQL statements the app's engine runs while a block runs: `with statements() as ran: …; len(ran)`."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def counting():
+        ran = []
+
+        def note(_conn, _cursor, statement, *_rest):
+            ran.append(statement)
+
+        engine = app.extensions["db_engine"]
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            yield ran
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+
+    return counting

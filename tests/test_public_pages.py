@@ -243,3 +243,40 @@ def test_the_language_link_is_marked_as_the_language_it_is_written_in(client, wo
     """Else a screen reader reads "中文" with an English voice on an English page, and "English" in Chinese."""
     for lang, link in (("zh", 'lang="en">English</a>'), ("en", 'lang="zh-CN">中文</a>')):
         assert link in client.get(f"{path}?lang={lang}").text, (path, lang)
+
+
+def add_licensees(db, count: int) -> None:
+    """`count` more lemon licensees, each with a licence."""
+    from datetime import date
+
+    from gi_registry.domain import registry
+    from gi_registry.domain.uscc import check_character
+
+    for number in range(count):
+        body = f"93512021MA6{number:06d}"
+        uscc = body + check_character(body)
+        data = registry.LicenseeInput(name=f"柠檬合作社{number}", uscc=uscc, county_code="512021")
+        licensee = registry.save_licensee(session=db, actor=None, data=data)
+        registry.grant_licence(
+            session=db,
+            licensee=licensee,
+            product_code="anyue-lemon",
+            actor=None,
+            valid_from=date(2020, 1, 1),
+            valid_to=date(2049, 12, 31),
+        )
+    db.commit()
+
+
+@pytest.mark.parametrize("path", ["/licensees?per_page={n}", "/api/v1/licensees?per_page={n}"])
+def test_a_directory_page_reads_its_licences_in_one_query_however_many_licensees_it_lists(
+    client, world, db, statements, path
+):
+    client.get(path.format(n=2))  # the first request of an app reads things once (catalogues, areas)
+    with statements() as small:
+        assert client.get(path.format(n=2)).status_code == 200
+    add_licensees(db, 10)
+    with statements() as large:
+        listed = client.get(path.format(n=12))
+    assert listed.status_code == 200 and listed.text.count("93512021MA6000") == 10
+    assert len(large) == len(small), "a query per licensee listed"

@@ -66,8 +66,10 @@ def list_products():
     return jsonify(page_of([product_public(p) for p in shown], total=len(products), page=page, per_page=per_page))
 
 
-def licensee_public(licensee: Licensee) -> dict:
-    licences = registry.licences_of(session=get_session(), licensee=licensee)
+def licensee_public(licensee: Licensee, licences: list[tuple[Licence, Product]] | None = None) -> dict:
+    """A licensee with its licences, read unless the caller has them (a list reads a page's at once)."""
+    if licences is None:
+        licences = registry.licences_of(session=get_session(), licensee=licensee)
     return LicenseePublic(
         id=licensee.id,
         name=licensee.name,
@@ -102,7 +104,9 @@ def list_licensees():
         page=page,
         per_page=per_page,
     )
-    return jsonify(page_of([licensee_public(x) for x in found], total=total, page=page, per_page=per_page))
+    licences = registry.licences_of_each(session=session, licensees=found)
+    items = [licensee_public(licensee, licences[licensee.id]) for licensee in found]
+    return jsonify(page_of(items, total=total, page=page, per_page=per_page))
 
 
 @api.get("/licensees/<id:licensee_id>")

@@ -433,13 +433,22 @@ def search_licensees(*, session: Session, q: str = "", product_code: str = "", p
 
 
 def licences_of(*, session: Session, licensee: Licensee) -> list[tuple[Licence, Product]]:
-    query = (
-        select(Licence, Product)
-        .join(Product, Product.id == Licence.product_id)
-        .where(Licence.licensee_id == licensee.id)
-        .order_by(Licence.id)
-    )
-    return list(session.exec(query))
+    return licences_of_each(session=session, licensees=[licensee])[licensee.id]
+
+
+def licences_of_each(*, session: Session, licensees: list[Licensee]) -> dict[int, list[tuple[Licence, Product]]]:
+    """licences_of for a page of licensees, by licensee id, in one query rather than one per licensee."""
+    found: dict[int, list[tuple[Licence, Product]]] = {licensee.id: [] for licensee in licensees}
+    if found:
+        query = (
+            select(Licence, Product)
+            .join(Product, Product.id == Licence.product_id)
+            .where(col(Licence.licensee_id).in_(list(found)))
+            .order_by(Licence.id)
+        )
+        for licence, product in session.exec(query):
+            found[licence.licensee_id].append((licence, product))
+    return found
 
 
 def get_licence(*, session: Session, licence_id: int) -> Licence:

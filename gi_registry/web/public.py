@@ -30,7 +30,8 @@ def licensees():
     products = registry.list_products(session=session)
     q, product = request.args.get("q", ""), choice_arg("product", {product.code for product in products})
     found, total = registry.search_licensees(session=session, q=q, product_code=product, page=page, per_page=per_page)
-    rows = [(licensee, registry.licences_of(session=session, licensee=licensee)) for licensee in found]
+    licences = registry.licences_of_each(session=session, licensees=found)
+    rows = [(licensee, licences[licensee.id]) for licensee in found]
     return render_template(
         "public/licensees.html",
         rows=rows,
