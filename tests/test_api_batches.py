@@ -312,6 +312,23 @@ def test_another_cooperative_gets_404_everywhere_and_changes_nothing(
     assert (batch.status, batch.labels_issued, batch.quantity) == ("active", 2, 100.0)
 
 
+@pytest.mark.parametrize("who", ["coop", "regulator"])
+def test_the_batches_list_runs_as_many_queries_for_many_batches_as_for_one(
+    client, token_for, make_batch, statements, who
+):
+    headers = token_for(who)
+    make_batch()
+    client.get("/api/v1/batches", headers=headers)
+    with statements() as one:
+        assert client.get("/api/v1/batches", headers=headers).json["total"] == 1
+    for _ in range(9):
+        make_batch()
+    with statements() as ten:
+        listing = client.get("/api/v1/batches", headers=headers).json
+    assert listing["total"] == 10 and {item["product_code"] for item in listing["items"]} == {"anyue-lemon"}
+    assert len(ten) == len(one), "queries per batch listed"
+
+
 def test_another_cooperatives_batches_are_not_listed(client, token_for, make_batch):
     make_batch()
     assert client.get("/api/v1/batches", headers=token_for("coop_b")).json["total"] == 0

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import downloads
 from ..access import api_roles, api_user
 from ..db import get_session
-from ..domain import DomainError, batches
+from ..domain import DomainError, batches, registry
 from ..extensions import code_keys
 from ..models import BATCH_READERS, Batch, Licensee, Product
 from . import api
@@ -28,9 +28,11 @@ from .schemas import (
 )
 
 
-def batch_public(batch: Batch, *, scan_count: int | None = None) -> dict:
+def batch_public(batch: Batch, *, scan_count: int | None = None, product: Product | None = None) -> dict:
     session = get_session()
-    product = session.get(Product, batch.product_id)
+    # A list passes the product: the session keeps no object the caller does not hold, so session.get would
+    # read the same product again for every batch of a page.
+    product = product or session.get(Product, batch.product_id)
     if scan_count is None:
         scan_count = batches.scan_counts(session=session, batch_ids=[batch.id]).get(batch.id, 0)
     return BatchPublic(
@@ -93,7 +95,8 @@ def list_batches():
         session=get_session(), user=api_user(), where=where, page=page, per_page=per_page
     )
     counts = batches.scan_counts(session=get_session(), batch_ids=[b.id for b in found])
-    items = [batch_public(b, scan_count=counts.get(b.id, 0)) for b in found]
+    products = {product.id: product for product in registry.list_products(session=get_session())}
+    items = [batch_public(b, scan_count=counts.get(b.id, 0), product=products[b.product_id]) for b in found]
     return jsonify(page_of(items, total=total, page=page, per_page=per_page))
 
 
