@@ -68,6 +68,29 @@ def test_each_step_keeps_who_when_and_the_note(client, token_for, report, db):
     assert events[-1].actor_id is not None and events[-1].at is not None
 
 
+def test_the_reports_list_reads_photos_and_steps_of_the_whole_page_at_once(
+    client, token_for, report, labelled, file_report, statements
+):
+    regulator = token_for("regulator")
+    client.get("/api/v1/reports", headers=regulator)
+    with statements() as one:
+        assert client.get("/api/v1/reports", headers=regulator).json["total"] == 1
+    _, codes = labelled
+    for serial in range(3, 11):
+        file_report(reports.ReportInput(description="标签是复印的", code=codes[serial]), photos=[_png()])
+    with statements() as nine:
+        listing = client.get("/api/v1/reports", headers=regulator).json
+    assert listing["total"] == 9 and all(len(item["photos"]) == 1 for item in listing["items"])
+    assert all([e["to_status"] for e in item["events"]] == ["new"] for item in listing["items"])
+    assert len(nine) == len(one), "queries per report listed"
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (1, 2, 3)).save(out, format="PNG")
+    return out.getvalue()
+
+
 def test_regulators_list_reports_with_their_evidence(client, token_for, report):
     listing = client.get("/api/v1/reports?status=new", headers=token_for("regulator")).json
     assert listing["total"] == 1

@@ -28,9 +28,14 @@ from .schemas import (
 )
 
 
-def report_full(report: Report, batch: Batch | None = None, product=None, licensee=None) -> dict:
-    """A report as the API gives it; the batch, product and licensee are looked up unless the caller has them."""
+def report_full(
+    report: Report, batch: Batch | None = None, product=None, licensee=None, *, photos=None, events=None
+) -> dict:
+    """A report as the API gives it; the batch, product, licensee, photos and steps are looked up unless the
+    caller has them (a list reads those of its whole page at once)."""
     session = get_session()
+    photos = reports.photos_of(session=session, report=report) if photos is None else photos
+    events = reports.events_of(session=session, report=report) if events is None else events
     if batch is None and report.batch_id is not None:
         batch = session.get(Batch, report.batch_id)
         licensee = session.get(Licensee, batch.licensee_id) if batch else None
@@ -43,13 +48,9 @@ def report_full(report: Report, batch: Batch | None = None, product=None, licens
         licensee_uscc=licensee.uscc if licensee else None,
         county=licensee.county_code if licensee else None,
         photos=[
-            url_for("api.report_photo", tracking_no=report.tracking_no, name=p.filename, _external=True)
-            for p in reports.photos_of(session=session, report=report)
+            url_for("api.report_photo", tracking_no=report.tracking_no, name=p.filename, _external=True) for p in photos
         ],
-        events=[
-            ReportEventPublic(**e.model_dump(include=set(ReportEventPublic.model_fields)))
-            for e in reports.events_of(session=session, report=report)
-        ],
+        events=[ReportEventPublic(**e.model_dump(include=set(ReportEventPublic.model_fields))) for e in events],
     ).model_dump(mode="json")
 
 
@@ -67,8 +68,13 @@ def list_reports():
         tracking_no=request.args.get("q", "")[:24],
         deadlines=current_app.config["REPORT_DEADLINES"],
     )
-    rows, total = reports.search_reports(session=get_session(), where=where, page=page, per_page=per_page)
-    return jsonify(page_of([report_full(*row) for row in rows], total=total, page=page, per_page=per_page))
+    session = get_session()
+    rows, total = reports.search_reports(session=session, where=where, page=page, per_page=per_page)
+    found = [report for report, *_joined in rows]
+    photos = reports.photos_of_each(session=session, reports=found)
+    events = reports.events_of_each(session=session, reports=found)
+    items = [report_full(*row, photos=photos[row[0].id], events=events[row[0].id]) for row in rows]
+    return jsonify(page_of(items, total=total, page=page, per_page=per_page))
 
 
 def _china_midnight(day: date | None, *, days_after: int = 0) -> datetime | None:

@@ -229,11 +229,29 @@ def transition(*, session: Session, report: Report, to_status: str, note: str, a
 
 
 def photos_of(*, session: Session, report: Report) -> list[ReportPhoto]:
-    return list(session.exec(select(ReportPhoto).where(ReportPhoto.report_id == report.id).order_by(ReportPhoto.id)))
+    return photos_of_each(session=session, reports=[report])[report.id]
 
 
 def events_of(*, session: Session, report: Report) -> list[ReportEvent]:
-    return list(session.exec(select(ReportEvent).where(ReportEvent.report_id == report.id).order_by(ReportEvent.id)))
+    return events_of_each(session=session, reports=[report])[report.id]
+
+
+def photos_of_each(*, session: Session, reports: list[Report]) -> dict[int, list[ReportPhoto]]:
+    """photos_of for a page of reports, by report id, in one query."""
+    return _by_report(session, ReportPhoto, reports)
+
+
+def events_of_each(*, session: Session, reports: list[Report]) -> dict[int, list[ReportEvent]]:
+    """events_of for a page of reports, by report id, in one query."""
+    return _by_report(session, ReportEvent, reports)
+
+
+def _by_report(session: Session, model, reports: list[Report]) -> dict:
+    found = {report.id: [] for report in reports}
+    if found:
+        for row in session.exec(select(model).where(col(model.report_id).in_(list(found))).order_by(model.id)):
+            found[row.report_id].append(row)
+    return found
 
 
 def outcome(*, session: Session, report: Report) -> str:
