@@ -135,14 +135,18 @@ class ApiToken(SQLModel, table=True):
 class AuditEvent(SQLModel, table=True):
     """One change of registry state, chained to the previous event by its hash."""
 
-    __table_args__ = (UniqueConstraint("prev_hash", name="uq_auditevent_prev_hash"),)
+    __table_args__ = (
+        UniqueConstraint("prev_hash", name="uq_auditevent_prev_hash"),
+        # One record's events (its history), by both: the kind alone has a handful of values.
+        Index("ix_auditevent_subject", "entity_type", "entity_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _created()
     actor_id: int | None = Field(default=None, index=True)
     actor: str = Field(default="system", max_length=254)
     action: str = Field(max_length=48)
-    entity_type: str = Field(max_length=32, index=True)
+    entity_type: str = Field(max_length=32)
     entity_id: str = Field(max_length=64, index=True)
     reason: str = Field(default="", max_length=1000)
     before: dict | None = Field(default=None, sa_column=Column(JSON))

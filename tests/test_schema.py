@@ -84,3 +84,21 @@ def test_reports_of_an_older_register_concern_their_batchs_product_after_the_upg
 
         assert (listed("anyue-lemon"), listed(reports.NO_PRODUCT)) == (["R1"], ["R2"])
     engine.dispose()
+
+
+def test_the_audit_subject_index_replaces_the_kind_alone_and_goes_back_on_a_downgrade(tmp_path):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    migrate.upgrade(url)
+    engine = create_engine(url)
+
+    def indexes():
+        return {index["name"] for index in inspect(engine).get_indexes("auditevent")}
+
+    assert {"ix_auditevent_subject", "ix_auditevent_entity_id"} <= indexes()
+    assert "ix_auditevent_entity_type" not in indexes()
+    command.downgrade(migrate.alembic_config(url), "0013")
+    assert "ix_auditevent_entity_type" in indexes() and "ix_auditevent_subject" not in indexes()
+    engine.dispose()
