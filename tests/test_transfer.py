@@ -4,12 +4,14 @@ import csv
 import io
 import os
 import re
+import time
 import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from openpyxl.styles import PatternFill
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 from sqlmodel import func, select
 
@@ -1337,3 +1339,20 @@ def test_a_dry_run_shows_each_row_as_it_would_be_written(login_as):
     nameless = upload(login_as("admin"), csv_file(f",{USCC_D},乐至县,,,,,,")).text
     # An English label that is its column's name is not said twice; another is, with the column beside it.
     assert "Name: the name is missing" in nameless and "Name <code" not in nameless
+
+
+def test_a_workbook_formatted_out_to_its_last_column_reads_at_once():
+    # A sheet shaded across to column XFD (or a stray value there) gave every row 16,384 values to look at,
+    # one by one: a 2 MB workbook of such rows held a worker for half an hour. A licensee list has a dozen.
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["name", "uscc", "county"])
+    sheet.append(["甲合作社", USCC_C, "安岳县"])
+    for number in range(3, 2003):
+        sheet.cell(number, 16384).fill = PatternFill("solid", fgColor="FFFF00")
+    target = io.BytesIO()
+    workbook.save(target)
+    started = time.perf_counter()
+    (row,) = imports.parse_rows(filename="x.xlsx", content=target.getvalue())
+    assert time.perf_counter() - started < 2
+    assert (row.line, row.uscc) == (2, USCC_C)

@@ -28,6 +28,10 @@ MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
 # An .xlsx is a zip: a small upload may inflate enormously, so the unpacked size is bounded too.
 MAX_XLSX_UNPACKED = 64 * 1024 * 1024
+# How far right a workbook's rows are read (A to CV); a licensee list has a dozen columns. openpyxl gives a
+# row as wide as its last cell, and one shaded or typed in column XFD gave every row 16,384 values to look
+# at one by one: a 2 MB workbook of such rows held a worker for half an hour.
+XLSX_COLUMNS = 100
 ENCODINGS = ("utf-8-sig", "gb18030")  # utf-8-sig reads UTF-8 with or without the byte-order mark
 
 REQUIRED = ("name", "uscc", "county")
@@ -205,7 +209,10 @@ def _xlsx_table(content: bytes) -> Iterator:
         raise ImportRefused("unreadable_file", N_("The file is not a readable .xlsx workbook.")) from None
     try:
         sheet = _table_sheet(workbook)
-        for values in sheet.iter_rows(values_only=True):
+        for values in sheet.iter_rows(max_col=XLSX_COLUMNS, values_only=True):
+            if values.count(None) == len(values):  # a blank row (or one left out of the file), told at C speed
+                yield ()
+                continue
             yield [_ExcelNumber(value, workbook.epoch) if _whole_number(value) else value for value in values]
     except Exception:
         raise ImportRefused("unreadable_file", N_("The file is not a readable .xlsx workbook.")) from None
@@ -222,7 +229,8 @@ def _table_sheet(workbook):
         # older, smaller range: the rest of the sheet was missing columns ("Missing columns") or rows (left
         # out of a clean dry run, and of the import). The cells themselves say where the sheet ends.
         sheet.reset_dimensions()
-        if _header_index(list(sheet.iter_rows(max_row=HEADER_ROWS, values_only=True))) is not None:
+        top = sheet.iter_rows(max_row=HEADER_ROWS, max_col=XLSX_COLUMNS, values_only=True)
+        if _header_index(list(top)) is not None:
             return sheet
     return workbook.worksheets[0]
 
