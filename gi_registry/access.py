@@ -121,6 +121,8 @@ def safe_next(target: str | None) -> str | None:
     """Follow `next=` only to a path on this site, never to another host."""
     if not target:
         return None
+    if any(char < " " or char == "\x7f" for char in target):  # a line break cannot stand in a Location header
+        return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None

@@ -140,6 +140,16 @@ def test_a_foreign_next_is_never_followed(client, world, target):
     assert response.status_code == 302 and response.location == "/admin/"
 
 
+# A line break in the address cannot stand in a Location header: the login itself failed with a 500.
+@pytest.mark.parametrize("target", ["/admin/\r\nSet-Cookie: x=1", "/coop/\nX-Injected: 1"])
+def test_a_next_with_control_characters_is_not_followed_and_the_login_goes_through(client, world, target):
+    response = client.post(
+        "/login", query_string={"next": target}, data={"email": "admin@test.cn", "password": "correct-horse-42"}
+    )
+    assert response.status_code == 302 and response.location == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
 def test_a_local_next_is_followed(client, world):
     response = client.post(
         "/login?next=/admin/licensees", data={"email": "admin@test.cn", "password": "correct-horse-42"}
