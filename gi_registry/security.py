@@ -46,6 +46,18 @@ def _production() -> bool:
     return current_app.config.get("GI_ENV") == "production"
 
 
+# The JSON the API and the scan page's script send is a few kilobytes: a report's 4,000 characters, each
+# escaped to six bytes, stay under 30 KB. The request limit (MAX_CONTENT_LENGTH) is a report's photos, and a
+# JSON body that large parses into twenty times its size in a worker's memory, before any rate limit counts.
+JSON_MAX_BYTES = 1024 * 1024
+
+
+def _bound_json() -> None:
+    """Refuse (413) a JSON body past JSON_MAX_BYTES as it is read, before anything parses it."""
+    if request.is_json:
+        request.max_content_length = min(JSON_MAX_BYTES, request.max_content_length or JSON_MAX_BYTES)
+
+
 def _refuse_nul() -> None:
     """No field of the registry has a use for a NUL character, and PostgreSQL's text cannot hold one:
     refuse it at the door, for every route alike, rather than fail deep inside a query."""
@@ -87,5 +99,6 @@ def _strings(value) -> list[str]:
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(_bound_json)
     app.before_request(_refuse_nul)
     app.after_request(_headers)

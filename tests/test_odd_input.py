@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from gi_registry.domain import photos
+from gi_registry.domain import photos, reports
 from gi_registry.models import Batch, Report
 
 
@@ -119,6 +119,20 @@ def test_a_jpeg_comment_does_not_survive_the_re_encoding():
 def test_a_json_body_nested_too_deep_is_a_bad_request(client, world, depth):
     response = client.post("/api/v1/reports", data="[" * depth + "]" * depth, content_type="application/json")
     assert response.status_code in (400, 422)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tokens", "/api/v1/reports", "/q/place"])
+def test_a_json_body_far_larger_than_any_the_api_takes_is_refused_unread(client, world, path):
+    # The request limit is sized for a report's photos (25 MB); parsed, a JSON body that large took some
+    # 600 MB of a worker's memory, before any rate limit counted the request.
+    body = '{"description": "x", "pad": [' + ",".join(["{}"] * 700_000) + "]}"
+    response = client.post(path, data=body, content_type="application/json")
+    assert response.status_code == 413 and response.json["error"]["code"] == "payload_too_large"
+
+
+def test_a_report_of_the_longest_description_in_escaped_chinese_is_taken(client, world):
+    description = "假" * reports.DESCRIPTION_MAX  # json.dumps writes each as \u5047: six bytes
+    assert client.post("/api/v1/reports", json={"description": description}).status_code == 201
 
 
 def test_a_referer_naming_another_site_through_our_host_gives_no_link_there(client, world):
