@@ -1356,3 +1356,34 @@ def test_a_workbook_formatted_out_to_its_last_column_reads_at_once():
     (row,) = imports.parse_rows(filename="x.xlsx", content=target.getvalue())
     assert time.perf_counter() - started < 2
     assert (row.line, row.uscc) == (2, USCC_C)
+
+
+def test_a_workbook_that_unpacks_far_past_any_licensee_list_is_refused_unread():
+    # 5,000 licensees in a dozen columns unpack to about 3 MB. Text repeated compresses a thousandfold, and a
+    # 150 KB upload of 3.5 million shared strings (64 MB unpacked, the bound before) took a worker 37 s and
+    # 400 MB to read.
+    workbook = Workbook()
+    workbook.active.append(["name", "uscc", "county"])
+    workbook.active.append(["甲合作社", USCC_C, "安岳县"])
+    target = io.BytesIO()
+    workbook.save(target)
+    source, out = zipfile.ZipFile(io.BytesIO(target.getvalue())), io.BytesIO()
+    main = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    strings = b'<sst xmlns="' + main + b'">' + b"<si><t>a</t></si>" * 1_200_000 + b"</sst>"
+    kind = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+    relation = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as inflated:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "[Content_Types].xml":
+                override = b'<Override PartName="/xl/sharedStrings.xml" ContentType="' + kind + b'"/>'
+                data = data.replace(b"</Types>", override + b"</Types>")
+            if item.filename == "xl/_rels/workbook.xml.rels":
+                link = b'<Relationship Id="rIdStrings" Type="' + relation + b'" Target="sharedStrings.xml"/>'
+                data = data.replace(b"</Relationships>", link + b"</Relationships>")
+            inflated.writestr(item.filename, data)
+        inflated.writestr("xl/sharedStrings.xml", strings)
+    assert len(out.getvalue()) < 200_000
+    with pytest.raises(imports.ImportRefused) as refused:
+        imports.read_table(filename="x.xlsx", content=out.getvalue())
+    assert refused.value.code == "file_too_large" and refused.value.params == {"mb": 16}

@@ -26,8 +26,10 @@ from .uscc import normalise, uscc_problem
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
-# An .xlsx is a zip: a small upload may inflate enormously, so the unpacked size is bounded too.
-MAX_XLSX_UNPACKED = 64 * 1024 * 1024
+# An .xlsx is a zip: a small upload may inflate enormously, so the unpacked size is bounded too. 5,000
+# licensees in a dozen columns unpack to about 3 MB; reading costs several times the unpacked size in memory
+# and about a second for every 2 MB (64 MB of shared strings, a 150 KB upload, took 400 MB and 37 s).
+MAX_XLSX_UNPACKED_MB = 16
 # How far right a workbook's rows are read (A to CV); a licensee list has a dozen columns. openpyxl gives a
 # row as wide as its last cell, and one shaded or typed in column XFD gave every row 16,384 values to look
 # at one by one: a 2 MB workbook of such rows held a worker for half an hour.
@@ -200,8 +202,12 @@ def _xlsx_table(content: bytes) -> Iterator:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())
-        if unpacked > MAX_XLSX_UNPACKED:
-            raise ImportRefused("file_too_large", N_("The workbook unpacks to more than %(mb)s MB."), params={"mb": 64})
+        if unpacked > MAX_XLSX_UNPACKED_MB * 1024 * 1024:
+            raise ImportRefused(
+                "file_too_large",
+                N_("The workbook unpacks to more than %(mb)s MB."),
+                params={"mb": MAX_XLSX_UNPACKED_MB},
+            )
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except ImportRefused:
         raise
