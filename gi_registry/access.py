@@ -1,7 +1,6 @@
 """Who is asking: sessions for pages, bearer tokens for the API, and the role gates of both."""
 
 from functools import wraps
-from urllib.parse import urlsplit
 
 from flask import abort, g, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
@@ -10,6 +9,7 @@ from flask_login import LoginManager, current_user
 from .db import get_session
 from .domain.accounts import user_for_token
 from .errors import json_error
+from .i18n import split_url
 from .models import User
 
 
@@ -123,7 +123,9 @@ def safe_next(target: str | None) -> str | None:
         return None
     if any(char < " " or char == "\x7f" for char in target):  # a line break cannot stand in a Location header
         return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    parts = split_url(target)  # None: "//[::1", no URL at all
+    if parts is None or parts.scheme or parts.netloc:
+        return None
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     return target

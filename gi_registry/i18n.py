@@ -4,7 +4,7 @@ import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -368,8 +368,10 @@ def lang_url(lang: str, **extra) -> str:
 
 def same_site_referrer() -> str | None:
     """The page (path and query) the visitor came from, if it is one of ours."""
-    referrer = urlsplit(request.referrer or "")
-    if referrer.netloc != request.host or (request.method == "GET" and referrer.path == request.path):
+    referrer = split_url(request.referrer or "")
+    if referrer is None or referrer.netloc != request.host:
+        return None
+    if request.method == "GET" and referrer.path == request.path:
         return None
     # Our host, but a path like //other.example/x is still a link elsewhere (the check of access.safe_next).
     if not referrer.path.startswith("/") or referrer.path.startswith("//") or "\\" in referrer.path:
@@ -377,6 +379,15 @@ def same_site_referrer() -> str | None:
     if not _takes_get(referrer.path):  # a form's address, after a refusal drawn there: no page to go back to
         return None
     return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+
+
+def split_url(text: str) -> SplitResult | None:
+    """A URL a client sent (a Referer, an Origin) in its parts; None for one urlsplit cannot read (an
+    unclosed IPv6 host, "http://[::1"), which no browser sends and which names no page of ours."""
+    try:
+        return urlsplit(text)
+    except ValueError:
+        return None
 
 
 def _takes_get(path: str) -> bool:

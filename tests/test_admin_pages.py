@@ -131,7 +131,7 @@ def test_a_state_change_without_a_reason_changes_nothing(login_as, db, world):
 
 
 @pytest.mark.parametrize(
-    "target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"]
+    "target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)", "//[::1"]
 )
 def test_a_foreign_next_is_never_followed(client, world, target):
     response = client.post(

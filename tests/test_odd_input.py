@@ -142,6 +142,18 @@ def test_a_referer_naming_another_site_through_our_host_gives_no_link_there(clie
     assert "evil.example" not in refused.text
 
 
+@pytest.mark.parametrize("header", ["Referer", "Origin"])
+def test_a_referer_or_origin_that_is_no_url_is_a_foreign_page_not_a_500(make_app, world, header):
+    # urlsplit refuses an unclosed IPv6 host: the error page (and the report form's check of where a post
+    # came from) failed on it, and the 500 page, which reads it too, failed again.
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    garbled = {header: "http://[::1/report"}
+    assert client.get("/no-such-page", headers=garbled).status_code == 404
+    assert client.post("/login", data={"email": "x@test.cn"}, headers=garbled).status_code == 400
+    assert client.post("/report?lang=en", data={"description": "假冒柠檬"}, headers=garbled).status_code == 400
+    assert client.post("/report/language?lang=en", headers=garbled).status_code == 400
+
+
 def test_arguments_named_like_url_fors_own_stay_plain_filters_in_the_pager(client, world):
     page = client.get("/licensees?per_page=1&endpoint=x&_method=PUT&_external=1&_anchor=x&_scheme=javascript")
     main = page.text.split('<main id="main">')[1].split("</main>")[0]

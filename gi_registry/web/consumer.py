@@ -1,7 +1,6 @@
 """The consumer's pages: the scan verdict, the GS1 Digital Link, and counterfeit reports without an account."""
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
@@ -16,7 +15,7 @@ from ..db import get_session
 from ..domain import DomainError, batches, reports, verification
 from ..errors import json_error, on_http_error, retry_seconds, wants_json
 from ..extensions import code_keys, copy_rules, csrf, report_attempt_limit, verify_limit
-from ..i18n import refusal_text
+from ..i18n import refusal_text, split_url
 from .forms import ReportForm, refused
 
 bp = Blueprint("consumer", __name__)
@@ -228,7 +227,8 @@ def _sent_from_this_site() -> bool:
     if fetched_from:
         return fetched_from == "same-origin"
     page = request.headers.get("Origin") or request.headers.get("Referer") or ""
-    return bool(page) and urlsplit(page).netloc == request.host
+    parts = split_url(page)
+    return parts is not None and bool(page) and parts.netloc == request.host
 
 
 def _not_sent(form: ReportForm, wait: int):
