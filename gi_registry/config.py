@@ -89,6 +89,20 @@ def _demo_accounts_file(instance_dir: Path, env) -> str:
     return str(instance_dir / f"demo-accounts-{hashlib.sha256(url.encode()).hexdigest()[:8]}.txt")
 
 
+def _base_url(env, production: bool, missing: list) -> str:
+    """The origin printed into every label. In production it must be named, and be https: the default
+    (this host's port 5000) printed on labels would be there for good, and a verdict page sent in the
+    clear could be altered on its way to the phone."""
+    value = env.get("GI_BASE_URL", "").strip().rstrip("/")
+    if not production:
+        return value or "http://127.0.0.1:5000"
+    if not value:
+        missing.append("GI_BASE_URL")
+    elif not value.lower().startswith("https://"):
+        raise ConfigError(f"GI_BASE_URL must be an https:// address when GI_ENV=production, not {value[:60]!r}")
+    return value
+
+
 def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment; production refuses missing keys."""
     load_dotenv()
@@ -121,7 +135,7 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "SECRET_KEY": secret("SECRET_KEY", "secret_key"),
         "GI_CODE_KEY": secret("GI_CODE_KEY", "code_key"),
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'gi_registry.db'}",
-        "GI_BASE_URL": env.get("GI_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "GI_BASE_URL": _base_url(env, production, missing),
         "GI_UPLOAD_DIR": env.get("GI_UPLOAD_DIR") or str(instance_dir / "uploads"),
         # Import files a clean dry run checked, until Import takes them (gi_registry/staging.py).
         "IMPORT_STAGING_DIR": env.get("GI_IMPORT_STAGING_DIR") or str(instance_dir / "checked-imports"),
@@ -177,6 +191,7 @@ def load_config(instance_dir: Path, overrides: dict | None = None) -> dict:
         "CONTACT_RETENTION_DAYS": _number(env, "GI_CONTACT_RETENTION_DAYS", 180, maximum=MAX_DAYS),
     }
     if missing:
-        raise ConfigError(f"{' and '.join(missing)} must be set when GI_ENV=production")
+        named = " and ".join([", ".join(missing[:-1]), missing[-1]] if len(missing) > 2 else missing)
+        raise ConfigError(f"{named} must be set when GI_ENV=production")
     config.update(overrides)
     return config

@@ -10,14 +10,28 @@ from gi_registry import create_app
 from gi_registry.config import ConfigError
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "GI_CODE_KEY"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "GI_CODE_KEY", "GI_BASE_URL"])
 def test_production_refuses_to_start_without_its_keys(monkeypatch, tmp_path, missing):
+    """GI_BASE_URL too: its default, this host's port 5000, would be printed on labels for good."""
     monkeypatch.setenv("GI_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "a-production-secret-key")
     monkeypatch.setenv("GI_CODE_KEY", "1:a-production-code-key")
+    monkeypatch.setenv("GI_BASE_URL", "https://gi.example.cn")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
     monkeypatch.delenv(missing)
     with pytest.raises(ConfigError, match=f"{missing} must be set when GI_ENV=production"):
+        create_app()
+
+
+@pytest.mark.parametrize("base", ["http://gi.example.cn", "gi.example.cn"])
+def test_production_refuses_a_label_address_that_is_not_https(monkeypatch, tmp_path, base):
+    """A verdict page sent in the clear could be altered on its way to the phone."""
+    monkeypatch.setenv("GI_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "a-production-secret-key")
+    monkeypatch.setenv("GI_CODE_KEY", "1:a-production-code-key")
+    monkeypatch.setenv("GI_BASE_URL", base)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    with pytest.raises(ConfigError, match="GI_BASE_URL must be an https:// address when GI_ENV=production"):
         create_app()
 
 
@@ -32,7 +46,8 @@ def test_a_stage_other_than_development_or_production_is_refused(monkeypatch, st
 def test_the_failure_is_one_clear_line_from_the_command_line(tmp_path):
     env = {"GI_ENV": "production", "PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
     result = subprocess.run([sys.executable, "-c", "import wsgi"], env=env, capture_output=True, text=True)
-    assert result.returncode == 3 and "SECRET_KEY and GI_CODE_KEY must be set when GI_ENV=production" in result.stderr
+    everything = "SECRET_KEY, GI_CODE_KEY and GI_BASE_URL must be set when GI_ENV=production"
+    assert result.returncode == 3 and everything in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
@@ -85,6 +100,7 @@ def test_a_short_secret_key_from_the_environment_is_refused(monkeypatch, tmp_pat
 
 def test_production_cookies_are_secure(monkeypatch, tmp_path):
     monkeypatch.setenv("GI_ENV", "production")
+    monkeypatch.setenv("GI_BASE_URL", "https://gi.example.cn")
     monkeypatch.setenv("SECRET_KEY", "a-production-secret-key")
     monkeypatch.setenv("GI_CODE_KEY", "1:a-production-code-key")
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
@@ -121,7 +137,7 @@ def test_the_access_log_keeps_no_query_address_or_agent():
 @pytest.mark.parametrize(
     ("env", "reason"),
     [
-        ({"GI_ENV": "production"}, "SECRET_KEY and GI_CODE_KEY must be set when GI_ENV=production"),
+        ({"GI_ENV": "production"}, "SECRET_KEY, GI_CODE_KEY and GI_BASE_URL must be set when GI_ENV=production"),
         ({}, "the database has no schema yet: run `flask init-db` first"),
     ],
 )
