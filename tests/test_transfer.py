@@ -1289,6 +1289,20 @@ def test_each_export_is_in_the_audit_log_with_who_and_what(login_as, db, world):
     assert (events[0].after["from"], events[0].after["to"]) == ("2026-03-01", "2026-03-31")
 
 
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_a_head_request_for_an_export_hands_over_nothing_and_logs_nothing(login_as, db, world, monkeypatch, suffix):
+    """A download manager asks HEAD first: logged, an export that never happened was in the audit log, and an
+    Excel file (a minute's work for two years of scans) was written for nothing."""
+    written = []
+    monkeypatch.setattr(exports, "write_xlsx", lambda export, out: written.append(export))
+    response = login_as("regulator").head(f"/transfer/scans.{suffix}?from=2026-03-01&to=2026-03-31")
+    assert response.status_code == 200 and response.data == b""
+    assert 'filename="scans-20260301-20260331.' in response.headers["Content-Disposition"]
+    assert written == []
+    db.commit()
+    assert db.exec(select(AuditEvent).where(AuditEvent.entity_type == "export")).all() == []
+
+
 def test_an_export_reads_in_the_audit_log_as_what_was_handed_over(login_as, db, world):
     client = login_as("regulator")
     client.get("/transfer/scans.csv?from=2026-03-01&to=2026-03-31")

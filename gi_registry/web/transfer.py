@@ -10,6 +10,7 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     send_file,
     stream_with_context,
     url_for,
@@ -60,6 +61,8 @@ def _begin_export(table: str, suffix: str) -> tuple:
     before a response starts streaming; the log matters: exports carry licensees' contact persons and the
     scan history."""
     period = day_range_args(strict=True)
+    if request.method == "HEAD":  # a download manager's look before it downloads: nothing is handed over
+        return period
     session = get_session()
     audit.record(
         session=session,
@@ -106,8 +109,10 @@ def export_csv(table: str):
 @bp.get("/<any(reports, scans, licensees):table>.xlsx")
 @roles_required(*STAFF)
 def export_xlsx(table: str):
-    workbook = tempfile.TemporaryFile()  # on disk, not in memory: a scan export may be large
     period = _begin_export(table, "xlsx")
+    if request.method == "HEAD":  # written whole before its first byte: not for a look at its headers
+        return Response(mimetype=XLSX_MIMETYPE, headers=_headers(table, "xlsx", period))
+    workbook = tempfile.TemporaryFile()  # on disk, not in memory: a scan export may be large
     exports.write_xlsx(_export(table, period), workbook)
     workbook.seek(0)
     response = send_file(workbook, mimetype=XLSX_MIMETYPE, max_age=0)
