@@ -28,7 +28,7 @@ sys.path.insert(0, str(_server.ROOT))
 
 from gi_registry import create_app  # noqa: E402
 from gi_registry.db import session_scope  # noqa: E402
-from gi_registry.domain import audit, imports, registry  # noqa: E402
+from gi_registry.domain import audit, imports, licensee_files, registry  # noqa: E402
 from gi_registry.domain.uscc import check_character  # noqa: E402
 
 
@@ -73,7 +73,7 @@ def timed(database_url: str, tmp: Path, content: bytes, write: Callable) -> floa
     app = create_app()
     try:
         with app.app_context():
-            rows = imports.parse_rows(filename="bench.csv", content=content)
+            rows = licensee_files.parse_rows(filename="bench.csv", content=content)
             started = time.perf_counter()
             with session_scope() as session:
                 write(session, rows)
@@ -101,11 +101,11 @@ def measure(kind: str, rows: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=imports.MAX_ROWS)
+    parser.add_argument("--rows", type=int, default=licensee_files.MAX_ROWS)
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     args = parser.parse_args()
-    if not 1 <= args.rows <= imports.MAX_ROWS:  # the import refuses a larger file; there is nothing to time
-        parser.error(f"--rows must be between 1 and {imports.MAX_ROWS}, the most one import file may hold")
+    if not 1 <= args.rows <= licensee_files.MAX_ROWS:  # the import refuses a larger file; there is nothing to time
+        parser.error(f"--rows must be between 1 and {licensee_files.MAX_ROWS}, the most one import file may hold")
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     for kind in kinds:
         if kind == "postgres" and (why := _server.postgres_unavailable()):

@@ -15,7 +15,7 @@ from openpyxl.styles import PatternFill
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 from sqlmodel import func, select
 
-from gi_registry.domain import accounts, exports, imports, registry, reports, verification
+from gi_registry.domain import accounts, exports, imports, licensee_files, registry, reports, verification
 from gi_registry.models import AuditEvent, Licence, Licensee, Product
 from tests.conftest import PASSWORD
 
@@ -375,14 +375,14 @@ GOOD = {"name": "新合作社", "uscc": USCC_C, "county": "512021"}
     ],
 )
 def test_each_row_rule_names_its_column(db, world, changes, column, message):
-    row = imports.Row(line=2, **{**GOOD, **changes})
+    row = licensee_files.Row(line=2, **{**GOOD, **changes})
     problems = imports.check_rows(session=db, rows=[row])
     assert [(p.line, p.column, p.message) for p in problems] == [(2, column, message)]
 
 
 def test_a_full_width_code_in_the_file_is_imported_as_its_ascii_code(db, world):
     full_width = USCC_C.translate({code: code + 0xFEE0 for code in range(ord("0"), ord("Z") + 1)})
-    rows = [imports.Row(line=2, **{**GOOD, "uscc": full_width})]
+    rows = [licensee_files.Row(line=2, **{**GOOD, "uscc": full_width})]
     assert imports.check_rows(session=db, rows=rows) == []
     imports.import_rows(session=db, rows=rows, actor=None)
     assert db.exec(select(Licensee).where(Licensee.uscc == USCC_C)).one().name == GOOD["name"]
@@ -390,11 +390,14 @@ def test_a_full_width_code_in_the_file_is_imported_as_its_ascii_code(db, world):
 
 @pytest.mark.parametrize("county", ["512021", "安岳县", "Anyue County", "anyue county"])
 def test_a_county_is_known_by_code_or_name(db, world, county):
-    assert imports.check_rows(session=db, rows=[imports.Row(line=2, **{**GOOD, "county": county})]) == []
+    assert imports.check_rows(session=db, rows=[licensee_files.Row(line=2, **{**GOOD, "county": county})]) == []
 
 
 def test_a_uscc_twice_in_the_file_without_another_licence_points_at_the_first_row(db, world):
-    rows = [imports.Row(line=2, **GOOD, **LEMON), imports.Row(line=3, **{**GOOD, "uscc": GOOD["uscc"].lower()})]
+    rows = [
+        licensee_files.Row(line=2, **GOOD, **LEMON),
+        licensee_files.Row(line=3, **{**GOOD, "uscc": GOOD["uscc"].lower()}),
+    ]
     (problem,) = imports.check_rows(session=db, rows=rows)
     assert (problem.line, problem.column, problem.params) == (3, "uscc", {"line": 2})
     assert problem.message == (
@@ -409,8 +412,8 @@ COCOON = {"product_code": "lezhi-cocoon", "valid_from": "2026-03-01", "valid_to"
 def test_rows_repeating_a_code_with_the_same_licensee_are_one_licensee_with_a_licence_each(db, world):
     licensees, licences, events = counts(db)
     rows = [
-        imports.Row(line=2, **GOOD, **LEMON),
-        imports.Row(line=3, **{**GOOD, "county": "安岳县"}, **COCOON),  # the county by name is the same county
+        licensee_files.Row(line=2, **GOOD, **LEMON),
+        licensee_files.Row(line=3, **{**GOOD, "county": "安岳县"}, **COCOON),  # the county by name is the same county
     ]
     assert imports.check_rows(session=db, rows=rows) == []
     assert imports.import_rows(session=db, rows=rows, actor=None, source="x.csv") == 1
@@ -433,7 +436,7 @@ def test_rows_repeating_a_code_with_the_same_licensee_are_one_licensee_with_a_li
     ],
 )
 def test_a_repeated_code_with_other_licensee_details_points_at_the_first_row(db, world, changes):
-    rows = [imports.Row(line=2, **GOOD, **LEMON), imports.Row(line=3, **{**GOOD, **changes}, **COCOON)]
+    rows = [licensee_files.Row(line=2, **GOOD, **LEMON), licensee_files.Row(line=3, **{**GOOD, **changes}, **COCOON)]
     problems = imports.check_rows(session=db, rows=rows)
     (column,) = changes
     message = "differs from row %(line)s, which has the same code: a licensee's rows must agree"
@@ -442,9 +445,9 @@ def test_a_repeated_code_with_other_licensee_details_points_at_the_first_row(db,
 
 def test_a_repeated_code_with_a_product_already_licensed_on_its_first_row_is_refused(db, world):
     rows = [
-        imports.Row(line=2, **GOOD, **COCOON),
-        imports.Row(line=3, **GOOD, **LEMON),
-        imports.Row(line=4, **GOOD, **{**LEMON, "valid_from": "2027-01-02", "valid_to": "2028-01-01"}),
+        licensee_files.Row(line=2, **GOOD, **COCOON),
+        licensee_files.Row(line=3, **GOOD, **LEMON),
+        licensee_files.Row(line=4, **GOOD, **{**LEMON, "valid_from": "2027-01-02", "valid_to": "2028-01-01"}),
     ]
     (problem,) = imports.check_rows(session=db, rows=rows)
     assert (problem.line, problem.column, problem.params) == (4, "product_code", {"line": 3})
@@ -472,14 +475,16 @@ def test_a_withdrawn_product_cannot_be_licensed(db, world):
     product.status = "withdrawn"
     db.add(product)
     db.commit()
-    row = imports.Row(line=2, **GOOD, product_code="lezhi-cocoon", valid_from="2026-01-01", valid_to="2027-01-01")
+    row = licensee_files.Row(
+        line=2, **GOOD, product_code="lezhi-cocoon", valid_from="2026-01-01", valid_to="2027-01-01"
+    )
     assert [p.message for p in imports.check_rows(session=db, rows=[row])] == ["the product is withdrawn"]
 
 
 def test_import_rows_refuses_everything_when_one_row_is_bad(db, world):
     before = counts(db)
-    rows = [imports.Row(line=2, **GOOD), imports.Row(line=3, **{**GOOD, "uscc": USCC_D, "county": "?"})]
-    with pytest.raises(imports.ImportRefused) as refused:
+    rows = [licensee_files.Row(line=2, **GOOD), licensee_files.Row(line=3, **{**GOOD, "uscc": USCC_D, "county": "?"})]
+    with pytest.raises(licensee_files.ImportRefused) as refused:
         imports.import_rows(session=db, rows=rows, actor=None)
     assert [p.line for p in refused.value.problems] == [3]
     db.commit()  # not a rollback: anything the refusal left behind would be written
@@ -506,19 +511,19 @@ def test_a_value_beyond_the_headers_columns_is_a_row_problem_not_dropped(login_a
 
 def test_empty_cells_beyond_the_header_and_under_a_blank_header_are_read_past():
     content = f"name,uscc,,county\r\n甲合作社,{USCC_C},,安岳县,,\r\n".encode()
-    (row,) = imports.parse_rows(filename="x.csv", content=content)
+    (row,) = licensee_files.parse_rows(filename="x.csv", content=content)
     assert (row.name, row.county, row.unnamed) == ("甲合作社", "安岳县", "")
 
 
 def test_a_value_under_a_blank_header_cell_is_a_row_problem(db, world):
     content = f"name,uscc,,county\r\n甲合作社,{USCC_C},备注,安岳县\r\n".encode()
-    rows = imports.parse_rows(filename="x.csv", content=content)
+    rows = licensee_files.parse_rows(filename="x.csv", content=content)
     problems = imports.check_rows(session=db, rows=rows)
     assert [(p.line, p.column, p.params) for p in problems] == [(2, "", {"column": "C"})]
 
 
 def test_the_sample_file_parses_with_its_line_numbers():
-    rows = imports.parse_rows(filename="licensees-import.csv", content=SAMPLE.read_bytes())
+    rows = licensee_files.parse_rows(filename="licensees-import.csv", content=SAMPLE.read_bytes())
     assert [row.line for row in rows] == [2, 3, 4, 5]
     assert rows[1].county == "512022" and rows[1].valid_from == "2026/3/1" and rows[2].product_code == ""
 
@@ -527,14 +532,14 @@ def test_the_sample_file_parses_with_its_line_numbers():
 def test_a_sheet_with_chinese_headers_reads_the_same(name_column):
     header = f"{name_column},统一社会信用代码,所在区县,产品代码,许可起始日期,许可截止日期"
     content = f"{header}\n甲合作社,{USCC_C},安岳县,anyue-lemon,2026-01-01,2027-01-01\n"
-    (row,) = imports.parse_rows(filename="x.csv", content=content.encode("gb18030"))
+    (row,) = licensee_files.parse_rows(filename="x.csv", content=content.encode("gb18030"))
     read = (row.name, row.uscc, row.county, row.product_code, row.valid_from, row.valid_to)
     assert read == ("甲合作社", USCC_C, "安岳县", "anyue-lemon", "2026-01-01", "2027-01-01")
 
 
 def test_the_licensees_export_reads_back_through_the_imports_columns(login_as, db, world):
     exported = login_as("admin").get("/transfer/licensees.csv").data
-    rows = imports.parse_rows(filename="licensees.csv", content=exported)
+    rows = licensee_files.parse_rows(filename="licensees.csv", content=exported)
     assert {row.uscc for row in rows} == {world["coop_a"].uscc, world["coop_b"].uscc}
     assert {row.county for row in rows} == {world["coop_a"].county_code, world["coop_b"].county_code}
 
@@ -546,7 +551,9 @@ def test_a_name_the_csv_export_guarded_with_an_apostrophe_reads_back_as_it_was(l
     )
     db.commit()
     exported = login_as("admin").get("/transfer/licensees.csv").data
-    read = next(row for row in imports.parse_rows(filename="licensees.csv", content=exported) if row.uscc == USCC_C)
+    read = next(
+        row for row in licensee_files.parse_rows(filename="licensees.csv", content=exported) if row.uscc == USCC_C
+    )
     assert (read.name, read.address) == (text, text)  # not "'=1+2": the apostrophe was only for the spreadsheet
 
 
@@ -562,7 +569,7 @@ def test_a_code_of_digits_too_long_for_excels_numbers_stays_whole_in_the_csv(log
     db.commit()
     exported = login_as("admin").get("/transfer/licensees.csv")
     assert {row["uscc"] for row in read_csv(exported)} >= {"\t" + DIGITS_USCC, world["coop_a"].uscc}
-    rows = imports.parse_rows(filename="licensees.csv", content=exported.data)
+    rows = licensee_files.parse_rows(filename="licensees.csv", content=exported.data)
     assert DIGITS_USCC in {row.uscc for row in rows}  # the tab is no part of the code
 
 
@@ -575,7 +582,7 @@ def test_digits_excel_would_change_are_kept_as_text_and_others_left_alone(value,
 
 def test_an_apostrophe_before_no_formula_is_part_of_the_text():
     content = f"name,uscc,county\n'Ziyang' Lemon,{USCC_C},512021\n".encode()
-    assert imports.parse_rows(filename="a.csv", content=content)[0].name == "'Ziyang' Lemon"
+    assert licensee_files.parse_rows(filename="a.csv", content=content)[0].name == "'Ziyang' Lemon"
 
 
 EXPORT_HEADER = ",".join(exports.LICENSEE_COLUMNS)
@@ -592,7 +599,7 @@ def export_row(status: str, uscc: str = USCC_C) -> str:
 @pytest.mark.parametrize("status", ["revoked", "suspended", "expired", "Revoked", "已撤销", "已暂停", "已过期", "lost"])
 def test_a_licence_the_export_shows_out_of_force_is_not_granted_again(db, world, status):
     content = "\n".join((EXPORT_HEADER, export_row(status))).encode()
-    problems = imports.check_rows(session=db, rows=imports.parse_rows(filename="x.csv", content=content))
+    problems = imports.check_rows(session=db, rows=licensee_files.parse_rows(filename="x.csv", content=content))
     assert [(p.line, p.column, p.message, p.params) for p in problems] == [
         (2, "licence_status", CANNOT_GRANT, {"status": status})
     ]
@@ -601,18 +608,18 @@ def test_a_licence_the_export_shows_out_of_force_is_not_granted_again(db, world,
 @pytest.mark.parametrize("status", ["active", "pending", "", "有效", "未生效"])
 def test_a_licence_in_force_or_yet_to_begin_is_granted(db, world, status):
     content = "\n".join((EXPORT_HEADER, export_row(status))).encode()
-    assert imports.check_rows(session=db, rows=imports.parse_rows(filename="x.csv", content=content)) == []
+    assert imports.check_rows(session=db, rows=licensee_files.parse_rows(filename="x.csv", content=content)) == []
 
 
 def test_a_row_without_its_licence_imports_the_licensee_whatever_state_it_kept(db, world):
     content = "\n".join((EXPORT_HEADER, f"新合作社,{USCC_C},512021,,,revoked,,")).encode()
-    assert imports.check_rows(session=db, rows=imports.parse_rows(filename="x.csv", content=content)) == []
+    assert imports.check_rows(session=db, rows=licensee_files.parse_rows(filename="x.csv", content=content)) == []
 
 
 def test_a_suspended_licence_in_the_licensees_export_is_a_row_problem_of_its_re_import(db, world):
     registry.change_licence_state(session=db, licence=world["licence_b"], action="suspend", reason="r", actor=None)
     exported = b"".join(exports.csv_chunks(exports.licensees(session=db)))
-    rows = imports.parse_rows(filename="licensees.csv", content=exported)
+    rows = licensee_files.parse_rows(filename="licensees.csv", content=exported)
     suspended = next(row for row in rows if row.uscc == world["coop_b"].uscc)
     status_problems = [p for p in imports.check_rows(session=db, rows=rows) if p.column == "licence_status"]
     assert [(p.line, p.params) for p in status_problems] == [(suspended.line, {"status": "suspended"})]
@@ -624,14 +631,14 @@ def test_a_csv_separated_by_semicolons_or_tabs_reads_the_same(separator):
     # into a text editor keeps its tabs. A comma in a value is then text.
     lines = ["name", "uscc", "county", "address"], ["甲合作社", USCC_C, "安岳县", "岳阳镇示例路1号,2号"]
     content = "\r\n".join(separator.join(cells) for cells in lines).encode()
-    (row,) = imports.parse_rows(filename="x.csv", content=content)
+    (row,) = licensee_files.parse_rows(filename="x.csv", content=content)
     assert (row.name, row.uscc, row.county, row.address) == ("甲合作社", USCC_C, "安岳县", "岳阳镇示例路1号,2号")
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
 def test_csv_in_each_encoding_reads_the_same(encoding):
     content = SAMPLE.read_text(encoding="utf-8").encode(encoding)
-    rows = imports.parse_rows(filename="x.CSV", content=content)
+    rows = licensee_files.parse_rows(filename="x.CSV", content=content)
     assert rows[0].name == "岳阳柠檬专业合作社（示例）" and rows[0].county == "安岳县"
 
 
@@ -640,7 +647,7 @@ def test_a_csv_with_a_byte_order_mark_reads_its_first_header_cell(mark, encoding
     # Windows tools that save "GB18030 with BOM" start the file with GB18030's own byte-order mark, which
     # decodes to U+FEFF: the first column's name was read as "\ufeff企业名称", an unknown column.
     content = mark + f"企业名称,统一社会信用代码,所在区县\r\n甲合作社,{USCC_C},安岳县\r\n".encode(encoding)
-    (row,) = imports.parse_rows(filename="x.csv", content=content)
+    (row,) = licensee_files.parse_rows(filename="x.csv", content=content)
     assert (row.line, row.name, row.uscc, row.county) == (2, "甲合作社", USCC_C, "安岳县")
 
 
@@ -652,7 +659,7 @@ def test_an_xlsx_reads_numbers_and_dates_as_people_typed_them():
     sheet.append([None] * 7)
     target = io.BytesIO()
     workbook.save(target)
-    (row,) = imports.parse_rows(filename="x.xlsx", content=target.getvalue())
+    (row,) = licensee_files.parse_rows(filename="x.xlsx", content=target.getvalue())
     assert (row.county, row.contact_phone, row.valid_from, row.valid_to) == (
         "512021",
         "13800000001",
@@ -685,7 +692,7 @@ def test_an_xlsx_is_read_from_the_sheet_that_holds_the_table(first_sheet):
     listed.append(["甲合作社", USCC_C, "安岳县"])
     target = io.BytesIO()
     workbook.save(target)
-    (row,) = imports.parse_rows(filename="x.xlsx", content=target.getvalue())
+    (row,) = licensee_files.parse_rows(filename="x.xlsx", content=target.getvalue())
     assert (row.line, row.name, row.uscc) == (2, "甲合作社", USCC_C)
 
 
@@ -695,8 +702,8 @@ def test_an_xlsx_without_the_tables_columns_on_any_sheet_is_refused_for_its_firs
     workbook.create_sheet("其他").append(["备注"])
     target = io.BytesIO()
     workbook.save(target)
-    with pytest.raises(imports.ImportRefused) as refused:
-        imports.parse_rows(filename="x.xlsx", content=target.getvalue())
+    with pytest.raises(licensee_files.ImportRefused) as refused:
+        licensee_files.parse_rows(filename="x.xlsx", content=target.getvalue())
     assert refused.value.code == "missing_columns" and refused.value.params == {"columns": "uscc, county"}
 
 
@@ -728,7 +735,7 @@ def titled_xlsx(*rows: list, title_rows: int = 3) -> bytes:
 
 
 def test_a_csv_with_a_title_above_its_header_is_read_from_the_header_with_the_files_row_numbers():
-    table = imports.read_table(filename="x.csv", content="\r\n".join(TITLED).encode("gb18030"))
+    table = licensee_files.read_table(filename="x.csv", content="\r\n".join(TITLED).encode("gb18030"))
     assert table.header_line == 4
     assert [(row.line, row.name, row.uscc, row.county) for row in table.rows] == [
         (5, "甲合作社", USCC_C, "安岳县"),
@@ -738,7 +745,7 @@ def test_a_csv_with_a_title_above_its_header_is_read_from_the_header_with_the_fi
 
 def test_an_xlsx_with_a_merged_title_above_its_header_is_read_from_the_header_with_the_sheets_row_numbers():
     content = titled_xlsx(["企业名称", "统一社会信用代码", "所在区县"], ["甲合作社", USCC_C, "安岳县"])
-    table = imports.read_table(filename="x.xlsx", content=content)
+    table = licensee_files.read_table(filename="x.xlsx", content=content)
     assert table.header_line == 4
     assert [(row.line, row.name, row.uscc) for row in table.rows] == [(5, "甲合作社", USCC_C)]
 
@@ -752,27 +759,27 @@ def test_an_xlsx_is_read_from_the_sheet_whose_header_is_under_a_title():
     listed.append(["甲合作社", USCC_C, "安岳县"])
     target = io.BytesIO()
     workbook.save(target)
-    (row,) = imports.parse_rows(filename="x.xlsx", content=target.getvalue())
+    (row,) = licensee_files.parse_rows(filename="x.xlsx", content=target.getvalue())
     assert (row.line, row.name) == (3, "甲合作社")
 
 
 def test_a_tab_separated_csv_under_a_title_without_tabs_finds_its_separator_in_the_header():
     content = f"资阳市地理标志用标单位名单\nname\tuscc\tcounty\n甲合作社\t{USCC_C}\t安岳县\n".encode()
-    (row,) = imports.parse_rows(filename="x.csv", content=content)
+    (row,) = licensee_files.parse_rows(filename="x.csv", content=content)
     assert (row.line, row.name, row.county) == (3, "甲合作社", "安岳县")
 
 
 def test_a_header_further_down_than_the_first_ten_rows_is_not_looked_for():
     content = "\r\n".join(["名单,,"] * 10 + ["name,uscc,county", f"甲合作社,{USCC_C},安岳县"]).encode()
-    with pytest.raises(imports.ImportRefused) as refused:
-        imports.parse_rows(filename="x.csv", content=content)
+    with pytest.raises(licensee_files.ImportRefused) as refused:
+        licensee_files.parse_rows(filename="x.csv", content=content)
     assert refused.value.code == "unknown_columns" and refused.value.params == {"columns": "名单"}
 
 
 def test_a_header_under_a_title_that_lacks_a_column_is_refused_for_its_own_columns_not_the_titles():
     content = f"资阳市地理标志用标单位名单,,\r\n企业名称,统一社会信用代码,地址\r\n甲合作社,{USCC_C},安岳县\r\n"
-    with pytest.raises(imports.ImportRefused) as refused:
-        imports.parse_rows(filename="x.csv", content=content.encode())
+    with pytest.raises(licensee_files.ImportRefused) as refused:
+        licensee_files.parse_rows(filename="x.csv", content=content.encode())
     assert refused.value.code == "missing_columns" and refused.value.params == {"columns": "county"}
 
 
@@ -808,7 +815,7 @@ def test_a_chinese_header_spaced_out_or_wrapped_in_its_cell_reads_as_its_name():
     workbook.active.append([1, "甲合作社", USCC_C, "安岳县"])
     target = io.BytesIO()
     workbook.save(target)
-    (row,) = imports.parse_rows(filename="x.xlsx", content=target.getvalue())
+    (row,) = licensee_files.parse_rows(filename="x.xlsx", content=target.getvalue())
     assert (row.name, row.uscc, row.county, row.unnamed) == ("甲合作社", USCC_C, "安岳县", "")
 
 
@@ -817,7 +824,7 @@ def test_a_running_number_column_is_read_past(db, world, number):
     content = (
         f"{number},企业名称,统一社会信用代码,所在区县\r\n1,甲合作社,{USCC_C},安岳县\r\n2,乙合作社,{USCC_D},乐至县\r\n"
     )
-    rows = imports.parse_rows(filename="x.csv", content=content.encode())
+    rows = licensee_files.parse_rows(filename="x.csv", content=content.encode())
     assert [(row.line, row.name, row.uscc, row.county, row.unnamed) for row in rows] == [
         (2, "甲合作社", USCC_C, "安岳县", ""),
         (3, "乙合作社", USCC_D, "乐至县", ""),
@@ -829,8 +836,8 @@ def test_a_running_number_column_is_read_past(db, world, number):
 def test_a_column_that_may_hold_a_number_of_record_is_not_taken_for_a_running_number(column):
     # 编号 may be a certificate's or licence's number, which the import does not keep: refused, not dropped.
     content = f"{column},name,uscc,county\r\nZY-001,甲合作社,{USCC_C},安岳县\r\n".encode()
-    with pytest.raises(imports.ImportRefused) as refused:
-        imports.parse_rows(filename="x.csv", content=content)
+    with pytest.raises(licensee_files.ImportRefused) as refused:
+        licensee_files.parse_rows(filename="x.csv", content=content)
     assert refused.value.code == "unknown_columns" and refused.value.params == {"columns": column.lower()}
 
 
@@ -841,7 +848,7 @@ def test_an_office_template_numbered_ahead_reads_only_its_filled_rows(login_as, 
         for number, cells in enumerate([["甲合作社", USCC_C, "安岳县"], ["乙合作社", USCC_D, "乐至县"]], 1)
     ]
     content = titled_xlsx(["序号", "企业名称", "统一社会信用代码", "所在区县"], *numbered, [3], [4], [5])
-    assert [row.line for row in imports.parse_rows(filename="x.xlsx", content=content)] == [5, 6]
+    assert [row.line for row in licensee_files.parse_rows(filename="x.xlsx", content=content)] == [5, 6]
     licensees = counts(db)[0]
     assert upload(login_as("admin"), content, "名单.xlsx", run_import=True).status_code == 303
     assert counts(db)[0] == licensees + 2
@@ -851,7 +858,7 @@ FOOTERS = (",,", "合计：2家,,", "填表人（签字）：张三,,审核人�
 
 
 def test_a_tally_or_sign_off_under_the_table_is_read_past_as_a_note_and_said(db, world):
-    table = imports.read_table(filename="x.csv", content="\r\n".join(TITLED + FOOTERS).encode())
+    table = licensee_files.read_table(filename="x.csv", content="\r\n".join(TITLED + FOOTERS).encode())
     assert [row.line for row in table.rows] == [5, 6]
     assert [(note.line, note.text) for note in table.notes] == [
         (8, "合计：2家"),
@@ -862,7 +869,9 @@ def test_a_tally_or_sign_off_under_the_table_is_read_past_as_a_note_and_said(db,
 
 @pytest.mark.parametrize("name", ["合计", "备注：见附件", "注：甲合作社"])
 def test_a_row_with_a_code_is_a_licensee_whatever_its_first_cell_says(name):
-    table = imports.read_table(filename="x.csv", content=f"name,uscc,county\r\n{name},{USCC_C},安岳县\r\n".encode())
+    table = licensee_files.read_table(
+        filename="x.csv", content=f"name,uscc,county\r\n{name},{USCC_C},安岳县\r\n".encode()
+    )
     assert [(row.line, row.name) for row in table.rows] == [(2, name)] and table.notes == []
 
 
@@ -870,7 +879,7 @@ def test_a_row_with_a_code_is_a_licensee_whatever_its_first_cell_says(name):
 def test_a_row_of_one_value_and_no_code_is_one_problem_that_quotes_it(db, world, line):
     # Under a 序号 column, a line merged across the sheet holds its text in the running number's cell.
     content = f"序号,name,uscc,county\r\n1,乙合作社,{USCC_D},乐至县\r\n{line},,,\r\n".encode()
-    rows = imports.parse_rows(filename="x.csv", content=content)
+    rows = licensee_files.parse_rows(filename="x.csv", content=content)
     (problem,) = imports.check_rows(session=db, rows=rows)
     assert (problem.line, problem.column, problem.params) == (3, "", {"text": line})
 
@@ -889,7 +898,7 @@ def test_the_import_pages_lists_are_written_as_each_language_writes_a_list(login
 
 
 def test_a_row_of_a_name_alone_is_one_problem_too(db, world):
-    rows = imports.parse_rows(filename="x.csv", content="name,uscc,county\r\n甲合作社,,\r\n".encode())
+    rows = licensee_files.parse_rows(filename="x.csv", content="name,uscc,county\r\n甲合作社,,\r\n".encode())
     (problem,) = imports.check_rows(session=db, rows=rows)
     assert problem.message == (
         "“%(text)s” is the only value on this row, which has no unified social credit code: "
@@ -924,7 +933,7 @@ def test_an_xlsx_footer_merged_across_the_sheet_is_a_note(login_as, db):
         [],
         ["填表人：张三"],
     )
-    table = imports.read_table(filename="x.xlsx", content=content)
+    table = licensee_files.read_table(filename="x.xlsx", content=content)
     assert [row.line for row in table.rows] == [5]
     assert [(note.line, note.text) for note in table.notes] == [(7, "填表人：张三")]
 
@@ -949,7 +958,7 @@ def test_an_xlsx_whose_declared_used_range_is_too_small_is_read_whole(ref):
         workbook.active.append(values)
     target = io.BytesIO()
     workbook.save(target)
-    rows = imports.parse_rows(filename="x.xlsx", content=_with_dimension(target.getvalue(), ref))
+    rows = licensee_files.parse_rows(filename="x.xlsx", content=_with_dimension(target.getvalue(), ref))
     assert [(row.line, row.uscc, row.county) for row in rows] == [(2, USCC_C, "安岳县"), (3, USCC_D, "乐至县")]
 
 
@@ -964,7 +973,7 @@ def test_an_xlsx_from_chinese_excel_reads_its_dates(db, world, epoch):
         sheet[cell].number_format = 'yyyy"年"m"月"d"日"'
     target = io.BytesIO()
     workbook.save(target)
-    (row,) = imports.parse_rows(filename="zh.xlsx", content=_as_chinese_excel_saves_it(target.getvalue()))
+    (row,) = licensee_files.parse_rows(filename="zh.xlsx", content=_as_chinese_excel_saves_it(target.getvalue()))
     assert (row.valid_from, row.valid_to, row.contact_phone) == ("2026-01-01", "2028-12-31", "46023")
     assert imports.check_rows(session=db, rows=[row]) == []
 
@@ -1007,8 +1016,8 @@ def test_a_year_alone_a_bare_number_or_a_date_in_another_order_is_not_a_date(tex
     ],
 )
 def test_a_file_that_cannot_be_read_is_refused_whole(filename, content, code):
-    with pytest.raises(imports.ImportRefused) as refused:
-        imports.parse_rows(filename=filename, content=content)
+    with pytest.raises(licensee_files.ImportRefused) as refused:
+        licensee_files.parse_rows(filename=filename, content=content)
     assert refused.value.code == code
 
 
@@ -1020,7 +1029,7 @@ def test_a_file_of_too_many_rows_is_told_the_limit_as_people_write_it(login_as):
 
 def test_five_thousand_rows_are_allowed():
     content = (HEADER + "\r\n" + "a,b,c,,,,,,\r\n" * 5000).encode()
-    assert len(imports.parse_rows(filename="x.csv", content=content)) == 5000
+    assert len(licensee_files.parse_rows(filename="x.csv", content=content)) == 5000
 
 
 # ---- the import: the page -----------------------------------------------------------------
@@ -1095,7 +1104,7 @@ def test_a_clean_file_imports_every_row_with_its_licence_and_audit(login_as, db)
 
 
 def test_an_imported_licensee_is_logged_with_the_file_it_came_from(db, world):
-    imports.import_rows(session=db, rows=[imports.Row(line=2, **GOOD)], actor=None, source="名单.csv")
+    imports.import_rows(session=db, rows=[licensee_files.Row(line=2, **GOOD)], actor=None, source="名单.csv")
     licensee = db.exec(select(Licensee).where(Licensee.uscc == USCC_C)).one()
     created = db.exec(
         select(AuditEvent).where(AuditEvent.action == "licensee.create", AuditEvent.entity_id == str(licensee.id))
@@ -1328,7 +1337,7 @@ def test_a_period_given_the_wrong_way_round_is_exported_the_right_way(login_as, 
     ],
 )
 def test_an_imported_licence_term_meets_the_same_plausibility_rules(db, world, valid_from, valid_to, column, message):
-    row = imports.Row(line=2, **GOOD, product_code="anyue-lemon", valid_from=valid_from, valid_to=valid_to)
+    row = licensee_files.Row(line=2, **GOOD, product_code="anyue-lemon", valid_from=valid_from, valid_to=valid_to)
     assert [(p.column, p.message) for p in imports.check_rows(session=db, rows=[row])] == [(column, message)]
 
 
@@ -1367,7 +1376,7 @@ def test_a_workbook_formatted_out_to_its_last_column_reads_at_once():
     target = io.BytesIO()
     workbook.save(target)
     started = time.perf_counter()
-    (row,) = imports.parse_rows(filename="x.xlsx", content=target.getvalue())
+    (row,) = licensee_files.parse_rows(filename="x.xlsx", content=target.getvalue())
     assert time.perf_counter() - started < 2
     assert (row.line, row.uscc) == (2, USCC_C)
 
@@ -1398,6 +1407,6 @@ def test_a_workbook_that_unpacks_far_past_any_licensee_list_is_refused_unread():
             inflated.writestr(item.filename, data)
         inflated.writestr("xl/sharedStrings.xml", strings)
     assert len(out.getvalue()) < 200_000
-    with pytest.raises(imports.ImportRefused) as refused:
-        imports.read_table(filename="x.xlsx", content=out.getvalue())
+    with pytest.raises(licensee_files.ImportRefused) as refused:
+        licensee_files.read_table(filename="x.xlsx", content=out.getvalue())
     assert refused.value.code == "file_too_large" and refused.value.params == {"mb": 16}

@@ -24,7 +24,7 @@ from wtforms import HiddenField, SubmitField
 from .. import staging
 from ..access import page_user, roles_required
 from ..db import get_session
-from ..domain import N_, audit, exports, imports, registry
+from ..domain import N_, audit, exports, imports, licensee_files, registry
 from ..i18n import local_name, page_params
 from ..models import STAFF
 from .paging import day_range_args
@@ -135,18 +135,20 @@ def _upload(form: ImportForm) -> tuple[str, bytes]:
     """The chosen file's name and content; without one, the file a clean dry run checked and kept."""
     if form.file.data:
         upload = form.file.data
-        return upload.filename or "", upload.stream.read(imports.MAX_BYTES + 1)
+        return upload.filename or "", upload.stream.read(licensee_files.MAX_BYTES + 1)
     if form.checked.data:
         kept = staging.take(**_staging(), digest=form.checked.data, max_age_seconds=_lifetime())
         if kept is None:
-            raise imports.ImportRefused("checked_file_gone", N_("The checked file is no longer kept; choose it again."))
+            raise licensee_files.ImportRefused(
+                "checked_file_gone", N_("The checked file is no longer kept; choose it again.")
+            )
         return kept
-    raise imports.ImportRefused("no_file", N_("Choose a file."))
+    raise licensee_files.ImportRefused("no_file", N_("Choose a file."))
 
 
-def _write(form: ImportForm, rows: list[imports.Row], digest: str, name: str) -> None:
+def _write(form: ImportForm, rows: list[licensee_files.Row], digest: str, name: str) -> None:
     if form.checked.data and form.checked.data != digest:
-        raise imports.ImportRefused(
+        raise licensee_files.ImportRefused(
             "not_the_checked_file", N_("This is not the file that was checked; check it again.")
         )
     session = get_session()
@@ -159,7 +161,7 @@ def _write(form: ImportForm, rows: list[imports.Row], digest: str, name: str) ->
     flash(_("Licensees imported: %(count)s.", count=count), "success")
 
 
-def _dry_run(form: ImportForm, name: str, content: bytes, rows: list[imports.Row]) -> list[imports.RowProblem]:
+def _dry_run(form: ImportForm, name: str, content: bytes, rows: list[licensee_files.Row]) -> list[imports.RowProblem]:
     """Every row's problems; a clean file is kept so that Import takes it without the file chosen again."""
     problems = imports.check_rows(session=get_session(), rows=rows)
     kept = "" if problems else staging.keep(**_staging(), name=name, content=content)
@@ -171,19 +173,22 @@ def _dry_run(form: ImportForm, name: str, content: bytes, rows: list[imports.Row
 @roles_required("admin")
 def import_licensees():
     """A dry run lists every row's problems; Import writes every row in one transaction, or nothing."""
-    form, table, problems, name = ImportForm(), imports.Table(rows=[]), [], ""
+    form, table, problems, name = ImportForm(), licensee_files.Table(rows=[]), [], ""
     if form.validate_on_submit():
         staging.prune(current_app.config["IMPORT_STAGING_DIR"], _lifetime())
         kept = form.checked.data
         try:
             name, content = _upload(form)
-            table, digest = imports.read_table(filename=name, content=content), hashlib.sha256(content).hexdigest()
+            table, digest = (
+                licensee_files.read_table(filename=name, content=content),
+                hashlib.sha256(content).hexdigest(),
+            )
             if form.run_import.data:
                 _write(form, table.rows, digest, name)
                 staging.discard(**_staging(), digest=kept)
                 return redirect(url_for("admin.licensees"), 303)
             problems = _dry_run(form, name, content, table.rows)
-        except imports.ImportRefused as refusal:
+        except licensee_files.ImportRefused as refusal:
             form.file.errors = list(form.file.errors) + [_(refusal.message, **page_params(refusal.params))]
             problems, form.checked.data = refusal.problems, ""
         if kept and kept != form.checked.data:  # refused or replaced: its names and phones are not kept
