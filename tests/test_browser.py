@@ -223,8 +223,12 @@ def test_a_regulator_works_a_case_from_new_to_closed_with_a_recall(browser, live
     phone = browser.new_context(**PHONE).new_page()
     phone.goto(f"{live.url}/q/{codes[1]}")
     assert phone.locator(".verdict").get_attribute("class") == "verdict revoked"
+    asked.clear()
+    desk.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     step("confirmed", "确认假冒")
+    assert asked == []  # a step on the way is not asked about …
     step("closed", "结案")
+    assert asked == ["此步之后，案件不能再改回之前的状态。确定继续？"]  # … the one that ends the case is
     history = desk.locator("table").first.inner_text()
     for note in ("受理", "现场核查", "确认假冒", "结案"):
         assert note in history
