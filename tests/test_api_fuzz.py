@@ -89,6 +89,16 @@ def test_every_operation_describes_the_422_an_unknown_query_parameter_gets(clien
             assert "422" in op["responses"], (method, path)
 
 
+@pytest.mark.parametrize(
+    "query", ["product=anyue-lemon&product=no-such-mark", "product=no-such-mark&product=anyue-lemon", "q=a&q=b"]
+)
+def test_a_query_parameter_given_twice_is_refused_whichever_comes_first(client, world, token_for, query):
+    """The first was used and the second dropped: the same two values in the other order gave another answer."""
+    refused = client.get(f"/api/v1/batches?{query}", headers=token_for("regulator"))
+    assert refused.status_code == 422 and refused.json["error"]["code"] == "repeated_query_parameter"
+    assert list(refused.json["error"]["fields"].values()) == ["given more than once"]
+
+
 def test_a_client_generator_gets_identifiers_photos_and_paging(client, world):
     spec = client.get("/api/v1/openapi.json").json
     ids = [op["operationId"] for ops in spec["paths"].values() for op in ops.values()]

@@ -486,7 +486,8 @@ def declared_query(rule: str, method: str, view_args: dict) -> set[str] | None:
 
 @api.before_request
 def refuse_unknown_query_parameters():
-    """A parameter the API does not know is a client's mistake (a typo in `per_page`, say): say so."""
+    """A parameter the API does not know is a client's mistake (a typo in `per_page`, say), and so is one given
+    twice: say so."""
     if request.url_rule is None:
         return None
     known = declared_query(request.url_rule.rule, request.method, request.view_args or {})
@@ -496,5 +497,13 @@ def refuse_unknown_query_parameters():
             "unknown_query_parameter",
             "unknown query parameter: " + ", ".join(unknown)[:200],
             fields={name[:40]: "unknown" for name in unknown[:5]},
+        )
+    # None takes several values: the first was used and the others dropped, so an order decided the answer.
+    repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        raise DomainError(
+            "repeated_query_parameter",
+            "query parameter given more than once: " + ", ".join(repeated)[:200],
+            fields={name[:40]: "given more than once" for name in repeated[:5]},
         )
     return None
