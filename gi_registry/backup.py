@@ -116,17 +116,38 @@ def backup(
 
 def _keep(partial: Path, archive: Path) -> Path:
     """Give the finished archive its name, or name-2, -3 …: a second backup within the same second (the names'
-    precision) is kept beside the first, never over it. A hard link, as it fails where a name is taken."""
+    precision) is kept beside the first, never over it."""
     name, number = archive, 1
     while True:
         try:
-            os.link(partial, name)
-            break
+            _take_name(partial, name)
+            return name
         except FileExistsError:
             number += 1
             name = archive.with_name(archive.name.removesuffix(".tar.gz") + f"-{number}.tar.gz")
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            raise BackupError(f"cannot write the backup ({error.strerror}: {name})") from None
+
+
+def _take_name(partial: Path, name: Path) -> None:
+    """Move `partial` to `name`, or FileExistsError where the name is taken. A hard link, as it fails where a
+    name is taken; a FAT or exFAT disk (a USB drive carried off site) and some network shares make none, so
+    there the name is first claimed as an empty file, which the archive then replaces."""
+    try:
+        os.link(partial, name)
+    except FileExistsError:
+        raise
+    except OSError:
+        with open(name, "xb"):
+            pass
+        try:
+            os.replace(partial, name)
+        except OSError:
+            name.unlink(missing_ok=True)  # no empty file left under a backup's name
+            raise
+        return
     partial.unlink()
-    return name
 
 
 def _photo_names(uploads: Path) -> list[str]:

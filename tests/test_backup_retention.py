@@ -486,6 +486,31 @@ def test_two_backups_in_the_same_second_are_both_kept(app, world, tmp_path, monk
         assert json.load(tar.extractfile("manifest.json"))["created_at"] == "20261129T160000Z"
 
 
+def test_backups_onto_a_disk_without_hard_links_are_written_and_kept_side_by_side(app, world, tmp_path, monkeypatch):
+    """A FAT or exFAT disk (a USB drive carried off site) or an SMB share refuses a hard link (EPERM): the
+    backup, named by a link, failed there with a traceback and left its partial file behind."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 11, 29, 16, 0, 0, tzinfo=UTC)
+
+    def no_links(source, target, *args, **kwargs):
+        raise PermissionError(1, "Operation not permitted", str(source), None, str(target))
+
+    monkeypatch.setattr(backup, "datetime", Frozen)
+    monkeypatch.setattr(os, "link", no_links)
+    first = Path(_backup(app, tmp_path))
+    second = Path(_backup(app, tmp_path))
+    assert (first.name, second.name) == ("gi-registry-20261129T160000Z.tar.gz", "gi-registry-20261129T160000Z-2.tar.gz")
+    assert {p.name for p in first.parent.iterdir()} == {first.name, second.name}  # no partial file left
+    for archive in (first, second):
+        with tarfile.open(archive) as tar:
+            assert json.load(tar.extractfile("manifest.json"))["created_at"] == "20261129T160000Z"
+
+
 def test_the_audit_log_names_what_retention_removed_in_words_and_china_time(login_as, db, world, file_report):
     report = _file_report(file_report)
     report.status, report.closed_at = "closed", utcnow() - timedelta(days=200)
