@@ -375,6 +375,3 @@ def _unnamed_column(names: list[str | None], values: list) -> str:
         if (index >= len(names) or names[index] is None) and _text(value).strip():
             return get_column_letter(index + 1)
     return ""
-
-
-# ---- checking ----------------------------------------------------------------------------
