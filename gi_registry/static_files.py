@@ -19,9 +19,9 @@ def version(path: Path) -> str:
     """The file's content version, or "" for no file; read again only when its size or time changes."""
     try:
         stat = path.stat()
-    except OSError:
+        return _hashed(path, stat.st_mtime_ns, stat.st_size)
+    except OSError:  # gone, or swapped by a deploy between the two looks: linked unversioned, asked about each time
         return ""
-    return _hashed(path, stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=256)

@@ -614,3 +614,17 @@ def test_the_scan_pages_stylesheet_and_script_are_kept_by_the_phone_until_they_c
     before = static_files.version(changed)
     changed.write_text("body{color:red}")
     assert static_files.version(changed) != before
+
+
+def test_a_static_file_replaced_while_its_version_is_read_leaves_its_link_unversioned(tmp_path, monkeypatch):
+    """A deploy swapping a file between its size check and its read: the pages linking it must still come."""
+    from pathlib import Path
+
+    swapped = tmp_path / "app.css"
+    swapped.write_text("body{}")
+
+    def gone(self):
+        raise FileNotFoundError(2, "No such file or directory", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", gone)
+    assert static_files.version(swapped) == ""
