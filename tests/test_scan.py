@@ -5,6 +5,9 @@ import html
 import random
 import re
 import string
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import pytest
@@ -13,7 +16,7 @@ from sqlmodel import func, select
 from gi_registry import intake, static_files
 from gi_registry.domain import batches, registry, verification
 from gi_registry.extensions import client_network
-from gi_registry.models import Scan
+from gi_registry.models import Scan, ScanTally
 
 ELSEWHERE = {"REMOTE_ADDR": "10.1.1.1"}  # another consumer's phone, far from the test client's
 
@@ -479,6 +482,55 @@ def test_a_place_shared_from_the_page_far_from_a_recent_one_turns_the_scan_to_wa
     again = page.split('data-again="')[1].split('"')[0].replace("&amp;", "&")
     assert "相距很远" in client.get(again).text
     assert db.exec(select(func.count()).select_from(Scan)).one() == 2
+
+
+def test_two_places_far_apart_shared_at_once_still_mark_the_label(app, labelled, db, monkeypatch):
+    """Two buyers of one copied label in Ziyang and Beijing share their places in the same instant: each
+    request reads the code's other places before the other has committed, and neither may miss both."""
+    batch, codes = labelled
+    ziyang, beijing = app.test_client(), app.test_client()
+    tokens = [
+        phone.get(f"/q/{codes[8]}", environ_base=place).text.split('data-token="')[1].split('"')[0]
+        for phone, place in ((ziyang, {}), (beijing, ELSEWHERE))
+    ]
+    read_places = verification.recent_places
+
+    def read_slowly(**kwargs):  # each has read the places before the other stores its own
+        places = read_places(**kwargs)
+        time.sleep(0.3)
+        return places
+
+    monkeypatch.setattr(verification, "recent_places", read_slowly)
+    together = threading.Barrier(2)
+
+    def share(phone, token, lat, lon, place):
+        together.wait()
+        return phone.post("/q/place", json={"token": token, "lat": lat, "lon": lon}, environ_base=place).json
+
+    with ThreadPoolExecutor(2) as pool:
+        shared = [
+            pool.submit(share, ziyang, tokens[0], 30.12, 104.63, {}),
+            pool.submit(share, beijing, tokens[1], 39.90, 116.40, ELSEWHERE),
+        ]
+        answers = [future.result() for future in shared]
+    assert sorted(answer["warning"] for answer in answers) == [False, True]
+    db.expire_all()
+    assert db.get(ScanTally, (batch.id, 8)).far_apart_at is not None
+    assert "seen_far_apart" in app.test_client().get(f"/api/v1/verify/{codes[8]}").json["reasons"]
+
+
+def test_scans_at_once_each_get_their_own_count(app, labelled):
+    _, codes = labelled
+    together = threading.Barrier(6)
+
+    def scan(phone):
+        client = app.test_client()
+        together.wait()
+        answer = client.get(f"/api/v1/verify/{codes[3]}", environ_base={"REMOTE_ADDR": f"10.0.0.{phone}"})
+        return answer.json["scans"]["count"]
+
+    with ThreadPoolExecutor(6) as pool:
+        assert sorted(pool.map(scan, range(6))) == [1, 2, 3, 4, 5, 6]
 
 
 def test_switching_language_on_a_gs1_link_does_not_count_a_second_scan(client, labelled, db, keys):

@@ -16,6 +16,7 @@ from ..models import Area, Batch, Licence, Licensee, Product, Scan, ScanTally, U
 from . import N_, Conflict, DomainError, audit, registry
 from .batches import label_quota
 from .codes import CodeKeys, ParsedCode, parse_code
+from .locks import hold_rows
 
 GENUINE, WARNING, REVOKED, INVALID = "genuine", "warning", "revoked", "invalid"
 _RANK = {GENUINE: 0, WARNING: 1, REVOKED: 2, INVALID: 3}
@@ -414,7 +415,12 @@ def share_place(*, session: Session, scan_id: int, latitude, longitude, rules: C
         return Shared(stored=False)
     scan.latitude, scan.longitude = place.latitude, place.longitude
     far = False
-    tally = session.get(ScanTally, (scan.batch_id, scan.serial)) if scan.batch_id is not None else None
+    tally = None
+    if scan.batch_id is not None:
+        # The code's tally row, held until commit, orders this with the code's scans and other shared places,
+        # as bump_tally does: two places far apart shared at once would each miss the other, still uncommitted.
+        hold_rows(session, ScanTally.count, ScanTally.batch_id == scan.batch_id, ScanTally.serial == scan.serial)
+        tally = session.get(ScanTally, (scan.batch_id, scan.serial))
     # A scan from before its warning was lifted is no new evidence, wherever it was made.
     if tally is not None and (tally.cleared_at is None or scan.at >= tally.cleared_at):
         here = replace(place, at=scan.at, client=scan.ip_hash or "")
