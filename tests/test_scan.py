@@ -484,6 +484,22 @@ def test_a_place_shared_from_the_page_far_from_a_recent_one_turns_the_scan_to_wa
     assert db.exec(select(func.count()).select_from(Scan)).one() == 2
 
 
+def test_a_batch_code_shared_from_places_far_apart_is_no_copy(client, labelled, db):
+    """The batch code hangs on displays and cartons in many towns: the places it is scanned from say nothing,
+    on the page's shared place as on the API's."""
+    batch, codes = labelled
+    assert client.get(f"/api/v1/verify/{codes[0]}?lat=39.90&lon=116.40", environ_base=ELSEWHERE).json["verdict"] == (
+        "genuine"
+    )
+    page = client.get(f"/q/{codes[0]}").text
+    token = page.split('data-token="')[1].split('"')[0]
+    shared = client.post("/q/place", json={"token": token, "lat": 30.12, "lon": 104.63}).json  # Ziyang
+    assert shared == {"stored": True, "warning": False}
+    last = db.exec(select(Scan).order_by(Scan.id.desc())).first()
+    assert last.verdict == "genuine" and not last.reasons and last.latitude == 30.12
+    assert db.get(ScanTally, (batch.id, 0)).far_apart_at is None
+
+
 def test_two_places_far_apart_shared_at_once_still_mark_the_label(app, labelled, db, monkeypatch):
     """Two buyers of one copied label in Ziyang and Beijing share their places in the same instant: each
     request reads the code's other places before the other has committed, and neither may miss both."""
