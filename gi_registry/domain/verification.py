@@ -413,7 +413,6 @@ def share_place(*, session: Session, scan_id: int, latitude, longitude, rules: C
     place = coarse_place(latitude, longitude, at=utcnow())
     if scan is None or place is None or scan.latitude is not None:
         return Shared(stored=False)
-    scan.latitude, scan.longitude = place.latitude, place.longitude
     far = False
     tally = None
     if scan.batch_id is not None:
@@ -421,6 +420,7 @@ def share_place(*, session: Session, scan_id: int, latitude, longitude, rules: C
         # as bump_tally does: two places far apart shared at once would each miss the other, still uncommitted.
         hold_rows(session, ScanTally.count, ScanTally.batch_id == scan.batch_id, ScanTally.serial == scan.serial)
         tally = session.get(ScanTally, (scan.batch_id, scan.serial))
+    scan.latitude, scan.longitude = place.latitude, place.longitude
     # A scan from before its warning was lifted is no new evidence, wherever it was made. Nor is a batch code's
     # place: it hangs on displays and cartons in many towns, and judge() never reads its places either.
     if scan.serial and tally is not None and (tally.cleared_at is None or scan.at >= tally.cleared_at):
