@@ -159,6 +159,10 @@ def test_places_are_coarsened_and_nonsense_is_dropped():
     assert (shared.latitude, shared.longitude) == (30.12, 104.65)
     for bad in (("abc", "1"), ("91", "0"), ("0", "181"), ("nan", "0"), (None, None), (True, False), (30.1, True)):
         assert coarse_place(*bad, at=NOW) is None
+    # An app without a location fix sends 0, 0 (the Gulf of Guinea): as a place it would mark any label copied.
+    for nowhere in ((0, 0), ("0.0", "-0.0"), (0.004, -0.001)):
+        assert coarse_place(*nowhere, at=NOW) is None
+    assert coarse_place(0, 104.65, at=NOW) is not None  # the equator alone is a place
 
 
 def test_distance_is_about_right():

@@ -145,7 +145,7 @@ def distance_km(a: Place, b: Place) -> float:
 
 
 def coarse_place(latitude, longitude, *, at: datetime, client: str = "") -> Place | None:
-    """A place the consumer chose to share, rounded to 0.01° (about a kilometre); None if not a place.
+    """A place the consumer chose to share, rounded to 0.01° (about a kilometre); None if not a place (0, 0 neither).
     Numbers, or their text as a form sends them; never true or false, which float() reads as 1 and 0."""
     if isinstance(latitude, bool) or isinstance(longitude, bool):
         return None
@@ -155,7 +155,10 @@ def coarse_place(latitude, longitude, *, at: datetime, client: str = "") -> Plac
         return None
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
         return None
-    return Place(at=at, latitude=round(lat, 2), longitude=round(lon, 2), client=client)
+    lat, lon = round(lat, 2), round(lon, 2)
+    if lat == 0 and lon == 0:  # an app's "no fix yet" (the Gulf of Guinea), which would mark any label copied
+        return None
+    return Place(at=at, latitude=lat, longitude=lon, client=client)
 
 
 def ip_digest(ip: str, *, salt: str) -> str:
