@@ -832,6 +832,21 @@ def test_a_running_number_column_is_read_past(db, world, number):
     assert imports.check_rows(session=db, rows=rows) == []
 
 
+@pytest.mark.parametrize("remarks", ["备注", "备  注", "Remarks"])
+def test_a_remarks_column_is_read_past_and_the_check_says_it_is_not_imported(login_as, db, world, remarks):
+    """An office's list nearly always ends in a 备注 column; the register keeps no remarks, so the file was
+    refused for an unknown column. Its values are now left out, and the dry run says so."""
+    content = (
+        f"序号,企业名称,统一社会信用代码,所在区县,{remarks}\r\n1,甲合作社,{USCC_C},安岳县,新申请\r\n2,,,,待补材料\r\n"
+    ).encode()
+    table = licensee_files.read_table(filename="x.csv", content=content)
+    assert [(row.line, row.name, row.lone) for row in table.rows] == [(2, "甲合作社", "")]
+    assert table.remarks == [remarks]
+    page = upload(login_as("admin"), content).text
+    assert f"The column “{remarks}” is not imported: the register keeps no remarks." in page
+    assert imports.check_rows(session=db, rows=table.rows) == []
+
+
 @pytest.mark.parametrize("column", ["编号", "序列号", "id"])
 def test_a_column_that_may_hold_a_number_of_record_is_not_taken_for_a_running_number(column):
     # 编号 may be a certificate's or licence's number, which the import does not keep: refused, not dropped.

@@ -42,6 +42,10 @@ HEADER_ROWS = 10
 # headers, which name nothing but a row's place: 编号 or 序列号 may be a certificate's or a label's number,
 # which the import does not keep, so they stay unknown columns rather than be dropped unsaid.
 RUNNING_NUMBER = "running_number"
+# A remarks column (备注), which nearly every office's list ends in: the register keeps no remarks, so its
+# values are left out, and the dry run names the column, so none is dropped unsaid.
+REMARKS = "remarks"
+READ_PAST = (RUNNING_NUMBER, REMARKS)
 # A line under (or within) the table that is no licensee's: a tally or a sign-off, as offices end their lists
 # ("合计：3家", "填表人（签字）：张三", "备注：…"). Read past only on a row without a code, and only after these
 # words, which begin no licensee's name; any other row of one value and no code is a row problem, not skipped.
@@ -77,6 +81,8 @@ ALIASES = {
     "no.": RUNNING_NUMBER,
     "no": RUNNING_NUMBER,
     "#": RUNNING_NUMBER,
+    "备注": REMARKS,
+    "remarks": REMARKS,
 }
 DATE_COLUMNS = ("valid_from", "valid_to")
 
@@ -124,6 +130,7 @@ class Table:
     rows: list[Row]
     header_line: int = 1
     notes: list[Note] = field(default_factory=list)
+    remarks: list[str] = field(default_factory=list)  # the remarks columns' headers, as the file writes them
 
 
 # ---- reading the file --------------------------------------------------------------------
@@ -295,7 +302,7 @@ def _refused_header_index(top: list) -> int:
 
 def _columns(header: list[str]) -> list[str | None]:
     names = _column_names(header)
-    known = [name for name in names if name and name != RUNNING_NUMBER]
+    known = [name for name in names if name and name not in READ_PAST]
     unknown = [name for name in known if name not in REQUIRED + OPTIONAL]
     if unknown:
         raise ImportRefused(
@@ -323,8 +330,10 @@ def _table(table) -> Table:
         header = _header_index(top)
         if header is None:
             header = _refused_header_index(top)
-        names = _columns([_text(cell) for cell in top[header]])
-        read = Table(rows=[], header_line=header + 1)
+        headers = [_text(cell) for cell in top[header]]
+        names = _columns(headers)
+        remarks = [text.strip() for text, name in zip(headers, names, strict=False) if name == REMARKS]
+        read = Table(rows=[], header_line=header + 1, remarks=remarks)
         # Rows above the header are read past; every row keeps its number in the file, as Excel shows it.
         for line, values in enumerate(chain(top[header + 1 :], table), start=header + 2):
             _read_row(read, line, names, list(values))
@@ -356,13 +365,13 @@ def _read_row(table: Table, line: int, names: list[str | None], values: list) ->
 
 
 def _texts(names: list[str | None], values: list) -> list[str]:
-    """A row's values as text, the empty ones and its running number left out. A line merged across the sheet
-    holds its text in the first cell, under 序号 most often: that text is a value, and not read past."""
+    """A row's values as text, the empty ones, its running number and its remark left out. A line merged across
+    the sheet holds its text in the first cell, under 序号 most often: that text is a value, and not read past."""
     texts = []
     for index, value in enumerate(values):
         text = _text(value).strip()
-        running_number = index < len(names) and names[index] == RUNNING_NUMBER and text.isdigit()
-        if text and not running_number:
+        name = names[index] if index < len(names) else None
+        if text and not (name == RUNNING_NUMBER and text.isdigit()) and name != REMARKS:
             texts.append(text)
     return texts
 

@@ -208,6 +208,7 @@ def import_licensees():
         rows=rows,
         header_line=table.header_line,
         notes=table.notes,
+        remarks=table.remarks,
         shown=shown,
         by_line=by_line,
         read=imports.readings(session=session, rows=shown),
