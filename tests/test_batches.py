@@ -448,6 +448,15 @@ def test_a_batch_under_a_licence_not_in_force_is_not_corrected(db, world, make_b
     assert batch.quantity == 10.0
 
 
+def test_a_correction_judges_the_licence_on_the_day_it_is_given(db, world, make_batch):
+    batch = make_batch(quantity=10.0)
+    after_the_term = world["licence_a"].valid_to + timedelta(days=1)
+    data = batches.BatchDetails.of(batch, quantity=12.0)
+    with pytest.raises(DomainError) as refused:
+        batches.correct_batch(session=db, batch=batch, data=data, reason="r", actor=None, today=after_the_term)
+    assert refused.value.code == "licence_inactive"
+
+
 def test_a_correction_needs_a_reason(db, make_batch):
     batch = make_batch()
     with pytest.raises(DomainError) as refused:

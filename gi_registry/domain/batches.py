@@ -268,7 +268,7 @@ def _check_correction(session, batch, product, data, changed, today) -> int:
     """The licence the corrected batch stands under, or the refusal naming every problem at once."""
     # As for label issues: a suspended licensee could otherwise raise its quotas while it may not use the mark.
     # (A new harvest date is checked against the licences below.)
-    if "harvested_on" not in changed and licence_status(session=session, batch=batch) != "active":
+    if "harvested_on" not in changed and licence_status(session=session, batch=batch, today=today) != "active":
         raise _unlicensed(session, session.get(Licensee, batch.licensee_id), product, batch.harvested_on, {})
     fixed = {name: N_("fixed once labels are issued") for name in changed if name in FIXED_ONCE_LABELLED}
     if batch.labels_issued and fixed:
@@ -416,17 +416,18 @@ def outside_area(*, session: Session, product: Product) -> int:
     return session.exec(outside).one()
 
 
-def governing_licence(*, session: Session, batch: Batch) -> Licence:
+def governing_licence(*, session: Session, batch: Batch, today: date | None = None) -> Licence:
     """The licence the batch's labels stand under today, as a scan judges them: the batch's own or, once
     that has run out, its renewal. A licence granted after the batch's was revoked is no renewal."""
     licence = session.get(Licence, batch.licence_id)
-    return registry.governing_licence(session=session, licence=licence, today=registry.registry_today())
+    return registry.governing_licence(session=session, licence=licence, today=today or registry.registry_today())
 
 
-def licence_status(*, session: Session, batch: Batch) -> str:
+def licence_status(*, session: Session, batch: Batch, today: date | None = None) -> str:
     """The state today of the governing licence: labels issued under a revoked one would only ever scan as
     revoked."""
-    return registry.licence_status(governing_licence(session=session, batch=batch))
+    today = today or registry.registry_today()
+    return registry.licence_status(governing_licence(session=session, batch=batch, today=today), today=today)
 
 
 def recall_batch(*, session: Session, batch: Batch, reason: str, actor: User | None) -> Batch:
