@@ -38,6 +38,9 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+NO_SCHEMA = "the database has no schema yet: run `flask init-db` first"
+
+
 def schema_problem(engine: Engine, url: str, *, older_will_do: bool = False) -> str | None:
     """Why the database cannot serve this code (no schema yet, or an older one), or None when at head;
     `older_will_do` for a command that reads any revision this code knows (a backup before init-db)."""
@@ -47,9 +50,9 @@ def schema_problem(engine: Engine, url: str, *, older_will_do: bool = False) -> 
     if current == head:
         return None
     if current is None:
-        return "the database has no schema yet: run `flask init-db` first"
+        return NO_SCHEMA
     if current not in {script.revision for script in scripts.walk_revisions()}:  # newer: init-db cannot go back
-        return _newer(current, head)
+        return f"the database schema is at revision {current}, newer than this code knows ({head}): run the newer code"
     if older_will_do:
         return None
     return f"the database schema is at revision {current}, this code needs {head}: run `flask init-db` first"
@@ -58,11 +61,5 @@ def schema_problem(engine: Engine, url: str, *, older_will_do: bool = False) -> 
 def upgrade_problem(engine: Engine, url: str) -> str | None:
     """Why `upgrade` cannot bring this database to head, or None: a schema newer than this code (the code was
     rolled back after a newer one migrated), from which Alembic knows no way and says so in a traceback."""
-    current = current_revision(engine)
-    if current is None or current in known_revisions(url):
-        return None
-    return _newer(current, head_revision(url))
-
-
-def _newer(current: str, head: str) -> str:
-    return f"the database schema is at revision {current}, newer than this code knows ({head}): run the newer code"
+    problem = schema_problem(engine, url, older_will_do=True)
+    return None if problem == NO_SCHEMA else problem
