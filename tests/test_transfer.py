@@ -197,12 +197,11 @@ def test_the_scans_export_has_no_ip_hash_and_honours_the_dates(login_as, scans, 
         assert IP_HASH.encode() not in response.data
 
 
-def test_the_scans_export_counts_its_dates_as_days_in_china(login_as, db, labelled, keys):
-    """A scan at 16:30 UTC on 28 November is one of the 29th in Ziyang, and written as 00:30 on the 29th."""
-    _, codes = labelled
+def _scan_at_half_past_midnight_in_china(db, code: str, keys) -> None:
+    """A scan at 16:30 UTC on 28 November: 00:30 on the 29th in Ziyang."""
     verification.verify(
         session=db,
-        code=codes[1],
+        code=code,
         keys=keys,
         rules=verification.CopyRules(),
         ip_hash=IP_HASH,
@@ -210,6 +209,12 @@ def test_the_scans_export_counts_its_dates_as_days_in_china(login_as, db, labell
         now=datetime(2026, 11, 28, 16, 30, tzinfo=UTC),
     )
     db.commit()
+
+
+def test_the_scans_export_counts_its_dates_as_days_in_china(login_as, db, labelled, keys):
+    """A scan at 16:30 UTC on 28 November is one of the 29th in Ziyang, and written as 00:30 on the 29th."""
+    _, codes = labelled
+    _scan_at_half_past_midnight_in_china(db, codes[1], keys)
     client = login_as("regulator")
     (row,) = read_csv(client.get("/transfer/scans.csv?from=2026-11-29&to=2026-11-29"))
     assert row["at"] == "2026-11-29T00:30:00+08:00"
@@ -237,16 +242,7 @@ def test_an_export_of_a_period_is_named_after_its_period(login_as, monkeypatch):
 def test_the_excel_exports_times_say_they_are_china_time(login_as, db, labelled, keys, report):
     """Excel keeps no time zone: a cell showing 00:30 must say it is 00:30 in China, as the CSV's +08:00 does."""
     _, codes = labelled
-    verification.verify(
-        session=db,
-        code=codes[1],
-        keys=keys,
-        rules=verification.CopyRules(),
-        ip_hash=IP_HASH,
-        ua="",
-        now=datetime(2026, 11, 28, 16, 30, tzinfo=UTC),
-    )
-    db.commit()
+    _scan_at_half_past_midnight_in_china(db, codes[1], keys)
     client = login_as("regulator")
     for table, column in (("scans", "at"), ("reports", "created_at"), ("reports", "updated_at")):
         sheet = load_workbook(io.BytesIO(client.get(f"/transfer/{table}.xlsx").data)).active
